@@ -1,0 +1,485 @@
+//! The on-disk format of `slipway.toml` and its conversion to a [`Pipeline`].
+//!
+//! Values that need checking are read as [`Spanned`] so that every error can
+//! point at the exact line and column.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{
+    BuildSpec, CleanupPolicy, CommandLine, ConfigError, HttpTarget, ImageRef, Location, Pipeline,
+    PipelineSource, PortMapping, Probe, Readiness, RunSpec, StatusRange, StepPlace, TestSpec,
+};
+
+/// The default readiness timeout.
+pub(crate) const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default longest wait between two readiness attempts.
+pub(crate) const DEFAULT_READY_INTERVAL: Duration = Duration::from_millis(50);
+/// The default timeout of a test step.
+pub(crate) const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// `slipway.toml`: a project's local pipeline.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(title = "slipway.toml", description = "Slipway pipeline: build, run, wait until ready, test.")]
+pub struct PipelineFile {
+    /// The image to build.
+    #[serde(default)]
+    pub image: ImageSection,
+    /// How the image is built.
+    #[serde(default)]
+    pub build: BuildSection,
+    /// How the container runs.
+    #[serde(default)]
+    pub run: RunSection,
+    /// How to tell the service is up. Omit it to skip the readiness step.
+    #[serde(default)]
+    pub ready: Option<ReadySection>,
+    /// Test steps, run in order after the service is ready.
+    #[serde(default, rename = "test")]
+    pub tests: Vec<TestSection>,
+    /// When the run's containers are removed.
+    #[serde(default)]
+    pub cleanup: CleanupPolicy,
+}
+
+/// `[image]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageSection {
+    /// Repository name, e.g. "user/app". Defaults to the folder's name.
+    #[schemars(with = "Option<String>")]
+    pub name: Option<Spanned<String>>,
+    /// Tag. Defaults to "latest".
+    #[schemars(with = "Option<String>")]
+    pub tag: Option<Spanned<String>>,
+}
+
+/// `[build]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BuildSection {
+    /// Dockerfile path, relative to the context. Defaults to "Dockerfile".
+    pub dockerfile: Option<String>,
+    /// Build context folder, relative to the project. Defaults to ".".
+    #[schemars(with = "Option<String>")]
+    pub context: Option<Spanned<String>>,
+    /// Build arguments (`--build-arg`).
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    /// Multi-stage build target.
+    pub target: Option<String>,
+    /// Build without the layer cache.
+    #[serde(default)]
+    pub no_cache: bool,
+}
+
+/// `[run]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunSection {
+    /// Published ports: "HOST:CONTAINER" ("8080:80"), "CONTAINER" (a free host port),
+    /// or "IP:HOST:CONTAINER". Bound to 127.0.0.1 unless an IP is given.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub ports: Vec<Spanned<String>>,
+    /// Environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Command override: a shell line or an argv array.
+    pub command: Option<CommandField>,
+}
+
+/// A command: a shell line or an argv array.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CommandField {
+    /// Run through `/bin/sh -c`.
+    Shell(String),
+    /// Run as is.
+    Argv(Vec<String>),
+}
+
+/// `[ready]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReadySection {
+    /// HTTP probe: a path ("/health") on the published port, or a full URL.
+    #[schemars(with = "Option<String>")]
+    pub http: Option<Spanned<String>>,
+    /// TCP probe: a published container port.
+    #[schemars(with = "Option<u16>")]
+    pub tcp: Option<Spanned<u16>>,
+    /// Container port the HTTP path is probed on. Defaults to the first published port.
+    #[schemars(with = "Option<u16>")]
+    pub port: Option<Spanned<u16>>,
+    /// Accepted HTTP status: 200, "200-299" or "2xx". Defaults to "200-399".
+    #[schemars(with = "Option<StatusField>")]
+    pub status: Option<Spanned<StatusField>>,
+    /// Give up after this long, e.g. "60s".
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Spanned<String>>,
+    /// Longest wait between attempts, e.g. "50ms".
+    #[schemars(with = "Option<String>")]
+    pub interval: Option<Spanned<String>>,
+}
+
+/// An HTTP status or range.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusField {
+    /// One code.
+    Code(u16),
+    /// "200-299" or "2xx".
+    Range(String),
+}
+
+/// `[[test]]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TestSection {
+    /// Name shown in the timeline. Defaults to the command.
+    pub name: Option<String>,
+    /// The command: a shell line or an argv array.
+    #[schemars(with = "CommandField")]
+    pub run: Spanned<CommandField>,
+    /// "container" (docker exec, the default) or "host" (with SLIPWAY_URL,
+    /// SLIPWAY_HOST and SLIPWAY_PORT set).
+    #[serde(default, rename = "in")]
+    pub place: StepPlace,
+    /// Extra environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Fail the step after this long. Defaults to "10m".
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Spanned<String>>,
+}
+
+/// The JSON Schema of `slipway.toml`, for editors.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(PipelineFile)).unwrap_or_default()
+}
+
+/// Parses and checks `text`, the contents of `path`, for the project at `root`.
+pub(crate) fn parse(root: &Path, path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
+    let at = |offset: usize| Some(Location::at(path, text, offset));
+    let file: PipelineFile = toml::from_str(text).map_err(|e| ConfigError {
+        location: e.span().and_then(|s| at(s.start)),
+        message: e.message().trim().to_string(),
+        hint: Some(format!(
+            "Fix {} (the JSON Schema from `slipway schema` lets editors check it as you type).",
+            super::FILE_NAME
+        )),
+    })?;
+    let err = |span: std::ops::Range<usize>, message: String| ConfigError {
+        location: at(span.start),
+        message,
+        hint: None,
+    };
+    resolve(root, PipelineSource::File { path: path.to_path_buf() }, file, &err)
+}
+
+/// Turns a parsed file into a pipeline, checking every value.
+pub(crate) fn resolve(
+    root: &Path,
+    source: PipelineSource,
+    file: PipelineFile,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Pipeline, ConfigError> {
+    let default_name = super::default_name(root);
+    let image = ImageRef {
+        name: match file.image.name {
+            Some(name) => {
+                check_image_name(name.get_ref()).map_err(|m| err(name.span(), m))?;
+                name.into_inner()
+            }
+            None => default_name.clone(),
+        },
+        tag: match file.image.tag {
+            Some(tag) => {
+                let ok = !tag.get_ref().is_empty()
+                    && tag.get_ref().len() <= 128
+                    && tag.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                if !ok {
+                    return Err(err(tag.span(), format!("invalid image tag {:?}: use letters, digits, '_', '.' and '-'", tag.get_ref())));
+                }
+                tag.into_inner()
+            }
+            None => "latest".into(),
+        },
+    };
+
+    let context = match &file.build.context {
+        Some(ctx) => {
+            let dir = root.join(ctx.get_ref());
+            if !dir.is_dir() {
+                return Err(err(ctx.span(), format!("build context {:?} is not a folder under {}", ctx.get_ref(), root.display())));
+            }
+            dir.canonicalize().unwrap_or(dir)
+        }
+        None => root.to_path_buf(),
+    };
+    let dockerfile = file.build.dockerfile.unwrap_or_else(|| "Dockerfile".into());
+    if !context.join(&dockerfile).is_file() {
+        return Err(ConfigError::new(format!("no Dockerfile at {}", context.join(&dockerfile).display()))
+            .with_hint("Add a Dockerfile, or set `dockerfile` under [build] in slipway.toml."));
+    }
+    let build = BuildSpec {
+        dockerfile,
+        context,
+        args: file.build.args,
+        target: file.build.target.filter(|t| !t.is_empty()),
+        no_cache: file.build.no_cache,
+    };
+
+    let mut ports = Vec::new();
+    for p in &file.run.ports {
+        ports.push(PortMapping::parse(p.get_ref()).map_err(|m| err(p.span(), m))?);
+    }
+    let run = RunSpec {
+        ports,
+        env: file.run.env,
+        command: file.run.command.map(|c| match c {
+            CommandField::Shell(line) => CommandLine::Shell(line).argv(),
+            CommandField::Argv(argv) => argv,
+        }),
+    };
+
+    let ready = match file.ready {
+        None => None,
+        Some(section) => Some(resolve_ready(section, &run, err)?),
+    };
+
+    let mut tests = Vec::new();
+    for t in file.tests {
+        let span = t.run.span();
+        let command = match t.run.into_inner() {
+            CommandField::Shell(line) if line.trim().is_empty() => {
+                return Err(err(span, "a test step's `run` cannot be empty".into()));
+            }
+            CommandField::Argv(argv) if argv.is_empty() => {
+                return Err(err(span, "a test step's `run` array cannot be empty".into()));
+            }
+            CommandField::Shell(line) => CommandLine::Shell(line),
+            CommandField::Argv(argv) => CommandLine::Argv(argv),
+        };
+        if t.place == StepPlace::Host && run.ports.is_empty() {
+            return Err(err(span, "a test step `in = \"host\"` needs a published port to reach the service".into())
+                .with_hint("Add `ports = [\"8080:80\"]` under [run]."));
+        }
+        let timeout = match t.timeout {
+            Some(d) => crate::duration::parse(d.get_ref()).map_err(|m| err(d.span(), m))?,
+            None => DEFAULT_TEST_TIMEOUT,
+        };
+        tests.push(TestSpec {
+            name: t.name.unwrap_or_else(|| command.display()),
+            command,
+            place: t.place,
+            env: t.env,
+            timeout,
+        });
+    }
+
+    Ok(Pipeline {
+        project: default_name,
+        root: root.to_path_buf(),
+        source,
+        image,
+        build,
+        run,
+        ready,
+        tests,
+        cleanup: file.cleanup,
+    })
+}
+
+fn resolve_ready(
+    section: ReadySection,
+    run: &RunSpec,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Readiness, ConfigError> {
+    let published = |port: &Spanned<u16>| {
+        if run.ports.iter().any(|p| p.container_port == *port.get_ref()) {
+            Ok(*port.get_ref())
+        } else {
+            Err(err(port.span(), format!("container port {} is not published", port.get_ref()))
+                .with_hint(format!("Add \"{0}\" (or \"HOST:{0}\") to `ports` under [run].", port.get_ref())))
+        }
+    };
+    let probe = match (&section.http, &section.tcp) {
+        (Some(_), Some(tcp)) => {
+            return Err(err(tcp.span(), "[ready] takes `http` or `tcp`, not both".into()));
+        }
+        (None, None) => {
+            return Err(ConfigError::new("[ready] needs `http = \"/path\"` or `tcp = PORT`"));
+        }
+        (None, Some(tcp)) => Probe::Tcp { container_port: published(tcp)? },
+        (Some(http), None) => {
+            let value = http.get_ref().trim();
+            let target = if value.starts_with('/') {
+                let container_port = match &section.port {
+                    Some(p) => published(p)?,
+                    None => run.ports.first().map(|p| p.container_port).ok_or_else(|| {
+                        err(http.span(), "an HTTP readiness path needs a published port".into())
+                            .with_hint("Add `ports = [\"8080:80\"]` under [run], or give a full URL.")
+                    })?,
+                };
+                HttpTarget::Path { container_port, path: value.to_string() }
+            } else if value.starts_with("http://") || value.starts_with("https://") {
+                reqwest::Url::parse(value).map_err(|e| err(http.span(), format!("invalid URL {value:?}: {e}")))?;
+                HttpTarget::Url { url: value.to_string() }
+            } else {
+                return Err(err(http.span(), format!("invalid readiness target {value:?}: expected a path like \"/health\" or a URL like \"http://127.0.0.1:8080/\"")));
+            };
+            let status = match &section.status {
+                None => StatusRange::SUCCESS,
+                Some(s) => match s.get_ref() {
+                    StatusField::Code(c) => StatusRange::parse(&c.to_string()),
+                    StatusField::Range(r) => StatusRange::parse(r),
+                }
+                .map_err(|m| err(s.span(), m))?,
+            };
+            Probe::Http { target, status }
+        }
+    };
+    let duration = |field: &Option<Spanned<String>>, default| match field {
+        Some(d) => crate::duration::parse(d.get_ref()).map_err(|m| err(d.span(), m)),
+        None => Ok(default),
+    };
+    let timeout = duration(&section.timeout, DEFAULT_READY_TIMEOUT)?;
+    let interval = duration(&section.interval, DEFAULT_READY_INTERVAL)?;
+    if interval.is_zero() {
+        let span = section.interval.as_ref().map(|i| i.span()).unwrap_or(0..0);
+        return Err(err(span, "`interval` must be longer than zero".into()));
+    }
+    Ok(Readiness { probe, timeout, interval })
+}
+
+fn check_image_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c))
+        && !name.starts_with(['.', '-', '/'])
+        && !name.ends_with(['.', '-', '/', ':']);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid image name {name:?}: use lowercase letters, digits and '.', '_', '-', '/' (e.g. \"user/app\")"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(toml: &str) -> (tempfile::TempDir, Result<Pipeline, ConfigError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nEXPOSE 80\n").unwrap();
+        std::fs::write(dir.path().join("slipway.toml"), toml).unwrap();
+        let result = super::super::load(dir.path());
+        (dir, result)
+    }
+
+    #[test]
+    fn full_file_resolves() {
+        let (_dir, p) = project(
+            r#"
+cleanup = "on-success"
+[image]
+name = "user/app"
+tag = "dev"
+[build]
+args = { VERSION = "1" }
+no-cache = true
+[run]
+ports = ["8080:80", "0.0.0.0:9090:90"]
+env = { MODE = "test" }
+command = "httpd -f"
+[ready]
+http = "/health"
+status = "2xx"
+timeout = "10s"
+interval = "20ms"
+[[test]]
+name = "unit"
+run = ["python", "app/tests.py"]
+[[test]]
+run = "curl $SLIPWAY_URL"
+in = "host"
+timeout = "1m"
+"#,
+        );
+        let p = p.unwrap();
+        assert_eq!(p.image.to_string(), "user/app:dev");
+        assert!(p.build.no_cache);
+        assert_eq!(p.run.ports.len(), 2);
+        assert_eq!(p.run.command.as_deref().map(|c| c.len()), Some(3));
+        let ready = p.ready.unwrap();
+        assert_eq!(ready.timeout, Duration::from_secs(10));
+        assert_eq!(ready.probe, Probe::Http {
+            target: HttpTarget::Path { container_port: 80, path: "/health".into() },
+            status: StatusRange { min: 200, max: 299 },
+        });
+        assert_eq!(p.tests[0].name, "unit");
+        assert_eq!(p.tests[1].place, StepPlace::Host);
+        assert_eq!(p.tests[1].timeout, Duration::from_secs(60));
+        assert_eq!(p.cleanup, CleanupPolicy::OnSuccess);
+    }
+
+    #[test]
+    fn syntax_error_has_exact_position() {
+        let (_dir, p) = project("[run]\nports = [\"8080:80\"\n");
+        let e = p.unwrap_err();
+        let loc = e.location.clone().unwrap();
+        assert_eq!(loc.line, 2, "{e}");
+    }
+
+    #[test]
+    fn bad_value_points_at_the_value() {
+        let (_dir, p) = project("[run]\nports = [\"8080:80\", \"eighty\"]\n");
+        let e = p.unwrap_err();
+        let loc = e.location.clone().unwrap();
+        assert_eq!((loc.line, loc.column), (2, 21), "{e}");
+        assert!(e.message.contains("\"eighty\""), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let (_dir, p) = project("[run]\nport = [\"80\"]\n");
+        let e = p.unwrap_err();
+        assert!(e.message.contains("unknown field `port`"), "{e}");
+        assert_eq!(e.location.unwrap().line, 2);
+    }
+
+    #[test]
+    fn bad_duration_and_status_are_positioned() {
+        let (_dir, p) = project("[run]\nports=[\"80\"]\n[ready]\nhttp = \"/\"\ntimeout = \"10 sec\"\n");
+        let e = p.unwrap_err();
+        assert_eq!(e.location.unwrap().line, 5);
+        let (_dir, p) = project("[run]\nports=[\"80\"]\n[ready]\nhttp = \"/\"\nstatus = \"ok\"\n");
+        assert_eq!(p.unwrap_err().location.unwrap().line, 5);
+    }
+
+    #[test]
+    fn readiness_port_must_be_published() {
+        let (_dir, p) = project("[run]\nports=[\"80\"]\n[ready]\ntcp = 81\n");
+        let e = p.unwrap_err();
+        assert!(e.message.contains("81 is not published"), "{e}");
+        assert!(e.hint.unwrap().contains("ports"));
+    }
+
+    #[test]
+    fn schema_names_every_section() {
+        let schema = json_schema().to_string();
+        for key in ["\"image\"", "\"build\"", "\"run\"", "\"ready\"", "\"test\"", "\"cleanup\"", "\"no-cache\"", "\"in\""] {
+            assert!(schema.contains(key), "schema lacks {key}");
+        }
+    }
+}
