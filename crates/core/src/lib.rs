@@ -11,3 +11,6 @@ pub mod duration;
 mod error;
 
 pub use error::{ErrorCode, Problem};
+pub mod context;
+pub mod dockerignore;
+pub mod engine;
