@@ -14,3 +14,6 @@ pub use error::{ErrorCode, Problem};
 pub mod context;
 pub mod dockerignore;
 pub mod engine;
+pub mod event;
+pub mod git;
+pub mod pipeline;

@@ -1,0 +1,298 @@
+//! The typed events a pipeline run reports, in order. The CLI prints them
+//! (`--json` writes one per line), the desktop app renders them, and the
+//! history records them; all three see the same stream.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Problem;
+
+/// Identifies one pipeline run (a UUIDv7, so ids sort by start time).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub String);
+
+impl RunId {
+    /// A fresh id.
+    pub fn new() -> Self {
+        RunId(uuid::Uuid::now_v7().simple().to_string())
+    }
+
+    /// The last 8 hex digits: random, so they tell runs apart, and short
+    /// enough to type.
+    pub fn short(&self) -> &str {
+        &self.0[self.0.len().saturating_sub(8)..]
+    }
+}
+
+impl Default for RunId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One event of a run, with when it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEvent {
+    /// The run it belongs to.
+    pub run_id: RunId,
+    /// Milliseconds since the run started.
+    pub elapsed_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// What happened in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The run began; `steps` is the whole plan.
+    RunStarted {
+        /// Project name.
+        project: String,
+        /// Project folder.
+        root: PathBuf,
+        /// Image being built, `name:tag`.
+        image: String,
+        /// Git state of the folder, when it is a repository.
+        git: Option<GitInfo>,
+        /// Every step of the run, in order.
+        steps: Vec<StepInfo>,
+        /// Wall-clock start, milliseconds since the Unix epoch.
+        started_at_ms: u64,
+    },
+    /// A step began.
+    StepStarted {
+        /// Index into the plan.
+        step: usize,
+    },
+    /// A line of output.
+    Log {
+        /// The step it belongs to.
+        step: usize,
+        /// Where it came from.
+        stream: LogStream,
+        /// The line, without its line break.
+        line: String,
+    },
+    /// The build began one of the Dockerfile's instructions.
+    BuildStepStarted {
+        /// The build step.
+        step: usize,
+        /// 1-based instruction number.
+        number: u32,
+        /// Number of instructions.
+        total: u32,
+        /// The instruction, e.g. `RUN make`.
+        instruction: String,
+    },
+    /// The build finished one of the Dockerfile's instructions.
+    BuildStepFinished {
+        /// The build step.
+        step: usize,
+        /// 1-based instruction number.
+        number: u32,
+        /// How long it took.
+        duration_ms: u64,
+        /// Whether the layer came from the cache.
+        cached: bool,
+    },
+    /// The build context is being sent.
+    ContextProgress {
+        /// The build step.
+        step: usize,
+        /// Files sent so far.
+        files: u64,
+        /// Bytes sent so far.
+        bytes: u64,
+    },
+    /// The image was built.
+    ImageBuilt {
+        /// The build step.
+        step: usize,
+        /// Image id (`sha256:...`).
+        image_id: String,
+    },
+    /// The container is running.
+    ContainerStarted {
+        /// The run step.
+        step: usize,
+        /// Container id.
+        container_id: String,
+        /// Container name.
+        name: String,
+        /// Published ports as actually bound.
+        ports: Vec<PublishedPort>,
+        /// URL of the first published port.
+        url: Option<String>,
+    },
+    /// A step ended.
+    StepFinished {
+        /// Index into the plan.
+        step: usize,
+        /// How it ended.
+        status: StepStatus,
+        /// How long it took.
+        duration_ms: u64,
+        /// Exit code, for steps that run a process.
+        exit_code: Option<i64>,
+        /// One sentence on why it failed or was skipped.
+        message: Option<String>,
+    },
+    /// The run ended. Always the last event.
+    RunFinished {
+        /// The result.
+        outcome: Outcome,
+        /// Total duration.
+        duration_ms: u64,
+        /// The image built, if the build got that far.
+        image_id: Option<String>,
+    },
+}
+
+/// Git state of a project folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    /// Commit id of HEAD.
+    pub commit: String,
+    /// Branch name; `None` on a detached HEAD.
+    pub branch: Option<String>,
+    /// Whether there are uncommitted changes.
+    pub dirty: bool,
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepInfo {
+    /// Name shown in the timeline.
+    pub name: String,
+    /// What it does.
+    pub kind: StepKind,
+}
+
+/// The kinds of step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// Build the image.
+    Build,
+    /// Start the container.
+    Run,
+    /// Wait until the service answers.
+    Ready,
+    /// A test step.
+    Test,
+    /// Remove the containers.
+    Cleanup,
+}
+
+/// Where a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStream {
+    /// Build output.
+    Build,
+    /// Standard output of a step's process.
+    Stdout,
+    /// Standard error of a step's process.
+    Stderr,
+    /// The service container's own output.
+    Container,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// It did what it should.
+    Passed,
+    /// It did not; the run fails.
+    Failed,
+    /// It did not run (an earlier step failed, or nothing to do).
+    Skipped,
+    /// The run was cancelled while it ran.
+    Cancelled,
+}
+
+/// A published port as bound by the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPort {
+    /// Port inside the container.
+    pub container_port: u16,
+    /// Host address it is bound to.
+    pub host_ip: String,
+    /// Host port.
+    pub host_port: u16,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every step passed.
+    Passed,
+    /// A step failed.
+    Failed {
+        /// Index of the failing step.
+        step: usize,
+        /// Its name.
+        step_name: String,
+        /// Why it failed.
+        message: String,
+    },
+    /// The user cancelled the run.
+    Cancelled,
+    /// The environment stopped the run (engine unreachable, port taken, ...).
+    Error {
+        /// The step it happened in, if any.
+        step: Option<usize>,
+        /// What went wrong and what to do.
+        problem: Problem,
+    },
+}
+
+impl Outcome {
+    /// A one-word label: `passed`, `failed`, `cancelled` or `error`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Error { .. } => "error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_flat_with_a_type_tag() {
+        let ev = RunEvent {
+            run_id: RunId("abc".into()),
+            elapsed_ms: 5,
+            event: Event::StepStarted { step: 1 },
+        };
+        let json = serde_json::to_string(&ev).unwrap();
+        assert_eq!(json, r#"{"run_id":"abc","elapsed_ms":5,"type":"step_started","step":1}"#);
+        let back: RunEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn run_ids_are_unique_and_short_form_is_typable() {
+        let (a, b) = (RunId::new(), RunId::new());
+        assert_ne!(a, b);
+        assert_ne!(a.short(), b.short());
+        assert_eq!(a.short().len(), 8);
+    }
+}

@@ -1,0 +1,280 @@
+//! The service container: created with the run's labels, its ports
+//! published, its logs followed, its exit watched; removed at cleanup or by
+//! `slipway clean`.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::{CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use super::lines::LineSplitter;
+use super::{Runner, Service, StepEnd};
+use crate::engine::{Engine, EngineError};
+use crate::event::{Event, LogStream, PublishedPort, RunEvent};
+use crate::{ErrorCode, Problem};
+
+/// Label holding the run id on every container a run creates.
+pub const LABEL_RUN: &str = "dev.slipway.run";
+/// Label holding the project name.
+pub const LABEL_PROJECT: &str = "dev.slipway.project";
+/// Label holding the project folder.
+pub const LABEL_ROOT: &str = "dev.slipway.root";
+
+pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
+    let spec = runner.pipeline.run.clone();
+    if runner.engine.endpoint().host.starts_with("unix://") {
+        if let Some(problem) = first_taken_port(&spec.ports) {
+            return StepEnd::Error(problem);
+        }
+    }
+    let image = runner.image_id.clone().unwrap_or_else(|| runner.pipeline.image.to_string());
+    let name = format!("slipway-{}-{}", runner.pipeline.project.replace('/', "-"), runner.run_id.short());
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &spec.ports {
+        port_bindings.entry(format!("{}/tcp", p.container_port)).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(
+            PortBinding {
+                host_ip: Some(p.host_ip.clone()),
+                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+            },
+        );
+    }
+    let labels = HashMap::from([
+        (LABEL_RUN.to_string(), runner.run_id.to_string()),
+        (LABEL_PROJECT.to_string(), runner.pipeline.project.clone()),
+        (LABEL_ROOT.to_string(), runner.pipeline.root.display().to_string()),
+    ]);
+    let body = ContainerCreateBody {
+        image: Some(image),
+        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        cmd: spec.command.clone(),
+        labels: Some(labels),
+        exposed_ports: Some(port_bindings.keys().cloned().collect()),
+        host_config: Some(HostConfig { port_bindings: Some(port_bindings), ..Default::default() }),
+        ..Default::default()
+    };
+    let docker = runner.engine.docker().clone();
+    let created = match docker
+        .create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return StepEnd::Error(runner.engine.error(e).problem()),
+    };
+    let id = created.id;
+    runner.containers.push(id.clone());
+
+    if let Err(e) = docker.start_container(&id, None).await {
+        let err = runner.engine.error(e);
+        return StepEnd::Error(port_problem(&err).unwrap_or_else(|| err.problem()));
+    }
+
+    let (exit_tx, exit_rx) = watch::channel(None);
+    runner.background.push(tokio::spawn(watch_exit(docker.clone(), id.clone(), exit_tx)));
+    runner.background.push(tokio::spawn(follow_logs(
+        docker.clone(),
+        id.clone(),
+        runner.events.clone(),
+        runner.run_id.clone(),
+        runner.started,
+        step,
+    )));
+
+    let ports = match docker.inspect_container(&id, None).await {
+        Ok(info) => published_ports(&info),
+        Err(e) => return StepEnd::Error(runner.engine.error(e).problem()),
+    };
+    let url = ports.first().map(|p| format!("http://{}:{}", runner.engine.published_host(&p.host_ip), p.host_port));
+    runner.service = Some(Service { id: id.clone(), ports: ports.clone(), exited: exit_rx });
+    runner.emit(Event::ContainerStarted { step, container_id: id, name, ports, url }).await;
+    StepEnd::Passed { exit_code: None }
+}
+
+/// The first fixed host port that something else already listens on.
+fn first_taken_port(ports: &[crate::config::PortMapping]) -> Option<Problem> {
+    ports.iter().filter_map(|p| p.host_port.map(|h| (p.host_ip.as_str(), h))).find_map(|(ip, port)| {
+        match std::net::TcpListener::bind((ip, port)) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Some(port_in_use(ip, port)),
+            _ => None,
+        }
+    })
+}
+
+fn port_in_use(ip: &str, port: u16) -> Problem {
+    Problem::new(ErrorCode::PortInUse, format!("port {port} on {ip} is already in use"))
+        .with_hint(format!(
+            "Stop what listens on {port} (`ss -ltnp 'sport = :{port}'` shows it), or publish another port in slipway.toml, e.g. \"{}:CONTAINER\", or just \"CONTAINER\" for a free one.",
+            port.saturating_add(1)
+        ))
+}
+
+/// Recognises the engine's "port is already allocated" / "address already
+/// in use" errors.
+fn port_problem(err: &EngineError) -> Option<Problem> {
+    let EngineError::Api { message, .. } = err else { return None };
+    if !(message.contains("address already in use") || message.contains("port is already allocated")) {
+        return None;
+    }
+    // "... listen tcp4 127.0.0.1:8080: bind: address already in use"
+    // "Bind for 127.0.0.1:8080 failed: port is already allocated"
+    let addr = message
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(':'))
+        .filter_map(|w| w.rsplit_once(':'))
+        .find(|(_, p)| p.parse::<u16>().is_ok());
+    Some(match addr {
+        Some((ip, port)) => port_in_use(ip, port.parse().unwrap_or_default()),
+        None => Problem::new(ErrorCode::PortInUse, message.clone()),
+    })
+}
+
+fn published_ports(info: &bollard::models::ContainerInspectResponse) -> Vec<PublishedPort> {
+    let mut ports: Vec<PublishedPort> = info
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.ports.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, bindings)| {
+            let container_port = key.split('/').next()?.parse().ok()?;
+            Some((container_port, bindings.clone().unwrap_or_default()))
+        })
+        .flat_map(|(container_port, bindings)| {
+            bindings.into_iter().filter_map(move |b| {
+                Some(PublishedPort {
+                    container_port,
+                    host_ip: b.host_ip.unwrap_or_default(),
+                    host_port: b.host_port?.parse().ok()?,
+                })
+            })
+        })
+        .filter(|p| !p.host_ip.contains(':'))
+        .collect();
+    ports.sort_by_key(|p| (p.container_port, p.host_port));
+    ports
+}
+
+async fn watch_exit(docker: bollard::Docker, id: String, exited: watch::Sender<Option<i64>>) {
+    let mut wait = docker.wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>);
+    let code = match wait.next().await {
+        Some(Ok(r)) => r.status_code,
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+        Some(Err(e)) => {
+            tracing::debug!(container = %id, error = %e, "wait ended");
+            return;
+        }
+        None => return,
+    };
+    // Nobody may be watching any more; that is fine.
+    exited.send_replace(Some(code));
+}
+
+async fn follow_logs(
+    docker: bollard::Docker,
+    id: String,
+    events: tokio::sync::mpsc::Sender<RunEvent>,
+    run_id: crate::event::RunId,
+    started: std::time::Instant,
+    step: usize,
+) {
+    let options = LogsOptions { follow: true, stdout: true, stderr: true, ..Default::default() };
+    let mut logs = docker.logs(&id, Some(options));
+    let mut out = LineSplitter::default();
+    let mut err = LineSplitter::default();
+    while let Some(Ok(chunk)) = logs.next().await {
+        let lines = match &chunk {
+            bollard::container::LogOutput::StdErr { message } => err.push(message),
+            other => out.push(other.as_ref()),
+        };
+        for line in lines {
+            let event = RunEvent {
+                run_id: run_id.clone(),
+                elapsed_ms: started.elapsed().as_millis() as u64,
+                event: Event::Log { step, stream: LogStream::Container, line },
+            };
+            if events.send(event).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The last `lines` lines the container wrote.
+pub(super) async fn last_logs(engine: &Engine, id: &str, lines: usize) -> String {
+    let options = LogsOptions { stdout: true, stderr: true, tail: lines.to_string(), ..Default::default() };
+    let mut logs = engine.docker().logs(id, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = logs.next().await {
+        text.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+    }
+    text.trim_end().to_string()
+}
+
+/// Removes a container and its anonymous volumes, killing it if it runs.
+pub(super) async fn remove(engine: &Engine, id: &str) -> Result<(), EngineError> {
+    let options = RemoveContainerOptions { force: true, v: true, ..Default::default() };
+    match engine.docker().remove_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Err(e) => Err(engine.error(e)),
+    }
+}
+
+/// Removes every container Slipway created that is still there (after a
+/// crash, or with `cleanup = "never"`), optionally only one project's.
+/// Returns the names removed.
+pub async fn clean(engine: &Engine, project: Option<&str>) -> Result<Vec<String>, EngineError> {
+    let label = match project {
+        Some(p) => format!("{LABEL_PROJECT}={p}"),
+        None => LABEL_RUN.to_string(),
+    };
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([("label".to_string(), vec![label])])),
+        ..Default::default()
+    };
+    let containers = engine.docker().list_containers(Some(options)).await.map_err(|e| engine.error(e))?;
+    let mut removed = Vec::new();
+    for c in containers {
+        let Some(id) = c.id else { continue };
+        if project.is_some() && !c.labels.as_ref().is_some_and(|l| l.contains_key(LABEL_RUN)) {
+            continue;
+        }
+        remove(engine, &id).await?;
+        let name = c
+            .names
+            .and_then(|n| n.into_iter().next())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_else(|| id[..id.len().min(12)].to_string());
+        removed.push(name);
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_port_errors_name_the_port() {
+        let err = EngineError::Api {
+            status: 500,
+            message: "driver failed programming external connectivity on endpoint x: Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use".into(),
+        };
+        let p = port_problem(&err).unwrap();
+        assert_eq!(p.code, ErrorCode::PortInUse);
+        assert_eq!(p.message, "port 8080 on 127.0.0.1 is already in use");
+        let err = EngineError::Api { status: 500, message: "Bind for 0.0.0.0:9000 failed: port is already allocated".into() };
+        assert_eq!(port_problem(&err).unwrap().message, "port 9000 on 0.0.0.0 is already in use");
+    }
+
+    #[test]
+    fn taken_port_is_found_before_the_engine_tries() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mapping = crate::config::PortMapping { host_ip: "127.0.0.1".into(), host_port: Some(port), container_port: 80 };
+        let p = first_taken_port(&[mapping]).unwrap();
+        assert!(p.message.contains(&port.to_string()));
+    }
+}

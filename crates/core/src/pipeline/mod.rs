@@ -1,0 +1,287 @@
+//! A pipeline run: build, run, readiness, tests, cleanup.
+//!
+//! A run is one task that owns its state and its containers. Callers get a
+//! [`RunHandle`] to cancel or await it, and a channel of [`RunEvent`]s.
+//! Whatever happens (a failing step, an engine error, cancellation, the
+//! handle being dropped), the run ends with its cleanup step and a
+//! `RunFinished` event.
+
+mod build;
+mod container;
+mod lines;
+mod readiness;
+mod test_step;
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+pub use container::{LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean};
+
+use crate::config::{CleanupPolicy, Pipeline};
+use crate::engine::Engine;
+use crate::event::{Event, GitInfo, Outcome, PublishedPort, RunEvent, RunId, StepInfo, StepKind, StepStatus};
+use crate::{ErrorCode, Problem};
+
+/// How many events may wait for the consumer before the run slows down.
+const EVENT_BUFFER: usize = 4096;
+
+/// A started run.
+#[derive(Debug)]
+pub struct RunHandle {
+    run_id: RunId,
+    cancel: CancellationToken,
+    task: Option<tokio::task::JoinHandle<Outcome>>,
+}
+
+impl RunHandle {
+    /// The run's id.
+    pub fn run_id(&self) -> &RunId {
+        &self.run_id
+    }
+
+    /// Asks the run to stop; it still cleans up and reports `RunFinished`.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// A token that cancels the run when fired (for signal handlers).
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Waits for the run to end and returns its outcome.
+    pub async fn wait(mut self) -> Outcome {
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| Outcome::Error {
+                step: None,
+                problem: Problem::new(ErrorCode::DockerError, format!("the run stopped unexpectedly: {e}")),
+            }),
+            None => Outcome::Cancelled,
+        }
+    }
+}
+
+impl Drop for RunHandle {
+    fn drop(&mut self) {
+        // A run nobody holds is a run nobody wants: stop it (it cleans up).
+        if self.task.as_ref().is_some_and(|t| !t.is_finished()) {
+            self.cancel.cancel();
+        }
+    }
+}
+
+/// Starts `pipeline` on `engine`. Events arrive on the returned receiver;
+/// dropping the receiver cancels the run.
+pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHandle, mpsc::Receiver<RunEvent>) {
+    let run_id = RunId::new();
+    let cancel = CancellationToken::new();
+    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    let runner = Runner {
+        plan: plan(&pipeline),
+        engine,
+        pipeline,
+        run_id: run_id.clone(),
+        started: Instant::now(),
+        events: tx,
+        cancel: cancel.clone(),
+        containers: Vec::new(),
+        service: None,
+        image_id: None,
+        background: Vec::new(),
+    };
+    let task = tokio::spawn(runner.execute(git));
+    (RunHandle { run_id, cancel, task: Some(task) }, rx)
+}
+
+/// The steps a pipeline will go through.
+pub fn plan(pipeline: &Pipeline) -> Vec<StepInfo> {
+    let mut steps = vec![
+        StepInfo { name: format!("build {}", pipeline.image), kind: StepKind::Build },
+        StepInfo { name: "run".into(), kind: StepKind::Run },
+    ];
+    if pipeline.ready.is_some() {
+        steps.push(StepInfo { name: "ready".into(), kind: StepKind::Ready });
+    }
+    for test in &pipeline.tests {
+        steps.push(StepInfo { name: test.name.clone(), kind: StepKind::Test });
+    }
+    steps.push(StepInfo { name: "cleanup".into(), kind: StepKind::Cleanup });
+    steps
+}
+
+/// How a step ended, before it becomes events.
+#[derive(Debug)]
+pub(crate) enum StepEnd {
+    Passed { exit_code: Option<i64> },
+    Failed { message: String, exit_code: Option<i64> },
+    Error(Problem),
+    Cancelled,
+}
+
+/// The running service container.
+#[derive(Debug, Clone)]
+pub(crate) struct Service {
+    pub(crate) id: String,
+    pub(crate) ports: Vec<PublishedPort>,
+    /// The container's exit code once it has exited.
+    pub(crate) exited: watch::Receiver<Option<i64>>,
+}
+
+pub(crate) struct Runner {
+    engine: Engine,
+    pipeline: Pipeline,
+    run_id: RunId,
+    started: Instant,
+    events: mpsc::Sender<RunEvent>,
+    cancel: CancellationToken,
+    plan: Vec<StepInfo>,
+    /// Every container this run created, removed at cleanup.
+    containers: Vec<String>,
+    service: Option<Service>,
+    image_id: Option<String>,
+    /// Log follower and exit watcher, stopped at cleanup.
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("run_id", &self.run_id).finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Sends an event. When nobody listens any more, the run is cancelled.
+    async fn emit(&self, event: Event) {
+        let event = RunEvent { run_id: self.run_id.clone(), elapsed_ms: self.elapsed_ms(), event };
+        if self.events.send(event).await.is_err() && !self.cancel.is_cancelled() {
+            tracing::warn!(run = %self.run_id, "event receiver dropped; cancelling the run");
+            self.cancel.cancel();
+        }
+    }
+
+    async fn log(&self, step: usize, stream: crate::event::LogStream, line: String) {
+        self.emit(Event::Log { step, stream, line }).await;
+    }
+
+    async fn execute(mut self, git: Option<GitInfo>) -> Outcome {
+        let started_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        self.emit(Event::RunStarted {
+            project: self.pipeline.project.clone(),
+            root: self.pipeline.root.clone(),
+            image: self.pipeline.image.to_string(),
+            git,
+            steps: self.plan.clone(),
+            started_at_ms,
+        })
+        .await;
+
+        let mut outcome: Option<Outcome> = None;
+        let cleanup_index = self.plan.len() - 1;
+        for index in 0..cleanup_index {
+            if outcome.is_some() {
+                self.finish_step(index, StepStatus::Skipped, 0, None, None).await;
+                continue;
+            }
+            self.emit(Event::StepStarted { step: index }).await;
+            let began = Instant::now();
+            let cancel = self.cancel.clone();
+            let end = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => StepEnd::Cancelled,
+                end = self.step(index) => end,
+            };
+            let ms = began.elapsed().as_millis() as u64;
+            let name = self.plan[index].name.clone();
+            outcome = match end {
+                StepEnd::Passed { exit_code } => {
+                    self.finish_step(index, StepStatus::Passed, ms, exit_code, None).await;
+                    None
+                }
+                StepEnd::Failed { message, exit_code } => {
+                    self.finish_step(index, StepStatus::Failed, ms, exit_code, Some(message.clone())).await;
+                    Some(Outcome::Failed { step: index, step_name: name, message })
+                }
+                StepEnd::Error(problem) => {
+                    self.finish_step(index, StepStatus::Failed, ms, None, Some(problem.message.clone())).await;
+                    Some(Outcome::Error { step: Some(index), problem })
+                }
+                StepEnd::Cancelled => {
+                    self.finish_step(index, StepStatus::Cancelled, ms, None, Some("cancelled".into())).await;
+                    Some(Outcome::Cancelled)
+                }
+            };
+        }
+        let outcome = outcome.unwrap_or(Outcome::Passed);
+
+        self.emit(Event::StepStarted { step: cleanup_index }).await;
+        let began = Instant::now();
+        let (status, message) = self.cleanup(&outcome).await;
+        self.finish_step(cleanup_index, status, began.elapsed().as_millis() as u64, None, message).await;
+
+        self.emit(Event::RunFinished {
+            outcome: outcome.clone(),
+            duration_ms: self.elapsed_ms(),
+            image_id: self.image_id.clone(),
+        })
+        .await;
+        outcome
+    }
+
+    async fn finish_step(&self, step: usize, status: StepStatus, duration_ms: u64, exit_code: Option<i64>, message: Option<String>) {
+        self.emit(Event::StepFinished { step, status, duration_ms, exit_code, message }).await;
+    }
+
+    async fn step(&mut self, index: usize) -> StepEnd {
+        match self.plan[index].kind {
+            StepKind::Build => build::run(self, index).await,
+            StepKind::Run => container::start(self, index).await,
+            StepKind::Ready => readiness::run(self, index).await,
+            StepKind::Test => {
+                let first_test = self.plan.iter().position(|s| s.kind == StepKind::Test).unwrap_or(index);
+                let spec = self.pipeline.tests[index - first_test].clone();
+                test_step::run(self, index, &spec).await
+            }
+            StepKind::Cleanup => StepEnd::Passed { exit_code: None },
+        }
+    }
+
+    /// Removes the run's containers as the policy says. Never cancelled.
+    async fn cleanup(&mut self, outcome: &Outcome) -> (StepStatus, Option<String>) {
+        for task in self.background.drain(..) {
+            task.abort();
+        }
+        let keep = match self.pipeline.cleanup {
+            CleanupPolicy::Always => false,
+            CleanupPolicy::OnSuccess => matches!(outcome, Outcome::Failed { .. }),
+            CleanupPolicy::Never => true,
+        };
+        if self.containers.is_empty() {
+            return (StepStatus::Skipped, Some("no container to remove".into()));
+        }
+        if keep {
+            let names = self.containers.iter().map(|c| &c[..c.len().min(12)]).collect::<Vec<_>>().join(", ");
+            return (
+                StepStatus::Skipped,
+                Some(format!("kept container {names} (cleanup = {:?}); `slipway clean` removes it", self.pipeline.cleanup)),
+            );
+        }
+        let mut failures = Vec::new();
+        for id in std::mem::take(&mut self.containers) {
+            if let Err(e) = container::remove(&self.engine, &id).await {
+                tracing::warn!(container = %id, error = %e, "could not remove container");
+                failures.push(format!("{}: {e}", &id[..id.len().min(12)]));
+            }
+        }
+        if failures.is_empty() {
+            (StepStatus::Passed, None)
+        } else {
+            (StepStatus::Failed, Some(format!("could not remove {}; run `slipway clean`", failures.join("; "))))
+        }
+    }
+}

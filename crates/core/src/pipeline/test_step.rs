@@ -1,0 +1,192 @@
+//! Test steps: a command in the service container (`docker exec`) or on the
+//! host with the service's address in the environment. Output streams as it
+//! comes; a non-zero exit fails the run with the output's last lines.
+
+use std::process::Stdio;
+
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::lines::{LineSplitter, Tail};
+use super::{Runner, StepEnd};
+use crate::config::{StepPlace, TestSpec};
+use crate::event::LogStream;
+use crate::{ErrorCode, Problem};
+
+/// Output lines kept for a failure message.
+const FAILURE_LINES: usize = 30;
+
+pub(super) async fn run(runner: &mut Runner, step: usize, spec: &TestSpec) -> StepEnd {
+    let result = match spec.place {
+        StepPlace::Container => in_container(runner, step, spec).await,
+        StepPlace::Host => on_host(runner, step, spec).await,
+    };
+    match result {
+        Ok((0, _)) => StepEnd::Passed { exit_code: Some(0) },
+        Ok((code, tail)) => {
+            let mut message = format!("`{}` exited with code {code}", spec.command.display());
+            if !tail.is_empty() {
+                message.push('\n');
+                message.push_str(&tail);
+            }
+            StepEnd::Failed { message, exit_code: Some(code) }
+        }
+        Err(end) => end,
+    }
+}
+
+type StepOutput = Result<(i64, String), StepEnd>;
+
+fn timed_out(spec: &TestSpec, tail: &Tail) -> StepEnd {
+    let mut message = format!("`{}` did not finish within {}", spec.command.display(), crate::duration::display(spec.timeout));
+    let output = tail.joined();
+    if !output.is_empty() {
+        message.push('\n');
+        message.push_str(&output);
+    }
+    StepEnd::Failed { message, exit_code: None }
+}
+
+async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
+    let Some(service) = runner.service.as_ref() else {
+        return Err(StepEnd::Error(Problem::new(ErrorCode::DockerError, "no running container to test in")));
+    };
+    let exited = *service.exited.borrow();
+    if let Some(code) = exited {
+        return Err(StepEnd::Failed { message: format!("the container exited with code {code} before this step"), exit_code: None });
+    }
+    let docker = runner.engine.docker();
+    let options = CreateExecOptions {
+        cmd: Some(spec.command.argv()),
+        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    };
+    let exec = docker.create_exec(&service.id, options).await.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
+    let started = docker.start_exec(&exec.id, None).await.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
+    let StartExecResults::Attached { mut output, .. } = started else {
+        return Err(StepEnd::Error(Problem::new(ErrorCode::DockerError, "the engine detached the test command")));
+    };
+    let mut tail = Tail::new(FAILURE_LINES);
+    let stream_output = async {
+        let mut out = LineSplitter::default();
+        let mut err = LineSplitter::default();
+        while let Some(chunk) = output.next().await {
+            let chunk = chunk.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
+            let (lines, stream) = match &chunk {
+                bollard::container::LogOutput::StdErr { message } => (err.push(message), LogStream::Stderr),
+                other => (out.push(other.as_ref()), LogStream::Stdout),
+            };
+            for line in lines {
+                tail.push(&line);
+                runner.log(step, stream, line).await;
+            }
+        }
+        for (rest, stream) in [(out.finish(), LogStream::Stdout), (err.finish(), LogStream::Stderr)] {
+            if let Some(line) = rest {
+                tail.push(&line);
+                runner.log(step, stream, line).await;
+            }
+        }
+        Ok::<(), StepEnd>(())
+    };
+    match tokio::time::timeout(spec.timeout, stream_output).await {
+        Err(_) => return Err(timed_out(spec, &tail)),
+        Ok(Err(end)) => return Err(end),
+        Ok(Ok(())) => {}
+    }
+    let inspect = docker.inspect_exec(&exec.id).await.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
+    let code = inspect.exit_code.unwrap_or(-1);
+    if code == 126 || code == 127 {
+        tail.push(&format!("(exit code {code}: the command was not found or not executable in the container)"));
+    }
+    Ok((code, tail.joined()))
+}
+
+async fn on_host(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
+    let argv = spec.command.argv();
+    let mut command = tokio::process::Command::new(&argv[0]);
+    command
+        .args(&argv[1..])
+        .current_dir(&runner.pipeline.root)
+        .envs(&spec.env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    if let Some(port) = runner.service.as_ref().and_then(|s| s.ports.first()) {
+        let host = runner.engine.published_host(&port.host_ip);
+        command
+            .env("SLIPWAY_URL", format!("http://{host}:{}", port.host_port))
+            .env("SLIPWAY_HOST", &host)
+            .env("SLIPWAY_PORT", port.host_port.to_string());
+    }
+    if let Some(service) = &runner.service {
+        command.env("SLIPWAY_CONTAINER", &service.id);
+    }
+    let mut child = command.spawn().map_err(|e| StepEnd::Failed {
+        message: format!("cannot start `{}` on the host: {e}", spec.command.display()),
+        exit_code: None,
+    })?;
+    let group = child.id();
+    // Kill the whole process group when the step ends early (timeout,
+    // cancellation), not just the shell.
+    let _group_guard = GroupGuard(group);
+    let mut stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
+    let mut stderr = child.stderr.take().map(|s| BufReader::new(s).lines());
+    let mut tail = Tail::new(FAILURE_LINES);
+    let work = async {
+        loop {
+            let (line, stream) = tokio::select! {
+                line = next_line(&mut stdout) => (line, LogStream::Stdout),
+                line = next_line(&mut stderr) => (line, LogStream::Stderr),
+                else => break,
+            };
+            match line {
+                Some(line) => {
+                    tail.push(&line);
+                    runner.log(step, stream, line).await;
+                }
+                None if stream == LogStream::Stdout => stdout = None,
+                None => stderr = None,
+            }
+        }
+        child.wait().await
+    };
+    match tokio::time::timeout(spec.timeout, work).await {
+        Err(_) => Err(timed_out(spec, &tail)),
+        Ok(Err(e)) => Err(StepEnd::Failed { message: format!("waiting for `{}` failed: {e}", spec.command.display()), exit_code: None }),
+        Ok(Ok(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            let code = status.code().map(i64::from).or(status.signal().map(|s| 128 + i64::from(s))).unwrap_or(-1);
+            Ok((code, tail.joined()))
+        }
+    }
+}
+
+async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut Option<tokio::io::Lines<R>>) -> Option<String> {
+    match lines {
+        Some(l) => l.next_line().await.ok().flatten(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Kills a process group when dropped.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // The group may be gone already; failure to signal it is fine.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
