@@ -1,1 +1,267 @@
-fn main(){}
+//! `slipway`: the command line over slipway-core. It parses arguments,
+//! calls the core and renders its events; no pipeline logic lives here.
+
+/// `println!` that ignores a closed stdout (`slipway history | head`)
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use slipway_core::config;
+use slipway_core::engine::Engine;
+use slipway_core::event::{Event, Outcome};
+use slipway_core::history::History;
+use slipway_core::{ErrorCode, Problem};
+
+/// Exit code: every step passed.
+const EXIT_PASSED: u8 = 0;
+/// Exit code: a step failed.
+const EXIT_FAILED: u8 = 1;
+/// Exit code: bad input (config, usage).
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code: the environment (engine unreachable, port taken, ...).
+const EXIT_ENVIRONMENT: u8 = 3;
+/// Exit code: cancelled with Ctrl-C, as shells report SIGINT.
+const EXIT_CANCELLED: u8 = 130;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "slipway",
+    version,
+    about = "Build, run, probe and test a Docker service locally, before you push.",
+    after_help = "Exit codes: 0 passed, 1 a step failed, 2 bad input (config, usage), 3 environment (engine unreachable, port taken), 130 cancelled."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the pipeline: build the image, run it, wait until it answers, run the tests.
+    Run {
+        /// Project folder (with a Dockerfile, and optionally slipway.toml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Print one JSON event per line instead of the live view.
+        #[arg(long)]
+        json: bool,
+        /// Show all output (build, container logs), not only step results and test output.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Write a commented slipway.toml inferred from the Dockerfile.
+    Init {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Replace an existing slipway.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List past runs, newest first.
+    History {
+        /// Only runs of this project.
+        #[arg(long)]
+        project: Option<String>,
+        /// How many runs to show.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the steps and log of a past run.
+    Logs {
+        /// Run number (`12`), id or its last digits, or `last`.
+        #[arg(default_value = "last")]
+        run: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove containers left behind by a crash or by `cleanup = "never"`.
+    Clean {
+        /// Only this project's containers.
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Print the JSON Schema of slipway.toml, for editors.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ENVIRONMENT);
+        }
+    };
+    let json = matches!(cli.command, Command::Run { json: true, .. } | Command::History { json: true, .. } | Command::Logs { json: true, .. });
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(problem) => {
+            render::problem(&problem, json);
+            ExitCode::from(if problem.code.is_bad_input() { EXIT_BAD_INPUT } else { EXIT_ENVIRONMENT })
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<u8, Problem> {
+    match command {
+        Command::Run { dir, json, verbose } => run(dir, json, verbose).await,
+        Command::Init { dir, force } => init(dir, force),
+        Command::History { project, limit, json } => history(project, limit, json),
+        Command::Logs { run, json } => logs(&run, json),
+        Command::Clean { project } => clean(project).await,
+        Command::Schema => {
+            out!("{}", serde_json::to_string_pretty(&config::json_schema()).unwrap_or_default());
+            Ok(EXIT_PASSED)
+        }
+    }
+}
+
+async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
+    let pipeline = config::load(&dir).map_err(|e| e.problem())?;
+    let engine = Engine::connect().await.map_err(|e| e.problem())?;
+    let git = slipway_core::git::inspect(&pipeline.root).await;
+    let history = match History::open_default() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::warn!("{e}; this run will not be recorded");
+            None
+        }
+    };
+    let mut recorder = history.as_ref().map(History::recorder);
+    let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline, git);
+
+    let cancel = handle.cancel_token();
+    let mut view = render::RunView::new(json, verbose);
+    let signals = tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term_signal = async {
+            match term.as_mut() {
+                Some(t) => t.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term_signal => {}
+        }
+        cancel.cancel();
+    });
+
+    let mut outcome = None;
+    while let Some(event) = events.recv().await {
+        if let Some(rec) = recorder.as_mut() {
+            if let Err(e) = rec.record(&event) {
+                tracing::warn!("{e}; the rest of this run will not be recorded");
+                recorder = None;
+            }
+        }
+        view.show(&event, recorder.as_ref().and_then(|r| r.seq()));
+        if let Event::RunFinished { outcome: o, .. } = &event.event {
+            outcome = Some(o.clone());
+        }
+    }
+    signals.abort();
+    let outcome = match outcome {
+        Some(o) => o,
+        None => handle.wait().await,
+    };
+    Ok(match outcome {
+        Outcome::Passed => EXIT_PASSED,
+        Outcome::Failed { .. } => EXIT_FAILED,
+        Outcome::Cancelled => EXIT_CANCELLED,
+        Outcome::Error { problem, .. } if problem.code.is_bad_input() => EXIT_BAD_INPUT,
+        Outcome::Error { .. } => EXIT_ENVIRONMENT,
+    })
+}
+
+fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
+    let root = dir.canonicalize().map_err(|e| {
+        Problem::new(ErrorCode::BadConfig, format!("cannot open {}: {e}", dir.display()))
+            .with_hint("Pass the project's folder.")
+    })?;
+    let path = root.join(config::FILE_NAME);
+    if path.exists() && !force {
+        return Err(Problem::new(ErrorCode::BadConfig, format!("{} already exists", path.display()))
+            .with_hint("Edit it, or pass --force to replace it with a freshly inferred one."));
+    }
+    let pipeline = config::infer(&root).map_err(|e| e.problem())?;
+    let text = config::init_template(&pipeline);
+    // Write beside it and rename, so a failure never leaves half a file.
+    let tmp = root.join(format!(".{}.tmp", config::FILE_NAME));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| Problem::new(ErrorCode::Io, format!("cannot write {}: {e}", path.display())))?;
+    out!("wrote {}", path.display());
+    match pipeline.run.ports.first() {
+        Some(p) => out!("  image {}, container port {}, readiness GET / ", pipeline.image, p.container_port),
+        None => out!("  image {}; the Dockerfile EXPOSEs no port, so there is no readiness probe yet", pipeline.image),
+    }
+    out!("next: add [[test]] steps, then `slipway run {}`", dir.display());
+    Ok(EXIT_PASSED)
+}
+
+fn open_history() -> Result<History, Problem> {
+    History::open_default().map_err(|e| e.problem())
+}
+
+fn history(project: Option<String>, limit: usize, json: bool) -> Result<u8, Problem> {
+    let runs = open_history()?.list(limit, project.as_deref()).map_err(|e| e.problem())?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+    } else {
+        render::history(&runs);
+    }
+    Ok(EXIT_PASSED)
+}
+
+fn logs(reference: &str, json: bool) -> Result<u8, Problem> {
+    let history = open_history()?;
+    let run = history.find(reference).map_err(|e| e.problem())?.ok_or_else(|| {
+        Problem::new(ErrorCode::BadConfig, format!("no run {reference:?} in the history"))
+            .with_hint("`slipway history` lists the runs; pass a number like 12, or `last`.")
+    })?;
+    let steps = history.steps(run.seq).map_err(|e| e.problem())?;
+    let (lines, dropped) = history.logs(run.seq).map_err(|e| e.problem())?;
+    if json {
+        let value = serde_json::json!({ "run": run, "steps": steps, "logs": lines, "dropped_lines": dropped });
+        out!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    } else {
+        render::logs(&run, &steps, &lines, dropped);
+    }
+    Ok(EXIT_PASSED)
+}
+
+async fn clean(project: Option<String>) -> Result<u8, Problem> {
+    let engine = Engine::connect().await.map_err(|e| e.problem())?;
+    let removed = slipway_core::pipeline::clean(&engine, project.as_deref()).await.map_err(|e| e.problem())?;
+    if removed.is_empty() {
+        out!("nothing to clean");
+    } else {
+        for name in &removed {
+            out!("removed {name}");
+        }
+    }
+    Ok(EXIT_PASSED)
+}

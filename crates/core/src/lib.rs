@@ -17,3 +17,4 @@ pub mod engine;
 pub mod event;
 pub mod git;
 pub mod pipeline;
+pub mod history;

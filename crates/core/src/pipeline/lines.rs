@@ -5,6 +5,7 @@
 #[derive(Debug, Default)]
 pub(crate) struct LineSplitter {
     pending: Vec<u8>,
+    after_cr: bool,
 }
 
 /// Longest line kept whole; longer ones are cut so one runaway line cannot
@@ -16,12 +17,10 @@ impl LineSplitter {
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<String> {
         let mut lines = Vec::new();
         for &byte in chunk {
+            let after_cr = std::mem::replace(&mut self.after_cr, byte == b'\r');
             match byte {
-                b'\n' | b'\r' => {
-                    if byte == b'\n' || !self.pending.is_empty() {
-                        lines.push(self.take());
-                    }
-                }
+                b'\n' if after_cr => {}
+                b'\n' | b'\r' => lines.push(self.take()),
                 _ if self.pending.len() >= MAX_LINE => {
                     lines.push(self.take());
                     self.pending.push(byte);

@@ -1,0 +1,284 @@
+//! How the CLI shows things: a live step view for people, JSON lines for
+//! programs.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use slipway_core::Problem;
+use slipway_core::duration::display as dur;
+use slipway_core::event::{Event, LogStream, Outcome, RunEvent, StepInfo, StepKind, StepStatus};
+use slipway_core::history::{LogRecord, RunRecord, StepRecord};
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn red(&self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+fn style() -> Style {
+    Style { color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+}
+
+/// Prints a problem: `error: ...` and a hint for people, one JSON object
+/// for programs.
+pub fn problem(problem: &Problem, json: bool) {
+    if json {
+        let value = serde_json::json!({ "type": "error", "code": problem.code, "message": problem.message, "hint": problem.hint });
+        out!("{value}");
+        return;
+    }
+    let s = Style { color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() };
+    eprintln!("{} {}", s.red("error:"), problem.message);
+    if let Some(hint) = &problem.hint {
+        eprintln!("{} {hint}", s.yellow("hint:"));
+    }
+}
+
+/// The live view of one run.
+pub struct RunView {
+    json: bool,
+    verbose: bool,
+    style: Style,
+    steps: Vec<StepInfo>,
+    spinner: Option<ProgressBar>,
+    current_step: Option<usize>,
+    build_steps: (u32, u32),
+    url: Option<String>,
+}
+
+impl RunView {
+    pub fn new(json: bool, verbose: bool) -> Self {
+        RunView { json, verbose, style: style(), steps: Vec::new(), spinner: None, current_step: None, build_steps: (0, 0), url: None }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.spinner {
+            Some(pb) if !pb.is_hidden() => pb.println(text),
+            _ => {
+                let mut out = std::io::stdout().lock();
+                // A closed stdout (piped into `head`) must not stop the run.
+                let _ = writeln!(out, "{text}");
+            }
+        }
+    }
+
+    fn step_name(&self, step: usize) -> &str {
+        self.steps.get(step).map(|s| s.name.as_str()).unwrap_or("?")
+    }
+
+    /// Shows one event. `seq` is the run's history number once known.
+    pub fn show(&mut self, event: &RunEvent, seq: Option<i64>) {
+        if self.json {
+            if let Ok(line) = serde_json::to_string(event) {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            return;
+        }
+        let s = &self.style;
+        match &event.event {
+            Event::RunStarted { project, image, git, steps, .. } => {
+                self.steps = steps.clone();
+                let git = git
+                    .as_ref()
+                    .map(|g| format!(" ({} @ {}{})", g.branch.as_deref().unwrap_or("detached"), &g.commit[..g.commit.len().min(7)], if g.dirty { ", uncommitted changes" } else { "" }))
+                    .unwrap_or_default();
+                self.line(&format!("{} {project} → {image}{git}", s.bold("slipway")));
+            }
+            Event::StepStarted { step } => {
+                self.current_step = Some(*step);
+                let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+                pb.set_style(ProgressStyle::with_template("{spinner:.cyan} {prefix:30} {elapsed:>4} {wide_msg:.dim}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                pb.set_prefix(self.step_name(*step).to_string());
+                pb.enable_steady_tick(Duration::from_millis(100));
+                if !std::io::stdout().is_terminal() {
+                    pb.set_draw_target(ProgressDrawTarget::hidden());
+                }
+                self.spinner = Some(pb);
+            }
+            Event::BuildStepStarted { number, total, instruction, .. } => {
+                self.build_steps.1 = *total;
+                if let Some(pb) = &self.spinner {
+                    pb.set_message(format!("{number}/{total} {instruction}"));
+                }
+            }
+            Event::BuildStepFinished { number, duration_ms, cached, .. } => {
+                if *cached {
+                    self.build_steps.0 += 1;
+                }
+                if self.verbose {
+                    self.line(&s.dim(&format!("    step {number} done in {}{}", dur(Duration::from_millis(*duration_ms)), if *cached { " (cached)" } else { "" })));
+                }
+            }
+            Event::ContextProgress { files, bytes, .. } => {
+                if let Some(pb) = &self.spinner {
+                    pb.set_message(format!("sending context: {files} files, {}", human_bytes(*bytes)));
+                }
+            }
+            Event::ContainerStarted { url, name, .. } => {
+                self.url = url.clone();
+                if let Some(pb) = &self.spinner {
+                    pb.set_message(name.clone());
+                }
+            }
+            Event::Log { step, stream, line } => {
+                let kind = self.steps.get(*step).map(|s| s.kind);
+                let show = self.verbose || (kind == Some(StepKind::Test) && *stream != LogStream::Container);
+                if show {
+                    let prefix = if *stream == LogStream::Container { "  ┆ " } else { "  │ " };
+                    self.line(&format!("{}{line}", s.dim(prefix)));
+                }
+            }
+            Event::StepFinished { step, status, duration_ms, message, .. } => {
+                if let Some(pb) = self.spinner.take() {
+                    pb.finish_and_clear();
+                }
+                let took = if *status == StepStatus::Skipped && *duration_ms == 0 { String::new() } else { dur(Duration::from_millis(*duration_ms)) };
+                let mark = match status {
+                    StepStatus::Passed => s.green("✓"),
+                    StepStatus::Failed => s.red("✗"),
+                    StepStatus::Skipped => s.dim("–"),
+                    StepStatus::Cancelled => s.yellow("■"),
+                };
+                let name = self.step_name(*step).to_string();
+                let kind = self.steps.get(*step).map(|s| s.kind);
+                let note = match (status, kind) {
+                    (StepStatus::Passed, Some(StepKind::Build)) if self.build_steps.1 > 0 => {
+                        format!("{} instructions, {} cached", self.build_steps.1, self.build_steps.0)
+                    }
+                    (StepStatus::Passed, Some(StepKind::Run)) => self.url.clone().unwrap_or_default(),
+                    (StepStatus::Failed, _) => String::new(),
+                    _ => message.clone().unwrap_or_default(),
+                };
+                self.line(&format!("{mark} {name:30} {took:>6}  {}", s.dim(&note)));
+                if *status == StepStatus::Failed {
+                    if let Some(message) = message {
+                        for (i, l) in message.lines().enumerate() {
+                            self.line(&if i == 0 { format!("  {}", s.red(l)) } else { format!("  {}", s.dim(l)) });
+                        }
+                    }
+                }
+            }
+            Event::RunFinished { outcome, duration_ms, .. } => {
+                let took = dur(Duration::from_millis(*duration_ms));
+                let run = seq.map(|n| format!(" · run #{n} (`slipway logs {n}`)")).unwrap_or_default();
+                let text = match outcome {
+                    Outcome::Passed => format!("{} in {took}{run}", s.green(&s.bold("PASSED"))),
+                    Outcome::Failed { step_name, .. } => format!("{} at {step_name:?} after {took}{run}", s.red(&s.bold("FAILED"))),
+                    Outcome::Cancelled => format!("{} after {took}{run}; containers removed", s.yellow(&s.bold("CANCELLED"))),
+                    Outcome::Error { problem, .. } => {
+                        let hint = problem.hint.as_ref().map(|h| format!("\n{} {h}", s.yellow("hint:"))).unwrap_or_default();
+                        format!("{} {}{hint}", s.red(&s.bold("ERROR")), problem.message)
+                    }
+                };
+                self.line(&text);
+            }
+            Event::ImageBuilt { .. } => {}
+        }
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn ago(started_at_ms: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let secs = ((now - started_at_ms) / 1000).max(0);
+    match secs {
+        s if s < 60 => format!("{s}s ago"),
+        s if s < 3600 => format!("{}m ago", s / 60),
+        s if s < 86_400 => format!("{}h ago", s / 3600),
+        s => format!("{}d ago", s / 86_400),
+    }
+}
+
+fn result_word(s: &Style, result: &str) -> String {
+    match result {
+        "passed" => s.green(result),
+        "failed" | "error" => s.red(result),
+        _ => s.yellow(result),
+    }
+}
+
+/// Prints the history table.
+pub fn history(runs: &[RunRecord]) {
+    let s = style();
+    if runs.is_empty() {
+        out!("no runs yet; `slipway run DIR` starts one");
+        return;
+    }
+    for r in runs {
+        let git = match (&r.git_branch, &r.git_commit) {
+            (Some(b), Some(c)) => format!("{b}@{}", &c[..c.len().min(7)]),
+            (None, Some(c)) => c[..c.len().min(7)].to_string(),
+            _ => "-".into(),
+        };
+        let took = r.duration_ms.map(|d| dur(Duration::from_millis(d as u64))).unwrap_or_else(|| "-".into());
+        let why = match (&r.failed_step, &r.message) {
+            (Some(step), Some(m)) => format!("{step}: {m}"),
+            (None, Some(m)) => m.clone(),
+            _ => String::new(),
+        };
+        out!(
+            "#{:<5} {:<20} {:<16} {:<18} {:>7}  {:<8}  {}",
+            r.seq,
+            result_word(&s, &format!("{:<9}", r.result)),
+            r.project,
+            git,
+            took,
+            ago(r.started_at_ms),
+            s.dim(&why)
+        );
+    }
+}
+
+/// Prints a past run's steps and log.
+pub fn logs(run: &RunRecord, steps: &[StepRecord], lines: &[LogRecord], dropped: u64) {
+    let s = style();
+    out!("{} #{} {} {} ({})", s.bold("run"), run.seq, run.project, result_word(&s, &run.result), run.image);
+    for step in steps {
+        let took = step.duration_ms.map(|d| dur(Duration::from_millis(d as u64))).unwrap_or_default();
+        let code = step.exit_code.map(|c| format!(" exit {c}")).unwrap_or_default();
+        out!("  {:<9} {:<30} {:>6}{code}", result_word(&s, &step.status), step.name, took);
+    }
+    out!();
+    let mut last_step = usize::MAX;
+    for l in lines {
+        if l.step != last_step {
+            last_step = l.step;
+            let name = steps.get(l.step).map(|st| st.name.as_str()).unwrap_or("?");
+            out!("{}", s.bold(&format!("── {name}")));
+        }
+        out!("{}", l.line);
+    }
+    if dropped > 0 {
+        out!("{}", s.dim(&format!("({dropped} lines from the middle of this run were not kept)")));
+    }
+}

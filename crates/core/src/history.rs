@@ -1,0 +1,530 @@
+//! Run history in SQLite, in the user's data folder (`$XDG_DATA_HOME/slipway`
+//! on Linux, or `$SLIPWAY_DATA_DIR`).
+//!
+//! A [`Recorder`] turns a run's events into rows: the run when it starts,
+//! its steps as they finish, and its log (bounded and gzip-compressed) when
+//! it ends. A run left `running` by a crash reads as interrupted.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::event::{Event, LogStream, Outcome, RunEvent, StepStatus};
+use crate::{ErrorCode, Problem};
+
+/// Bytes of log kept from the start of a run.
+const HEAD_BYTES: usize = 1 << 20;
+/// Bytes of log kept from the end of a run.
+const TAIL_BYTES: usize = 7 << 20;
+/// The database file's name.
+const FILE_NAME: &str = "history.db";
+/// Current schema version (`PRAGMA user_version`).
+const SCHEMA_VERSION: i32 = 1;
+
+/// Why the history could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("run history at {path}: {message}")]
+pub struct HistoryError {
+    /// The database file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl HistoryError {
+    /// The error as a user-facing problem.
+    pub fn problem(&self) -> Problem {
+        Problem::new(ErrorCode::History, self.to_string())
+            .with_hint("Check that the folder is writable, or set SLIPWAY_DATA_DIR to another folder.")
+    }
+}
+
+/// A run as listed in the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunRecord {
+    /// Sequence number, what users type (`slipway logs 12`).
+    pub seq: i64,
+    /// The run id.
+    pub id: String,
+    /// Project name.
+    pub project: String,
+    /// Project folder.
+    pub root: String,
+    /// Image built.
+    pub image: String,
+    /// Image id, when the build finished.
+    pub image_id: Option<String>,
+    /// Git commit of the folder.
+    pub git_commit: Option<String>,
+    /// Git branch of the folder.
+    pub git_branch: Option<String>,
+    /// Start, milliseconds since the Unix epoch.
+    pub started_at_ms: i64,
+    /// Total duration, once finished.
+    pub duration_ms: Option<i64>,
+    /// `running`, `passed`, `failed`, `cancelled`, `error` or `interrupted`.
+    pub result: String,
+    /// Name of the step that failed.
+    pub failed_step: Option<String>,
+    /// Why it failed.
+    pub message: Option<String>,
+}
+
+/// A step of a recorded run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepRecord {
+    /// Position in the plan.
+    pub index: i64,
+    /// Name.
+    pub name: String,
+    /// Kind (`build`, `run`, ...).
+    pub kind: String,
+    /// `passed`, `failed`, `skipped`, `cancelled`, or `pending` if never finished.
+    pub status: String,
+    /// Duration.
+    pub duration_ms: Option<i64>,
+    /// Exit code of its process.
+    pub exit_code: Option<i64>,
+    /// Why it failed.
+    pub message: Option<String>,
+}
+
+/// A recorded log line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogRecord {
+    /// Step index.
+    pub step: usize,
+    /// Source stream.
+    pub stream: String,
+    /// Milliseconds since the run started.
+    pub elapsed_ms: u64,
+    /// The text.
+    pub line: String,
+}
+
+/// The history database.
+#[derive(Debug)]
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl History {
+    /// The folder Slipway keeps its data in.
+    pub fn default_dir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("SLIPWAY_DATA_DIR").filter(|d| !d.is_empty()) {
+            return Some(PathBuf::from(dir));
+        }
+        directories::ProjectDirs::from("dev", "slipway", "slipway").map(|d| d.data_dir().to_path_buf())
+    }
+
+    /// Opens (creating if needed) the history in the default folder.
+    pub fn open_default() -> Result<Self, HistoryError> {
+        let dir = Self::default_dir().ok_or_else(|| HistoryError {
+            path: PathBuf::from(FILE_NAME),
+            message: "no home folder to keep it in".into(),
+        })?;
+        Self::open(&dir.join(FILE_NAME))
+    }
+
+    /// Opens (creating if needed) the history at `path`.
+    pub fn open(path: &Path) -> Result<Self, HistoryError> {
+        let err = |message: String| HistoryError { path: path.to_path_buf(), message };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create its folder: {e}")))?;
+        }
+        let conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
+        let history = History { conn, path: path.to_path_buf() };
+        history.migrate()?;
+        Ok(history)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> HistoryError {
+        HistoryError { path: self.path.clone(), message: e.to_string() }
+    }
+
+    fn migrate(&self) -> Result<(), HistoryError> {
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.err(e))?;
+        let version: i32 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(HistoryError {
+                path: self.path.clone(),
+                message: format!("it was written by a newer Slipway (schema {version}); update Slipway"),
+            });
+        }
+        if version < 1 {
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     CREATE TABLE runs (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        project TEXT NOT NULL,
+                        root TEXT NOT NULL,
+                        image TEXT NOT NULL,
+                        image_id TEXT,
+                        git_commit TEXT,
+                        git_branch TEXT,
+                        git_dirty INTEGER,
+                        started_at_ms INTEGER NOT NULL,
+                        duration_ms INTEGER,
+                        result TEXT NOT NULL DEFAULT 'running',
+                        failed_step TEXT,
+                        message TEXT
+                     );
+                     CREATE INDEX runs_project ON runs(project, seq);
+                     CREATE TABLE steps (
+                        run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
+                        idx INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'pending',
+                        duration_ms INTEGER,
+                        exit_code INTEGER,
+                        message TEXT,
+                        PRIMARY KEY (run_seq, idx)
+                     );
+                     CREATE TABLE logs (
+                        run_seq INTEGER PRIMARY KEY REFERENCES runs(seq) ON DELETE CASCADE,
+                        lines INTEGER NOT NULL,
+                        dropped INTEGER NOT NULL,
+                        gzip BLOB NOT NULL
+                     );
+                     PRAGMA user_version = 1;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// A recorder for one run's events.
+    pub fn recorder(&self) -> Recorder<'_> {
+        Recorder { history: self, seq: None, log: LogBuffer::default() }
+    }
+
+    /// The most recent runs, newest first, optionally of one project.
+    pub fn list(&self, limit: usize, project: Option<&str>) -> Result<Vec<RunRecord>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR project = ?1) ORDER BY seq DESC LIMIT ?2"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![project, limit as i64], run_from_row)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Finds a run by sequence number (`12`, `#12`), id, the id's last
+    /// digits, or `last`.
+    pub fn find(&self, reference: &str) -> Result<Option<RunRecord>, HistoryError> {
+        let reference = reference.trim().trim_start_matches('#');
+        let query = |sql: &str, arg: &dyn rusqlite::ToSql| {
+            self.conn
+                .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE {sql} ORDER BY seq DESC LIMIT 1"), [arg], run_from_row)
+                .optional()
+                .map_err(|e| self.err(e))
+        };
+        if reference == "last" || reference.is_empty() {
+            return query("?1 = ?1", &1);
+        }
+        if let Ok(seq) = reference.parse::<i64>() {
+            if let Some(run) = query("seq = ?1", &seq)? {
+                return Ok(Some(run));
+            }
+        }
+        if reference.len() >= 4 && reference.chars().all(|c| c.is_ascii_hexdigit()) {
+            let reference = reference.to_ascii_lowercase();
+            if let Some(run) = query("id LIKE ?1 || '%'", &reference)? {
+                return Ok(Some(run));
+            }
+            return query("id LIKE '%' || ?1", &reference);
+        }
+        Ok(None)
+    }
+
+    /// The steps of run `seq`.
+    pub fn steps(&self, seq: i64) -> Result<Vec<StepRecord>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT idx, name, kind, status, duration_ms, exit_code, message FROM steps WHERE run_seq = ?1 ORDER BY idx")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([seq], |r| {
+                Ok(StepRecord {
+                    index: r.get(0)?,
+                    name: r.get(1)?,
+                    kind: r.get(2)?,
+                    status: r.get(3)?,
+                    duration_ms: r.get(4)?,
+                    exit_code: r.get(5)?,
+                    message: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// The recorded log of run `seq`, and how many lines were dropped from
+    /// its middle to keep it bounded.
+    pub fn logs(&self, seq: i64) -> Result<(Vec<LogRecord>, u64), HistoryError> {
+        let row: Option<(Vec<u8>, i64)> = self
+            .conn
+            .query_row("SELECT gzip, dropped FROM logs WHERE run_seq = ?1", [seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((gzip, dropped)) = row else { return Ok((Vec::new(), 0)) };
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(gzip.as_slice())
+            .read_to_string(&mut text)
+            .map_err(|e| HistoryError { path: self.path.clone(), message: format!("log of run {seq} is damaged: {e}") })?;
+        let lines = text
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.splitn(4, '\t');
+                Some(LogRecord {
+                    step: parts.next()?.parse().ok()?,
+                    stream: parts.next()?.to_string(),
+                    elapsed_ms: parts.next()?.parse().ok()?,
+                    line: parts.next()?.to_string(),
+                })
+            })
+            .collect();
+        Ok((lines, dropped as u64))
+    }
+}
+
+const RUN_COLUMNS: &str = "seq, id, project, root, image, image_id, git_commit, git_branch, started_at_ms, duration_ms, result, failed_step, message";
+
+fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+    Ok(RunRecord {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        project: r.get(2)?,
+        root: r.get(3)?,
+        image: r.get(4)?,
+        image_id: r.get(5)?,
+        git_commit: r.get(6)?,
+        git_branch: r.get(7)?,
+        started_at_ms: r.get(8)?,
+        duration_ms: r.get(9)?,
+        result: r.get(10)?,
+        failed_step: r.get(11)?,
+        message: r.get(12)?,
+    })
+}
+
+/// Bounded log: the first [`HEAD_BYTES`] and the last [`TAIL_BYTES`].
+#[derive(Debug, Default)]
+struct LogBuffer {
+    head: String,
+    head_lines: u64,
+    tail: VecDeque<String>,
+    tail_bytes: usize,
+    dropped: u64,
+}
+
+impl LogBuffer {
+    fn push(&mut self, step: usize, stream: LogStream, elapsed_ms: u64, line: &str) {
+        let stream = match stream {
+            LogStream::Build => "build",
+            LogStream::Stdout => "stdout",
+            LogStream::Stderr => "stderr",
+            LogStream::Container => "container",
+        };
+        let line = line.replace('\t', "    ");
+        let entry = format!("{step}\t{stream}\t{elapsed_ms}\t{line}\n");
+        if self.tail.is_empty() && self.head.len() + entry.len() <= HEAD_BYTES {
+            self.head.push_str(&entry);
+            self.head_lines += 1;
+            return;
+        }
+        self.tail_bytes += entry.len();
+        self.tail.push_back(entry);
+        while self.tail_bytes > TAIL_BYTES {
+            if let Some(old) = self.tail.pop_front() {
+                self.tail_bytes -= old.len();
+                self.dropped += 1;
+            }
+        }
+    }
+
+    fn compress(&self) -> std::io::Result<Vec<u8>> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(self.head.as_bytes())?;
+        for entry in &self.tail {
+            gz.write_all(entry.as_bytes())?;
+        }
+        gz.finish()
+    }
+}
+
+/// Writes one run's events to the history.
+#[derive(Debug)]
+pub struct Recorder<'h> {
+    history: &'h History,
+    seq: Option<i64>,
+    log: LogBuffer,
+}
+
+impl Recorder<'_> {
+    /// The run's sequence number, once `RunStarted` has been recorded.
+    pub fn seq(&self) -> Option<i64> {
+        self.seq
+    }
+
+    /// Records one event.
+    pub fn record(&mut self, event: &RunEvent) -> Result<(), HistoryError> {
+        let h = self.history;
+        match &event.event {
+            Event::RunStarted { project, root, image, git, steps, started_at_ms } => {
+                let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
+                tx.execute(
+                    "INSERT INTO runs (id, project, root, image, git_commit, git_branch, git_dirty, started_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        event.run_id.0,
+                        project,
+                        root.display().to_string(),
+                        image,
+                        git.as_ref().map(|g| &g.commit),
+                        git.as_ref().and_then(|g| g.branch.as_ref()),
+                        git.as_ref().map(|g| g.dirty),
+                        *started_at_ms as i64
+                    ],
+                )
+                .map_err(|e| h.err(e))?;
+                let seq = tx.last_insert_rowid();
+                for (idx, step) in steps.iter().enumerate() {
+                    tx.execute(
+                        "INSERT INTO steps (run_seq, idx, name, kind) VALUES (?1, ?2, ?3, ?4)",
+                        params![seq, idx as i64, step.name, json_word(&step.kind)],
+                    )
+                    .map_err(|e| h.err(e))?;
+                }
+                tx.commit().map_err(|e| h.err(e))?;
+                self.seq = Some(seq);
+            }
+            Event::Log { step, stream, line } => self.log.push(*step, *stream, event.elapsed_ms, line),
+            Event::StepFinished { step, status, duration_ms, exit_code, message } => {
+                let Some(seq) = self.seq else { return Ok(()) };
+                h.conn
+                    .execute(
+                        "UPDATE steps SET status = ?3, duration_ms = ?4, exit_code = ?5, message = ?6 WHERE run_seq = ?1 AND idx = ?2",
+                        params![seq, *step as i64, json_word(status), *duration_ms as i64, exit_code, message],
+                    )
+                    .map_err(|e| h.err(e))?;
+                if *status == StepStatus::Failed {
+                    // Keep the failure summary in the log too, so `slipway logs` shows it.
+                    for line in message.iter().flat_map(|m| m.lines()) {
+                        self.log.push(*step, LogStream::Stderr, event.elapsed_ms, line);
+                    }
+                }
+            }
+            Event::ImageBuilt { image_id, .. } => {
+                let Some(seq) = self.seq else { return Ok(()) };
+                h.conn
+                    .execute("UPDATE runs SET image_id = ?2 WHERE seq = ?1", params![seq, image_id])
+                    .map_err(|e| h.err(e))?;
+            }
+            Event::RunFinished { outcome, duration_ms, image_id } => {
+                let Some(seq) = self.seq else { return Ok(()) };
+                let (failed_step, message) = match outcome {
+                    Outcome::Failed { step_name, message, .. } => {
+                        (Some(step_name.clone()), message.lines().next().map(str::to_string))
+                    }
+                    Outcome::Error { problem, .. } => (None, Some(problem.message.clone())),
+                    Outcome::Passed | Outcome::Cancelled => (None, None),
+                };
+                let gzip = self.log.compress().map_err(|e| HistoryError { path: h.path.clone(), message: e.to_string() })?;
+                let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
+                tx.execute(
+                    "UPDATE runs SET duration_ms = ?2, result = ?3, failed_step = ?4, message = ?5, image_id = COALESCE(?6, image_id) WHERE seq = ?1",
+                    params![seq, *duration_ms as i64, outcome.label(), failed_step, message, image_id],
+                )
+                .map_err(|e| h.err(e))?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO logs (run_seq, lines, dropped, gzip) VALUES (?1, ?2, ?3, ?4)",
+                    params![seq, (self.log.head_lines + self.log.tail.len() as u64) as i64, self.log.dropped as i64, gzip],
+                )
+                .map_err(|e| h.err(e))?;
+                tx.commit().map_err(|e| h.err(e))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn json_word<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{RunId, StepInfo, StepKind};
+
+    fn ev(run_id: &RunId, event: Event) -> RunEvent {
+        RunEvent { run_id: run_id.clone(), elapsed_ms: 7, event }
+    }
+
+    #[test]
+    fn records_a_run_its_steps_and_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(&dir.path().join("h.db")).unwrap();
+        let id = RunId::new();
+        let mut rec = history.recorder();
+        rec.record(&ev(&id, Event::RunStarted {
+            project: "hello".into(),
+            root: "/p".into(),
+            image: "hello:latest".into(),
+            git: Some(crate::event::GitInfo { commit: "abc".into(), branch: Some("main".into()), dirty: false }),
+            steps: vec![StepInfo { name: "build".into(), kind: StepKind::Build }, StepInfo { name: "unit".into(), kind: StepKind::Test }],
+            started_at_ms: 1,
+        })).unwrap();
+        rec.record(&ev(&id, Event::Log { step: 1, stream: LogStream::Stdout, line: "a\tb".into() })).unwrap();
+        rec.record(&ev(&id, Event::StepFinished { step: 1, status: StepStatus::Failed, duration_ms: 5, exit_code: Some(3), message: Some("boom".into()) })).unwrap();
+        rec.record(&ev(&id, Event::RunFinished {
+            outcome: Outcome::Failed { step: 1, step_name: "unit".into(), message: "boom".into() },
+            duration_ms: 9,
+            image_id: Some("sha256:1".into()),
+        })).unwrap();
+        let seq = rec.seq().unwrap();
+
+        let run = history.find(&seq.to_string()).unwrap().unwrap();
+        assert_eq!((run.result.as_str(), run.failed_step.as_deref()), ("failed", Some("unit")));
+        assert_eq!(run.git_branch.as_deref(), Some("main"));
+        assert_eq!(history.find(id.short()).unwrap().unwrap().seq, seq);
+        assert_eq!(history.find("last").unwrap().unwrap().seq, seq);
+        assert!(history.find("zzzz").unwrap().is_none());
+        let steps = history.steps(seq).unwrap();
+        assert_eq!((steps[0].status.as_str(), steps[1].exit_code), ("pending", Some(3)));
+        let (logs, dropped) = history.logs(seq).unwrap();
+        assert_eq!(dropped, 0);
+        assert_eq!(logs[0].line, "a    b");
+        assert_eq!(logs[1].line, "boom");
+    }
+
+    #[test]
+    fn log_buffer_is_bounded() {
+        let mut buf = LogBuffer::default();
+        let line = "x".repeat(1000);
+        for _ in 0..10_000 {
+            buf.push(0, LogStream::Build, 0, &line);
+        }
+        assert!(buf.head.len() <= HEAD_BYTES);
+        assert!(buf.tail_bytes <= TAIL_BYTES);
+        assert!(buf.dropped > 0);
+    }
+}
