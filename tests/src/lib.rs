@@ -1,1 +1,366 @@
+//! Shared support for the end-to-end tests: throwaway projects made from
+//! `examples/hello`, the `slipway` binary, and questions to the real Docker
+//! engine. Every helper waits on conditions with timeouts, never on sleeps.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test support: a failed expectation is a failed test.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The `slipway` binary built next to this test binary.
+pub fn slipway_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/e2e-HASH -> target/<profile>/slipway
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("slipway"))
+        .unwrap_or_default();
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first with `cargo build -p slipway-cli` (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A busybox binary for `FROM scratch` images.
+pub fn busybox() -> PathBuf {
+    for candidate in ["/bin/busybox", "/usr/bin/busybox"] {
+        if Path::new(candidate).is_file() {
+            return PathBuf::from(candidate);
+        }
+    }
+    panic!("busybox is missing: install busybox-static (scripts/setup does)");
+}
+
+/// A throwaway copy of examples/hello, with its own history folder.
+#[derive(Debug)]
+pub struct Project {
+    dir: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+impl Project {
+    /// A copy of examples/hello whose image is `slipway-test/NAME`.
+    pub fn hello(name: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir()
+            .expect("temp dir");
+        let example = repo_root().join("examples/hello");
+        copy_tree(&example, dir.path());
+        std::fs::copy(busybox(), dir.path().join("busybox")).expect("copy busybox");
+        let project = Project {
+            dir,
+            data: tempfile::tempdir().expect("temp dir"),
+        };
+        let toml = project
+            .read("slipway.toml")
+            .replace("slipway-example/hello", &format!("slipway-test/{name}"));
+        project.write("slipway.toml", &toml);
+        project
+    }
+
+    /// The project folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The history folder (`SLIPWAY_DATA_DIR`).
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// Reads a file of the project.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).expect("read project file")
+    }
+
+    /// Writes a file of the project.
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write project file");
+    }
+
+    /// Appends to slipway.toml.
+    pub fn append_toml(&self, text: &str) {
+        let toml = self.read("slipway.toml") + "\n" + text;
+        self.write("slipway.toml", &toml);
+    }
+
+    /// A `slipway` command in this project's environment.
+    pub fn slipway(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(slipway_bin());
+        cmd.args(args)
+            .env("SLIPWAY_DATA_DIR", self.data_dir())
+            .env("NO_COLOR", "1")
+            .env_remove("SLIPWAY_LOG");
+        cmd
+    }
+
+    /// `slipway run --json PROJECT`, with extra environment.
+    pub fn run_json(&self, env: &[(&str, &str)]) -> RunResult {
+        let mut cmd = self.slipway(&["run", "--json"]);
+        cmd.arg(self.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        RunResult::from(cmd.output().expect("start slipway"))
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read example") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target);
+        } else if entry.file_name() != "busybox" {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// What a `slipway run --json` printed and how it exited.
+#[derive(Debug)]
+pub struct RunResult {
+    /// Exit code.
+    pub code: i32,
+    /// Events, in order.
+    pub events: Vec<Value>,
+    /// Standard error.
+    pub stderr: String,
+    /// Standard output, raw.
+    pub stdout: String,
+}
+
+impl From<Output> for RunResult {
+    fn from(out: Output) -> Self {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let events = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        RunResult {
+            code: out.status.code().unwrap_or(-1),
+            events,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout,
+        }
+    }
+}
+
+impl RunResult {
+    /// The last event, which states the result.
+    pub fn last(&self) -> &Value {
+        self.events
+            .last()
+            .unwrap_or_else(|| panic!("no events; stderr: {}", self.stderr))
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> String {
+        self.last()["run_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Events of one type.
+    pub fn of_type(&self, ty: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["type"] == ty).collect()
+    }
+
+    /// Every log line of the run, joined.
+    pub fn log_text(&self) -> String {
+        self.of_type("log")
+            .iter()
+            .filter_map(|e| e["line"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Ids of the containers (running or not) carrying `label=value`.
+pub fn containers_labelled(label: &str, value: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label={label}={value}")])
+        .output()
+        .expect("docker ps");
+    assert!(
+        out.status.success(),
+        "docker ps failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits until `check` is true, or panics after `timeout` naming `what`.
+pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(10);
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// A `slipway run --json` in the background whose events are read as they come.
+#[derive(Debug)]
+pub struct LiveRun {
+    /// The process.
+    pub child: Child,
+    lines: std::sync::mpsc::Receiver<Value>,
+    /// Events seen so far.
+    pub seen: Vec<Value>,
+}
+
+impl LiveRun {
+    /// Starts `slipway run --json` for `project`.
+    pub fn start(project: &Project) -> Self {
+        let mut cmd = project.slipway(&["run", "--json"]);
+        cmd.arg(project.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start slipway");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && tx.send(v).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        LiveRun {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads events until one matches `pred`, or panics after `timeout`.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Err(_) => panic!(
+                    "timed out after {timeout:?} waiting for {what}; events so far: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Waits for the process to exit and returns its exit code (or -signal).
+    pub fn wait_exit(&mut self, timeout: Duration) -> i32 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                use std::os::unix::process::ExitStatusExt;
+                return status
+                    .code()
+                    .unwrap_or_else(|| -status.signal().unwrap_or(0));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "slipway did not exit within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The remaining events after exit.
+    pub fn drain(&mut self) -> Vec<Value> {
+        while let Ok(v) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(v);
+        }
+        self.seen.clone()
+    }
+}
+
+/// Files under `prefix` in the filesystem of `image`, as `docker export`
+/// lists them (folders end with `/`).
+pub fn image_listing(image: &str, prefix: &str) -> Vec<String> {
+    let create = Command::new("docker")
+        .args(["create", image, "/none"])
+        .output()
+        .expect("docker create");
+    assert!(
+        create.status.success(),
+        "docker create {image}: {}",
+        String::from_utf8_lossy(&create.stderr)
+    );
+    let id = String::from_utf8_lossy(&create.stdout).trim().to_string();
+    let export = Command::new("sh")
+        .arg("-c")
+        .arg(format!("docker export {id} | tar -t"))
+        .output()
+        .expect("docker export");
+    let _ = Command::new("docker").args(["rm", "-f", &id]).output();
+    assert!(
+        export.status.success(),
+        "docker export: {}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let mut names: Vec<String> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Environment for a TLS connection to the test engine, from
+/// `SLIPWAY_TEST_TLS_HOST` and `SLIPWAY_TEST_TLS_DIR` (set by scripts/test).
+pub fn tls_engine() -> (String, PathBuf) {
+    let host = std::env::var("SLIPWAY_TEST_TLS_HOST").ok();
+    let dir = std::env::var("SLIPWAY_TEST_TLS_DIR").ok();
+    match (host, dir) {
+        (Some(h), Some(d)) => (h, PathBuf::from(d)),
+        _ => panic!(
+            "SLIPWAY_TEST_TLS_HOST and SLIPWAY_TEST_TLS_DIR are not set: run the suite with scripts/test, \
+             which starts dockerd with a TLS listener and a throwaway CA"
+        ),
+    }
+}

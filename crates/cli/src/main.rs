@@ -103,23 +103,36 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_ENVIRONMENT);
         }
     };
-    let json = matches!(cli.command, Command::Run { json: true, .. } | Command::History { json: true, .. } | Command::Logs { json: true, .. });
+    let json = matches!(
+        cli.command,
+        Command::Run { json: true, .. }
+            | Command::History { json: true, .. }
+            | Command::Logs { json: true, .. }
+    );
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(problem) => {
             render::problem(&problem, json);
-            ExitCode::from(if problem.code.is_bad_input() { EXIT_BAD_INPUT } else { EXIT_ENVIRONMENT })
+            ExitCode::from(if problem.code.is_bad_input() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_ENVIRONMENT
+            })
         }
     }
 }
@@ -128,11 +141,18 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
     match command {
         Command::Run { dir, json, verbose } => run(dir, json, verbose).await,
         Command::Init { dir, force } => init(dir, force),
-        Command::History { project, limit, json } => history(project, limit, json),
+        Command::History {
+            project,
+            limit,
+            json,
+        } => history(project, limit, json),
         Command::Logs { run, json } => logs(&run, json),
         Command::Clean { project } => clean(project).await,
         Command::Schema => {
-            out!("{}", serde_json::to_string_pretty(&config::json_schema()).unwrap_or_default());
+            out!(
+                "{}",
+                serde_json::to_string_pretty(&config::json_schema()).unwrap_or_default()
+            );
             Ok(EXIT_PASSED)
         }
     }
@@ -155,7 +175,8 @@ async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
     let cancel = handle.cancel_token();
     let mut view = render::RunView::new(json, verbose);
     let signals = tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let term_signal = async {
             match term.as_mut() {
                 Some(t) => t.recv().await,
@@ -171,11 +192,11 @@ async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
 
     let mut outcome = None;
     while let Some(event) = events.recv().await {
-        if let Some(rec) = recorder.as_mut() {
-            if let Err(e) = rec.record(&event) {
-                tracing::warn!("{e}; the rest of this run will not be recorded");
-                recorder = None;
-            }
+        if let Some(rec) = recorder.as_mut()
+            && let Err(e) = rec.record(&event)
+        {
+            tracing::warn!("{e}; the rest of this run will not be recorded");
+            recorder = None;
         }
         view.show(&event, recorder.as_ref().and_then(|r| r.seq()));
         if let Event::RunFinished { outcome: o, .. } = &event.event {
@@ -198,13 +219,19 @@ async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
 
 fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
     let root = dir.canonicalize().map_err(|e| {
-        Problem::new(ErrorCode::BadConfig, format!("cannot open {}: {e}", dir.display()))
-            .with_hint("Pass the project's folder.")
+        Problem::new(
+            ErrorCode::BadConfig,
+            format!("cannot open {}: {e}", dir.display()),
+        )
+        .with_hint("Pass the project's folder.")
     })?;
     let path = root.join(config::FILE_NAME);
     if path.exists() && !force {
-        return Err(Problem::new(ErrorCode::BadConfig, format!("{} already exists", path.display()))
-            .with_hint("Edit it, or pass --force to replace it with a freshly inferred one."));
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("{} already exists", path.display()),
+        )
+        .with_hint("Edit it, or pass --force to replace it with a freshly inferred one."));
     }
     let pipeline = config::infer(&root).map_err(|e| e.problem())?;
     let text = config::init_template(&pipeline);
@@ -212,13 +239,28 @@ fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
     let tmp = root.join(format!(".{}.tmp", config::FILE_NAME));
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| Problem::new(ErrorCode::Io, format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| {
+            Problem::new(
+                ErrorCode::Io,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
     out!("wrote {}", path.display());
     match pipeline.run.ports.first() {
-        Some(p) => out!("  image {}, container port {}, readiness GET / ", pipeline.image, p.container_port),
-        None => out!("  image {}; the Dockerfile EXPOSEs no port, so there is no readiness probe yet", pipeline.image),
+        Some(p) => out!(
+            "  image {}, container port {}, readiness GET / ",
+            pipeline.image,
+            p.container_port
+        ),
+        None => out!(
+            "  image {}; the Dockerfile EXPOSEs no port, so there is no readiness probe yet",
+            pipeline.image
+        ),
     }
-    out!("next: add [[test]] steps, then `slipway run {}`", dir.display());
+    out!(
+        "next: add [[test]] steps, then `slipway run {}`",
+        dir.display()
+    );
     Ok(EXIT_PASSED)
 }
 
@@ -227,9 +269,14 @@ fn open_history() -> Result<History, Problem> {
 }
 
 fn history(project: Option<String>, limit: usize, json: bool) -> Result<u8, Problem> {
-    let runs = open_history()?.list(limit, project.as_deref()).map_err(|e| e.problem())?;
+    let runs = open_history()?
+        .list(limit, project.as_deref())
+        .map_err(|e| e.problem())?;
     if json {
-        out!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&runs).unwrap_or_default()
+        );
     } else {
         render::history(&runs);
     }
@@ -238,15 +285,24 @@ fn history(project: Option<String>, limit: usize, json: bool) -> Result<u8, Prob
 
 fn logs(reference: &str, json: bool) -> Result<u8, Problem> {
     let history = open_history()?;
-    let run = history.find(reference).map_err(|e| e.problem())?.ok_or_else(|| {
-        Problem::new(ErrorCode::BadConfig, format!("no run {reference:?} in the history"))
+    let run = history
+        .find(reference)
+        .map_err(|e| e.problem())?
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorCode::BadConfig,
+                format!("no run {reference:?} in the history"),
+            )
             .with_hint("`slipway history` lists the runs; pass a number like 12, or `last`.")
-    })?;
+        })?;
     let steps = history.steps(run.seq).map_err(|e| e.problem())?;
     let (lines, dropped) = history.logs(run.seq).map_err(|e| e.problem())?;
     if json {
         let value = serde_json::json!({ "run": run, "steps": steps, "logs": lines, "dropped_lines": dropped });
-        out!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
     } else {
         render::logs(&run, &steps, &lines, dropped);
     }
@@ -255,7 +311,9 @@ fn logs(reference: &str, json: bool) -> Result<u8, Problem> {
 
 async fn clean(project: Option<String>) -> Result<u8, Problem> {
     let engine = Engine::connect().await.map_err(|e| e.problem())?;
-    let removed = slipway_core::pipeline::clean(&engine, project.as_deref()).await.map_err(|e| e.problem())?;
+    let removed = slipway_core::pipeline::clean(&engine, project.as_deref())
+        .await
+        .map_err(|e| e.problem())?;
     if removed.is_empty() {
         out!("nothing to clean");
     } else {

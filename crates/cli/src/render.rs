@@ -16,7 +16,11 @@ struct Style {
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
     fn green(&self, t: &str) -> String {
         self.paint("32", t)
@@ -36,7 +40,9 @@ impl Style {
 }
 
 fn style() -> Style {
-    Style { color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+    Style {
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
 }
 
 /// Prints a problem: `error: ...` and a hint for people, one JSON object
@@ -47,7 +53,9 @@ pub fn problem(problem: &Problem, json: bool) {
         out!("{value}");
         return;
     }
-    let s = Style { color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() };
+    let s = Style {
+        color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
     eprintln!("{} {}", s.red("error:"), problem.message);
     if let Some(hint) = &problem.hint {
         eprintln!("{} {hint}", s.yellow("hint:"));
@@ -68,7 +76,16 @@ pub struct RunView {
 
 impl RunView {
     pub fn new(json: bool, verbose: bool) -> Self {
-        RunView { json, verbose, style: style(), steps: Vec::new(), spinner: None, current_step: None, build_steps: (0, 0), url: None }
+        RunView {
+            json,
+            verbose,
+            style: style(),
+            steps: Vec::new(),
+            spinner: None,
+            current_step: None,
+            build_steps: (0, 0),
+            url: None,
+        }
     }
 
     fn line(&self, text: &str) {
@@ -98,18 +115,36 @@ impl RunView {
         }
         let s = &self.style;
         match &event.event {
-            Event::RunStarted { project, image, git, steps, .. } => {
+            Event::RunStarted {
+                project,
+                image,
+                git,
+                steps,
+                ..
+            } => {
                 self.steps = steps.clone();
                 let git = git
                     .as_ref()
-                    .map(|g| format!(" ({} @ {}{})", g.branch.as_deref().unwrap_or("detached"), &g.commit[..g.commit.len().min(7)], if g.dirty { ", uncommitted changes" } else { "" }))
+                    .map(|g| {
+                        format!(
+                            " ({} @ {}{})",
+                            g.branch.as_deref().unwrap_or("detached"),
+                            &g.commit[..g.commit.len().min(7)],
+                            if g.dirty { ", uncommitted changes" } else { "" }
+                        )
+                    })
                     .unwrap_or_default();
                 self.line(&format!("{} {project} → {image}{git}", s.bold("slipway")));
             }
             Event::StepStarted { step } => {
                 self.current_step = Some(*step);
                 let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
-                pb.set_style(ProgressStyle::with_template("{spinner:.cyan} {prefix:30} {elapsed:>4} {wide_msg:.dim}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                pb.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner:.cyan} {prefix:30} {elapsed:>4} {wide_msg:.dim}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 pb.set_prefix(self.step_name(*step).to_string());
                 pb.enable_steady_tick(Duration::from_millis(100));
                 if !std::io::stdout().is_terminal() {
@@ -117,23 +152,40 @@ impl RunView {
                 }
                 self.spinner = Some(pb);
             }
-            Event::BuildStepStarted { number, total, instruction, .. } => {
+            Event::BuildStepStarted {
+                number,
+                total,
+                instruction,
+                ..
+            } => {
                 self.build_steps.1 = *total;
                 if let Some(pb) = &self.spinner {
                     pb.set_message(format!("{number}/{total} {instruction}"));
                 }
             }
-            Event::BuildStepFinished { number, duration_ms, cached, .. } => {
+            Event::BuildStepFinished {
+                number,
+                duration_ms,
+                cached,
+                ..
+            } => {
                 if *cached {
                     self.build_steps.0 += 1;
                 }
                 if self.verbose {
-                    self.line(&s.dim(&format!("    step {number} done in {}{}", dur(Duration::from_millis(*duration_ms)), if *cached { " (cached)" } else { "" })));
+                    self.line(&s.dim(&format!(
+                        "    step {number} done in {}{}",
+                        dur(Duration::from_millis(*duration_ms)),
+                        if *cached { " (cached)" } else { "" }
+                    )));
                 }
             }
             Event::ContextProgress { files, bytes, .. } => {
                 if let Some(pb) = &self.spinner {
-                    pb.set_message(format!("sending context: {files} files, {}", human_bytes(*bytes)));
+                    pb.set_message(format!(
+                        "sending context: {files} files, {}",
+                        human_bytes(*bytes)
+                    ));
                 }
             }
             Event::ContainerStarted { url, name, .. } => {
@@ -144,17 +196,32 @@ impl RunView {
             }
             Event::Log { step, stream, line } => {
                 let kind = self.steps.get(*step).map(|s| s.kind);
-                let show = self.verbose || (kind == Some(StepKind::Test) && *stream != LogStream::Container);
+                let show = self.verbose
+                    || (kind == Some(StepKind::Test) && *stream != LogStream::Container);
                 if show {
-                    let prefix = if *stream == LogStream::Container { "  ┆ " } else { "  │ " };
+                    let prefix = if *stream == LogStream::Container {
+                        "  ┆ "
+                    } else {
+                        "  │ "
+                    };
                     self.line(&format!("{}{line}", s.dim(prefix)));
                 }
             }
-            Event::StepFinished { step, status, duration_ms, message, .. } => {
+            Event::StepFinished {
+                step,
+                status,
+                duration_ms,
+                message,
+                ..
+            } => {
                 if let Some(pb) = self.spinner.take() {
                     pb.finish_and_clear();
                 }
-                let took = if *status == StepStatus::Skipped && *duration_ms == 0 { String::new() } else { dur(Duration::from_millis(*duration_ms)) };
+                let took = if *status == StepStatus::Skipped && *duration_ms == 0 {
+                    String::new()
+                } else {
+                    dur(Duration::from_millis(*duration_ms))
+                };
                 let mark = match status {
                     StepStatus::Passed => s.green("✓"),
                     StepStatus::Failed => s.red("✗"),
@@ -165,30 +232,55 @@ impl RunView {
                 let kind = self.steps.get(*step).map(|s| s.kind);
                 let note = match (status, kind) {
                     (StepStatus::Passed, Some(StepKind::Build)) if self.build_steps.1 > 0 => {
-                        format!("{} instructions, {} cached", self.build_steps.1, self.build_steps.0)
+                        format!(
+                            "{} instructions, {} cached",
+                            self.build_steps.1, self.build_steps.0
+                        )
                     }
-                    (StepStatus::Passed, Some(StepKind::Run)) => self.url.clone().unwrap_or_default(),
+                    (StepStatus::Passed, Some(StepKind::Run)) => {
+                        self.url.clone().unwrap_or_default()
+                    }
                     (StepStatus::Failed, _) => String::new(),
                     _ => message.clone().unwrap_or_default(),
                 };
                 self.line(&format!("{mark} {name:30} {took:>6}  {}", s.dim(&note)));
-                if *status == StepStatus::Failed {
-                    if let Some(message) = message {
-                        for (i, l) in message.lines().enumerate() {
-                            self.line(&if i == 0 { format!("  {}", s.red(l)) } else { format!("  {}", s.dim(l)) });
-                        }
+                if *status == StepStatus::Failed
+                    && let Some(message) = message
+                {
+                    for (i, l) in message.lines().enumerate() {
+                        self.line(&if i == 0 {
+                            format!("  {}", s.red(l))
+                        } else {
+                            format!("  {}", s.dim(l))
+                        });
                     }
                 }
             }
-            Event::RunFinished { outcome, duration_ms, .. } => {
+            Event::RunFinished {
+                outcome,
+                duration_ms,
+                ..
+            } => {
                 let took = dur(Duration::from_millis(*duration_ms));
-                let run = seq.map(|n| format!(" · run #{n} (`slipway logs {n}`)")).unwrap_or_default();
+                let run = seq
+                    .map(|n| format!(" · run #{n} (`slipway logs {n}`)"))
+                    .unwrap_or_default();
                 let text = match outcome {
                     Outcome::Passed => format!("{} in {took}{run}", s.green(&s.bold("PASSED"))),
-                    Outcome::Failed { step_name, .. } => format!("{} at {step_name:?} after {took}{run}", s.red(&s.bold("FAILED"))),
-                    Outcome::Cancelled => format!("{} after {took}{run}; containers removed", s.yellow(&s.bold("CANCELLED"))),
+                    Outcome::Failed { step_name, .. } => format!(
+                        "{} at {step_name:?} after {took}{run}",
+                        s.red(&s.bold("FAILED"))
+                    ),
+                    Outcome::Cancelled => format!(
+                        "{} after {took}{run}; containers removed",
+                        s.yellow(&s.bold("CANCELLED"))
+                    ),
                     Outcome::Error { problem, .. } => {
-                        let hint = problem.hint.as_ref().map(|h| format!("\n{} {h}", s.yellow("hint:"))).unwrap_or_default();
+                        let hint = problem
+                            .hint
+                            .as_ref()
+                            .map(|h| format!("\n{} {h}", s.yellow("hint:")))
+                            .unwrap_or_default();
                         format!("{} {}{hint}", s.red(&s.bold("ERROR")), problem.message)
                     }
                 };
@@ -209,7 +301,10 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 fn ago(started_at_ms: i64) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
     let secs = ((now - started_at_ms) / 1000).max(0);
     match secs {
         s if s < 60 => format!("{s}s ago"),
@@ -240,7 +335,10 @@ pub fn history(runs: &[RunRecord]) {
             (None, Some(c)) => c[..c.len().min(7)].to_string(),
             _ => "-".into(),
         };
-        let took = r.duration_ms.map(|d| dur(Duration::from_millis(d as u64))).unwrap_or_else(|| "-".into());
+        let took = r
+            .duration_ms
+            .map(|d| dur(Duration::from_millis(d as u64)))
+            .unwrap_or_else(|| "-".into());
         let why = match (&r.failed_step, &r.message) {
             (Some(step), Some(m)) => format!("{step}: {m}"),
             (None, Some(m)) => m.clone(),
@@ -262,11 +360,29 @@ pub fn history(runs: &[RunRecord]) {
 /// Prints a past run's steps and log.
 pub fn logs(run: &RunRecord, steps: &[StepRecord], lines: &[LogRecord], dropped: u64) {
     let s = style();
-    out!("{} #{} {} {} ({})", s.bold("run"), run.seq, run.project, result_word(&s, &run.result), run.image);
+    out!(
+        "{} #{} {} {} ({})",
+        s.bold("run"),
+        run.seq,
+        run.project,
+        result_word(&s, &run.result),
+        run.image
+    );
     for step in steps {
-        let took = step.duration_ms.map(|d| dur(Duration::from_millis(d as u64))).unwrap_or_default();
-        let code = step.exit_code.map(|c| format!(" exit {c}")).unwrap_or_default();
-        out!("  {:<9} {:<30} {:>6}{code}", result_word(&s, &step.status), step.name, took);
+        let took = step
+            .duration_ms
+            .map(|d| dur(Duration::from_millis(d as u64)))
+            .unwrap_or_default();
+        let code = step
+            .exit_code
+            .map(|c| format!(" exit {c}"))
+            .unwrap_or_default();
+        out!(
+            "  {:<9} {:<30} {:>6}{code}",
+            result_word(&s, &step.status),
+            step.name,
+            took
+        );
     }
     out!();
     let mut last_step = usize::MAX;
@@ -279,6 +395,11 @@ pub fn logs(run: &RunRecord, steps: &[StepRecord], lines: &[LogRecord], dropped:
         out!("{}", l.line);
     }
     if dropped > 0 {
-        out!("{}", s.dim(&format!("({dropped} lines from the middle of this run were not kept)")));
+        out!(
+            "{}",
+            s.dim(&format!(
+                "({dropped} lines from the middle of this run were not kept)"
+            ))
+        );
     }
 }

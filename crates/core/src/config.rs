@@ -112,12 +112,19 @@ impl PortMapping {
     pub fn parse(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.rsplitn(3, ':').collect();
         let port = |p: &str, what: &str| {
-            p.parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("invalid {what} port {p:?} in {text:?}: expected a number from 1 to 65535"))
+            p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
+                if p == text {
+                    format!("invalid port {p:?}: expected \"HOST:CONTAINER\" like \"8080:80\", or a container port from 1 to 65535")
+                } else {
+                    format!("invalid {what} port {p:?} in {text:?}: expected a number from 1 to 65535")
+                }
+            })
         };
-        let bad = || format!("invalid port mapping {text:?}: expected \"HOST:CONTAINER\" like \"8080:80\", or \"CONTAINER\"");
+        let bad = || {
+            format!(
+                "invalid port mapping {text:?}: expected \"HOST:CONTAINER\" like \"8080:80\", or \"CONTAINER\""
+            )
+        };
         match parts.as_slice() {
             [container] => Ok(PortMapping {
                 host_ip: "127.0.0.1".into(),
@@ -126,16 +133,26 @@ impl PortMapping {
             }),
             [container, host] => Ok(PortMapping {
                 host_ip: "127.0.0.1".into(),
-                host_port: if host.is_empty() { None } else { Some(port(host, "host")?) },
+                host_port: if host.is_empty() {
+                    None
+                } else {
+                    Some(port(host, "host")?)
+                },
                 container_port: port(container, "container")?,
             }),
             [container, host, ip] => {
                 if ip.parse::<std::net::IpAddr>().is_err() {
-                    return Err(format!("invalid host address {ip:?} in port mapping {text:?}"));
+                    return Err(format!(
+                        "invalid host address {ip:?} in port mapping {text:?}"
+                    ));
                 }
                 Ok(PortMapping {
                     host_ip: (*ip).to_string(),
-                    host_port: if host.is_empty() { None } else { Some(port(host, "host")?) },
+                    host_port: if host.is_empty() {
+                        None
+                    } else {
+                        Some(port(host, "host")?)
+                    },
                     container_port: port(container, "container")?,
                 })
             }
@@ -206,21 +223,38 @@ impl StatusRange {
 
     /// Parses `200`, `"200-299"` or `"2xx"`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("invalid status {text:?}: expected a code like \"200\", a range like \"200-399\" or \"2xx\"");
-        let code = |t: &str| t.trim().parse::<u16>().ok().filter(|c| (100..=599).contains(c));
+        let bad = || {
+            format!(
+                "invalid status {text:?}: expected a code like \"200\", a range like \"200-399\" or \"2xx\""
+            )
+        };
+        let code = |t: &str| {
+            t.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+        };
         let range = if let Some((a, b)) = text.split_once('-') {
-            StatusRange { min: code(a).ok_or_else(bad)?, max: code(b).ok_or_else(bad)? }
+            StatusRange {
+                min: code(a).ok_or_else(bad)?,
+                max: code(b).ok_or_else(bad)?,
+            }
         } else if let Some(first) = text.strip_suffix("xx").and_then(|d| d.parse::<u16>().ok()) {
             if !(1..=5).contains(&first) {
                 return Err(bad());
             }
-            StatusRange { min: first * 100, max: first * 100 + 99 }
+            StatusRange {
+                min: first * 100,
+                max: first * 100 + 99,
+            }
         } else {
             let c = code(text).ok_or_else(bad)?;
             StatusRange { min: c, max: c }
         };
         if range.min > range.max {
-            return Err(format!("invalid status range {text:?}: the first code is larger than the second"));
+            return Err(format!(
+                "invalid status range {text:?}: the first code is larger than the second"
+            ));
         }
         Ok(range)
     }
@@ -232,7 +266,9 @@ impl StatusRange {
 }
 
 /// Where a test step runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StepPlace {
     /// Inside the running container, through `docker exec`.
@@ -286,7 +322,9 @@ impl CommandLine {
 }
 
 /// When a run's containers are removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CleanupPolicy {
     /// Remove them whatever the outcome.
@@ -345,7 +383,11 @@ impl Location {
 impl ConfigError {
     /// An error not tied to a position.
     pub fn new(message: impl Into<String>) -> Self {
-        ConfigError { location: None, message: message.into(), hint: None }
+        ConfigError {
+            location: None,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Adds a hint.
@@ -368,18 +410,26 @@ impl ConfigError {
 /// inferred from its Dockerfile.
 pub fn load(root: &Path) -> Result<Pipeline, ConfigError> {
     let root = root.canonicalize().map_err(|e| {
-        ConfigError::new(format!("cannot open project folder {}: {e}", root.display()))
-            .with_hint("Check the path; it must be a folder containing a Dockerfile.")
+        ConfigError::new(format!(
+            "cannot open project folder {}: {e}",
+            root.display()
+        ))
+        .with_hint("Check the path; it must be a folder containing a Dockerfile.")
     })?;
     if !root.is_dir() {
-        return Err(ConfigError::new(format!("{} is not a folder", root.display()))
-            .with_hint("Pass the project's folder, not a file."));
+        return Err(
+            ConfigError::new(format!("{} is not a folder", root.display()))
+                .with_hint("Pass the project's folder, not a file."),
+        );
     }
     let path = root.join(FILE_NAME);
     match std::fs::read_to_string(&path) {
         Ok(text) => file::parse(&root, &path, &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => infer(&root),
-        Err(e) => Err(ConfigError::new(format!("cannot read {}: {e}", path.display()))),
+        Err(e) => Err(ConfigError::new(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -392,9 +442,17 @@ pub fn default_name(root: &Path) -> String {
         .unwrap_or_default();
     let mut name: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    name = name.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
+    name = name
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
     if name.is_empty() { "app".into() } else { name }
 }
 
@@ -405,7 +463,10 @@ mod tests {
     #[test]
     fn port_mappings() {
         let p = PortMapping::parse("8080:80").unwrap();
-        assert_eq!((p.host_ip.as_str(), p.host_port, p.container_port), ("127.0.0.1", Some(8080), 80));
+        assert_eq!(
+            (p.host_ip.as_str(), p.host_port, p.container_port),
+            ("127.0.0.1", Some(8080), 80)
+        );
         let p = PortMapping::parse("80").unwrap();
         assert_eq!((p.host_port, p.container_port), (None, 80));
         let p = PortMapping::parse("0.0.0.0:8080:80").unwrap();
@@ -417,9 +478,18 @@ mod tests {
 
     #[test]
     fn status_ranges() {
-        assert_eq!(StatusRange::parse("200-299").unwrap(), StatusRange { min: 200, max: 299 });
-        assert_eq!(StatusRange::parse("2xx").unwrap(), StatusRange { min: 200, max: 299 });
-        assert_eq!(StatusRange::parse("204").unwrap(), StatusRange { min: 204, max: 204 });
+        assert_eq!(
+            StatusRange::parse("200-299").unwrap(),
+            StatusRange { min: 200, max: 299 }
+        );
+        assert_eq!(
+            StatusRange::parse("2xx").unwrap(),
+            StatusRange { min: 200, max: 299 }
+        );
+        assert_eq!(
+            StatusRange::parse("204").unwrap(),
+            StatusRange { min: 204, max: 204 }
+        );
         assert!(StatusRange::parse("299-200").is_err());
         assert!(StatusRange::parse("ok").is_err());
     }

@@ -85,7 +85,12 @@ impl ContextArchive {
         let mut rules = match std::fs::read_to_string(&ignore_path) {
             Ok(text) => IgnoreRules::parse(&text)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => IgnoreRules::default(),
-            Err(source) => return Err(ContextError::Read { path: ignore_path, source }),
+            Err(source) => {
+                return Err(ContextError::Read {
+                    path: ignore_path,
+                    source,
+                });
+            }
         };
         let dockerfile = dockerfile.replace('\\', "/");
         if dockerfile.starts_with('/') || dockerfile.split('/').any(|p| p == "..") {
@@ -93,7 +98,11 @@ impl ContextArchive {
         }
         rules.always_send(".dockerignore");
         rules.always_send(dockerfile.trim_start_matches("./"));
-        Ok(ContextArchive { root: root.to_path_buf(), rules, progress: ContextProgress::default() })
+        Ok(ContextArchive {
+            root: root.to_path_buf(),
+            rules,
+            progress: ContextProgress::default(),
+        })
     }
 
     /// A handle on the counters of what has been sent.
@@ -103,7 +112,10 @@ impl ContextArchive {
 
     /// Visits every entry that is sent, as a slash-separated relative path,
     /// in the order Docker walks them (lexical, parents first).
-    pub fn walk(&self, visit: &mut dyn FnMut(&str, &Path, EntryKind) -> Result<(), ContextError>) -> Result<(), ContextError> {
+    pub fn walk(
+        &self,
+        visit: &mut dyn FnMut(&str, &Path, EntryKind) -> Result<(), ContextError>,
+    ) -> Result<(), ContextError> {
         self.walk_dir(&self.root, "", visit)
     }
 
@@ -124,7 +136,11 @@ impl ContextArchive {
             .map_err(read_err(dir))?;
         entries.sort();
         for (name, path) in entries {
-            let rel_path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let rel_path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
             let meta = std::fs::symlink_metadata(&path).map_err(read_err(&path))?;
             let kind = if meta.file_type().is_symlink() {
                 EntryKind::Symlink
@@ -134,7 +150,10 @@ impl ContextArchive {
                 EntryKind::File
             };
             if self.rules.is_ignored(&rel_path) {
-                if kind == EntryKind::Dir && self.rules.has_exclusions() && self.rules.must_descend(&rel_path) {
+                if kind == EntryKind::Dir
+                    && self.rules.has_exclusions()
+                    && self.rules.must_descend(&rel_path)
+                {
                     self.walk_dir(&path, &rel_path, visit)?;
                 }
                 continue;
@@ -153,7 +172,10 @@ impl ContextArchive {
         tar.follow_symlinks(false);
         let progress = self.progress.clone();
         self.walk(&mut |rel, path, kind| {
-            let read_err = |source| ContextError::Read { path: path.to_path_buf(), source };
+            let read_err = |source| ContextError::Read {
+                path: path.to_path_buf(),
+                source,
+            };
             let meta = std::fs::symlink_metadata(path).map_err(read_err)?;
             let mut header = tar::Header::new_gnu();
             header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
@@ -165,22 +187,28 @@ impl ContextArchive {
             match kind {
                 EntryKind::File => {
                     let file = std::fs::File::open(path).map_err(read_err)?;
-                    tar.append_data(&mut header, rel, file).map_err(ContextError::Write)?;
+                    tar.append_data(&mut header, rel, file)
+                        .map_err(ContextError::Write)?;
                     progress.bytes.fetch_add(meta.len(), Ordering::Relaxed);
                 }
                 EntryKind::Dir => {
-                    tar.append_data(&mut header, format!("{rel}/"), io::empty()).map_err(ContextError::Write)?;
+                    tar.append_data(&mut header, format!("{rel}/"), io::empty())
+                        .map_err(ContextError::Write)?;
                 }
                 EntryKind::Symlink => {
                     let target = std::fs::read_link(path).map_err(read_err)?;
                     header.set_size(0);
-                    tar.append_link(&mut header, rel, target).map_err(ContextError::Write)?;
+                    tar.append_link(&mut header, rel, target)
+                        .map_err(ContextError::Write)?;
                 }
             }
             progress.files.fetch_add(1, Ordering::Relaxed);
             Ok(())
         })?;
-        tar.into_inner().map_err(ContextError::Write)?.flush().map_err(ContextError::Write)
+        tar.into_inner()
+            .map_err(ContextError::Write)?
+            .flush()
+            .map_err(ContextError::Write)
     }
 
     /// The context as a stream of tar chunks, written on a blocking thread as
@@ -195,7 +223,9 @@ impl ContextArchive {
             match writer_task.await {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(Err(io::Error::other(e.to_string()))),
-                Err(e) => Some(Err(io::Error::other(format!("context writer stopped: {e}")))),
+                Err(e) => Some(Err(io::Error::other(format!(
+                    "context writer stopped: {e}"
+                )))),
             }
         })
         .filter_map(futures_util::future::ready);
@@ -209,10 +239,12 @@ mod tests {
 
     fn listing(archive: &ContextArchive) -> Vec<String> {
         let mut out = Vec::new();
-        archive.walk(&mut |rel, _, _| {
-            out.push(rel.to_string());
-            Ok(())
-        }).unwrap();
+        archive
+            .walk(&mut |rel, _, _| {
+                out.push(rel.to_string());
+                Ok(())
+            })
+            .unwrap();
         out
     }
 
@@ -242,7 +274,10 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, vec!["Dockerfile", "link", "src/", "src/deep/", "src/deep/a.txt"]);
+        assert_eq!(
+            names,
+            vec!["Dockerfile", "link", "src/", "src/deep/", "src/deep/a.txt"]
+        );
         assert_eq!(archive.progress().bytes(), 5 + 12);
     }
 

@@ -71,13 +71,21 @@ impl IgnoreRules {
             if exclusion {
                 pattern = pattern[1..].trim();
             }
-            let mut cleaned = if pattern.is_empty() { String::new() } else { clean(pattern) };
+            let mut cleaned = if pattern.is_empty() {
+                String::new()
+            } else {
+                clean(pattern)
+            };
             if cleaned.len() > 1 && cleaned.starts_with('/') {
                 cleaned.remove(0);
             }
             rules
                 .push(&cleaned, exclusion)
-                .map_err(|reason| PatternError { line: index + 1, pattern: raw.to_string(), reason })?;
+                .map_err(|reason| PatternError {
+                    line: index + 1,
+                    pattern: raw.to_string(),
+                    reason,
+                })?;
         }
         Ok(rules)
     }
@@ -85,7 +93,11 @@ impl IgnoreRules {
     /// Adds a rule at the end (it wins over the ones before it).
     fn push(&mut self, cleaned: &str, exclusion: bool) -> Result<(), String> {
         let regex = Regex::new(&to_regex(cleaned)).map_err(|e| e.to_string())?;
-        self.patterns.push(Pattern { cleaned: cleaned.to_string(), exclusion, regex });
+        self.patterns.push(Pattern {
+            cleaned: cleaned.to_string(),
+            exclusion,
+            regex,
+        });
         Ok(())
     }
 
@@ -208,7 +220,7 @@ fn to_regex(pattern: &str) -> String {
             }
             '*' => out.push_str("[^/]*"),
             '?' => out.push_str("[^/]"),
-            '.' | '$' => {
+            '.' | '+' | '(' | ')' | '|' | '{' | '}' | '$' => {
                 out.push('\\');
                 out.push(ch);
             }
@@ -295,8 +307,8 @@ mod tests {
 
     #[test]
     fn bad_pattern_names_its_line() {
-        let e = IgnoreRules::parse("ok\nbad(\n").unwrap_err();
+        let e = IgnoreRules::parse("ok\nbad[\n").unwrap_err();
         assert_eq!(e.line, 2);
-        assert!(e.to_string().contains("bad("));
+        assert!(e.to_string().contains("bad["));
     }
 }

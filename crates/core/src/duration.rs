@@ -19,11 +19,16 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if number_len == 0 {
-            return Err(format!("invalid duration {text:?}: expected a number before {rest:?}"));
+            return Err(format!(
+                "invalid duration {text:?}: expected a number before {rest:?}"
+            ));
         }
-        let value: f64 = rest[..number_len]
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}: bad number {:?}", &rest[..number_len]))?;
+        let value: f64 = rest[..number_len].parse().map_err(|_| {
+            format!(
+                "invalid duration {text:?}: bad number {:?}",
+                &rest[..number_len]
+            )
+        })?;
         rest = &rest[number_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -46,8 +51,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 }
 
 fn from_secs(secs: f64, text: &str) -> Result<Duration, String> {
-    if !secs.is_finite() || secs < 0.0 || secs > 7.0 * 24.0 * 3600.0 {
-        return Err(format!("invalid duration {text:?}: must be between 0 and 7 days"));
+    if !secs.is_finite() || !(0.0..=7.0 * 24.0 * 3600.0).contains(&secs) {
+        return Err(format!(
+            "invalid duration {text:?}: must be between 0 and 7 days"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }

@@ -60,18 +60,26 @@ impl EngineError {
     pub fn from_bollard(endpoint: &str, error: bollard::errors::Error) -> Self {
         use bollard::errors::Error as B;
         match error {
-            B::DockerResponseServerError { status_code, message } => {
-                EngineError::Api { status: status_code, message: message.trim().to_string() }
-            }
+            B::DockerResponseServerError {
+                status_code,
+                message,
+            } => EngineError::Api {
+                status: status_code,
+                message: message.trim().to_string(),
+            },
             B::SocketNotFoundError(path) => EngineError::Unreachable {
                 endpoint: endpoint.to_string(),
                 reason: format!("no socket at {path}"),
             },
-            B::RequestTimeoutError => {
-                EngineError::Unreachable { endpoint: endpoint.to_string(), reason: "timed out".into() }
-            }
+            B::RequestTimeoutError => EngineError::Unreachable {
+                endpoint: endpoint.to_string(),
+                reason: "timed out".into(),
+            },
             B::HyperLegacyError { .. } | B::IOError { .. } | B::HyperResponseError { .. } => {
-                EngineError::Unreachable { endpoint: endpoint.to_string(), reason: root_cause(&error) }
+                EngineError::Unreachable {
+                    endpoint: endpoint.to_string(),
+                    reason: root_cause(&error),
+                }
             }
             other => EngineError::Client(root_cause(&other)),
         }
@@ -83,11 +91,17 @@ impl EngineError {
             EngineError::Endpoint { hint, .. } => {
                 Problem::new(ErrorCode::DockerUnavailable, self.to_string()).with_hint(hint.clone())
             }
-            EngineError::Unreachable { .. } => Problem::new(ErrorCode::DockerUnavailable, self.to_string()).with_hint(
+            EngineError::Unreachable { .. } => Problem::new(
+                ErrorCode::DockerUnavailable,
+                self.to_string(),
+            )
+            .with_hint(
                 "Start Docker (for example `sudo systemctl start docker`, or `sudo dockerd &`), \
                  or point DOCKER_HOST or `docker context use` at a running engine.",
             ),
-            EngineError::Api { .. } | EngineError::Client(_) => Problem::new(ErrorCode::DockerError, self.to_string()),
+            EngineError::Api { .. } | EngineError::Client(_) => {
+                Problem::new(ErrorCode::DockerError, self.to_string())
+            }
         }
     }
 }
@@ -131,7 +145,11 @@ pub struct TlsFiles {
 
 impl TlsFiles {
     fn in_dir(dir: &Path) -> Self {
-        TlsFiles { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem") }
+        TlsFiles {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        }
     }
 }
 
@@ -190,15 +208,25 @@ impl Endpoint {
         };
         match context {
             Some(name) if name != "default" => Endpoint::from_context(&config_dir, &name),
-            _ => Ok(Endpoint { host: DEFAULT_SOCKET.into(), tls: None, origin: EndpointOrigin::Default }),
+            _ => Ok(Endpoint {
+                host: DEFAULT_SOCKET.into(),
+                tls: None,
+                origin: EndpointOrigin::Default,
+            }),
         }
     }
 
-    fn checked(host: String, tls: Option<TlsFiles>, origin: EndpointOrigin) -> Result<Self, EngineError> {
+    fn checked(
+        host: String,
+        tls: Option<TlsFiles>,
+        origin: EndpointOrigin,
+    ) -> Result<Self, EngineError> {
         let scheme = host.split_once("://").map(|(s, _)| s).unwrap_or("");
-        let bad = |why: &str| EngineError::Endpoint {
+        let bad = |why: &str| {
+            EngineError::Endpoint {
             message: format!("cannot use Docker host {host:?}: {why}"),
             hint: "Use unix:///var/run/docker.sock or tcp://HOST:PORT (set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH for TLS).".into(),
+        }
         };
         match scheme {
             "unix" => {}
@@ -227,16 +255,26 @@ impl Endpoint {
 
     fn from_context(config_dir: &Path, name: &str) -> Result<Self, EngineError> {
         let id = hex(&Sha256::digest(name.as_bytes()));
-        let meta_path = config_dir.join("contexts").join("meta").join(&id).join("meta.json");
-        let missing = || EngineError::Endpoint {
+        let meta_path = config_dir
+            .join("contexts")
+            .join("meta")
+            .join(&id)
+            .join("meta.json");
+        let missing = || {
+            EngineError::Endpoint {
             message: format!("docker context {name:?} does not exist (no {})", meta_path.display()),
             hint: "Run `docker context ls` to see the contexts, and `docker context use NAME` to pick one.".into(),
+        }
         };
         let text = std::fs::read_to_string(&meta_path).map_err(|_| missing())?;
-        let meta: serde_json::Value = serde_json::from_str(&text).map_err(|e| EngineError::Endpoint {
-            message: format!("cannot read docker context {name:?} at {}: {e}", meta_path.display()),
-            hint: "Recreate it with `docker context create`.".into(),
-        })?;
+        let meta: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| EngineError::Endpoint {
+                message: format!(
+                    "cannot read docker context {name:?} at {}: {e}",
+                    meta_path.display()
+                ),
+                hint: "Recreate it with `docker context create`.".into(),
+            })?;
         let host = meta
             .pointer("/Endpoints/docker/Host")
             .and_then(|h| h.as_str())
@@ -245,8 +283,15 @@ impl Endpoint {
                 hint: "Recreate it with `docker context create NAME --docker host=...`.".into(),
             })?
             .to_string();
-        let tls_dir = config_dir.join("contexts").join("tls").join(&id).join("docker");
-        let tls = tls_dir.join("ca.pem").is_file().then(|| TlsFiles::in_dir(&tls_dir));
+        let tls_dir = config_dir
+            .join("contexts")
+            .join("tls")
+            .join(&id)
+            .join("docker");
+        let tls = tls_dir
+            .join("ca.pem")
+            .is_file()
+            .then(|| TlsFiles::in_dir(&tls_dir));
         Endpoint::checked(host, tls, EndpointOrigin::Context(name.to_string()))
     }
 }
@@ -264,11 +309,16 @@ fn read_current_context(config_dir: &Path) -> Result<Option<String>, EngineError
         Ok(text) => text,
         Err(_) => return Ok(None),
     };
-    let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| EngineError::Endpoint {
-        message: format!("cannot read the docker config {}: {e}", path.display()),
-        hint: "Fix or remove the file; it is the docker CLI's configuration.".into(),
-    })?;
-    Ok(config.get("currentContext").and_then(|c| c.as_str()).filter(|c| !c.is_empty()).map(str::to_string))
+    let config: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| EngineError::Endpoint {
+            message: format!("cannot read the docker config {}: {e}", path.display()),
+            hint: "Fix or remove the file; it is the docker CLI's configuration.".into(),
+        })?;
+    Ok(config
+        .get("currentContext")
+        .and_then(|c| c.as_str())
+        .filter(|c| !c.is_empty())
+        .map(str::to_string))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -309,7 +359,12 @@ impl Engine {
         let docker = match tokio::time::timeout(PING_TIMEOUT, docker.negotiate_version()).await {
             Ok(Ok(docker)) => docker,
             Ok(Err(e)) => return Err(EngineError::from_bollard(&host, e)),
-            Err(_) => return Err(EngineError::Unreachable { endpoint: host, reason: "no answer within 10 s".into() }),
+            Err(_) => {
+                return Err(EngineError::Unreachable {
+                    endpoint: host,
+                    reason: "no answer within 10 s".into(),
+                });
+            }
         };
         Ok(Engine { docker, endpoint })
     }
@@ -332,7 +387,11 @@ impl Engine {
             .host
             .split_once("://")
             .filter(|(scheme, _)| *scheme != "unix")
-            .and_then(|(_, rest)| rest.rsplit_once(':').map(|(h, _)| h.to_string()).or(Some(rest.to_string())));
+            .and_then(|(_, rest)| {
+                rest.rsplit_once(':')
+                    .map(|(h, _)| h.to_string())
+                    .or(Some(rest.to_string()))
+            });
         match remote {
             Some(h) if h != "localhost" && h != "127.0.0.1" => h,
             _ if host_ip == "0.0.0.0" || host_ip.is_empty() => "127.0.0.1".into(),
@@ -352,7 +411,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -392,7 +454,8 @@ mod tests {
 
     #[test]
     fn bad_docker_host_is_explained() {
-        let err = Endpoint::resolve(&env_of(&[("DOCKER_HOST", "localhost:2375".into())])).unwrap_err();
+        let err =
+            Endpoint::resolve(&env_of(&[("DOCKER_HOST", "localhost:2375".into())])).unwrap_err();
         assert!(err.to_string().contains("no scheme"), "{err}");
     }
 
@@ -402,9 +465,21 @@ mod tests {
         let id = hex(&Sha256::digest(b"remote"));
         let meta = dir.path().join("contexts/meta").join(&id);
         std::fs::create_dir_all(&meta).unwrap();
-        std::fs::write(meta.join("meta.json"), r#"{"Name":"remote","Endpoints":{"docker":{"Host":"tcp://10.0.0.5:2375"}}}"#).unwrap();
-        std::fs::write(dir.path().join("config.json"), r#"{"currentContext":"remote"}"#).unwrap();
-        let e = Endpoint::resolve(&env_of(&[("DOCKER_CONFIG", dir.path().display().to_string())])).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"remote","Endpoints":{"docker":{"Host":"tcp://10.0.0.5:2375"}}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"currentContext":"remote"}"#,
+        )
+        .unwrap();
+        let e = Endpoint::resolve(&env_of(&[(
+            "DOCKER_CONFIG",
+            dir.path().display().to_string(),
+        )]))
+        .unwrap();
         assert_eq!(e.host, "tcp://10.0.0.5:2375");
         assert_eq!(e.origin, EndpointOrigin::Context("remote".into()));
         let err = Endpoint::resolve(&env_of(&[
@@ -417,10 +492,17 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_engine_is_one_sentence() {
-        let endpoint = Endpoint { host: "tcp://127.0.0.1:1".into(), tls: None, origin: EndpointOrigin::DockerHost };
+        let endpoint = Endpoint {
+            host: "tcp://127.0.0.1:1".into(),
+            tls: None,
+            origin: EndpointOrigin::DockerHost,
+        };
         let err = Engine::connect_to(endpoint).await.unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("cannot reach the Docker engine at tcp://127.0.0.1:1"), "{text}");
+        assert!(
+            text.starts_with("cannot reach the Docker engine at tcp://127.0.0.1:1"),
+            "{text}"
+        );
         assert!(!text.contains('\n'));
         assert!(err.problem().hint.is_some());
     }

@@ -283,7 +283,10 @@ mod tests {
             event: Event::StepStarted { step: 1 },
         };
         let json = serde_json::to_string(&ev).unwrap();
-        assert_eq!(json, r#"{"run_id":"abc","elapsed_ms":5,"type":"step_started","step":1}"#);
+        assert_eq!(
+            json,
+            r#"{"run_id":"abc","elapsed_ms":5,"type":"step_started","step":1}"#
+        );
         let back: RunEvent = serde_json::from_str(&json).unwrap();
         assert_eq!(back, ev);
     }

@@ -12,7 +12,11 @@ pub async fn inspect(root: &Path) -> Option<GitInfo> {
     let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
         .await
         .is_some_and(|s| !s.is_empty());
-    Some(GitInfo { commit, branch, dirty })
+    Some(GitInfo {
+        commit,
+        branch,
+        dirty,
+    })
 }
 
 async fn git(root: &Path, args: &[&str]) -> Option<String> {

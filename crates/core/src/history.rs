@@ -37,8 +37,9 @@ pub struct HistoryError {
 impl HistoryError {
     /// The error as a user-facing problem.
     pub fn problem(&self) -> Problem {
-        Problem::new(ErrorCode::History, self.to_string())
-            .with_hint("Check that the folder is writable, or set SLIPWAY_DATA_DIR to another folder.")
+        Problem::new(ErrorCode::History, self.to_string()).with_hint(
+            "Check that the folder is writable, or set SLIPWAY_DATA_DIR to another folder.",
+        )
     }
 }
 
@@ -118,7 +119,8 @@ impl History {
         if let Some(dir) = std::env::var_os("SLIPWAY_DATA_DIR").filter(|d| !d.is_empty()) {
             return Some(PathBuf::from(dir));
         }
-        directories::ProjectDirs::from("dev", "slipway", "slipway").map(|d| d.data_dir().to_path_buf())
+        directories::ProjectDirs::from("dev", "slipway", "slipway")
+            .map(|d| d.data_dir().to_path_buf())
     }
 
     /// Opens (creating if needed) the history in the default folder.
@@ -132,29 +134,46 @@ impl History {
 
     /// Opens (creating if needed) the history at `path`.
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
-        let err = |message: String| HistoryError { path: path.to_path_buf(), message };
+        let err = |message: String| HistoryError {
+            path: path.to_path_buf(),
+            message,
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create its folder: {e}")))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| err(format!("cannot create its folder: {e}")))?;
         }
         let conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
-        let history = History { conn, path: path.to_path_buf() };
+        let history = History {
+            conn,
+            path: path.to_path_buf(),
+        };
         history.migrate()?;
         Ok(history)
     }
 
     fn err(&self, e: rusqlite::Error) -> HistoryError {
-        HistoryError { path: self.path.clone(), message: e.to_string() }
+        HistoryError {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
     }
 
     fn migrate(&self) -> Result<(), HistoryError> {
         self.conn
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+            )
             .map_err(|e| self.err(e))?;
-        let version: i32 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let version: i32 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         if version > SCHEMA_VERSION {
             return Err(HistoryError {
                 path: self.path.clone(),
-                message: format!("it was written by a newer Slipway (schema {version}); update Slipway"),
+                message: format!(
+                    "it was written by a newer Slipway (schema {version}); update Slipway"
+                ),
             });
         }
         if version < 1 {
@@ -205,11 +224,19 @@ impl History {
 
     /// A recorder for one run's events.
     pub fn recorder(&self) -> Recorder<'_> {
-        Recorder { history: self, seq: None, log: LogBuffer::default() }
+        Recorder {
+            history: self,
+            seq: None,
+            log: LogBuffer::default(),
+        }
     }
 
     /// The most recent runs, newest first, optionally of one project.
-    pub fn list(&self, limit: usize, project: Option<&str>) -> Result<Vec<RunRecord>, HistoryError> {
+    pub fn list(
+        &self,
+        limit: usize,
+        project: Option<&str>,
+    ) -> Result<Vec<RunRecord>, HistoryError> {
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -230,17 +257,23 @@ impl History {
         let reference = reference.trim().trim_start_matches('#');
         let query = |sql: &str, arg: &dyn rusqlite::ToSql| {
             self.conn
-                .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE {sql} ORDER BY seq DESC LIMIT 1"), [arg], run_from_row)
+                .query_row(
+                    &format!(
+                        "SELECT {RUN_COLUMNS} FROM runs WHERE {sql} ORDER BY seq DESC LIMIT 1"
+                    ),
+                    [arg],
+                    run_from_row,
+                )
                 .optional()
                 .map_err(|e| self.err(e))
         };
         if reference == "last" || reference.is_empty() {
             return query("?1 = ?1", &1);
         }
-        if let Ok(seq) = reference.parse::<i64>() {
-            if let Some(run) = query("seq = ?1", &seq)? {
-                return Ok(Some(run));
-            }
+        if let Ok(seq) = reference.parse::<i64>()
+            && let Some(run) = query("seq = ?1", &seq)?
+        {
+            return Ok(Some(run));
         }
         if reference.len() >= 4 && reference.chars().all(|c| c.is_ascii_hexdigit()) {
             let reference = reference.to_ascii_lowercase();
@@ -281,14 +314,23 @@ impl History {
     pub fn logs(&self, seq: i64) -> Result<(Vec<LogRecord>, u64), HistoryError> {
         let row: Option<(Vec<u8>, i64)> = self
             .conn
-            .query_row("SELECT gzip, dropped FROM logs WHERE run_seq = ?1", [seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT gzip, dropped FROM logs WHERE run_seq = ?1",
+                [seq],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((gzip, dropped)) = row else { return Ok((Vec::new(), 0)) };
+        let Some((gzip, dropped)) = row else {
+            return Ok((Vec::new(), 0));
+        };
         let mut text = String::new();
         flate2::read::GzDecoder::new(gzip.as_slice())
             .read_to_string(&mut text)
-            .map_err(|e| HistoryError { path: self.path.clone(), message: format!("log of run {seq} is damaged: {e}") })?;
+            .map_err(|e| HistoryError {
+                path: self.path.clone(),
+                message: format!("log of run {seq} is damaged: {e}"),
+            })?;
         let lines = text
             .lines()
             .filter_map(|l| {
@@ -388,7 +430,14 @@ impl Recorder<'_> {
     pub fn record(&mut self, event: &RunEvent) -> Result<(), HistoryError> {
         let h = self.history;
         match &event.event {
-            Event::RunStarted { project, root, image, git, steps, started_at_ms } => {
+            Event::RunStarted {
+                project,
+                root,
+                image,
+                git,
+                steps,
+                started_at_ms,
+            } => {
                 let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
                 tx.execute(
                     "INSERT INTO runs (id, project, root, image, git_commit, git_branch, git_dirty, started_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -415,8 +464,16 @@ impl Recorder<'_> {
                 tx.commit().map_err(|e| h.err(e))?;
                 self.seq = Some(seq);
             }
-            Event::Log { step, stream, line } => self.log.push(*step, *stream, event.elapsed_ms, line),
-            Event::StepFinished { step, status, duration_ms, exit_code, message } => {
+            Event::Log { step, stream, line } => {
+                self.log.push(*step, *stream, event.elapsed_ms, line)
+            }
+            Event::StepFinished {
+                step,
+                status,
+                duration_ms,
+                exit_code,
+                message,
+            } => {
                 let Some(seq) = self.seq else { return Ok(()) };
                 h.conn
                     .execute(
@@ -427,26 +484,40 @@ impl Recorder<'_> {
                 if *status == StepStatus::Failed {
                     // Keep the failure summary in the log too, so `slipway logs` shows it.
                     for line in message.iter().flat_map(|m| m.lines()) {
-                        self.log.push(*step, LogStream::Stderr, event.elapsed_ms, line);
+                        self.log
+                            .push(*step, LogStream::Stderr, event.elapsed_ms, line);
                     }
                 }
             }
             Event::ImageBuilt { image_id, .. } => {
                 let Some(seq) = self.seq else { return Ok(()) };
                 h.conn
-                    .execute("UPDATE runs SET image_id = ?2 WHERE seq = ?1", params![seq, image_id])
+                    .execute(
+                        "UPDATE runs SET image_id = ?2 WHERE seq = ?1",
+                        params![seq, image_id],
+                    )
                     .map_err(|e| h.err(e))?;
             }
-            Event::RunFinished { outcome, duration_ms, image_id } => {
+            Event::RunFinished {
+                outcome,
+                duration_ms,
+                image_id,
+            } => {
                 let Some(seq) = self.seq else { return Ok(()) };
                 let (failed_step, message) = match outcome {
-                    Outcome::Failed { step_name, message, .. } => {
-                        (Some(step_name.clone()), message.lines().next().map(str::to_string))
-                    }
+                    Outcome::Failed {
+                        step_name, message, ..
+                    } => (
+                        Some(step_name.clone()),
+                        message.lines().next().map(str::to_string),
+                    ),
                     Outcome::Error { problem, .. } => (None, Some(problem.message.clone())),
                     Outcome::Passed | Outcome::Cancelled => (None, None),
                 };
-                let gzip = self.log.compress().map_err(|e| HistoryError { path: h.path.clone(), message: e.to_string() })?;
+                let gzip = self.log.compress().map_err(|e| HistoryError {
+                    path: h.path.clone(),
+                    message: e.to_string(),
+                })?;
                 let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
                 tx.execute(
                     "UPDATE runs SET duration_ms = ?2, result = ?3, failed_step = ?4, message = ?5, image_id = COALESCE(?6, image_id) WHERE seq = ?1",
@@ -467,7 +538,10 @@ impl Recorder<'_> {
 }
 
 fn json_word<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -476,7 +550,11 @@ mod tests {
     use crate::event::{RunId, StepInfo, StepKind};
 
     fn ev(run_id: &RunId, event: Event) -> RunEvent {
-        RunEvent { run_id: run_id.clone(), elapsed_ms: 7, event }
+        RunEvent {
+            run_id: run_id.clone(),
+            elapsed_ms: 7,
+            event,
+        }
     }
 
     #[test]
@@ -485,31 +563,80 @@ mod tests {
         let history = History::open(&dir.path().join("h.db")).unwrap();
         let id = RunId::new();
         let mut rec = history.recorder();
-        rec.record(&ev(&id, Event::RunStarted {
-            project: "hello".into(),
-            root: "/p".into(),
-            image: "hello:latest".into(),
-            git: Some(crate::event::GitInfo { commit: "abc".into(), branch: Some("main".into()), dirty: false }),
-            steps: vec![StepInfo { name: "build".into(), kind: StepKind::Build }, StepInfo { name: "unit".into(), kind: StepKind::Test }],
-            started_at_ms: 1,
-        })).unwrap();
-        rec.record(&ev(&id, Event::Log { step: 1, stream: LogStream::Stdout, line: "a\tb".into() })).unwrap();
-        rec.record(&ev(&id, Event::StepFinished { step: 1, status: StepStatus::Failed, duration_ms: 5, exit_code: Some(3), message: Some("boom".into()) })).unwrap();
-        rec.record(&ev(&id, Event::RunFinished {
-            outcome: Outcome::Failed { step: 1, step_name: "unit".into(), message: "boom".into() },
-            duration_ms: 9,
-            image_id: Some("sha256:1".into()),
-        })).unwrap();
+        rec.record(&ev(
+            &id,
+            Event::RunStarted {
+                project: "hello".into(),
+                root: "/p".into(),
+                image: "hello:latest".into(),
+                git: Some(crate::event::GitInfo {
+                    commit: "abc".into(),
+                    branch: Some("main".into()),
+                    dirty: false,
+                }),
+                steps: vec![
+                    StepInfo {
+                        name: "build".into(),
+                        kind: StepKind::Build,
+                    },
+                    StepInfo {
+                        name: "unit".into(),
+                        kind: StepKind::Test,
+                    },
+                ],
+                started_at_ms: 1,
+            },
+        ))
+        .unwrap();
+        rec.record(&ev(
+            &id,
+            Event::Log {
+                step: 1,
+                stream: LogStream::Stdout,
+                line: "a\tb".into(),
+            },
+        ))
+        .unwrap();
+        rec.record(&ev(
+            &id,
+            Event::StepFinished {
+                step: 1,
+                status: StepStatus::Failed,
+                duration_ms: 5,
+                exit_code: Some(3),
+                message: Some("boom".into()),
+            },
+        ))
+        .unwrap();
+        rec.record(&ev(
+            &id,
+            Event::RunFinished {
+                outcome: Outcome::Failed {
+                    step: 1,
+                    step_name: "unit".into(),
+                    message: "boom".into(),
+                },
+                duration_ms: 9,
+                image_id: Some("sha256:1".into()),
+            },
+        ))
+        .unwrap();
         let seq = rec.seq().unwrap();
 
         let run = history.find(&seq.to_string()).unwrap().unwrap();
-        assert_eq!((run.result.as_str(), run.failed_step.as_deref()), ("failed", Some("unit")));
+        assert_eq!(
+            (run.result.as_str(), run.failed_step.as_deref()),
+            ("failed", Some("unit"))
+        );
         assert_eq!(run.git_branch.as_deref(), Some("main"));
         assert_eq!(history.find(id.short()).unwrap().unwrap().seq, seq);
         assert_eq!(history.find("last").unwrap().unwrap().seq, seq);
         assert!(history.find("zzzz").unwrap().is_none());
         let steps = history.steps(seq).unwrap();
-        assert_eq!((steps[0].status.as_str(), steps[1].exit_code), ("pending", Some(3)));
+        assert_eq!(
+            (steps[0].status.as_str(), steps[1].exit_code),
+            ("pending", Some(3))
+        );
         let (logs, dropped) = history.logs(seq).unwrap();
         assert_eq!(dropped, 0);
         assert_eq!(logs[0].line, "a    b");

@@ -16,5 +16,5 @@ pub mod dockerignore;
 pub mod engine;
 pub mod event;
 pub mod git;
-pub mod pipeline;
 pub mod history;
+pub mod pipeline;

@@ -26,7 +26,10 @@ pub(crate) const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(600);
 /// `slipway.toml`: a project's local pipeline.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(title = "slipway.toml", description = "Slipway pipeline: build, run, wait until ready, test.")]
+#[schemars(
+    title = "slipway.toml",
+    description = "Slipway pipeline: build, run, wait until ready, test."
+)]
 pub struct PipelineFile {
     /// The image to build.
     #[serde(default)]
@@ -181,7 +184,14 @@ pub(crate) fn parse(root: &Path, path: &Path, text: &str) -> Result<Pipeline, Co
         message,
         hint: None,
     };
-    resolve(root, PipelineSource::File { path: path.to_path_buf() }, file, &err)
+    resolve(
+        root,
+        PipelineSource::File {
+            path: path.to_path_buf(),
+        },
+        file,
+        &err,
+    )
 }
 
 /// Turns a parsed file into a pipeline, checking every value.
@@ -204,9 +214,18 @@ pub(crate) fn resolve(
             Some(tag) => {
                 let ok = !tag.get_ref().is_empty()
                     && tag.get_ref().len() <= 128
-                    && tag.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                    && tag
+                        .get_ref()
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
                 if !ok {
-                    return Err(err(tag.span(), format!("invalid image tag {:?}: use letters, digits, '_', '.' and '-'", tag.get_ref())));
+                    return Err(err(
+                        tag.span(),
+                        format!(
+                            "invalid image tag {:?}: use letters, digits, '_', '.' and '-'",
+                            tag.get_ref()
+                        ),
+                    ));
                 }
                 tag.into_inner()
             }
@@ -218,7 +237,14 @@ pub(crate) fn resolve(
         Some(ctx) => {
             let dir = root.join(ctx.get_ref());
             if !dir.is_dir() {
-                return Err(err(ctx.span(), format!("build context {:?} is not a folder under {}", ctx.get_ref(), root.display())));
+                return Err(err(
+                    ctx.span(),
+                    format!(
+                        "build context {:?} is not a folder under {}",
+                        ctx.get_ref(),
+                        root.display()
+                    ),
+                ));
             }
             dir.canonicalize().unwrap_or(dir)
         }
@@ -226,8 +252,11 @@ pub(crate) fn resolve(
     };
     let dockerfile = file.build.dockerfile.unwrap_or_else(|| "Dockerfile".into());
     if !context.join(&dockerfile).is_file() {
-        return Err(ConfigError::new(format!("no Dockerfile at {}", context.join(&dockerfile).display()))
-            .with_hint("Add a Dockerfile, or set `dockerfile` under [build] in slipway.toml."));
+        return Err(ConfigError::new(format!(
+            "no Dockerfile at {}",
+            context.join(&dockerfile).display()
+        ))
+        .with_hint("Add a Dockerfile, or set `dockerfile` under [build] in slipway.toml."));
     }
     let build = BuildSpec {
         dockerfile,
@@ -263,14 +292,20 @@ pub(crate) fn resolve(
                 return Err(err(span, "a test step's `run` cannot be empty".into()));
             }
             CommandField::Argv(argv) if argv.is_empty() => {
-                return Err(err(span, "a test step's `run` array cannot be empty".into()));
+                return Err(err(
+                    span,
+                    "a test step's `run` array cannot be empty".into(),
+                ));
             }
             CommandField::Shell(line) => CommandLine::Shell(line),
             CommandField::Argv(argv) => CommandLine::Argv(argv),
         };
         if t.place == StepPlace::Host && run.ports.is_empty() {
-            return Err(err(span, "a test step `in = \"host\"` needs a published port to reach the service".into())
-                .with_hint("Add `ports = [\"8080:80\"]` under [run]."));
+            return Err(err(
+                span,
+                "a test step `in = \"host\"` needs a published port to reach the service".into(),
+            )
+            .with_hint("Add `ports = [\"8080:80\"]` under [run]."));
         }
         let timeout = match t.timeout {
             Some(d) => crate::duration::parse(d.get_ref()).map_err(|m| err(d.span(), m))?,
@@ -304,37 +339,68 @@ fn resolve_ready(
     err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
 ) -> Result<Readiness, ConfigError> {
     let published = |port: &Spanned<u16>| {
-        if run.ports.iter().any(|p| p.container_port == *port.get_ref()) {
+        if run
+            .ports
+            .iter()
+            .any(|p| p.container_port == *port.get_ref())
+        {
             Ok(*port.get_ref())
         } else {
-            Err(err(port.span(), format!("container port {} is not published", port.get_ref()))
-                .with_hint(format!("Add \"{0}\" (or \"HOST:{0}\") to `ports` under [run].", port.get_ref())))
+            Err(err(
+                port.span(),
+                format!("container port {} is not published", port.get_ref()),
+            )
+            .with_hint(format!(
+                "Add \"{0}\" (or \"HOST:{0}\") to `ports` under [run].",
+                port.get_ref()
+            )))
         }
     };
     let probe = match (&section.http, &section.tcp) {
         (Some(_), Some(tcp)) => {
-            return Err(err(tcp.span(), "[ready] takes `http` or `tcp`, not both".into()));
+            return Err(err(
+                tcp.span(),
+                "[ready] takes `http` or `tcp`, not both".into(),
+            ));
         }
         (None, None) => {
-            return Err(ConfigError::new("[ready] needs `http = \"/path\"` or `tcp = PORT`"));
+            return Err(ConfigError::new(
+                "[ready] needs `http = \"/path\"` or `tcp = PORT`",
+            ));
         }
-        (None, Some(tcp)) => Probe::Tcp { container_port: published(tcp)? },
+        (None, Some(tcp)) => Probe::Tcp {
+            container_port: published(tcp)?,
+        },
         (Some(http), None) => {
             let value = http.get_ref().trim();
             let target = if value.starts_with('/') {
                 let container_port = match &section.port {
                     Some(p) => published(p)?,
                     None => run.ports.first().map(|p| p.container_port).ok_or_else(|| {
-                        err(http.span(), "an HTTP readiness path needs a published port".into())
-                            .with_hint("Add `ports = [\"8080:80\"]` under [run], or give a full URL.")
+                        err(
+                            http.span(),
+                            "an HTTP readiness path needs a published port".into(),
+                        )
+                        .with_hint("Add `ports = [\"8080:80\"]` under [run], or give a full URL.")
                     })?,
                 };
-                HttpTarget::Path { container_port, path: value.to_string() }
+                HttpTarget::Path {
+                    container_port,
+                    path: value.to_string(),
+                }
             } else if value.starts_with("http://") || value.starts_with("https://") {
-                reqwest::Url::parse(value).map_err(|e| err(http.span(), format!("invalid URL {value:?}: {e}")))?;
-                HttpTarget::Url { url: value.to_string() }
+                reqwest::Url::parse(value)
+                    .map_err(|e| err(http.span(), format!("invalid URL {value:?}: {e}")))?;
+                HttpTarget::Url {
+                    url: value.to_string(),
+                }
             } else {
-                return Err(err(http.span(), format!("invalid readiness target {value:?}: expected a path like \"/health\" or a URL like \"http://127.0.0.1:8080/\"")));
+                return Err(err(
+                    http.span(),
+                    format!(
+                        "invalid readiness target {value:?}: expected a path like \"/health\" or a URL like \"http://127.0.0.1:8080/\""
+                    ),
+                ));
             };
             let status = match &section.status {
                 None => StatusRange::SUCCESS,
@@ -357,13 +423,19 @@ fn resolve_ready(
         let span = section.interval.as_ref().map(|i| i.span()).unwrap_or(0..0);
         return Err(err(span, "`interval` must be longer than zero".into()));
     }
-    Ok(Readiness { probe, timeout, interval })
+    Ok(Readiness {
+        probe,
+        timeout,
+        interval,
+    })
 }
 
 fn check_image_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 255
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c))
         && !name.starts_with(['.', '-', '/'])
         && !name.ends_with(['.', '-', '/', ':']);
     if ok {
@@ -423,10 +495,16 @@ timeout = "1m"
         assert_eq!(p.run.command.as_deref().map(|c| c.len()), Some(3));
         let ready = p.ready.unwrap();
         assert_eq!(ready.timeout, Duration::from_secs(10));
-        assert_eq!(ready.probe, Probe::Http {
-            target: HttpTarget::Path { container_port: 80, path: "/health".into() },
-            status: StatusRange { min: 200, max: 299 },
-        });
+        assert_eq!(
+            ready.probe,
+            Probe::Http {
+                target: HttpTarget::Path {
+                    container_port: 80,
+                    path: "/health".into()
+                },
+                status: StatusRange { min: 200, max: 299 },
+            }
+        );
         assert_eq!(p.tests[0].name, "unit");
         assert_eq!(p.tests[1].place, StepPlace::Host);
         assert_eq!(p.tests[1].timeout, Duration::from_secs(60));
@@ -460,7 +538,8 @@ timeout = "1m"
 
     #[test]
     fn bad_duration_and_status_are_positioned() {
-        let (_dir, p) = project("[run]\nports=[\"80\"]\n[ready]\nhttp = \"/\"\ntimeout = \"10 sec\"\n");
+        let (_dir, p) =
+            project("[run]\nports=[\"80\"]\n[ready]\nhttp = \"/\"\ntimeout = \"10 sec\"\n");
         let e = p.unwrap_err();
         assert_eq!(e.location.unwrap().line, 5);
         let (_dir, p) = project("[run]\nports=[\"80\"]\n[ready]\nhttp = \"/\"\nstatus = \"ok\"\n");
@@ -478,7 +557,16 @@ timeout = "1m"
     #[test]
     fn schema_names_every_section() {
         let schema = json_schema().to_string();
-        for key in ["\"image\"", "\"build\"", "\"run\"", "\"ready\"", "\"test\"", "\"cleanup\"", "\"no-cache\"", "\"in\""] {
+        for key in [
+            "\"image\"",
+            "\"build\"",
+            "\"run\"",
+            "\"ready\"",
+            "\"test\"",
+            "\"cleanup\"",
+            "\"no-cache\"",
+            "\"in\"",
+        ] {
             assert!(schema.contains(key), "schema lacks {key}");
         }
     }

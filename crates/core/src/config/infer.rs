@@ -27,7 +27,10 @@ pub fn infer(root: &Path) -> Result<Pipeline, ConfigError> {
         project: name.clone(),
         root: root.to_path_buf(),
         source: PipelineSource::Inferred,
-        image: ImageRef { name, tag: "latest".into() },
+        image: ImageRef {
+            name,
+            tag: "latest".into(),
+        },
         build: BuildSpec {
             dockerfile: "Dockerfile".into(),
             context: root.to_path_buf(),
@@ -37,7 +40,11 @@ pub fn infer(root: &Path) -> Result<Pipeline, ConfigError> {
         },
         run: RunSpec {
             ports: port
-                .map(|p| PortMapping { host_ip: "127.0.0.1".into(), host_port: None, container_port: p })
+                .map(|p| PortMapping {
+                    host_ip: "127.0.0.1".into(),
+                    host_port: None,
+                    container_port: p,
+                })
                 .into_iter()
                 .collect(),
             env: BTreeMap::new(),
@@ -45,7 +52,10 @@ pub fn infer(root: &Path) -> Result<Pipeline, ConfigError> {
         },
         ready: port.map(|container_port| Readiness {
             probe: Probe::Http {
-                target: HttpTarget::Path { container_port, path: "/".into() },
+                target: HttpTarget::Path {
+                    container_port,
+                    path: "/".into(),
+                },
                 status: StatusRange::SUCCESS,
             },
             timeout: DEFAULT_READY_TIMEOUT,
@@ -73,13 +83,16 @@ pub fn exposed_ports(dockerfile: &str) -> Vec<u16> {
         }
         logical.push_str(line);
         let mut words = logical.split_whitespace();
-        if words.next().is_some_and(|w| w.eq_ignore_ascii_case("EXPOSE")) {
+        if words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("EXPOSE"))
+        {
             for word in words {
                 let (port, proto) = word.split_once('/').unwrap_or((word, "tcp"));
-                if proto.eq_ignore_ascii_case("tcp") {
-                    if let Ok(p) = port.parse::<u16>() {
-                        ports.push(p);
-                    }
+                if proto.eq_ignore_ascii_case("tcp")
+                    && let Ok(p) = port.parse::<u16>()
+                {
+                    ports.push(p);
                 }
             }
         }
@@ -97,7 +110,10 @@ pub fn init_template(pipeline: &Pipeline) -> String {
     out.push_str("# Remove containers: \"always\", \"on-success\" (keep failed ones to debug) or \"never\".\n");
     out.push_str("cleanup = \"always\"\n\n");
     out.push_str("[image]\n");
-    out.push_str(&format!("name = {:?}   # like `docker build -t NAME:TAG`\n", pipeline.image.name));
+    out.push_str(&format!(
+        "name = {:?}   # like `docker build -t NAME:TAG`\n",
+        pipeline.image.name
+    ));
     out.push_str(&format!("tag = {:?}\n\n", pipeline.image.tag));
     out.push_str("[build]\n");
     out.push_str("dockerfile = \"Dockerfile\"\n");
@@ -130,7 +146,9 @@ pub fn init_template(pipeline: &Pipeline) -> String {
     out.push_str("# run = \"python app/tests.py\"   # inside the container (docker exec)\n\n");
     out.push_str("# [[test]]\n");
     out.push_str("# name = \"smoke\"\n");
-    out.push_str("# in = \"host\"                    # SLIPWAY_URL, SLIPWAY_HOST, SLIPWAY_PORT are set\n");
+    out.push_str(
+        "# in = \"host\"                    # SLIPWAY_URL, SLIPWAY_HOST, SLIPWAY_PORT are set\n",
+    );
     out.push_str("# run = \"curl -fsS $SLIPWAY_URL/\"\n");
     out.push_str("# timeout = \"2m\"\n");
     out

@@ -46,11 +46,18 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
         nocache: spec.no_cache,
         rm: true,
         forcerm: true,
-        labels: Some(HashMap::from([(super::LABEL_PROJECT.to_string(), runner.pipeline.project.clone())])),
+        labels: Some(HashMap::from([(
+            super::LABEL_PROJECT.to_string(),
+            runner.pipeline.project.clone(),
+        )])),
         ..Default::default()
     };
     let docker = runner.engine.docker().clone();
-    let mut stream = docker.build_image(options, None, Some(bollard::body_try_stream(archive.into_stream())));
+    let mut stream = docker.build_image(
+        options,
+        None,
+        Some(bollard::body_try_stream(archive.into_stream())),
+    );
 
     let mut splitter = LineSplitter::default();
     let mut tail = Tail::new(FAILURE_LINES);
@@ -74,7 +81,13 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
                 if let Some(text) = info.stream {
                     if !output_seen {
                         output_seen = true;
-                        runner.emit(Event::ContextProgress { step, files: progress.files(), bytes: progress.bytes() }).await;
+                        runner
+                            .emit(Event::ContextProgress {
+                                step,
+                                files: progress.files(),
+                                bytes: progress.bytes(),
+                            })
+                            .await;
                     }
                     for line in splitter.push(text.as_bytes()) {
                         handle_line(runner, step, &line, &mut current, &mut tail).await;
@@ -95,10 +108,14 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
             Err(e) => {
                 let err = runner.engine.error(e);
                 return StepEnd::Error(match err {
-                    crate::engine::EngineError::Api { status: 400, message } => {
-                        Problem::new(ErrorCode::BadConfig, format!("the engine rejected the build: {message}"))
-                            .with_hint("Check the Dockerfile and the [build] section of slipway.toml.")
-                    }
+                    crate::engine::EngineError::Api {
+                        status: 400,
+                        message,
+                    } => Problem::new(
+                        ErrorCode::BadConfig,
+                        format!("the engine rejected the build: {message}"),
+                    )
+                    .with_hint("Check the Dockerfile and the [build] section of slipway.toml."),
                     other => other.problem(),
                 });
             }
@@ -118,7 +135,11 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
             None => format!("build failed: {error}"),
         };
         let output = tail.joined();
-        let message = if output.is_empty() { message } else { format!("{message}\n{output}") };
+        let message = if output.is_empty() {
+            message
+        } else {
+            format!("{message}\n{output}")
+        };
         return StepEnd::Failed { message, exit_code };
     }
     finish_instruction(runner, step, &mut current).await;
@@ -135,16 +156,34 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
     StepEnd::Passed { exit_code: None }
 }
 
-async fn handle_line(runner: &Runner, step: usize, line: &str, current: &mut Option<Current>, tail: &mut Tail) {
+async fn handle_line(
+    runner: &Runner,
+    step: usize,
+    line: &str,
+    current: &mut Option<Current>,
+    tail: &mut Tail,
+) {
     if let Some((number, total, instruction)) = parse_step(line) {
         finish_instruction(runner, step, current).await;
         tail.clear();
-        *current = Some(Current { number, instruction: instruction.clone(), began: Instant::now(), cached: false });
-        runner.emit(Event::BuildStepStarted { step, number, total, instruction }).await;
-    } else if line.trim() == "---> Using cache" {
-        if let Some(c) = current.as_mut() {
-            c.cached = true;
-        }
+        *current = Some(Current {
+            number,
+            instruction: instruction.clone(),
+            began: Instant::now(),
+            cached: false,
+        });
+        runner
+            .emit(Event::BuildStepStarted {
+                step,
+                number,
+                total,
+                instruction,
+            })
+            .await;
+    } else if line.trim() == "---> Using cache"
+        && let Some(c) = current.as_mut()
+    {
+        c.cached = true;
     }
     if !line.trim().is_empty() {
         tail.push(line);
@@ -170,7 +209,11 @@ fn parse_step(line: &str) -> Option<(u32, u32, String)> {
     let rest = line.strip_prefix("Step ")?;
     let (counts, instruction) = rest.split_once(" : ")?;
     let (n, total) = counts.split_once('/')?;
-    Some((n.parse().ok()?, total.parse().ok()?, instruction.trim().to_string()))
+    Some((
+        n.parse().ok()?,
+        total.parse().ok()?,
+        instruction.trim().to_string(),
+    ))
 }
 
 #[cfg(test)]
@@ -179,7 +222,10 @@ mod tests {
 
     #[test]
     fn recognises_classic_steps() {
-        assert_eq!(parse_step("Step 2/5 : RUN make all"), Some((2, 5, "RUN make all".into())));
+        assert_eq!(
+            parse_step("Step 2/5 : RUN make all"),
+            Some((2, 5, "RUN make all".into()))
+        );
         assert_eq!(parse_step(" ---> Running in abc"), None);
         assert_eq!(parse_step("Step x/5 : RUN"), None);
     }

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
-use bollard::query_parameters::{CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions,
+};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
@@ -24,26 +26,38 @@ pub const LABEL_ROOT: &str = "dev.slipway.root";
 
 pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
     let spec = runner.pipeline.run.clone();
-    if runner.engine.endpoint().host.starts_with("unix://") {
-        if let Some(problem) = first_taken_port(&spec.ports) {
-            return StepEnd::Error(problem);
-        }
+    if runner.engine.endpoint().host.starts_with("unix://")
+        && let Some(problem) = first_taken_port(&spec.ports)
+    {
+        return StepEnd::Error(problem);
     }
-    let image = runner.image_id.clone().unwrap_or_else(|| runner.pipeline.image.to_string());
-    let name = format!("slipway-{}-{}", runner.pipeline.project.replace('/', "-"), runner.run_id.short());
+    let image = runner
+        .image_id
+        .clone()
+        .unwrap_or_else(|| runner.pipeline.image.to_string());
+    let name = format!(
+        "slipway-{}-{}",
+        runner.pipeline.project.replace('/', "-"),
+        runner.run_id.short()
+    );
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &spec.ports {
-        port_bindings.entry(format!("{}/tcp", p.container_port)).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(
-            PortBinding {
+        port_bindings
+            .entry(format!("{}/tcp", p.container_port))
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
                 host_ip: Some(p.host_ip.clone()),
                 host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
-            },
-        );
+            });
     }
     let labels = HashMap::from([
         (LABEL_RUN.to_string(), runner.run_id.to_string()),
         (LABEL_PROJECT.to_string(), runner.pipeline.project.clone()),
-        (LABEL_ROOT.to_string(), runner.pipeline.root.display().to_string()),
+        (
+            LABEL_ROOT.to_string(),
+            runner.pipeline.root.display().to_string(),
+        ),
     ]);
     let body = ContainerCreateBody {
         image: Some(image),
@@ -51,12 +65,21 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         cmd: spec.command.clone(),
         labels: Some(labels),
         exposed_ports: Some(port_bindings.keys().cloned().collect()),
-        host_config: Some(HostConfig { port_bindings: Some(port_bindings), ..Default::default() }),
+        host_config: Some(HostConfig {
+            port_bindings: Some(port_bindings),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let docker = runner.engine.docker().clone();
     let created = match docker
-        .create_container(Some(CreateContainerOptions { name: Some(name.clone()), ..Default::default() }), body)
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            body,
+        )
         .await
     {
         Ok(c) => c,
@@ -71,7 +94,11 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
     }
 
     let (exit_tx, exit_rx) = watch::channel(None);
-    runner.background.push(tokio::spawn(watch_exit(docker.clone(), id.clone(), exit_tx)));
+    runner.background.push(tokio::spawn(watch_exit(
+        docker.clone(),
+        id.clone(),
+        exit_tx,
+    )));
     runner.background.push(tokio::spawn(follow_logs(
         docker.clone(),
         id.clone(),
@@ -85,20 +112,39 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         Ok(info) => published_ports(&info),
         Err(e) => return StepEnd::Error(runner.engine.error(e).problem()),
     };
-    let url = ports.first().map(|p| format!("http://{}:{}", runner.engine.published_host(&p.host_ip), p.host_port));
-    runner.service = Some(Service { id: id.clone(), ports: ports.clone(), exited: exit_rx });
-    runner.emit(Event::ContainerStarted { step, container_id: id, name, ports, url }).await;
+    let url = ports.first().map(|p| {
+        format!(
+            "http://{}:{}",
+            runner.engine.published_host(&p.host_ip),
+            p.host_port
+        )
+    });
+    runner.service = Some(Service {
+        id: id.clone(),
+        ports: ports.clone(),
+        exited: exit_rx,
+    });
+    runner
+        .emit(Event::ContainerStarted {
+            step,
+            container_id: id,
+            name,
+            ports,
+            url,
+        })
+        .await;
     StepEnd::Passed { exit_code: None }
 }
 
 /// The first fixed host port that something else already listens on.
 fn first_taken_port(ports: &[crate::config::PortMapping]) -> Option<Problem> {
-    ports.iter().filter_map(|p| p.host_port.map(|h| (p.host_ip.as_str(), h))).find_map(|(ip, port)| {
-        match std::net::TcpListener::bind((ip, port)) {
+    ports
+        .iter()
+        .filter_map(|p| p.host_port.map(|h| (p.host_ip.as_str(), h)))
+        .find_map(|(ip, port)| match std::net::TcpListener::bind((ip, port)) {
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Some(port_in_use(ip, port)),
             _ => None,
-        }
-    })
+        })
 }
 
 fn port_in_use(ip: &str, port: u16) -> Problem {
@@ -112,8 +158,12 @@ fn port_in_use(ip: &str, port: u16) -> Problem {
 /// Recognises the engine's "port is already allocated" / "address already
 /// in use" errors.
 fn port_problem(err: &EngineError) -> Option<Problem> {
-    let EngineError::Api { message, .. } = err else { return None };
-    if !(message.contains("address already in use") || message.contains("port is already allocated")) {
+    let EngineError::Api { message, .. } = err else {
+        return None;
+    };
+    if !(message.contains("address already in use")
+        || message.contains("port is already allocated"))
+    {
         return None;
     }
     // "... listen tcp4 127.0.0.1:8080: bind: address already in use"
@@ -156,7 +206,8 @@ fn published_ports(info: &bollard::models::ContainerInspectResponse) -> Vec<Publ
 }
 
 async fn watch_exit(docker: bollard::Docker, id: String, exited: watch::Sender<Option<i64>>) {
-    let mut wait = docker.wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>);
+    let mut wait =
+        docker.wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>);
     let code = match wait.next().await {
         Some(Ok(r)) => r.status_code,
         Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
@@ -178,7 +229,12 @@ async fn follow_logs(
     started: std::time::Instant,
     step: usize,
 ) {
-    let options = LogsOptions { follow: true, stdout: true, stderr: true, ..Default::default() };
+    let options = LogsOptions {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        ..Default::default()
+    };
     let mut logs = docker.logs(&id, Some(options));
     let mut out = LineSplitter::default();
     let mut err = LineSplitter::default();
@@ -191,7 +247,11 @@ async fn follow_logs(
             let event = RunEvent {
                 run_id: run_id.clone(),
                 elapsed_ms: started.elapsed().as_millis() as u64,
-                event: Event::Log { step, stream: LogStream::Container, line },
+                event: Event::Log {
+                    step,
+                    stream: LogStream::Container,
+                    line,
+                },
             };
             if events.send(event).await.is_err() {
                 return;
@@ -202,7 +262,12 @@ async fn follow_logs(
 
 /// The last `lines` lines the container wrote.
 pub(super) async fn last_logs(engine: &Engine, id: &str, lines: usize) -> String {
-    let options = LogsOptions { stdout: true, stderr: true, tail: lines.to_string(), ..Default::default() };
+    let options = LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: lines.to_string(),
+        ..Default::default()
+    };
     let mut logs = engine.docker().logs(id, Some(options));
     let mut text = String::new();
     while let Some(Ok(chunk)) = logs.next().await {
@@ -213,10 +278,16 @@ pub(super) async fn last_logs(engine: &Engine, id: &str, lines: usize) -> String
 
 /// Removes a container and its anonymous volumes, killing it if it runs.
 pub(super) async fn remove(engine: &Engine, id: &str) -> Result<(), EngineError> {
-    let options = RemoveContainerOptions { force: true, v: true, ..Default::default() };
+    let options = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
     match engine.docker().remove_container(id, Some(options)).await {
         Ok(()) => Ok(()),
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
         Err(e) => Err(engine.error(e)),
     }
 }
@@ -234,7 +305,11 @@ pub async fn clean(engine: &Engine, project: Option<&str>) -> Result<Vec<String>
         filters: Some(HashMap::from([("label".to_string(), vec![label])])),
         ..Default::default()
     };
-    let containers = engine.docker().list_containers(Some(options)).await.map_err(|e| engine.error(e))?;
+    let containers = engine
+        .docker()
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| engine.error(e))?;
     let mut removed = Vec::new();
     for c in containers {
         let Some(id) = c.id else { continue };
@@ -265,15 +340,25 @@ mod tests {
         let p = port_problem(&err).unwrap();
         assert_eq!(p.code, ErrorCode::PortInUse);
         assert_eq!(p.message, "port 8080 on 127.0.0.1 is already in use");
-        let err = EngineError::Api { status: 500, message: "Bind for 0.0.0.0:9000 failed: port is already allocated".into() };
-        assert_eq!(port_problem(&err).unwrap().message, "port 9000 on 0.0.0.0 is already in use");
+        let err = EngineError::Api {
+            status: 500,
+            message: "Bind for 0.0.0.0:9000 failed: port is already allocated".into(),
+        };
+        assert_eq!(
+            port_problem(&err).unwrap().message,
+            "port 9000 on 0.0.0.0 is already in use"
+        );
     }
 
     #[test]
     fn taken_port_is_found_before_the_engine_tries() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mapping = crate::config::PortMapping { host_ip: "127.0.0.1".into(), host_port: Some(port), container_port: 80 };
+        let mapping = crate::config::PortMapping {
+            host_ip: "127.0.0.1".into(),
+            host_port: Some(port),
+            container_port: 80,
+        };
         let p = first_taken_port(&[mapping]).unwrap();
         assert!(p.message.contains(&port.to_string()));
     }

@@ -52,7 +52,10 @@ pub(crate) struct Tail {
 
 impl Tail {
     pub(crate) fn new(keep: usize) -> Self {
-        Tail { lines: std::collections::VecDeque::with_capacity(keep), keep }
+        Tail {
+            lines: std::collections::VecDeque::with_capacity(keep),
+            keep,
+        }
     }
 
     pub(crate) fn push(&mut self, line: &str) {
@@ -67,7 +70,11 @@ impl Tail {
     }
 
     pub(crate) fn joined(&self) -> String {
-        self.lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+        self.lines
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

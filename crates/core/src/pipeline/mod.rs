@@ -21,7 +21,9 @@ pub use container::{LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean};
 
 use crate::config::{CleanupPolicy, Pipeline};
 use crate::engine::Engine;
-use crate::event::{Event, GitInfo, Outcome, PublishedPort, RunEvent, RunId, StepInfo, StepKind, StepStatus};
+use crate::event::{
+    Event, GitInfo, Outcome, PublishedPort, RunEvent, RunId, StepInfo, StepKind, StepStatus,
+};
 use crate::{ErrorCode, Problem};
 
 /// How many events may wait for the consumer before the run slows down.
@@ -56,7 +58,10 @@ impl RunHandle {
         match self.task.take() {
             Some(task) => task.await.unwrap_or_else(|e| Outcome::Error {
                 step: None,
-                problem: Problem::new(ErrorCode::DockerError, format!("the run stopped unexpectedly: {e}")),
+                problem: Problem::new(
+                    ErrorCode::DockerError,
+                    format!("the run stopped unexpectedly: {e}"),
+                ),
             }),
             None => Outcome::Cancelled,
         }
@@ -74,7 +79,11 @@ impl Drop for RunHandle {
 
 /// Starts `pipeline` on `engine`. Events arrive on the returned receiver;
 /// dropping the receiver cancels the run.
-pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHandle, mpsc::Receiver<RunEvent>) {
+pub fn start(
+    engine: Engine,
+    pipeline: Pipeline,
+    git: Option<GitInfo>,
+) -> (RunHandle, mpsc::Receiver<RunEvent>) {
     let run_id = RunId::new();
     let cancel = CancellationToken::new();
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
@@ -92,30 +101,57 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
         background: Vec::new(),
     };
     let task = tokio::spawn(runner.execute(git));
-    (RunHandle { run_id, cancel, task: Some(task) }, rx)
+    (
+        RunHandle {
+            run_id,
+            cancel,
+            task: Some(task),
+        },
+        rx,
+    )
 }
 
 /// The steps a pipeline will go through.
 pub fn plan(pipeline: &Pipeline) -> Vec<StepInfo> {
     let mut steps = vec![
-        StepInfo { name: format!("build {}", pipeline.image), kind: StepKind::Build },
-        StepInfo { name: "run".into(), kind: StepKind::Run },
+        StepInfo {
+            name: format!("build {}", pipeline.image),
+            kind: StepKind::Build,
+        },
+        StepInfo {
+            name: "run".into(),
+            kind: StepKind::Run,
+        },
     ];
     if pipeline.ready.is_some() {
-        steps.push(StepInfo { name: "ready".into(), kind: StepKind::Ready });
+        steps.push(StepInfo {
+            name: "ready".into(),
+            kind: StepKind::Ready,
+        });
     }
     for test in &pipeline.tests {
-        steps.push(StepInfo { name: test.name.clone(), kind: StepKind::Test });
+        steps.push(StepInfo {
+            name: test.name.clone(),
+            kind: StepKind::Test,
+        });
     }
-    steps.push(StepInfo { name: "cleanup".into(), kind: StepKind::Cleanup });
+    steps.push(StepInfo {
+        name: "cleanup".into(),
+        kind: StepKind::Cleanup,
+    });
     steps
 }
 
 /// How a step ended, before it becomes events.
 #[derive(Debug)]
 pub(crate) enum StepEnd {
-    Passed { exit_code: Option<i64> },
-    Failed { message: String, exit_code: Option<i64> },
+    Passed {
+        exit_code: Option<i64>,
+    },
+    Failed {
+        message: String,
+        exit_code: Option<i64>,
+    },
     Error(Problem),
     Cancelled,
 }
@@ -147,7 +183,9 @@ pub(crate) struct Runner {
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner").field("run_id", &self.run_id).finish_non_exhaustive()
+        f.debug_struct("Runner")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -158,7 +196,11 @@ impl Runner {
 
     /// Sends an event. When nobody listens any more, the run is cancelled.
     async fn emit(&self, event: Event) {
-        let event = RunEvent { run_id: self.run_id.clone(), elapsed_ms: self.elapsed_ms(), event };
+        let event = RunEvent {
+            run_id: self.run_id.clone(),
+            elapsed_ms: self.elapsed_ms(),
+            event,
+        };
         if self.events.send(event).await.is_err() && !self.cancel.is_cancelled() {
             tracing::warn!(run = %self.run_id, "event receiver dropped; cancelling the run");
             self.cancel.cancel();
@@ -170,7 +212,10 @@ impl Runner {
     }
 
     async fn execute(mut self, git: Option<GitInfo>) -> Outcome {
-        let started_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let started_at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         self.emit(Event::RunStarted {
             project: self.pipeline.project.clone(),
             root: self.pipeline.root.clone(),
@@ -185,7 +230,8 @@ impl Runner {
         let cleanup_index = self.plan.len() - 1;
         for index in 0..cleanup_index {
             if outcome.is_some() {
-                self.finish_step(index, StepStatus::Skipped, 0, None, None).await;
+                self.finish_step(index, StepStatus::Skipped, 0, None, None)
+                    .await;
                 continue;
             }
             self.emit(Event::StepStarted { step: index }).await;
@@ -200,29 +246,68 @@ impl Runner {
             let name = self.plan[index].name.clone();
             outcome = match end {
                 StepEnd::Passed { exit_code } => {
-                    self.finish_step(index, StepStatus::Passed, ms, exit_code, None).await;
+                    self.finish_step(index, StepStatus::Passed, ms, exit_code, None)
+                        .await;
                     None
                 }
                 StepEnd::Failed { message, exit_code } => {
-                    self.finish_step(index, StepStatus::Failed, ms, exit_code, Some(message.clone())).await;
-                    Some(Outcome::Failed { step: index, step_name: name, message })
+                    self.finish_step(
+                        index,
+                        StepStatus::Failed,
+                        ms,
+                        exit_code,
+                        Some(message.clone()),
+                    )
+                    .await;
+                    Some(Outcome::Failed {
+                        step: index,
+                        step_name: name,
+                        message,
+                    })
                 }
                 StepEnd::Error(problem) => {
-                    self.finish_step(index, StepStatus::Failed, ms, None, Some(problem.message.clone())).await;
-                    Some(Outcome::Error { step: Some(index), problem })
+                    self.finish_step(
+                        index,
+                        StepStatus::Failed,
+                        ms,
+                        None,
+                        Some(problem.message.clone()),
+                    )
+                    .await;
+                    Some(Outcome::Error {
+                        step: Some(index),
+                        problem,
+                    })
                 }
                 StepEnd::Cancelled => {
-                    self.finish_step(index, StepStatus::Cancelled, ms, None, Some("cancelled".into())).await;
+                    self.finish_step(
+                        index,
+                        StepStatus::Cancelled,
+                        ms,
+                        None,
+                        Some("cancelled".into()),
+                    )
+                    .await;
                     Some(Outcome::Cancelled)
                 }
             };
         }
         let outcome = outcome.unwrap_or(Outcome::Passed);
 
-        self.emit(Event::StepStarted { step: cleanup_index }).await;
+        self.emit(Event::StepStarted {
+            step: cleanup_index,
+        })
+        .await;
         let began = Instant::now();
         let (status, message) = self.cleanup(&outcome).await;
-        self.finish_step(cleanup_index, status, began.elapsed().as_millis() as u64, None, message).await;
+        self.finish_step(
+            cleanup_index,
+            status,
+            began.elapsed().as_millis() as u64,
+            None,
+            message,
+        )
+        .await;
 
         self.emit(Event::RunFinished {
             outcome: outcome.clone(),
@@ -233,8 +318,22 @@ impl Runner {
         outcome
     }
 
-    async fn finish_step(&self, step: usize, status: StepStatus, duration_ms: u64, exit_code: Option<i64>, message: Option<String>) {
-        self.emit(Event::StepFinished { step, status, duration_ms, exit_code, message }).await;
+    async fn finish_step(
+        &self,
+        step: usize,
+        status: StepStatus,
+        duration_ms: u64,
+        exit_code: Option<i64>,
+        message: Option<String>,
+    ) {
+        self.emit(Event::StepFinished {
+            step,
+            status,
+            duration_ms,
+            exit_code,
+            message,
+        })
+        .await;
     }
 
     async fn step(&mut self, index: usize) -> StepEnd {
@@ -243,7 +342,11 @@ impl Runner {
             StepKind::Run => container::start(self, index).await,
             StepKind::Ready => readiness::run(self, index).await,
             StepKind::Test => {
-                let first_test = self.plan.iter().position(|s| s.kind == StepKind::Test).unwrap_or(index);
+                let first_test = self
+                    .plan
+                    .iter()
+                    .position(|s| s.kind == StepKind::Test)
+                    .unwrap_or(index);
                 let spec = self.pipeline.tests[index - first_test].clone();
                 test_step::run(self, index, &spec).await
             }
@@ -265,10 +368,18 @@ impl Runner {
             return (StepStatus::Skipped, Some("no container to remove".into()));
         }
         if keep {
-            let names = self.containers.iter().map(|c| &c[..c.len().min(12)]).collect::<Vec<_>>().join(", ");
+            let names = self
+                .containers
+                .iter()
+                .map(|c| &c[..c.len().min(12)])
+                .collect::<Vec<_>>()
+                .join(", ");
             return (
                 StepStatus::Skipped,
-                Some(format!("kept container {names} (cleanup = {:?}); `slipway clean` removes it", self.pipeline.cleanup)),
+                Some(format!(
+                    "kept container {names} (cleanup = {:?}); `slipway clean` removes it",
+                    self.pipeline.cleanup
+                )),
             );
         }
         let mut failures = Vec::new();
@@ -281,7 +392,13 @@ impl Runner {
         if failures.is_empty() {
             (StepStatus::Passed, None)
         } else {
-            (StepStatus::Failed, Some(format!("could not remove {}; run `slipway clean`", failures.join("; "))))
+            (
+                StepStatus::Failed,
+                Some(format!(
+                    "could not remove {}; run `slipway clean`",
+                    failures.join("; ")
+                )),
+            )
         }
     }
 }

@@ -85,7 +85,10 @@ impl ReadinessProbe {
                 Err(e) => Attempt::NotYet(crate::engine::root_cause(&e)),
             },
             ProbeTarget::Tcp { addr } => {
-                let connect = tokio::time::timeout(ATTEMPT_TIMEOUT, tokio::net::TcpStream::connect(addr.as_str()));
+                let connect = tokio::time::timeout(
+                    ATTEMPT_TIMEOUT,
+                    tokio::net::TcpStream::connect(addr.as_str()),
+                );
                 let mut stream = match connect.await {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => return Attempt::NotYet(e.to_string()),
@@ -127,18 +130,41 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
         return StepEnd::Passed { exit_code: None };
     };
     let Some(service) = runner.service.clone() else {
-        return StepEnd::Error(Problem::new(ErrorCode::DockerError, "no running container to probe"));
+        return StepEnd::Error(Problem::new(
+            ErrorCode::DockerError,
+            "no running container to probe",
+        ));
     };
     let target = match resolve(runner, &ready, &service.ports) {
         Ok(t) => t,
-        Err(p) => return StepEnd::Error(p),
+        Err(problem) => {
+            // An exited container has no published ports: report the exit,
+            // which is the real cause.
+            return match exit_code_now(runner, &service.id).await {
+                Some(code) => exited_early(runner, &service.id, code).await,
+                None => StepEnd::Error(problem),
+            };
+        }
     };
     let probe = ReadinessProbe::new(target.clone());
-    runner.log(step, LogStream::Stdout, format!("waiting for {} (timeout {})", target.describe(), crate::duration::display(ready.timeout))).await;
+    runner
+        .log(
+            step,
+            LogStream::Stdout,
+            format!(
+                "waiting for {} (timeout {})",
+                target.describe(),
+                crate::duration::display(ready.timeout)
+            ),
+        )
+        .await;
 
     let mut exited = service.exited.clone();
     let exit = async move {
-        let code = exited.wait_for(|code| code.is_some()).await.map(|code| *code);
+        let code = exited
+            .wait_for(|code| code.is_some())
+            .await
+            .map(|code| *code);
         match code {
             Ok(code) => code,
             // The watcher stopped without a code: never resolve.
@@ -167,34 +193,87 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
         },
         code = exit => {
             let code = code.unwrap_or_default();
-            let logs = container::last_logs(&runner.engine, &service.id, LAST_LINES).await;
-            let mut message = format!("the container exited with code {code} before it was ready");
-            if !logs.is_empty() {
-                message.push_str("\nlast container output:\n");
-                message.push_str(&logs);
-            }
             runner.emit(Event::Log { step, stream: LogStream::Stderr, line: format!("container exited with code {code}") }).await;
-            StepEnd::Failed { message, exit_code: Some(code) }
+            exited_early(runner, &service.id, code).await
         }
     }
 }
 
-fn resolve(runner: &Runner, ready: &Readiness, ports: &[crate::event::PublishedPort]) -> Result<ProbeTarget, Problem> {
+/// The container's exit code if it is no longer running.
+async fn exit_code_now(runner: &Runner, id: &str) -> Option<i64> {
+    let info = runner
+        .engine
+        .docker()
+        .inspect_container(id, None)
+        .await
+        .ok()?;
+    let state = info.state?;
+    if state.running == Some(true) {
+        None
+    } else {
+        Some(state.exit_code.unwrap_or_default())
+    }
+}
+
+/// The failure of a container that exited before it was ready.
+async fn exited_early(runner: &Runner, id: &str, code: i64) -> StepEnd {
+    let logs = container::last_logs(&runner.engine, id, LAST_LINES).await;
+    let mut message = format!("the container exited with code {code} before it was ready");
+    if !logs.is_empty() {
+        message.push_str("\nlast container output:\n");
+        message.push_str(&logs);
+    }
+    StepEnd::Failed {
+        message,
+        exit_code: Some(code),
+    }
+}
+
+fn resolve(
+    runner: &Runner,
+    ready: &Readiness,
+    ports: &[crate::event::PublishedPort],
+) -> Result<ProbeTarget, Problem> {
     let host_port = |container_port: u16| {
-        ports.iter().find(|p| p.container_port == container_port).map(|p| (runner.engine.published_host(&p.host_ip), p.host_port)).ok_or_else(|| {
-            Problem::new(ErrorCode::BadConfig, format!("container port {container_port} is not published"))
+        ports
+            .iter()
+            .find(|p| p.container_port == container_port)
+            .map(|p| (runner.engine.published_host(&p.host_ip), p.host_port))
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::BadConfig,
+                    format!("container port {container_port} is not published"),
+                )
                 .with_hint("Publish it under [run] ports in slipway.toml.")
-        })
+            })
     };
     Ok(match &ready.probe {
-        Probe::Http { target: HttpTarget::Url { url }, status } => ProbeTarget::Http { url: url.clone(), status: *status },
-        Probe::Http { target: HttpTarget::Path { container_port, path }, status } => {
+        Probe::Http {
+            target: HttpTarget::Url { url },
+            status,
+        } => ProbeTarget::Http {
+            url: url.clone(),
+            status: *status,
+        },
+        Probe::Http {
+            target:
+                HttpTarget::Path {
+                    container_port,
+                    path,
+                },
+            status,
+        } => {
             let (host, port) = host_port(*container_port)?;
-            ProbeTarget::Http { url: format!("http://{host}:{port}{path}"), status: *status }
+            ProbeTarget::Http {
+                url: format!("http://{host}:{port}{path}"),
+                status: *status,
+            }
         }
         Probe::Tcp { container_port } => {
             let (host, port) = host_port(*container_port)?;
-            ProbeTarget::Tcp { addr: format!("{host}:{port}") }
+            ProbeTarget::Tcp {
+                addr: format!("{host}:{port}"),
+            }
         }
     })
 }
@@ -214,20 +293,27 @@ mod tests {
         });
         let server = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
             let started = Instant::now();
             loop {
                 let (mut s, _) = listener.accept().await.unwrap();
                 let mut buf = [0u8; 1024];
                 let _ = s.read(&mut buf).await;
                 use tokio::io::AsyncWriteExt;
-                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await.unwrap();
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await
+                    .unwrap();
                 if started.elapsed() > Duration::ZERO {
                     return;
                 }
             }
         });
-        let took = probe.wait(Duration::from_secs(5), Duration::from_millis(50)).await.unwrap();
+        let took = probe
+            .wait(Duration::from_secs(5), Duration::from_millis(50))
+            .await
+            .unwrap();
         assert!(took >= Duration::from_millis(300), "{took:?}");
         server.await.unwrap();
     }
@@ -238,7 +324,10 @@ mod tests {
             url: "http://127.0.0.1:1/".into(),
             status: crate::config::StatusRange::SUCCESS,
         });
-        let err = probe.wait(Duration::from_millis(100), Duration::from_millis(20)).await.unwrap_err();
+        let err = probe
+            .wait(Duration::from_millis(100), Duration::from_millis(20))
+            .await
+            .unwrap_err();
         assert!(err.to_lowercase().contains("refused"), "{err}");
     }
 

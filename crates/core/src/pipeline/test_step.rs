@@ -30,7 +30,10 @@ pub(super) async fn run(runner: &mut Runner, step: usize, spec: &TestSpec) -> St
                 message.push('\n');
                 message.push_str(&tail);
             }
-            StepEnd::Failed { message, exit_code: Some(code) }
+            StepEnd::Failed {
+                message,
+                exit_code: Some(code),
+            }
         }
         Err(end) => end,
     }
@@ -39,22 +42,35 @@ pub(super) async fn run(runner: &mut Runner, step: usize, spec: &TestSpec) -> St
 type StepOutput = Result<(i64, String), StepEnd>;
 
 fn timed_out(spec: &TestSpec, tail: &Tail) -> StepEnd {
-    let mut message = format!("`{}` did not finish within {}", spec.command.display(), crate::duration::display(spec.timeout));
+    let mut message = format!(
+        "`{}` did not finish within {}",
+        spec.command.display(),
+        crate::duration::display(spec.timeout)
+    );
     let output = tail.joined();
     if !output.is_empty() {
         message.push('\n');
         message.push_str(&output);
     }
-    StepEnd::Failed { message, exit_code: None }
+    StepEnd::Failed {
+        message,
+        exit_code: None,
+    }
 }
 
 async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
     let Some(service) = runner.service.as_ref() else {
-        return Err(StepEnd::Error(Problem::new(ErrorCode::DockerError, "no running container to test in")));
+        return Err(StepEnd::Error(Problem::new(
+            ErrorCode::DockerError,
+            "no running container to test in",
+        )));
     };
     let exited = *service.exited.borrow();
     if let Some(code) = exited {
-        return Err(StepEnd::Failed { message: format!("the container exited with code {code} before this step"), exit_code: None });
+        return Err(StepEnd::Failed {
+            message: format!("the container exited with code {code} before this step"),
+            exit_code: None,
+        });
     }
     let docker = runner.engine.docker();
     let options = CreateExecOptions {
@@ -64,10 +80,19 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
         attach_stderr: Some(true),
         ..Default::default()
     };
-    let exec = docker.create_exec(&service.id, options).await.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
-    let started = docker.start_exec(&exec.id, None).await.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
+    let exec = docker
+        .create_exec(&service.id, options)
+        .await
+        .map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
+    let started = docker
+        .start_exec(&exec.id, None)
+        .await
+        .map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
     let StartExecResults::Attached { mut output, .. } = started else {
-        return Err(StepEnd::Error(Problem::new(ErrorCode::DockerError, "the engine detached the test command")));
+        return Err(StepEnd::Error(Problem::new(
+            ErrorCode::DockerError,
+            "the engine detached the test command",
+        )));
     };
     let mut tail = Tail::new(FAILURE_LINES);
     let stream_output = async {
@@ -76,7 +101,9 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
         while let Some(chunk) = output.next().await {
             let chunk = chunk.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
             let (lines, stream) = match &chunk {
-                bollard::container::LogOutput::StdErr { message } => (err.push(message), LogStream::Stderr),
+                bollard::container::LogOutput::StdErr { message } => {
+                    (err.push(message), LogStream::Stderr)
+                }
                 other => (out.push(other.as_ref()), LogStream::Stdout),
             };
             for line in lines {
@@ -84,7 +111,10 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
                 runner.log(step, stream, line).await;
             }
         }
-        for (rest, stream) in [(out.finish(), LogStream::Stdout), (err.finish(), LogStream::Stderr)] {
+        for (rest, stream) in [
+            (out.finish(), LogStream::Stdout),
+            (err.finish(), LogStream::Stderr),
+        ] {
             if let Some(line) = rest {
                 tail.push(&line);
                 runner.log(step, stream, line).await;
@@ -97,10 +127,15 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
         Ok(Err(end)) => return Err(end),
         Ok(Ok(())) => {}
     }
-    let inspect = docker.inspect_exec(&exec.id).await.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
+    let inspect = docker
+        .inspect_exec(&exec.id)
+        .await
+        .map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
     let code = inspect.exit_code.unwrap_or(-1);
     if code == 126 || code == 127 {
-        tail.push(&format!("(exit code {code}: the command was not found or not executable in the container)"));
+        tail.push(&format!(
+            "(exit code {code}: the command was not found or not executable in the container)"
+        ));
     }
     Ok((code, tail.joined()))
 }
@@ -139,11 +174,10 @@ async fn on_host(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
     let mut stderr = child.stderr.take().map(|s| BufReader::new(s).lines());
     let mut tail = Tail::new(FAILURE_LINES);
     let work = async {
-        loop {
+        while stdout.is_some() || stderr.is_some() {
             let (line, stream) = tokio::select! {
                 line = next_line(&mut stdout) => (line, LogStream::Stdout),
                 line = next_line(&mut stderr) => (line, LogStream::Stderr),
-                else => break,
             };
             match line {
                 Some(line) => {
@@ -158,16 +192,25 @@ async fn on_host(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
     };
     match tokio::time::timeout(spec.timeout, work).await {
         Err(_) => Err(timed_out(spec, &tail)),
-        Ok(Err(e)) => Err(StepEnd::Failed { message: format!("waiting for `{}` failed: {e}", spec.command.display()), exit_code: None }),
+        Ok(Err(e)) => Err(StepEnd::Failed {
+            message: format!("waiting for `{}` failed: {e}", spec.command.display()),
+            exit_code: None,
+        }),
         Ok(Ok(status)) => {
             use std::os::unix::process::ExitStatusExt;
-            let code = status.code().map(i64::from).or(status.signal().map(|s| 128 + i64::from(s))).unwrap_or(-1);
+            let code = status
+                .code()
+                .map(i64::from)
+                .or(status.signal().map(|s| 128 + i64::from(s)))
+                .unwrap_or(-1);
             Ok((code, tail.joined()))
         }
     }
 }
 
-async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut Option<tokio::io::Lines<R>>) -> Option<String> {
+async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut Option<tokio::io::Lines<R>>,
+) -> Option<String> {
     match lines {
         Some(l) => l.next_line().await.ok().flatten(),
         None => std::future::pending().await,
@@ -189,4 +232,3 @@ impl Drop for GroupGuard {
         }
     }
 }
-

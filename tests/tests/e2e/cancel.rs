@@ -1,0 +1,126 @@
+//! Cancellation, Ctrl-C and a dropped run handle all leave no container.
+
+use std::time::Duration;
+
+use slipway_core::event::{Event, Outcome, StepKind};
+use slipway_tests::{LiveRun, Project, containers_labelled, wait_until};
+
+fn slow_project(name: &str) -> Project {
+    let project = Project::hello(name);
+    project.append_toml("[[test]]\nname = \"slow\"\nrun = \"sleep 120\"\n");
+    project
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_run_removes_its_container() {
+    let project = slow_project("cancel");
+    let pipeline = slipway_core::config::load(project.path()).unwrap();
+    let engine = slipway_core::engine::Engine::connect().await.unwrap();
+    let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline.clone(), None);
+    let run_id = handle.run_id().to_string();
+    let slow_step = slipway_core::pipeline::plan(&pipeline)
+        .iter()
+        .position(|s| s.name == "slow")
+        .unwrap();
+
+    let mut saw_container = false;
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(ev) = events.recv().await {
+            match ev.event {
+                Event::ContainerStarted { .. } => saw_container = true,
+                Event::StepStarted { step } if step == slow_step => break,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the slow step should start");
+    assert!(saw_container);
+    assert_eq!(containers_labelled("dev.slipway.run", &run_id).len(), 1);
+
+    handle.cancel();
+    let mut last = None;
+    let mut cancelled_step = None;
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(60), events.recv())
+        .await
+        .expect("events keep coming")
+    {
+        if let Event::StepFinished { step, status, .. } = &ev.event
+            && *step == slow_step
+        {
+            cancelled_step = Some(*status);
+        }
+        last = Some(ev.event);
+    }
+    assert_eq!(
+        cancelled_step,
+        Some(slipway_core::event::StepStatus::Cancelled)
+    );
+    assert!(
+        matches!(
+            last,
+            Some(Event::RunFinished {
+                outcome: Outcome::Cancelled,
+                ..
+            })
+        ),
+        "{last:?}"
+    );
+    assert_eq!(handle.wait().await, Outcome::Cancelled);
+    assert!(containers_labelled("dev.slipway.run", &run_id).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_handle_and_events_stops_and_cleans_up() {
+    let project = slow_project("dropped");
+    let pipeline = slipway_core::config::load(project.path()).unwrap();
+    let engine = slipway_core::engine::Engine::connect().await.unwrap();
+    let plan = slipway_core::pipeline::plan(&pipeline);
+    assert_eq!(plan.last().unwrap().kind, StepKind::Cleanup);
+    let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline, None);
+    let run_id = handle.run_id().to_string();
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(ev) = events.recv().await {
+            if matches!(ev.event, Event::ContainerStarted { .. }) {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the container should start");
+    drop(events);
+    drop(handle);
+    let id = run_id.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_until(
+            "the dropped run's container to be removed",
+            Duration::from_secs(60),
+            || containers_labelled("dev.slipway.run", &id).is_empty(),
+        )
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn ctrl_c_cancels_the_cli_and_removes_the_container() {
+    let project = slow_project("ctrlc");
+    let mut live = LiveRun::start(&project);
+    let started = live.wait_for("the slow test step", Duration::from_secs(120), |e| {
+        e["type"] == "step_started" && e["step"] == 4
+    });
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    assert_eq!(containers_labelled("dev.slipway.run", &run_id).len(), 1);
+
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &live.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(live.wait_exit(Duration::from_secs(60)), 130);
+    let events = live.drain();
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "run_finished");
+    assert_eq!(last["outcome"]["result"], "cancelled");
+    assert!(containers_labelled("dev.slipway.run", &run_id).is_empty());
+}

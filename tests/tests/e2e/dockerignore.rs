@@ -1,0 +1,151 @@
+//! `.dockerignore` conformance: for each case, the context Slipway sends and
+//! the one `docker build` sends are built into images with `COPY . /ctx/`,
+//! and the files that arrived are compared.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use futures_util::StreamExt;
+use slipway_core::context::ContextArchive;
+use slipway_tests::image_listing;
+
+/// Files of every case's tree.
+const TREE: &[&str] = &[
+    "README.md",
+    "notes.md",
+    "app.log",
+    "src/main.py",
+    "src/debug.log",
+    "src/deep/cache.tmp",
+    "src/deep/keep.tmp",
+    "build/out.bin",
+    "build/keep.txt",
+    "build/sub/keep.txt",
+    "node_modules/lib/index.js",
+    "web/node_modules/x.js",
+    "secret.env",
+    "conf/secret.env",
+    "file1.txt",
+    "fileA.txt",
+    "a+b.txt",
+    "has space.txt",
+    ".git/HEAD",
+    "docs/guide/intro.md",
+];
+
+/// (name, .dockerignore) pairs; the Dockerfile is always `Dockerfile`.
+const CASES: &[(&str, &str)] = &[
+    ("comments-and-globs", "# comment\n*.log\n  notes.md  \n"),
+    ("double-star", "**/*.tmp\n**/node_modules\n"),
+    ("exceptions", "build\n!build/keep.txt\n*.md\n!README.md\n"),
+    (
+        "exception-inside-excluded-dir-by-glob",
+        "build\n!**/keep.txt\n",
+    ),
+    ("leading-slash-and-dot", "/secret.env\n./docs\n"),
+    ("single-char-and-class", "file?.txt\n[a-c]+b.txt\n"),
+    ("everything-but", "*\n!src\n!README.md\n"),
+    (
+        "excludes-dockerfile-and-itself",
+        "Dockerfile\n.dockerignore\n.git\n",
+    ),
+    ("trailing-double-star", "docs/**\nsrc/**/*.log\n"),
+    ("last-rule-wins", "*.md\n!*.md\nREADME.md\n"),
+    ("spaces-and-escape", "has space.txt\n\\#nothing\n"),
+    ("star-dir", "*/secret.env\n*/node_modules\n"),
+    ("trailing-slash-and-crlf", "build/\r\nsrc/deep/\r\n"),
+    ("nested-exception", "src\n!src/deep\nsrc/deep/cache.tmp\n"),
+    ("bare-double-star-with-exception", "**\n!docs/guide\n"),
+    ("spaced-exception", "*.txt\n!   file1.txt\n"),
+    ("case-sensitive", "*.MD\nREADME.MD\n"),
+    ("regex-characters", "a+b.txt\n(x)|{y}\n"),
+];
+
+const DOCKERFILE: &str = "FROM scratch\nCOPY . /ctx/\n";
+
+fn make_tree(dir: &Path, ignore: &str) {
+    for file in TREE {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, file.as_bytes()).unwrap();
+    }
+    std::fs::create_dir_all(dir.join("empty-dir")).unwrap();
+    std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
+    std::fs::write(dir.join(".dockerignore"), ignore).unwrap();
+}
+
+fn docker_cli_build(dir: &Path, tag: &str) {
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", tag, "."])
+        .current_dir(dir)
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker build {tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn slipway_build(docker: &bollard::Docker, dir: &Path, tag: &str) {
+    let archive = ContextArchive::new(dir, "Dockerfile").unwrap();
+    let options = bollard::query_parameters::BuildImageOptions {
+        dockerfile: "Dockerfile".into(),
+        t: Some(tag.into()),
+        rm: true,
+        forcerm: true,
+        ..Default::default()
+    };
+    let mut stream = docker.build_image(
+        options,
+        None::<HashMap<_, _>>,
+        Some(bollard::body_try_stream(archive.into_stream())),
+    );
+    while let Some(item) = stream.next().await {
+        let info = item.unwrap_or_else(|e| panic!("slipway build {tag}: {e}"));
+        assert!(
+            info.error_detail.is_none(),
+            "slipway build {tag}: {:?}",
+            info.error_detail
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_matches_docker_build_for_every_case() {
+    let engine = slipway_core::engine::Engine::connect().await.unwrap();
+    let mut mismatches = Vec::new();
+    for (name, ignore) in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        make_tree(dir.path(), ignore);
+        let theirs = format!("slipway-test/ignore-docker:{name}");
+        let ours = format!("slipway-test/ignore-slipway:{name}");
+        let path = dir.path().to_path_buf();
+        let tag = theirs.clone();
+        tokio::task::spawn_blocking(move || docker_cli_build(&path, &tag))
+            .await
+            .unwrap();
+        slipway_build(engine.docker(), dir.path(), &ours).await;
+        let (theirs_list, ours_list) = tokio::task::spawn_blocking(move || {
+            (image_listing(&theirs, "ctx/"), image_listing(&ours, "ctx/"))
+        })
+        .await
+        .unwrap();
+        assert!(
+            !theirs_list.is_empty() || *name == "everything-but",
+            "{name}: docker sent nothing?"
+        );
+        if theirs_list != ours_list {
+            mismatches.push(format!(
+                "{name}:\n  docker:  {theirs_list:?}\n  slipway: {ours_list:?}"
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "contexts differ:\n{}",
+        mismatches.join("\n")
+    );
+}

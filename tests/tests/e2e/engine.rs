@@ -1,0 +1,116 @@
+//! Reaching the engine: unreachable, DOCKER_HOST over TCP with TLS, and a
+//! docker CLI context.
+
+use std::process::Command;
+
+use slipway_tests::{Project, tls_engine};
+
+#[test]
+fn unreachable_engine_is_one_clear_sentence_and_exit_3() {
+    let project = Project::hello("noengine");
+    let out = project
+        .slipway(&["run"])
+        .arg(project.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "one error and one hint: {stderr}");
+    assert_eq!(
+        lines[0],
+        "error: cannot reach the Docker engine at unix:///nonexistent/docker.sock (no socket at /nonexistent/docker.sock)"
+    );
+    assert!(lines[1].starts_with("hint: Start Docker"), "{stderr}");
+
+    let out = project
+        .slipway(&["run"])
+        .arg(project.path())
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: cannot reach the Docker engine at tcp://127.0.0.1:1 (Connection refused)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn docker_host_over_tcp_with_tls() {
+    let (host, certs) = tls_engine();
+    let project = Project::hello("tls");
+    let certs = certs.display().to_string();
+    let run = project.run_json(&[
+        ("DOCKER_HOST", &host),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", &certs),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // Without the client certificate the engine refuses us, and we say so.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::copy(format!("{certs}/ca.pem"), empty.path().join("ca.pem")).unwrap();
+    let out = project
+        .slipway(&["run"])
+        .arg(project.path())
+        .env("DOCKER_HOST", &host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cert.pem is missing"));
+}
+
+#[test]
+fn current_docker_context_is_used() {
+    let (host, certs) = tls_engine();
+    let config = tempfile::tempdir().unwrap();
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker")
+            .args(args)
+            .env("DOCKER_CONFIG", config.path())
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let endpoint = format!(
+        "host={host},ca={0}/ca.pem,cert={0}/cert.pem,key={0}/key.pem",
+        certs.display()
+    );
+    docker(&["context", "create", "slipway-test", "--docker", &endpoint]);
+    docker(&["context", "use", "slipway-test"]);
+
+    let project = Project::hello("context");
+    let mut cmd = project.slipway(&["run", "--json"]);
+    cmd.arg(project.path())
+        .env("DOCKER_CONFIG", config.path())
+        .env_remove("DOCKER_HOST");
+    let out = cmd.output().unwrap();
+    let run = slipway_tests::RunResult::from(out);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // A context that does not exist is named.
+    let out = project
+        .slipway(&["run"])
+        .arg(project.path())
+        .env("DOCKER_CONFIG", config.path())
+        .env("DOCKER_CONTEXT", "nope")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("docker context \"nope\" does not exist")
+    );
+}

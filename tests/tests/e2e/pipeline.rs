@@ -1,0 +1,199 @@
+//! Whole runs through the CLI: pass, failing test, early exit, failing build.
+
+use slipway_tests::{Project, containers_labelled};
+
+#[test]
+fn hello_passes_and_is_recorded() {
+    let project = Project::hello("pass");
+    project.append_toml(
+        r#"
+[[test]]
+name = "host sees the service"
+in = "host"
+run = "busybox wget -qO- \"$SLIPWAY_URL/cities.json\" | grep -q Seattle && test -n \"$SLIPWAY_HOST\" && test -n \"$SLIPWAY_PORT\""
+"#,
+    );
+    let run = project.run_json(&[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let last = run.last();
+    assert_eq!(last["type"], "run_finished");
+    assert_eq!(last["outcome"]["result"], "passed");
+    assert!(
+        last["image_id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("sha256:")
+    );
+
+    // Every planned step reported, all passed, in order.
+    let started = &run.of_type("run_started")[0];
+    let plan: Vec<&str> = started["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(plan, ["build", "run", "ready", "test", "test", "cleanup"]);
+    let finished = run.of_type("step_finished");
+    assert_eq!(finished.len(), plan.len());
+    assert!(
+        finished.iter().all(|s| s["status"] == "passed"),
+        "{finished:#?}"
+    );
+
+    // Build instructions recognised, numbered and timed.
+    let build_steps = run.of_type("build_step_finished");
+    assert!(build_steps.len() >= 6, "{build_steps:#?}");
+    assert_eq!(
+        run.of_type("build_step_started")[0]["instruction"],
+        "FROM scratch"
+    );
+
+    // The container got a published port on loopback and is gone now.
+    let container = &run.of_type("container_started")[0];
+    assert_eq!(container["ports"][0]["host_ip"], "127.0.0.1");
+    assert!(
+        container["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(containers_labelled("dev.slipway.run", &run.run_id()).is_empty());
+
+    // History has the run, its steps and its logs.
+    let out = project.slipway(&["history", "--json"]).output().unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["id"], run.run_id().as_str());
+    assert_eq!(runs[0]["result"], "passed");
+    assert!(runs[0]["image_id"].as_str().unwrap().starts_with("sha256:"));
+    let logs = project.slipway(&["logs", "last"]).output().unwrap();
+    let text = String::from_utf8_lossy(&logs.stdout);
+    assert!(text.contains("Step 1/"), "{text}");
+    assert!(text.contains("host sees the service"), "{text}");
+
+    // An unchanged rebuild comes from the layer cache.
+    let again = project.run_json(&[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let cached = again
+        .of_type("build_step_finished")
+        .iter()
+        .filter(|s| s["cached"] == true)
+        .count();
+    assert!(
+        cached >= 5,
+        "expected cached layers: {:#?}",
+        again.of_type("build_step_finished")
+    );
+}
+
+#[test]
+fn failing_test_step_fails_the_run_with_its_output() {
+    let project = Project::hello("failtest");
+    project.append_toml(
+        r#"
+[[test]]
+name = "wants Paris"
+run = "echo looking for Paris; wget -qO- http://127.0.0.1/cities.json | grep Paris"
+
+[[test]]
+name = "never runs"
+run = "true"
+"#,
+    );
+    let run = project.run_json(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let outcome = &run.last()["outcome"];
+    assert_eq!(outcome["result"], "failed");
+    assert_eq!(outcome["step_name"], "wants Paris");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("exited with code 1"),
+        "{outcome}"
+    );
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("looking for Paris"),
+        "{outcome}"
+    );
+    let finished = run.of_type("step_finished");
+    let skipped = finished.iter().find(|s| s["step"] == 5).unwrap();
+    assert_eq!(skipped["status"], "skipped");
+    assert!(run.log_text().contains("looking for Paris"));
+    assert!(containers_labelled("dev.slipway.run", &run.run_id()).is_empty());
+
+    // The human view shows the failing step and its output.
+    let out = project
+        .slipway(&["run"])
+        .arg(project.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("✗ wants Paris"), "{text}");
+    assert!(text.contains("looking for Paris"), "{text}");
+    assert!(text.contains("FAILED"), "{text}");
+}
+
+#[test]
+fn container_exiting_before_ready_reports_code_and_logs() {
+    let project = Project::hello("exits");
+    let toml = project.read("slipway.toml").replace(
+        "[run]",
+        "[run]\ncommand = \"echo starting up; echo config missing >&2; exit 3\"",
+    );
+    project.write("slipway.toml", &toml);
+    let run = project.run_json(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let outcome = &run.last()["outcome"];
+    assert_eq!(outcome["step_name"], "ready");
+    let message = outcome["message"].as_str().unwrap();
+    assert!(
+        message.contains("exited with code 3 before it was ready"),
+        "{message}"
+    );
+    assert!(message.contains("config missing"), "{message}");
+    let ready = run
+        .of_type("step_finished")
+        .into_iter()
+        .find(|s| s["step"] == 2)
+        .unwrap();
+    assert_eq!(ready["exit_code"], 3);
+    assert!(containers_labelled("dev.slipway.run", &run.run_id()).is_empty());
+}
+
+#[test]
+fn failing_run_instruction_names_the_step_and_output() {
+    let project = Project::hello("badbuild");
+    let dockerfile = project.read("Dockerfile").replace(
+        "COPY www /www",
+        "COPY www /www\nRUN echo compiling assets && echo assets.sh: not found >&2 && exit 7",
+    );
+    project.write("Dockerfile", &dockerfile);
+    let run = project.run_json(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let outcome = &run.last()["outcome"];
+    assert_eq!(outcome["step"], 0);
+    let message = outcome["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("step 5 (RUN echo compiling assets"),
+        "{message}"
+    );
+    assert!(message.contains("returned a non-zero code: 7"), "{message}");
+    assert!(message.contains("assets.sh: not found"), "{message}");
+    let build = run
+        .of_type("step_finished")
+        .into_iter()
+        .find(|s| s["step"] == 0)
+        .unwrap();
+    assert_eq!(build["exit_code"], 7);
+    // Nothing ran, so nothing to clean.
+    assert!(run.of_type("container_started").is_empty());
+}
