@@ -83,6 +83,23 @@ pub struct BuildSpec {
     pub target: Option<String>,
     /// Build without the layer cache.
     pub no_cache: bool,
+    /// Which builder the engine uses.
+    pub builder: Builder,
+}
+
+/// Which of the engine's builders builds the image.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Builder {
+    /// BuildKit when the engine offers it, else the classic builder.
+    #[default]
+    Auto,
+    /// BuildKit only.
+    Buildkit,
+    /// The classic builder only.
+    Classic,
 }
 
 /// How to run the container.

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    BuildSpec, CleanupPolicy, CommandLine, ConfigError, HttpTarget, ImageRef, Location, Pipeline,
-    PipelineSource, PortMapping, Probe, Readiness, RunSpec, StatusRange, StepPlace, TestSpec,
+    BuildSpec, Builder, CleanupPolicy, CommandLine, ConfigError, HttpTarget, ImageRef, Location,
+    Pipeline, PipelineSource, PortMapping, Probe, Readiness, RunSpec, StatusRange, StepPlace,
+    TestSpec,
 };
 
 /// The default readiness timeout.
@@ -80,6 +81,9 @@ pub struct BuildSection {
     /// Build without the layer cache.
     #[serde(default)]
     pub no_cache: bool,
+    /// "auto" (BuildKit when the engine offers it), "buildkit" or "classic".
+    #[serde(default)]
+    pub builder: Builder,
 }
 
 /// `[run]`
@@ -264,6 +268,7 @@ pub(crate) fn resolve(
         args: file.build.args,
         target: file.build.target.filter(|t| !t.is_empty()),
         no_cache: file.build.no_cache,
+        builder: file.build.builder,
     };
 
     let mut ports = Vec::new();
@@ -470,6 +475,7 @@ tag = "dev"
 [build]
 args = { VERSION = "1" }
 no-cache = true
+builder = "classic"
 [run]
 ports = ["8080:80", "0.0.0.0:9090:90"]
 env = { MODE = "test" }
@@ -491,6 +497,7 @@ timeout = "1m"
         let p = p.unwrap();
         assert_eq!(p.image.to_string(), "user/app:dev");
         assert!(p.build.no_cache);
+        assert_eq!(p.build.builder, Builder::Classic);
         assert_eq!(p.run.ports.len(), 2);
         assert_eq!(p.run.command.as_deref().map(|c| c.len()), Some(3));
         let ready = p.ready.unwrap();

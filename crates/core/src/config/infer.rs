@@ -37,6 +37,7 @@ pub fn infer(root: &Path) -> Result<Pipeline, ConfigError> {
             args: BTreeMap::new(),
             target: None,
             no_cache: false,
+            builder: Default::default(),
         },
         run: RunSpec {
             ports: port
@@ -120,6 +121,7 @@ pub fn init_template(pipeline: &Pipeline) -> String {
     out.push_str("context = \".\"        # files are filtered by .dockerignore\n");
     out.push_str("# target = \"test\"     # multi-stage target\n");
     out.push_str("# no-cache = false\n");
+    out.push_str("# builder = \"auto\"     # BuildKit when the engine has it; or \"buildkit\", \"classic\"\n");
     out.push_str("# args = { VERSION = \"1.0\" }\n\n");
     out.push_str("[run]\n");
     match port {

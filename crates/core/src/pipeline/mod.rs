@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 pub use container::{LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean};
+pub use readiness::{Attempt, ProbeTarget, ReadinessProbe};
 
 use crate::config::{CleanupPolicy, Pipeline};
 use crate::engine::Engine;

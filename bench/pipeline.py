@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Full pipeline on examples/hello: `slipway run` against the same work done
+with the docker CLI and a tight readiness loop, alternated in one run.
+
+    python3 bench/pipeline.py [ROUNDS] [--classic]
+
+Both sides build (from cache after the first round), run the container on a
+free loopback port, wait until GET /cities.json answers, run the test in the
+container, and remove the container. --classic also times the classic CI
+script once (`docker run -p 80:80; sleep 10; curl --retry 10 --retry-delay 5`).
+Needs: scripts/setup done, `cargo build --release -p slipway-cli`.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+SLIPWAY = os.path.join(TARGET, "release", "slipway")
+HELLO = os.path.join(ROOT, "examples", "hello")
+IMAGE = "slipway-example/hello:latest"
+
+DOCKER_SCRIPT = r"""
+set -e
+docker build -q -t {image} {hello} >/dev/null
+id=$(docker run -d -p 127.0.0.1::80 {image})
+port=$(docker port "$id" 80/tcp | head -1 | sed 's/.*://')
+until curl -fsS -o /dev/null "http://127.0.0.1:$port/cities.json" 2>/dev/null; do sleep 0.01; done
+docker exec "$id" sh -c 'wget -qO- http://127.0.0.1/cities.json | grep -q Seattle'
+docker rm -f "$id" >/dev/null
+"""
+
+CLASSIC_SCRIPT = r"""
+set -e
+docker build -t {image} {hello} >/dev/null
+id=$(docker run -d -p 80:80 {image})
+sleep 10
+curl --retry 10 --retry-delay 5 -s -o /dev/null http://localhost:80/cities.json
+docker exec "$id" sh -c 'wget -qO- http://127.0.0.1/cities.json | grep -q Seattle'
+docker rm -f "$id" >/dev/null
+"""
+
+
+def timed(cmd, env=None):
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    rounds = int(args[0]) if args else 15
+    if not os.path.exists(SLIPWAY):
+        sys.exit(f"{SLIPWAY} is missing: cargo build --release -p slipway-cli")
+    data = tempfile.mkdtemp(prefix="slipway-bench-")
+    env = dict(os.environ, SLIPWAY_DATA_DIR=data)
+    docker_cmd = ["sh", "-c", DOCKER_SCRIPT.format(image=IMAGE, hello=HELLO)]
+    slipway_cmd = [SLIPWAY, "run", HELLO]
+    # Warm the layer cache for both.
+    timed(slipway_cmd, env)
+    timed(docker_cmd)
+    ours, theirs, ratios = [], [], []
+    for i in range(rounds):
+        pair = [("slipway", slipway_cmd), ("docker", docker_cmd)]
+        if i % 2:
+            pair.reverse()
+        times = {name: timed(cmd, env) for name, cmd in pair}
+        ours.append(times["slipway"])
+        theirs.append(times["docker"])
+        ratios.append(times["slipway"] / times["docker"])
+    print(f"rounds: {rounds}")
+    print(f"slipway run:        median {statistics.median(ours):.3f} s")
+    print(f"docker CLI script:  median {statistics.median(theirs):.3f} s")
+    print(f"median ratio slipway/docker: {statistics.median(ratios):.3f}")
+    if "--classic" in sys.argv:
+        classic = timed(["sh", "-c", CLASSIC_SCRIPT.format(image=IMAGE, hello=HELLO)])
+        print(f"classic CI script (sleep 10, --retry-delay 5): {classic:.3f} s "
+              f"= {classic / statistics.median(ours):.1f}x slipway")
+
+
+if __name__ == "__main__":
+    main()
