@@ -352,15 +352,20 @@ pub fn image_listing(image: &str, prefix: &str) -> Vec<String> {
 }
 
 /// Environment for a TLS connection to the test engine, from
-/// `SLIPWAY_TEST_TLS_HOST` and `SLIPWAY_TEST_TLS_DIR` (set by scripts/test).
+/// `SLIPWAY_TEST_TLS_HOST` and `SLIPWAY_TEST_TLS_DIR`, or the defaults
+/// scripts/start-docker uses.
 pub fn tls_engine() -> (String, PathBuf) {
-    let host = std::env::var("SLIPWAY_TEST_TLS_HOST").ok();
-    let dir = std::env::var("SLIPWAY_TEST_TLS_DIR").ok();
-    match (host, dir) {
-        (Some(h), Some(d)) => (h, PathBuf::from(d)),
-        _ => panic!(
-            "SLIPWAY_TEST_TLS_HOST and SLIPWAY_TEST_TLS_DIR are not set: run the suite with scripts/test, \
-             which starts dockerd with a TLS listener and a throwaway CA"
-        ),
-    }
+    let host =
+        std::env::var("SLIPWAY_TEST_TLS_HOST").unwrap_or_else(|_| "tcp://127.0.0.1:2376".into());
+    let dir = PathBuf::from(
+        std::env::var("SLIPWAY_TEST_TLS_DIR")
+            .unwrap_or_else(|_| "/var/lib/slipway-test/tls".into()),
+    );
+    assert!(
+        dir.join("ca.pem").is_file(),
+        "no TLS certificates in {}: run the suite with scripts/test, which starts dockerd \
+         with a TLS listener and a throwaway CA",
+        dir.display()
+    );
+    (host, dir)
 }
