@@ -25,7 +25,7 @@ IMAGE = "slipway-example/hello:latest"
 
 DOCKER_SCRIPT = r"""
 set -e
-docker build -q -t {image} {hello} >/dev/null
+$DOCKER build -q -t {image} {hello} >/dev/null
 id=$(docker run -d -p 127.0.0.1::80 {image})
 port=$(docker port "$id" 80/tcp | head -1 | sed 's/.*://')
 until curl -fsS -o /dev/null "http://127.0.0.1:$port/cities.json" 2>/dev/null; do sleep 0.01; done
@@ -35,7 +35,7 @@ docker rm -f "$id" >/dev/null
 
 CLASSIC_SCRIPT = r"""
 set -e
-docker build -t {image} {hello} >/dev/null
+$DOCKER build -t {image} {hello} >/dev/null
 id=$(docker run -d -p 80:80 {image})
 sleep 10
 curl --retry 10 --retry-delay 5 -s -o /dev/null http://localhost:80/cities.json
@@ -44,9 +44,15 @@ docker rm -f "$id" >/dev/null
 """
 
 
+# The docker CLI that can build with BuildKit without buildx (Debian's 20.10
+# reads DOCKER_BUILDKIT=1), so both sides use the same builder.
+DOCKER_ENV = dict(os.environ, DOCKER_BUILDKIT="1",
+                  DOCKER="/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker")
+
+
 def timed(cmd, env=None):
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
 
 
@@ -61,13 +67,13 @@ def main():
     slipway_cmd = [SLIPWAY, "run", HELLO]
     # Warm the layer cache for both.
     timed(slipway_cmd, env)
-    timed(docker_cmd)
+    timed(docker_cmd, DOCKER_ENV)
     ours, theirs, ratios = [], [], []
     for i in range(rounds):
-        pair = [("slipway", slipway_cmd), ("docker", docker_cmd)]
+        pair = [("slipway", slipway_cmd, env), ("docker", docker_cmd, DOCKER_ENV)]
         if i % 2:
             pair.reverse()
-        times = {name: timed(cmd, env) for name, cmd in pair}
+        times = {name: timed(cmd, e) for name, cmd, e in pair}
         ours.append(times["slipway"])
         theirs.append(times["docker"])
         ratios.append(times["slipway"] / times["docker"])
@@ -76,7 +82,7 @@ def main():
     print(f"docker CLI script:  median {statistics.median(theirs):.3f} s")
     print(f"median ratio slipway/docker: {statistics.median(ratios):.3f}")
     if "--classic" in sys.argv:
-        classic = timed(["sh", "-c", CLASSIC_SCRIPT.format(image=IMAGE, hello=HELLO)])
+        classic = timed(["sh", "-c", CLASSIC_SCRIPT.format(image=IMAGE, hello=HELLO)], DOCKER_ENV)
         print(f"classic CI script (sleep 10, --retry-delay 5): {classic:.3f} s "
               f"= {classic / statistics.median(ours):.1f}x slipway")
 
