@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What kind of problem a front end is looking at. Add a variant only when
 /// a front end treats it differently.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -35,6 +36,7 @@ impl ErrorCode {
 }
 
 /// A problem as a user sees it: what happened and what to do about it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// The kind of problem, for front ends to branch on.

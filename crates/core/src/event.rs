@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Problem;
 
 /// Identifies one pipeline run (a UUIDv7, so ids sort by start time).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RunId(pub String);
@@ -39,6 +40,7 @@ impl std::fmt::Display for RunId {
 }
 
 /// One event of a run, with when it happened.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunEvent {
     /// The run it belongs to.
@@ -51,6 +53,7 @@ pub struct RunEvent {
 }
 
 /// What happened in a run.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -159,6 +162,7 @@ pub enum Event {
 }
 
 /// Git state of a project folder.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitInfo {
     /// Commit id of HEAD.
@@ -170,6 +174,7 @@ pub struct GitInfo {
 }
 
 /// One step of the plan.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepInfo {
     /// Name shown in the timeline.
@@ -179,6 +184,7 @@ pub struct StepInfo {
 }
 
 /// The kinds of step.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
@@ -195,6 +201,7 @@ pub enum StepKind {
 }
 
 /// Where a log line came from.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogStream {
@@ -209,6 +216,7 @@ pub enum LogStream {
 }
 
 /// How a step ended.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
@@ -223,6 +231,7 @@ pub enum StepStatus {
 }
 
 /// A published port as bound by the engine.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedPort {
     /// Port inside the container.
@@ -234,6 +243,7 @@ pub struct PublishedPort {
 }
 
 /// The result of a run.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {

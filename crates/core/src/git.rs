@@ -33,3 +33,34 @@ async fn git(root: &Path, args: &[&str]) -> Option<String> {
     }
     Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
+
+/// The URL of the `origin` remote, if any, without any credentials it
+/// embeds (`https://user:token@host/...` becomes `https://host/...`).
+pub async fn remote_url(root: &Path) -> Option<String> {
+    git(root, &["remote", "get-url", "origin"]).await.filter(|u| !u.is_empty()).map(|u| strip_credentials(&u))
+}
+
+fn strip_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host_start = rest.find('/').unwrap_or(rest.len());
+            match rest[..host_start].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_credentials;
+
+    #[test]
+    fn credentials_never_leave_a_remote_url() {
+        assert_eq!(strip_credentials("https://bob:ghp_secret@github.com/o/r.git"), "https://github.com/o/r.git");
+        assert_eq!(strip_credentials("https://github.com/o/r.git"), "https://github.com/o/r.git");
+        assert_eq!(strip_credentials("git@github.com:o/r.git"), "git@github.com:o/r.git");
+    }
+}

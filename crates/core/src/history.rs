@@ -44,6 +44,7 @@ impl HistoryError {
 }
 
 /// A run as listed in the history.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunRecord {
     /// Sequence number, what users type (`slipway logs 12`).
@@ -75,6 +76,7 @@ pub struct RunRecord {
 }
 
 /// A step of a recorded run.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepRecord {
     /// Position in the plan.
@@ -94,6 +96,7 @@ pub struct StepRecord {
 }
 
 /// A recorded log line.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogRecord {
     /// Step index.

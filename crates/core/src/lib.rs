@@ -18,3 +18,4 @@ pub mod event;
 pub mod git;
 pub mod history;
 pub mod pipeline;
+pub mod project;

@@ -292,6 +292,73 @@ pub(super) async fn remove(engine: &Engine, id: &str) -> Result<(), EngineError>
     }
 }
 
+/// A container a run left running, as the desktop app lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ContainerInfo {
+    /// Container id.
+    pub id: String,
+    /// Container name.
+    pub name: String,
+    /// The run that created it.
+    pub run_id: String,
+    /// Engine state, e.g. `running`, `exited`.
+    pub state: String,
+    /// Human status, e.g. `Up 5 minutes`.
+    pub status: String,
+    /// Published ports.
+    pub ports: Vec<PublishedPort>,
+    /// URL of the first published port.
+    pub url: Option<String>,
+}
+
+/// The containers Slipway created for `project` that still exist.
+pub async fn containers(engine: &Engine, project: &str) -> Result<Vec<ContainerInfo>, EngineError> {
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([("label".to_string(), vec![format!("{LABEL_PROJECT}={project}")])])),
+        ..Default::default()
+    };
+    let list = engine.docker().list_containers(Some(options)).await.map_err(|e| engine.error(e))?;
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            let labels = c.labels.unwrap_or_default();
+            let run_id = labels.get(LABEL_RUN)?.clone();
+            let ports: Vec<PublishedPort> = c
+                .ports
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| {
+                    Some(PublishedPort { container_port: p.private_port, host_ip: p.ip.clone()?, host_port: p.public_port? })
+                })
+                .filter(|p| !p.host_ip.contains(':'))
+                .collect();
+            let url = ports.first().map(|p| format!("http://{}:{}", engine.published_host(&p.host_ip), p.host_port));
+            Some(ContainerInfo {
+                id: c.id?,
+                name: c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_string(),
+                run_id,
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                status: c.status.unwrap_or_default(),
+                ports,
+                url,
+            })
+        })
+        .collect())
+}
+
+/// Stops and removes one of Slipway's containers. Refuses containers
+/// Slipway did not create.
+pub async fn stop(engine: &Engine, id: &str) -> Result<(), EngineError> {
+    let info = engine.docker().inspect_container(id, None).await.map_err(|e| engine.error(e))?;
+    let ours = info.config.and_then(|c| c.labels).is_some_and(|l| l.contains_key(LABEL_RUN));
+    if !ours {
+        return Err(EngineError::Api { status: 403, message: format!("container {id} was not created by Slipway") });
+    }
+    remove(engine, id).await
+}
+
 /// Removes every container Slipway created that is still there (after a
 /// crash, or with `cleanup = "never"`), optionally only one project's.
 /// Returns the names removed.

@@ -17,7 +17,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-pub use container::{LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean};
+pub use container::{ContainerInfo, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean, containers, stop};
 pub use readiness::{Attempt, ProbeTarget, ReadinessProbe};
 
 use crate::config::{CleanupPolicy, Pipeline};

@@ -1,0 +1,70 @@
+//! What a folder holds, as the desktop app shows it before any run: its
+//! Dockerfile, pipeline file (or why it does not parse), and git state.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config;
+use crate::event::StepInfo;
+use crate::{ErrorCode, Problem};
+
+/// A project folder and what was detected in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ProjectInfo {
+    /// Canonical folder path.
+    pub path: PathBuf,
+    /// Project name (the folder's, Docker-safe).
+    pub name: String,
+    /// Whether there is a Dockerfile at the root.
+    pub has_dockerfile: bool,
+    /// Whether there is a `slipway.toml`.
+    pub has_pipeline_file: bool,
+    /// The image the pipeline builds, when it loads.
+    pub image: Option<String>,
+    /// The steps of the pipeline, when it loads.
+    pub steps: Vec<StepInfo>,
+    /// Why the pipeline does not load.
+    pub problem: Option<Problem>,
+    /// Current git branch.
+    pub git_branch: Option<String>,
+    /// URL of the `origin` remote.
+    pub git_remote: Option<String>,
+}
+
+/// Checks that `path` is an existing folder and returns its canonical form.
+pub fn check_folder(path: &Path) -> Result<PathBuf, Problem> {
+    let canonical = path.canonicalize().map_err(|e| {
+        Problem::new(ErrorCode::BadConfig, format!("cannot open {}: {e}", path.display()))
+            .with_hint("Choose an existing project folder.")
+    })?;
+    if !canonical.is_dir() {
+        return Err(Problem::new(ErrorCode::BadConfig, format!("{} is not a folder", canonical.display()))
+            .with_hint("Choose the project's folder, not a file in it."));
+    }
+    Ok(canonical)
+}
+
+/// Inspects the project at `path`.
+pub async fn inspect(path: &Path) -> Result<ProjectInfo, Problem> {
+    let path = check_folder(path)?;
+    let (image, steps, problem) = match config::load(&path) {
+        Ok(p) => (Some(p.image.to_string()), crate::pipeline::plan(&p), None),
+        Err(e) => (None, Vec::new(), Some(e.problem())),
+    };
+    let git = crate::git::inspect(&path).await;
+    let git_remote = crate::git::remote_url(&path).await;
+    Ok(ProjectInfo {
+        name: config::default_name(&path),
+        has_dockerfile: path.join("Dockerfile").is_file(),
+        has_pipeline_file: path.join(config::FILE_NAME).is_file(),
+        image,
+        steps,
+        problem,
+        git_branch: git.and_then(|g| g.branch),
+        git_remote,
+        path,
+    })
+}
+

@@ -1,0 +1,199 @@
+//! The commands the web view may call. Each one checks its input, calls the
+//! core, and maps failures to a `Problem` (`{code, message, hint}`); none
+//! holds logic a CLI could not reuse.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use slipway_core::event::RunEvent;
+use slipway_core::history::{History, LogRecord, RunRecord, StepRecord};
+use slipway_core::pipeline::ContainerInfo;
+use slipway_core::project::ProjectInfo;
+use slipway_core::{ErrorCode, Problem};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+
+use crate::AppState;
+use crate::session::Sessions;
+use crate::settings::Settings;
+
+/// A past run with its steps and log.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct RunDetails {
+    /// The run.
+    pub run: RunRecord,
+    /// Its steps.
+    pub steps: Vec<StepRecord>,
+    /// Its log.
+    pub logs: Vec<LogRecord>,
+    /// Lines dropped from the middle of a very long log.
+    pub dropped_lines: u64,
+}
+
+/// A run in progress.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ActiveRun {
+    /// The run.
+    pub run_id: String,
+    /// Project folder.
+    pub path: PathBuf,
+}
+
+/// Where the Docker engine is, or why it cannot be reached.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn engine_status() -> Result<String, Problem> {
+    let engine = slipway_core::engine::Engine::connect().await.map_err(|e| e.problem())?;
+    Ok(engine.endpoint().to_string())
+}
+
+/// The recent projects, inspected.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn projects_list(state: State<'_, AppState>) -> Result<Vec<ProjectInfo>, Problem> {
+    let mut out = Vec::new();
+    for path in state.recent_paths() {
+        out.push(crate::inspect_or_describe(&path).await);
+    }
+    Ok(out)
+}
+
+/// Adds a folder the user chose and returns what it holds.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, state))]
+pub async fn project_add(app: AppHandle, state: State<'_, AppState>, path: String) -> Result<ProjectInfo, Problem> {
+    let path = slipway_core::project::check_folder(std::path::Path::new(&path))?;
+    state.touch_project(&path)?;
+    crate::tray::refresh_menu(&app);
+    slipway_core::project::inspect(&path).await
+}
+
+/// Forgets a project (its folder is untouched).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, state))]
+pub async fn project_remove(app: AppHandle, state: State<'_, AppState>, path: String) -> Result<(), Problem> {
+    let path = state.known_project(&path)?;
+    state.forget_project(&path)?;
+    crate::tray::refresh_menu(&app);
+    Ok(())
+}
+
+/// What a known project folder holds now.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn project_inspect(state: State<'_, AppState>, path: String) -> Result<ProjectInfo, Problem> {
+    let path = state.known_project(&path)?;
+    slipway_core::project::inspect(&path).await
+}
+
+/// Starts a project's pipeline; returns the run id. Attach to see it.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, state))]
+pub async fn run_start(app: AppHandle, state: State<'_, AppState>, path: String) -> Result<String, Problem> {
+    let path = state.known_project(&path)?;
+    state.touch_project(&path)?;
+    crate::session::start(&app, path).await
+}
+
+/// Streams a run's events, past ones first, in batches.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(sessions, on_events))]
+pub fn run_attach(sessions: State<'_, Sessions>, run_id: String, on_events: Channel<Vec<RunEvent>>) -> Result<(), Problem> {
+    sessions.attach(&run_id, on_events)
+}
+
+/// Cancels a run; it cleans up and reports `RunFinished`.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(sessions))]
+pub fn run_cancel(sessions: State<'_, Sessions>, run_id: String) -> Result<(), Problem> {
+    sessions.cancel(&run_id)
+}
+
+/// The runs in progress.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(sessions))]
+pub fn runs_active(sessions: State<'_, Sessions>) -> Vec<ActiveRun> {
+    sessions.list().into_iter().map(|(run_id, path)| ActiveRun { run_id, path }).collect()
+}
+
+fn history_problem(e: slipway_core::history::HistoryError) -> Problem {
+    e.problem()
+}
+
+async fn with_history<T: Send + 'static>(f: impl FnOnce(&History) -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(move || {
+        let history = History::open_default().map_err(history_problem)?;
+        f(&history)
+    })
+    .await
+    .map_err(|e| Problem::new(ErrorCode::History, format!("reading the history failed: {e}")))?
+}
+
+/// Past runs, newest first, optionally of one project.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn history_list(project: Option<String>, limit: u32) -> Result<Vec<RunRecord>, Problem> {
+    with_history(move |h| h.list(limit.min(1000) as usize, project.as_deref()).map_err(history_problem)).await
+}
+
+/// One past run with its steps and log.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn history_run(reference: String) -> Result<RunDetails, Problem> {
+    with_history(move |h| {
+        let run = h.find(&reference).map_err(history_problem)?.ok_or_else(|| {
+            Problem::new(ErrorCode::BadConfig, format!("no run {reference:?} in the history"))
+        })?;
+        let steps = h.steps(run.seq).map_err(history_problem)?;
+        let (logs, dropped_lines) = h.logs(run.seq).map_err(history_problem)?;
+        Ok(RunDetails { run, steps, logs, dropped_lines })
+    })
+    .await
+}
+
+/// Containers a project's runs left (running or kept by the cleanup policy).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn containers_list(state: State<'_, AppState>, path: String) -> Result<Vec<ContainerInfo>, Problem> {
+    let path = state.known_project(&path)?;
+    let project = slipway_core::config::default_name(&path);
+    let engine = slipway_core::engine::Engine::connect().await.map_err(|e| e.problem())?;
+    slipway_core::pipeline::containers(&engine, &project).await.map_err(|e| e.problem())
+}
+
+/// Stops and removes one of Slipway's containers.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn container_stop(id: String) -> Result<(), Problem> {
+    let engine = slipway_core::engine::Engine::connect().await.map_err(|e| e.problem())?;
+    slipway_core::pipeline::stop(&engine, &id).await.map_err(|e| e.problem())
+}
+
+/// The user's preferences.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn settings_get(state: State<'_, AppState>) -> Settings {
+    state.settings()
+}
+
+/// Saves the user's preferences.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Settings, Problem> {
+    state.save_settings(settings)
+}

@@ -1,0 +1,217 @@
+//! Slipway's desktop app: a Tauri shell over `slipway-core`.
+//!
+//! It owns windows, the tray, notifications and the user's preferences.
+//! Every command is a thin wrapper over the core ([`commands`]); runs are
+//! owned by one task each ([`session`]). Nothing here builds, runs or tests
+//! containers itself.
+
+mod commands;
+mod notify;
+pub mod session;
+mod settings;
+mod tray;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use slipway_core::project::ProjectInfo;
+use slipway_core::{ErrorCode, Problem};
+use tauri::{AppHandle, Manager, WindowEvent};
+
+use settings::{RecentProjects, Settings};
+
+/// The commands and events the web view sees, for the invoke handler and
+/// for the generated TypeScript bindings.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(tauri_specta::collect_commands![
+            commands::engine_status,
+            commands::projects_list,
+            commands::project_add,
+            commands::project_remove,
+            commands::project_inspect,
+            commands::run_start,
+            commands::run_attach,
+            commands::run_cancel,
+            commands::runs_active,
+            commands::history_list,
+            commands::history_run,
+            commands::containers_list,
+            commands::container_stop,
+            commands::settings_get,
+            commands::settings_set,
+        ])
+        .events(tauri_specta::collect_events![session::RunStarted, session::RunFinished, session::Navigate])
+        .dangerously_cast_bigints_to_number()
+}
+
+/// Renders the TypeScript bindings (`ui/src/lib/bindings.ts`).
+pub fn export_bindings(path: &Path) -> Result<(), String> {
+    specta_builder()
+        .export(
+            specta_typescript::Typescript::default().header("// Generated from Rust by `cargo test -p slipway-desktop`; do not edit.\n// @ts-nocheck\n"),
+            path,
+        )
+        .map_err(|e| e.to_string())
+}
+
+/// Preferences and recent projects, persisted in the config folder.
+#[derive(Debug)]
+pub struct AppState {
+    dir: PathBuf,
+    settings: Mutex<Settings>,
+    recent: Mutex<RecentProjects>,
+}
+
+impl AppState {
+    fn load(dir: PathBuf) -> Self {
+        AppState {
+            settings: Mutex::new(settings::load(&dir.join("settings.json"))),
+            recent: Mutex::new(settings::load(&dir.join("projects.json"))),
+            dir,
+        }
+    }
+
+    /// The current preferences.
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn save_settings(&self, new: Settings) -> Result<Settings, Problem> {
+        settings::save(&self.dir.join("settings.json"), &new)?;
+        if let Ok(mut s) = self.settings.lock() {
+            *s = new.clone();
+        }
+        Ok(new)
+    }
+
+    /// Recent project folders, most recent first.
+    pub fn recent_paths(&self) -> Vec<PathBuf> {
+        self.recent.lock().map(|r| r.paths.clone()).unwrap_or_default()
+    }
+
+    fn update_recent(&self, change: impl FnOnce(&mut RecentProjects)) -> Result<(), Problem> {
+        let snapshot = {
+            let mut recent = self.recent.lock().map_err(|_| Problem::new(ErrorCode::Io, "project list unavailable"))?;
+            change(&mut recent);
+            recent.clone()
+        };
+        settings::save(&self.dir.join("projects.json"), &snapshot)
+    }
+
+    fn touch_project(&self, path: &Path) -> Result<(), Problem> {
+        self.update_recent(|r| r.touch(path))
+    }
+
+    fn forget_project(&self, path: &Path) -> Result<(), Problem> {
+        self.update_recent(|r| r.remove(path))
+    }
+
+    /// Checks that `path` is a project the user added (the web view may only
+    /// name folders chosen in the native dialog).
+    fn known_project(&self, path: &str) -> Result<PathBuf, Problem> {
+        let path = PathBuf::from(path);
+        if self.recent_paths().contains(&path) {
+            Ok(path)
+        } else {
+            Err(Problem::new(ErrorCode::BadConfig, format!("{} is not one of your projects", path.display()))
+                .with_hint("Add the folder with “Add project” first."))
+        }
+    }
+}
+
+/// What a recent project holds, or why its folder cannot be read.
+async fn inspect_or_describe(path: &Path) -> ProjectInfo {
+    match slipway_core::project::inspect(path).await {
+        Ok(info) => info,
+        Err(problem) => ProjectInfo {
+            path: path.to_path_buf(),
+            name: slipway_core::config::default_name(path),
+            has_dockerfile: false,
+            has_pipeline_file: false,
+            image: None,
+            steps: Vec::new(),
+            problem: Some(problem),
+            git_branch: None,
+            git_remote: None,
+        },
+    }
+}
+
+/// Shows and focuses the main window.
+pub fn show_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+fn config_dir(app: &AppHandle) -> PathBuf {
+    if let Some(dir) = std::env::var_os("SLIPWAY_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    app.path().app_config_dir().unwrap_or_else(|_| PathBuf::from(".slipway"))
+}
+
+/// Starts the desktop app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let builder = specta_builder();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_window(app)))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .invoke_handler(builder.invoke_handler())
+        .setup(move |app| {
+            builder.mount_events(app);
+            app.manage(AppState::load(config_dir(app.handle())));
+            app.manage(session::Sessions::default());
+            tray::create(app.handle())?;
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && window.app_handle().state::<AppState>().settings().keep_in_tray
+            {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            eprintln!("error: Slipway could not start: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn typescript_bindings_are_current() {
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts");
+        let fresh = tempfile::NamedTempFile::new().unwrap();
+        super::export_bindings(fresh.path()).unwrap();
+        let fresh_text = std::fs::read_to_string(fresh.path()).unwrap();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&committed, &fresh_text).unwrap();
+        }
+        let committed_text = std::fs::read_to_string(&committed).unwrap_or_default();
+        assert!(
+            committed_text == fresh_text,
+            "ui/src/lib/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p slipway-desktop bindings`"
+        );
+    }
+
+    use std::path::Path;
+}

@@ -1,0 +1,263 @@
+//! Run sessions: each pipeline run the app starts is one task that owns it.
+//! The task records the run's history, keeps a bounded replay of its events
+//! for windows that attach late, streams batches to attached channels,
+//! and on the result updates the tray and sends a notification.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use slipway_core::event::{Event, Outcome, RunEvent};
+use slipway_core::history::History;
+use slipway_core::{ErrorCode, Problem};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager};
+use tauri_specta::Event as _;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How often batched events are pushed to the web view.
+const BATCH_EVERY: Duration = Duration::from_millis(50);
+/// Largest batch pushed at once.
+const BATCH_MAX: usize = 2000;
+/// Events kept for replay to late subscribers (the full log is in history).
+const REPLAY_MAX: usize = 100_000;
+
+/// A run began.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct RunStarted {
+    /// The run.
+    pub run_id: String,
+    /// Project folder.
+    pub path: PathBuf,
+}
+
+/// A run ended.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct RunFinished {
+    /// The run.
+    pub run_id: String,
+    /// Project folder.
+    pub path: PathBuf,
+    /// Project name.
+    pub project: String,
+    /// History number, when recorded.
+    pub seq: Option<i64>,
+    /// The result.
+    pub outcome: Outcome,
+    /// Total duration.
+    pub duration_ms: u64,
+}
+
+/// The window should show this project (and run, when given).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct Navigate {
+    /// Project folder.
+    pub path: PathBuf,
+    /// Run to open, if any.
+    pub run_id: Option<String>,
+}
+
+struct Active {
+    path: PathBuf,
+    cancel: CancellationToken,
+    attach: mpsc::UnboundedSender<Channel<Vec<RunEvent>>>,
+}
+
+/// The runs in progress.
+#[derive(Default)]
+pub struct Sessions {
+    active: Mutex<HashMap<String, Active>>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Active>> {
+        self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether any run is in progress.
+    pub fn any_running(&self) -> bool {
+        !self.lock().is_empty()
+    }
+
+    /// The runs in progress: id and project folder.
+    pub fn list(&self) -> Vec<(String, PathBuf)> {
+        self.lock().iter().map(|(id, a)| (id.clone(), a.path.clone())).collect()
+    }
+
+    /// The run in progress for a project folder, if any.
+    pub fn running_for(&self, path: &std::path::Path) -> Option<String> {
+        self.lock().iter().find(|(_, a)| a.path == path).map(|(id, _)| id.clone())
+    }
+
+    /// Asks a run to stop.
+    pub fn cancel(&self, run_id: &str) -> Result<(), Problem> {
+        match self.lock().get(run_id) {
+            Some(active) => {
+                active.cancel.cancel();
+                Ok(())
+            }
+            None => Err(Problem::new(ErrorCode::BadConfig, format!("run {run_id} is not in progress"))),
+        }
+    }
+
+    /// Streams a run's events (past ones first) to `channel`.
+    pub fn attach(&self, run_id: &str, channel: Channel<Vec<RunEvent>>) -> Result<(), Problem> {
+        let sessions = self.lock();
+        let active = sessions
+            .get(run_id)
+            .ok_or_else(|| Problem::new(ErrorCode::BadConfig, format!("run {run_id} is not in progress")))?;
+        active
+            .attach
+            .send(channel)
+            .map_err(|_| Problem::new(ErrorCode::BadConfig, format!("run {run_id} has just finished")))
+    }
+}
+
+/// Starts the pipeline of the project at `path`; returns the run id.
+pub async fn start(app: &AppHandle, path: PathBuf) -> Result<String, Problem> {
+    let sessions = app.state::<Sessions>();
+    if let Some(run_id) = sessions.running_for(&path) {
+        return Err(Problem::new(ErrorCode::BadConfig, "this project is already running")
+            .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")));
+    }
+    let pipeline = slipway_core::config::load(&path).map_err(|e| e.problem())?;
+    let engine = slipway_core::engine::Engine::connect().await.map_err(|e| e.problem())?;
+    let git = slipway_core::git::inspect(&pipeline.root).await;
+    let project = pipeline.project.clone();
+    let (handle, events) = slipway_core::pipeline::start(engine, pipeline, git);
+    let run_id = handle.run_id().to_string();
+    let (attach_tx, attach_rx) = mpsc::unbounded_channel();
+    sessions.lock().insert(
+        run_id.clone(),
+        Active { path: path.clone(), cancel: handle.cancel_token(), attach: attach_tx },
+    );
+    crate::tray::show_state(app, crate::tray::TrayState::Running);
+    if let Err(e) = (RunStarted { run_id: run_id.clone(), path: path.clone() }).emit(app) {
+        tracing::warn!(error = %e, "could not announce the run");
+    }
+    tauri::async_runtime::spawn(drive(app.clone(), handle, events, attach_rx, project, path));
+    Ok(run_id)
+}
+
+/// Owns one run until it ends.
+async fn drive(
+    app: AppHandle,
+    handle: slipway_core::pipeline::RunHandle,
+    mut events: mpsc::Receiver<RunEvent>,
+    mut attach: mpsc::UnboundedReceiver<Channel<Vec<RunEvent>>>,
+    project: String,
+    path: PathBuf,
+) {
+    let run_id = handle.run_id().to_string();
+    let recorder = HistoryWriter::start();
+    let mut replay: VecDeque<RunEvent> = VecDeque::new();
+    let mut channels: Vec<Channel<Vec<RunEvent>>> = Vec::new();
+    let mut batch: Vec<RunEvent> = Vec::new();
+    let mut ticker = tokio::time::interval(BATCH_EVERY);
+    let mut finished: Option<(Outcome, u64)> = None;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    if let Event::RunFinished { outcome, duration_ms, .. } = &event.event {
+                        finished = Some((outcome.clone(), *duration_ms));
+                    }
+                    recorder.record(&event);
+                    if replay.len() == REPLAY_MAX {
+                        replay.pop_front();
+                    }
+                    replay.push_back(event.clone());
+                    batch.push(event);
+                    if batch.len() >= BATCH_MAX {
+                        flush(&mut channels, &mut batch);
+                    }
+                }
+                None => break,
+            },
+            Some(channel) = attach.recv() => {
+                let past: Vec<RunEvent> = replay.iter().cloned().collect();
+                let ok = past.chunks(BATCH_MAX).all(|chunk| channel.send(chunk.to_vec()).is_ok());
+                if ok {
+                    channels.push(channel);
+                }
+            }
+            _ = ticker.tick() => flush(&mut channels, &mut batch),
+        }
+    }
+    flush(&mut channels, &mut batch);
+    let (outcome, duration_ms) = match finished {
+        Some(f) => f,
+        None => (handle.wait().await, 0),
+    };
+    let seq = recorder.finish().await;
+    app.state::<Sessions>().lock().remove(&run_id);
+
+    let result = RunFinished { run_id: run_id.clone(), path: path.clone(), project: project.clone(), seq, outcome, duration_ms };
+    if let Err(e) = result.clone().emit(&app) {
+        tracing::warn!(error = %e, "could not announce the result");
+    }
+    crate::tray::show_result(&app, &result.outcome);
+    crate::notify::run_result(&app, &result);
+}
+
+fn flush(channels: &mut Vec<Channel<Vec<RunEvent>>>, batch: &mut Vec<RunEvent>) {
+    if batch.is_empty() {
+        return;
+    }
+    let events = std::mem::take(batch);
+    // A window that went away stops listening; the run goes on.
+    channels.retain(|channel| channel.send(events.clone()).is_ok());
+}
+
+/// Writes history on its own thread: SQLite calls block, and a connection
+/// must not be shared between async tasks.
+struct HistoryWriter {
+    tx: std::sync::mpsc::Sender<RunEvent>,
+    done: tokio::sync::oneshot::Receiver<Option<i64>>,
+}
+
+impl HistoryWriter {
+    fn start() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<RunEvent>();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let history = match History::open_default() {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!("{e}; this run will not be recorded");
+                    let _ = done_tx.send(None);
+                    return;
+                }
+            };
+            let mut recorder = history.recorder();
+            for event in rx {
+                if let Err(e) = recorder.record(&event) {
+                    tracing::warn!("{e}; the rest of this run will not be recorded");
+                    break;
+                }
+            }
+            let _ = done_tx.send(recorder.seq());
+        });
+        HistoryWriter { tx, done }
+    }
+
+    fn record(&self, event: &RunEvent) {
+        if self.tx.send(event.clone()).is_err() {
+            tracing::debug!("history writer stopped");
+        }
+    }
+
+    async fn finish(self) -> Option<i64> {
+        drop(self.tx);
+        self.done.await.ok().flatten()
+    }
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the real Slipway window (WebKitGTK) through
+tauri-driver and WebKitWebDriver. Run by scripts/test-desktop inside Xvfb
+and a private D-Bus session with a notification server.
+
+Screenshots of the window go to $SLIPWAY_SCREENSHOTS (default
+target/screenshots)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.common.keys import Keys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+APP = os.path.join(TARGET, "debug", "slipway-desktop")
+SHOTS = os.environ.get("SLIPWAY_SCREENSHOTS", os.path.join(TARGET, "screenshots"))
+
+
+def wait_for(what, check, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    pause = 0.05
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception:  # element not there yet
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
+def containers(project):
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=dev.slipway.project={project}"],
+        check=True, capture_output=True, text=True,
+    )
+    return out.stdout.split()
+
+
+class Harness:
+    def __init__(self):
+        self.work = tempfile.mkdtemp(prefix="slipway-e2e-")
+        self.project = os.path.join(self.work, "hello-desktop")
+        shutil.copytree(os.path.join(ROOT, "examples", "hello"), self.project,
+                        ignore=shutil.ignore_patterns("busybox"))
+        shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(self.project, "busybox"))
+        self.name = "hello-desktop"
+        self.config = os.path.join(self.work, "config")
+        os.makedirs(self.config)
+        with open(os.path.join(self.config, "projects.json"), "w") as f:
+            json.dump({"paths": [self.project]}, f)
+        os.environ["SLIPWAY_CONFIG_DIR"] = self.config
+        os.environ["SLIPWAY_DATA_DIR"] = os.path.join(self.work, "data")
+        os.makedirs(SHOTS, exist_ok=True)
+        self.notifications = os.path.join(self.work, "notifications.log")
+        self.monitor = subprocess.Popen(
+            ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications',member='Notify'"],
+            stdout=open(self.notifications, "w"), stderr=subprocess.DEVNULL,
+        )
+        self.driver_proc = subprocess.Popen(["tauri-driver"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        options = ArgOptions()
+        options.set_capability("tauri:options", {"application": APP})
+        options.set_capability("browserName", "wry")
+        self.driver = wait_for("tauri-driver to accept a session", lambda: webdriver.Remote(
+            command_executor="http://127.0.0.1:4444", options=options), timeout=30)
+
+    def close(self):
+        try:
+            self.driver.quit()
+        finally:
+            self.driver_proc.terminate()
+            self.monitor.terminate()
+
+    def shot(self, name):
+        path = os.path.join(SHOTS, f"{name}.png")
+        self.driver.save_screenshot(path)
+        print(f"  screenshot: {path}")
+
+    def css(self, selector):
+        return self.driver.find_element(By.CSS_SELECTOR, selector)
+
+    def steps(self):
+        return [e.get_attribute("data-state") for e in self.driver.find_elements(By.CSS_SELECTOR, ".timeline > li")]
+
+    def write_toml(self, extra):
+        path = os.path.join(self.project, "slipway.toml")
+        with open(os.path.join(ROOT, "examples", "hello", "slipway.toml")) as f:
+            base = f.read()
+        with open(path, "w") as f:
+            f.write(base + "\n" + extra)
+
+    def run_and_wait(self, result, timeout=120):
+        self.css("[data-testid=run]").click()
+        return wait_for(f"the run to end {result}", lambda: self.css(f"[data-testid=outcome][data-result={result}]"), timeout)
+
+    def notified(self, text):
+        with open(self.notifications) as f:
+            return text in f.read()
+
+
+def test_run_passes(h):
+    wait_for("the project in the sidebar", lambda: h.css(".sidebar .project .name").text == h.name)
+    h.shot("01-project")
+    h.run_and_wait("passed")
+    states = h.steps()
+    assert states and all(s == "passed" for s in states), states
+    assert "lists Seattle" in h.css(".timeline").text
+    assert containers(h.name) == []
+    h.shot("02-passed")
+    wait_for("the passed notification on the bus", lambda: h.notified(f"{h.name}: passed"), 10)
+
+
+def test_broken_test_step_fails_with_output(h):
+    h.write_toml('[[test]]\nname = "wants Paris"\nrun = "echo looking for Paris; wget -qO- http://127.0.0.1/cities.json | grep Paris"\n')
+    h.run_and_wait("failed")
+    failed = h.css(".timeline > li[data-state=failed]")
+    assert "wants Paris" in failed.text, failed.text
+    assert "looking for Paris" in failed.text, failed.text
+    assert "looking for Paris" in h.css(".viewport").text
+    h.shot("03-failed")
+    wait_for("the failed notification", lambda: h.notified(f"{h.name}: failed at wants Paris"), 10)
+
+
+def test_cancel_leaves_no_container(h):
+    h.write_toml('[[test]]\nname = "slow"\nrun = "sleep 120"\n')
+    h.css("[data-testid=run]").click()
+    wait_for("the slow step to run", lambda: h.css(".timeline > li[data-state=running]").text.startswith("◌ slow")
+             or "slow" in h.css(".timeline > li[data-state=running]").text)
+    assert len(containers(h.name)) == 1
+    h.shot("04-running")
+    h.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    wait_for("the run to be cancelled", lambda: h.css("[data-testid=outcome][data-result=cancelled]"), 60)
+    assert containers(h.name) == []
+    h.shot("05-cancelled")
+
+
+def test_history_lists_the_runs(h):
+    h.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(2)").click()
+    rows = wait_for("three runs in history", lambda: len(h.driver.find_elements(By.CSS_SELECTOR, ".history .run")) >= 3
+                    and h.driver.find_elements(By.CSS_SELECTOR, ".history .run"))
+    results = [r.find_element(By.CSS_SELECTOR, ".result").text for r in rows]
+    assert results[:3] == ["cancelled", "failed", "passed"], results
+    rows[2].click()
+    wait_for("the run's log", lambda: "lists Seattle" in h.css(".detail").text)
+    h.shot("06-history")
+
+
+def main():
+    if not os.path.exists(APP):
+        sys.exit(f"{APP} is missing: scripts/test-desktop builds it")
+    h = Harness()
+    failures = 0
+    try:
+        for test in [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
+                     test_history_lists_the_runs]:
+            print(f"{test.__name__} ...", flush=True)
+            try:
+                test(h)
+                print("  ok", flush=True)
+            except Exception:
+                failures += 1
+                traceback.print_exc()
+                h.shot(f"failed-{test.__name__}")
+    finally:
+        h.close()
+    if failures:
+        sys.exit(f"{failures} desktop test(s) failed")
+    print("desktop tests passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+// The one typed door to the Rust side: generated bindings, with results
+// unwrapped so failures arrive as `ProblemError` ({code, message, hint}).
+
+import type {
+  ContainerInfo_Serialize,
+  Outcome_Serialize,
+  Problem_Serialize,
+  ProjectInfo_Serialize,
+  RunDetails_Serialize,
+  RunEvent_Serialize,
+  RunRecord_Serialize,
+  Settings_Serialize,
+} from "./bindings";
+import { commands, events } from "./bindings";
+
+export { commands, events };
+export type { StepKind, Theme } from "./bindings";
+
+// The shapes Rust sends (the bindings also describe what it accepts).
+export type ContainerInfo = ContainerInfo_Serialize;
+export type Outcome = Outcome_Serialize;
+export type Problem = Problem_Serialize;
+export type ProjectInfo = ProjectInfo_Serialize;
+export type RunDetails = RunDetails_Serialize;
+export type RunEvent = RunEvent_Serialize;
+export type RunRecord = RunRecord_Serialize;
+export type Settings = Settings_Serialize;
+
+export class ProblemError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.message);
+  }
+}
+
+type Result<T> = { status: "ok"; data: T } | { status: "error"; error: Problem };
+
+/** Awaits a command and returns its data, or throws its problem. */
+export async function call<T>(pending: Promise<Result<T>>): Promise<T> {
+  const result = await pending;
+  if (result.status === "error") throw new ProblemError(result.error);
+  return result.data;
+}
+
+/** A problem from anything thrown. */
+export function asProblem(e: unknown): Problem {
+  if (e instanceof ProblemError) return e.problem;
+  return { code: "io", message: e instanceof Error ? e.message : String(e) } as Problem;
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import type { RunEvent } from "./ipc";
+import { applyEvent, currentStep, newRun, outcomeText, stepDuration } from "./runState";
+
+const ev = (elapsed_ms: number, e: Record<string, unknown>) => ({ run_id: "r1", elapsed_ms, ...e }) as unknown as RunEvent;
+
+describe("run view", () => {
+  it("folds a whole run", () => {
+    const run = newRun("r1");
+    applyEvent(run, ev(0, {
+      type: "run_started", project: "hello", root: "/p", image: "hello:latest",
+      git: { commit: "abc", branch: "main", dirty: false },
+      steps: [{ name: "build", kind: "build" }, { name: "run", kind: "run" }, { name: "cleanup", kind: "cleanup" }],
+      started_at_ms: 1,
+    }));
+    expect(run.steps.map((s) => s.state)).toEqual(["pending", "pending", "pending"]);
+    applyEvent(run, ev(5, { type: "step_started", step: 0 }));
+    applyEvent(run, ev(6, { type: "build_step_started", step: 0, number: 1, total: 2, instruction: "COPY a b" }));
+    applyEvent(run, ev(9, { type: "build_step_finished", step: 0, number: 1, duration_ms: 3, cached: true }));
+    applyEvent(run, ev(10, { type: "log", step: 0, stream: "build", line: "hello" }));
+    expect(currentStep(run)?.name).toBe("build");
+    expect(stepDuration(run.steps[0], 50)).toBe(45);
+    applyEvent(run, ev(60, { type: "step_finished", step: 0, status: "passed", duration_ms: 55, exit_code: null, message: null }));
+    applyEvent(run, ev(61, { type: "container_started", step: 1, container_id: "c", name: "n", ports: [], url: "http://127.0.0.1:1" }));
+    applyEvent(run, ev(70, { type: "step_finished", step: 1, status: "failed", duration_ms: 9, exit_code: 3, message: "boom" }));
+    applyEvent(run, ev(71, { type: "step_finished", step: 2, status: "passed", duration_ms: 1, exit_code: null, message: null }));
+    applyEvent(run, ev(72, { type: "run_finished", outcome: { result: "failed", step: 1, step_name: "run", message: "boom" }, duration_ms: 72, image_id: null }));
+
+    expect(run.steps.map((s) => s.state)).toEqual(["passed", "failed", "passed"]);
+    expect(run.steps[0].build[0]).toMatchObject({ number: 1, cached: true, durationMs: 3 });
+    expect(run.url).toBe("http://127.0.0.1:1");
+    expect(run.logs.at(0)?.text).toBe("hello");
+    expect(run.outcome && outcomeText(run.outcome)).toBe("Failed at run");
+    expect(run.steps[1].exitCode).toBe(3);
+  });
+});

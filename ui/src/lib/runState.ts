@@ -1,0 +1,133 @@
+// The live view of a run, folded from its events. Pure functions, so the
+// UI's logic is tested without a window.
+
+import type { Outcome, RunEvent, StepKind } from "./ipc";
+import { LogBuffer } from "./logBuffer";
+
+export type StepState = "pending" | "running" | "passed" | "failed" | "skipped" | "cancelled";
+
+export interface BuildStepView {
+  number: number;
+  total: number;
+  instruction: string;
+  durationMs?: number;
+  cached?: boolean;
+}
+
+export interface StepView {
+  name: string;
+  kind: StepKind;
+  state: StepState;
+  startedMs?: number;
+  durationMs?: number;
+  exitCode?: number | null;
+  message?: string | null;
+  build: BuildStepView[];
+}
+
+export interface RunView {
+  runId: string;
+  project: string;
+  image: string;
+  branch?: string | null;
+  commit?: string | null;
+  steps: StepView[];
+  elapsedMs: number;
+  url?: string | null;
+  context?: { files: number; bytes: number };
+  outcome?: Outcome;
+  durationMs?: number;
+  logs: LogBuffer;
+}
+
+/** Lines the live log keeps; older ones are in the run's history. */
+export const LIVE_LOG_LINES = 100_000;
+
+export function newRun(runId: string): RunView {
+  return { runId, project: "", image: "", steps: [], elapsedMs: 0, logs: new LogBuffer(LIVE_LOG_LINES) };
+}
+
+/** Applies one event to a run view (mutates and returns it). */
+export function applyEvent(run: RunView, ev: RunEvent): RunView {
+  run.elapsedMs = Math.max(run.elapsedMs, ev.elapsed_ms);
+  switch (ev.type) {
+    case "run_started":
+      run.project = ev.project;
+      run.image = ev.image;
+      run.branch = ev.git?.branch ?? null;
+      run.commit = ev.git?.commit ?? null;
+      run.steps = ev.steps.map((s) => ({ name: s.name, kind: s.kind, state: "pending", build: [] }));
+      break;
+    case "step_started": {
+      const step = run.steps[ev.step];
+      if (step) {
+        step.state = "running";
+        step.startedMs = ev.elapsed_ms;
+      }
+      break;
+    }
+    case "build_step_started":
+      run.steps[ev.step]?.build.push({ number: ev.number, total: ev.total, instruction: ev.instruction });
+      break;
+    case "build_step_finished": {
+      const b = run.steps[ev.step]?.build.find((s) => s.number === ev.number && s.durationMs === undefined);
+      if (b) {
+        b.durationMs = ev.duration_ms;
+        b.cached = ev.cached;
+      }
+      break;
+    }
+    case "context_progress":
+      run.context = { files: ev.files, bytes: ev.bytes };
+      break;
+    case "container_started":
+      run.url = ev.url;
+      break;
+    case "log":
+      run.logs.push(ev.step, ev.stream, ev.line);
+      break;
+    case "step_finished": {
+      const step = run.steps[ev.step];
+      if (step) {
+        step.state = ev.status;
+        step.durationMs = ev.duration_ms;
+        step.exitCode = ev.exit_code;
+        step.message = ev.message;
+      }
+      break;
+    }
+    case "run_finished":
+      run.outcome = ev.outcome;
+      run.durationMs = ev.duration_ms;
+      break;
+    default:
+      break;
+  }
+  return run;
+}
+
+/** The step currently running, if any. */
+export function currentStep(run: RunView): StepView | undefined {
+  return run.steps.find((s) => s.state === "running");
+}
+
+/** Milliseconds a step has taken so far (or in all, once finished). */
+export function stepDuration(step: StepView, nowMs: number): number | undefined {
+  if (step.durationMs !== undefined) return step.durationMs;
+  if (step.startedMs !== undefined) return Math.max(0, nowMs - step.startedMs);
+  return undefined;
+}
+
+/** One line saying how a run ended. */
+export function outcomeText(outcome: Outcome): string {
+  switch (outcome.result) {
+    case "passed":
+      return "Passed";
+    case "failed":
+      return `Failed at ${outcome.step_name}`;
+    case "cancelled":
+      return "Cancelled";
+    case "error":
+      return outcome.problem.message;
+  }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vite";
+import { svelte } from "@sveltejs/vite-plugin-svelte";
+
+// The UI is served by Tauri from dist/ (no remote content), and by Vite's
+// dev server on a fixed port during `tauri dev`.
+export default defineConfig({
+  plugins: [svelte()],
+  clearScreen: false,
+  server: { port: 5173, strictPort: true },
+  build: { target: "safari15", outDir: "dist", emptyOutDir: true, sourcemap: false },
+  test: { environment: "node", include: ["src/**/*.test.ts"] },
+});
