@@ -44,7 +44,9 @@ pub struct ActiveRun {
 #[specta::specta]
 #[tracing::instrument]
 pub async fn engine_status() -> Result<String, Problem> {
-    let engine = slipway_core::engine::Engine::connect().await.map_err(|e| e.problem())?;
+    let engine = slipway_core::engine::Engine::connect()
+        .await
+        .map_err(|e| e.problem())?;
     Ok(engine.endpoint().to_string())
 }
 
@@ -64,7 +66,11 @@ pub async fn projects_list(state: State<'_, AppState>) -> Result<Vec<ProjectInfo
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(app, state))]
-pub async fn project_add(app: AppHandle, state: State<'_, AppState>, path: String) -> Result<ProjectInfo, Problem> {
+pub async fn project_add(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<ProjectInfo, Problem> {
     let path = slipway_core::project::check_folder(std::path::Path::new(&path))?;
     state.touch_project(&path)?;
     crate::tray::refresh_menu(&app);
@@ -75,7 +81,11 @@ pub async fn project_add(app: AppHandle, state: State<'_, AppState>, path: Strin
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(app, state))]
-pub async fn project_remove(app: AppHandle, state: State<'_, AppState>, path: String) -> Result<(), Problem> {
+pub async fn project_remove(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<(), Problem> {
     let path = state.known_project(&path)?;
     state.forget_project(&path)?;
     crate::tray::refresh_menu(&app);
@@ -86,7 +96,10 @@ pub async fn project_remove(app: AppHandle, state: State<'_, AppState>, path: St
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
-pub async fn project_inspect(state: State<'_, AppState>, path: String) -> Result<ProjectInfo, Problem> {
+pub async fn project_inspect(
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<ProjectInfo, Problem> {
     let path = state.known_project(&path)?;
     slipway_core::project::inspect(&path).await
 }
@@ -95,7 +108,11 @@ pub async fn project_inspect(state: State<'_, AppState>, path: String) -> Result
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(app, state))]
-pub async fn run_start(app: AppHandle, state: State<'_, AppState>, path: String) -> Result<String, Problem> {
+pub async fn run_start(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<String, Problem> {
     let path = state.known_project(&path)?;
     state.touch_project(&path)?;
     crate::session::start(&app, path).await
@@ -105,7 +122,11 @@ pub async fn run_start(app: AppHandle, state: State<'_, AppState>, path: String)
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(sessions, on_events))]
-pub fn run_attach(sessions: State<'_, Sessions>, run_id: String, on_events: Channel<Vec<RunEvent>>) -> Result<(), Problem> {
+pub fn run_attach(
+    sessions: State<'_, Sessions>,
+    run_id: String,
+    on_events: Channel<Vec<RunEvent>>,
+) -> Result<(), Problem> {
     sessions.attach(&run_id, on_events)
 }
 
@@ -122,20 +143,31 @@ pub fn run_cancel(sessions: State<'_, Sessions>, run_id: String) -> Result<(), P
 #[specta::specta]
 #[tracing::instrument(skip(sessions))]
 pub fn runs_active(sessions: State<'_, Sessions>) -> Vec<ActiveRun> {
-    sessions.list().into_iter().map(|(run_id, path)| ActiveRun { run_id, path }).collect()
+    sessions
+        .list()
+        .into_iter()
+        .map(|(run_id, path)| ActiveRun { run_id, path })
+        .collect()
 }
 
 fn history_problem(e: slipway_core::history::HistoryError) -> Problem {
     e.problem()
 }
 
-async fn with_history<T: Send + 'static>(f: impl FnOnce(&History) -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
+async fn with_history<T: Send + 'static>(
+    f: impl FnOnce(&History) -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
     tokio::task::spawn_blocking(move || {
         let history = History::open_default().map_err(history_problem)?;
         f(&history)
     })
     .await
-    .map_err(|e| Problem::new(ErrorCode::History, format!("reading the history failed: {e}")))?
+    .map_err(|e| {
+        Problem::new(
+            ErrorCode::History,
+            format!("reading the history failed: {e}"),
+        )
+    })?
 }
 
 /// Past runs, newest first, optionally of one project.
@@ -143,7 +175,11 @@ async fn with_history<T: Send + 'static>(f: impl FnOnce(&History) -> Result<T, P
 #[specta::specta]
 #[tracing::instrument]
 pub async fn history_list(project: Option<String>, limit: u32) -> Result<Vec<RunRecord>, Problem> {
-    with_history(move |h| h.list(limit.min(1000) as usize, project.as_deref()).map_err(history_problem)).await
+    with_history(move |h| {
+        h.list(limit.min(1000) as usize, project.as_deref())
+            .map_err(history_problem)
+    })
+    .await
 }
 
 /// One past run with its steps and log.
@@ -152,12 +188,23 @@ pub async fn history_list(project: Option<String>, limit: u32) -> Result<Vec<Run
 #[tracing::instrument]
 pub async fn history_run(reference: String) -> Result<RunDetails, Problem> {
     with_history(move |h| {
-        let run = h.find(&reference).map_err(history_problem)?.ok_or_else(|| {
-            Problem::new(ErrorCode::BadConfig, format!("no run {reference:?} in the history"))
-        })?;
+        let run = h
+            .find(&reference)
+            .map_err(history_problem)?
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::BadConfig,
+                    format!("no run {reference:?} in the history"),
+                )
+            })?;
         let steps = h.steps(run.seq).map_err(history_problem)?;
         let (logs, dropped_lines) = h.logs(run.seq).map_err(history_problem)?;
-        Ok(RunDetails { run, steps, logs, dropped_lines })
+        Ok(RunDetails {
+            run,
+            steps,
+            logs,
+            dropped_lines,
+        })
     })
     .await
 }
@@ -166,11 +213,18 @@ pub async fn history_run(reference: String) -> Result<RunDetails, Problem> {
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
-pub async fn containers_list(state: State<'_, AppState>, path: String) -> Result<Vec<ContainerInfo>, Problem> {
+pub async fn containers_list(
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<Vec<ContainerInfo>, Problem> {
     let path = state.known_project(&path)?;
     let project = slipway_core::config::default_name(&path);
-    let engine = slipway_core::engine::Engine::connect().await.map_err(|e| e.problem())?;
-    slipway_core::pipeline::containers(&engine, &project).await.map_err(|e| e.problem())
+    let engine = slipway_core::engine::Engine::connect()
+        .await
+        .map_err(|e| e.problem())?;
+    slipway_core::pipeline::containers(&engine, &project)
+        .await
+        .map_err(|e| e.problem())
 }
 
 /// Stops and removes one of Slipway's containers.
@@ -178,8 +232,12 @@ pub async fn containers_list(state: State<'_, AppState>, path: String) -> Result
 #[specta::specta]
 #[tracing::instrument]
 pub async fn container_stop(id: String) -> Result<(), Problem> {
-    let engine = slipway_core::engine::Engine::connect().await.map_err(|e| e.problem())?;
-    slipway_core::pipeline::stop(&engine, &id).await.map_err(|e| e.problem())
+    let engine = slipway_core::engine::Engine::connect()
+        .await
+        .map_err(|e| e.problem())?;
+    slipway_core::pipeline::stop(&engine, &id)
+        .await
+        .map_err(|e| e.problem())
 }
 
 /// The user's preferences.

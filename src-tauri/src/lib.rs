@@ -41,7 +41,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::settings_get,
             commands::settings_set,
         ])
-        .events(tauri_specta::collect_events![session::RunStarted, session::RunFinished, session::Navigate])
+        .events(tauri_specta::collect_events![
+            session::RunStarted,
+            session::RunFinished,
+            session::Navigate
+        ])
         .dangerously_cast_bigints_to_number()
 }
 
@@ -87,12 +91,18 @@ impl AppState {
 
     /// Recent project folders, most recent first.
     pub fn recent_paths(&self) -> Vec<PathBuf> {
-        self.recent.lock().map(|r| r.paths.clone()).unwrap_or_default()
+        self.recent
+            .lock()
+            .map(|r| r.paths.clone())
+            .unwrap_or_default()
     }
 
     fn update_recent(&self, change: impl FnOnce(&mut RecentProjects)) -> Result<(), Problem> {
         let snapshot = {
-            let mut recent = self.recent.lock().map_err(|_| Problem::new(ErrorCode::Io, "project list unavailable"))?;
+            let mut recent = self
+                .recent
+                .lock()
+                .map_err(|_| Problem::new(ErrorCode::Io, "project list unavailable"))?;
             change(&mut recent);
             recent.clone()
         };
@@ -114,8 +124,11 @@ impl AppState {
         if self.recent_paths().contains(&path) {
             Ok(path)
         } else {
-            Err(Problem::new(ErrorCode::BadConfig, format!("{} is not one of your projects", path.display()))
-                .with_hint("Add the folder with “Add project” first."))
+            Err(Problem::new(
+                ErrorCode::BadConfig,
+                format!("{} is not one of your projects", path.display()),
+            )
+            .with_hint("Add the folder with “Add project” first."))
         }
     }
 }
@@ -151,20 +164,25 @@ fn config_dir(app: &AppHandle) -> PathBuf {
     if let Some(dir) = std::env::var_os("SLIPWAY_CONFIG_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    app.path().app_config_dir().unwrap_or_else(|_| PathBuf::from(".slipway"))
+    app.path()
+        .app_config_dir()
+        .unwrap_or_else(|_| PathBuf::from(".slipway"))
 }
 
 /// Starts the desktop app.
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
     let builder = specta_builder();
     let app = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_window(app)))
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_window(app)
+        }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
@@ -179,7 +197,11 @@ pub fn run() {
         })
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event
-                && window.app_handle().state::<AppState>().settings().keep_in_tray
+                && window
+                    .app_handle()
+                    .state::<AppState>()
+                    .settings()
+                    .keep_in_tray
             {
                 api.prevent_close();
                 let _ = window.hide();

@@ -15,13 +15,23 @@ pub fn result_text(result: &RunFinished) -> (String, String) {
     let took = display(std::time::Duration::from_millis(result.duration_ms));
     let project = &result.project;
     match &result.outcome {
-        Outcome::Passed => (format!("{project}: passed"), format!("All steps passed in {took}.")),
-        Outcome::Failed { step_name, message, .. } => (
+        Outcome::Passed => (
+            format!("{project}: passed"),
+            format!("All steps passed in {took}."),
+        ),
+        Outcome::Failed {
+            step_name, message, ..
+        } => (
             format!("{project}: failed at {step_name}"),
             format!("{} ({took})", message.lines().next().unwrap_or_default()),
         ),
-        Outcome::Cancelled => (format!("{project}: cancelled"), format!("Cancelled after {took}; containers removed.")),
-        Outcome::Error { problem, .. } => (format!("{project}: could not run"), problem.message.clone()),
+        Outcome::Cancelled => (
+            format!("{project}: cancelled"),
+            format!("Cancelled after {took}; containers removed."),
+        ),
+        Outcome::Error { problem, .. } => {
+            (format!("{project}: could not run"), problem.message.clone())
+        }
     }
 }
 

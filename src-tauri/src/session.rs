@@ -80,7 +80,9 @@ impl std::fmt::Debug for Sessions {
 
 impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Active>> {
-        self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.active
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether any run is in progress.
@@ -90,12 +92,18 @@ impl Sessions {
 
     /// The runs in progress: id and project folder.
     pub fn list(&self) -> Vec<(String, PathBuf)> {
-        self.lock().iter().map(|(id, a)| (id.clone(), a.path.clone())).collect()
+        self.lock()
+            .iter()
+            .map(|(id, a)| (id.clone(), a.path.clone()))
+            .collect()
     }
 
     /// The run in progress for a project folder, if any.
     pub fn running_for(&self, path: &std::path::Path) -> Option<String> {
-        self.lock().iter().find(|(_, a)| a.path == path).map(|(id, _)| id.clone())
+        self.lock()
+            .iter()
+            .find(|(_, a)| a.path == path)
+            .map(|(id, _)| id.clone())
     }
 
     /// Asks a run to stop.
@@ -105,20 +113,28 @@ impl Sessions {
                 active.cancel.cancel();
                 Ok(())
             }
-            None => Err(Problem::new(ErrorCode::BadConfig, format!("run {run_id} is not in progress"))),
+            None => Err(Problem::new(
+                ErrorCode::BadConfig,
+                format!("run {run_id} is not in progress"),
+            )),
         }
     }
 
     /// Streams a run's events (past ones first) to `channel`.
     pub fn attach(&self, run_id: &str, channel: Channel<Vec<RunEvent>>) -> Result<(), Problem> {
         let sessions = self.lock();
-        let active = sessions
-            .get(run_id)
-            .ok_or_else(|| Problem::new(ErrorCode::BadConfig, format!("run {run_id} is not in progress")))?;
-        active
-            .attach
-            .send(channel)
-            .map_err(|_| Problem::new(ErrorCode::BadConfig, format!("run {run_id} has just finished")))
+        let active = sessions.get(run_id).ok_or_else(|| {
+            Problem::new(
+                ErrorCode::BadConfig,
+                format!("run {run_id} is not in progress"),
+            )
+        })?;
+        active.attach.send(channel).map_err(|_| {
+            Problem::new(
+                ErrorCode::BadConfig,
+                format!("run {run_id} has just finished"),
+            )
+        })
     }
 }
 
@@ -126,11 +142,15 @@ impl Sessions {
 pub async fn start(app: &AppHandle, path: PathBuf) -> Result<String, Problem> {
     let sessions = app.state::<Sessions>();
     if let Some(run_id) = sessions.running_for(&path) {
-        return Err(Problem::new(ErrorCode::BadConfig, "this project is already running")
-            .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")));
+        return Err(
+            Problem::new(ErrorCode::BadConfig, "this project is already running")
+                .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")),
+        );
     }
     let pipeline = slipway_core::config::load(&path).map_err(|e| e.problem())?;
-    let engine = slipway_core::engine::Engine::connect().await.map_err(|e| e.problem())?;
+    let engine = slipway_core::engine::Engine::connect()
+        .await
+        .map_err(|e| e.problem())?;
     let git = slipway_core::git::inspect(&pipeline.root).await;
     let project = pipeline.project.clone();
     let (handle, events) = slipway_core::pipeline::start(engine, pipeline, git);
@@ -138,10 +158,19 @@ pub async fn start(app: &AppHandle, path: PathBuf) -> Result<String, Problem> {
     let (attach_tx, attach_rx) = mpsc::unbounded_channel();
     sessions.lock().insert(
         run_id.clone(),
-        Active { path: path.clone(), cancel: handle.cancel_token(), attach: attach_tx },
+        Active {
+            path: path.clone(),
+            cancel: handle.cancel_token(),
+            attach: attach_tx,
+        },
     );
     crate::tray::show_state(app, crate::tray::TrayState::Running);
-    if let Err(e) = (RunStarted { run_id: run_id.clone(), path: path.clone() }).emit(app) {
+    if let Err(e) = (RunStarted {
+        run_id: run_id.clone(),
+        path: path.clone(),
+    })
+    .emit(app)
+    {
         tracing::warn!(error = %e, "could not announce the run");
     }
     tauri::async_runtime::spawn(drive(app.clone(), handle, events, attach_rx, project, path));
@@ -201,7 +230,14 @@ async fn drive(
     let seq = recorder.finish().await;
     app.state::<Sessions>().lock().remove(&run_id);
 
-    let result = RunFinished { run_id: run_id.clone(), path: path.clone(), project: project.clone(), seq, outcome, duration_ms };
+    let result = RunFinished {
+        run_id: run_id.clone(),
+        path: path.clone(),
+        project: project.clone(),
+        seq,
+        outcome,
+        duration_ms,
+    };
     if let Err(e) = result.clone().emit(&app) {
         tracing::warn!(error = %e, "could not announce the result");
     }

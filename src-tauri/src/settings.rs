@@ -37,7 +37,11 @@ pub enum Theme {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { keep_in_tray: true, notifications: true, theme: Theme::System }
+        Settings {
+            keep_in_tray: true,
+            notifications: true,
+            theme: Theme::System,
+        }
     }
 }
 
@@ -80,13 +84,21 @@ pub fn load<T: Default + for<'de> Deserialize<'de>>(path: &Path) -> T {
 
 /// Writes a JSON file atomically.
 pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), Problem> {
-    let fail = |e: std::io::Error| Problem::new(ErrorCode::Io, format!("cannot save {}: {e}", path.display()));
+    let fail = |e: std::io::Error| {
+        Problem::new(
+            ErrorCode::Io,
+            format!("cannot save {}: {e}", path.display()),
+        )
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    let text = serde_json::to_vec_pretty(value).map_err(|e| Problem::new(ErrorCode::Io, e.to_string()))?;
+    let text =
+        serde_json::to_vec_pretty(value).map_err(|e| Problem::new(ErrorCode::Io, e.to_string()))?;
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(fail)
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(fail)
 }
 
 #[cfg(test)]
@@ -112,7 +124,14 @@ mod tests {
         let settings: Settings = load(&path);
         assert_eq!(settings, Settings::default());
         assert!(dir.path().join("settings.json.bad").exists());
-        save(&path, &Settings { keep_in_tray: false, ..Default::default() }).unwrap();
+        save(
+            &path,
+            &Settings {
+                keep_in_tray: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let back: Settings = load(&path);
         assert!(!back.keep_in_tray);
     }

@@ -60,22 +60,42 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     for path in recent.iter().take(MENU_PROJECTS) {
         let name = slipway_core::config::default_name(path);
         let shown = path.display().to_string();
-        let run = MenuItem::with_id(app, format!("run:{shown}"), "Run pipeline", true, None::<&str>)?;
-        let open = MenuItem::with_id(app, format!("open:{shown}"), "Show in Slipway", true, None::<&str>)?;
+        let run = MenuItem::with_id(
+            app,
+            format!("run:{shown}"),
+            "Run pipeline",
+            true,
+            None::<&str>,
+        )?;
+        let open = MenuItem::with_id(
+            app,
+            format!("open:{shown}"),
+            "Show in Slipway",
+            true,
+            None::<&str>,
+        )?;
         let sub = Submenu::with_items(app, name, true, &[&run, &open])?;
         menu.append(&sub)?;
     }
     if !recent.is_empty() {
         menu.append(&PredefinedMenuItem::separator(app)?)?;
     }
-    menu.append(&MenuItem::with_id(app, "show", "Open Slipway", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "show",
+        "Open Slipway",
+        true,
+        None::<&str>,
+    )?)?;
     menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
     Ok(menu)
 }
 
 /// Rebuilds the menu after the recent projects changed.
 pub fn refresh_menu(app: &AppHandle) {
-    let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
     match build_menu(app) {
         Ok(menu) => {
             if let Err(e) = tray.set_menu(Some(menu)) {
@@ -93,7 +113,11 @@ fn on_menu(app: &AppHandle, id: &str) {
         crate::show_window(app);
     } else if let Some(path) = id.strip_prefix("open:") {
         crate::show_window(app);
-        let _ = crate::session::Navigate { path: path.into(), run_id: None }.emit(app);
+        let _ = crate::session::Navigate {
+            path: path.into(),
+            run_id: None,
+        }
+        .emit(app);
     } else if let Some(path) = id.strip_prefix("run:") {
         let app = app.clone();
         let path = std::path::PathBuf::from(path);
@@ -107,7 +131,9 @@ fn on_menu(app: &AppHandle, id: &str) {
 
 /// Shows `state` in the tray.
 pub fn show_state(app: &AppHandle, state: TrayState) {
-    let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
     if let Err(e) = tray.set_icon(icon(state)) {
         tracing::warn!(error = %e, "could not change the tray icon");
     }
@@ -125,5 +151,12 @@ pub fn show_result(app: &AppHandle, outcome: &Outcome) {
     if app.state::<crate::session::Sessions>().any_running() {
         return;
     }
-    show_state(app, if matches!(outcome, Outcome::Passed) { TrayState::Passed } else { TrayState::Failed });
+    show_state(
+        app,
+        if matches!(outcome, Outcome::Passed) {
+            TrayState::Passed
+        } else {
+            TrayState::Failed
+        },
+    );
 }

@@ -91,6 +91,11 @@ class Harness:
     def css(self, selector):
         return self.driver.find_element(By.CSS_SELECTOR, selector)
 
+    def text(self, selector):
+        """textContent of the first match (WebKit's rendered .text can lag)."""
+        return self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null;", selector)
+
     def steps(self):
         return [e.get_attribute("data-state") for e in self.driver.find_elements(By.CSS_SELECTOR, ".timeline > li")]
 
@@ -111,7 +116,7 @@ class Harness:
 
 
 def test_run_passes(h):
-    wait_for("the project in the sidebar", lambda: h.css(".sidebar .project .name").text == h.name)
+    wait_for("the project in the sidebar", lambda: h.text(".sidebar .project .name") == h.name)
     h.shot("01-project")
     h.run_and_wait("passed")
     states = h.steps()
@@ -172,7 +177,11 @@ def main():
             except Exception:
                 failures += 1
                 traceback.print_exc()
-                h.shot(f"failed-{test.__name__}")
+                try:
+                    h.shot(f"failed-{test.__name__}")
+                    print(h.driver.find_element(By.TAG_NAME, "main").text[:2000])
+                except Exception as e:  # the window may be gone
+                    print(f"  (no screenshot: {e})")
     finally:
         h.close()
     if failures:

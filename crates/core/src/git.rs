@@ -37,7 +37,10 @@ async fn git(root: &Path, args: &[&str]) -> Option<String> {
 /// The URL of the `origin` remote, if any, without any credentials it
 /// embeds (`https://user:token@host/...` becomes `https://host/...`).
 pub async fn remote_url(root: &Path) -> Option<String> {
-    git(root, &["remote", "get-url", "origin"]).await.filter(|u| !u.is_empty()).map(|u| strip_credentials(&u))
+    git(root, &["remote", "get-url", "origin"])
+        .await
+        .filter(|u| !u.is_empty())
+        .map(|u| strip_credentials(&u))
 }
 
 fn strip_credentials(url: &str) -> String {
@@ -59,8 +62,17 @@ mod tests {
 
     #[test]
     fn credentials_never_leave_a_remote_url() {
-        assert_eq!(strip_credentials("https://bob:ghp_secret@github.com/o/r.git"), "https://github.com/o/r.git");
-        assert_eq!(strip_credentials("https://github.com/o/r.git"), "https://github.com/o/r.git");
-        assert_eq!(strip_credentials("git@github.com:o/r.git"), "git@github.com:o/r.git");
+        assert_eq!(
+            strip_credentials("https://bob:ghp_secret@github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(
+            strip_credentials("https://github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(
+            strip_credentials("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
     }
 }

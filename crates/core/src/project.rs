@@ -36,12 +36,18 @@ pub struct ProjectInfo {
 /// Checks that `path` is an existing folder and returns its canonical form.
 pub fn check_folder(path: &Path) -> Result<PathBuf, Problem> {
     let canonical = path.canonicalize().map_err(|e| {
-        Problem::new(ErrorCode::BadConfig, format!("cannot open {}: {e}", path.display()))
-            .with_hint("Choose an existing project folder.")
+        Problem::new(
+            ErrorCode::BadConfig,
+            format!("cannot open {}: {e}", path.display()),
+        )
+        .with_hint("Choose an existing project folder.")
     })?;
     if !canonical.is_dir() {
-        return Err(Problem::new(ErrorCode::BadConfig, format!("{} is not a folder", canonical.display()))
-            .with_hint("Choose the project's folder, not a file in it."));
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("{} is not a folder", canonical.display()),
+        )
+        .with_hint("Choose the project's folder, not a file in it."));
     }
     Ok(canonical)
 }
@@ -67,4 +73,3 @@ pub async fn inspect(path: &Path) -> Result<ProjectInfo, Problem> {
         path,
     })
 }
-

@@ -34,6 +34,7 @@ class LiveRuns {
       const run = this.byPath[path];
       if (!run || run.runId !== runId) return;
       for (const ev of batch) applyEvent(run, ev);
+      run.receivedAt = Date.now();
       this.version++;
     };
     // The bindings type the channel with the accepting shape; Rust sends RunEvent.

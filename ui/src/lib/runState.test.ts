@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "./ipc";
-import { applyEvent, currentStep, newRun, outcomeText, stepDuration } from "./runState";
+import { applyEvent, currentStep, newRun, outcomeText, runClock, stepDuration } from "./runState";
 
 const ev = (elapsed_ms: number, e: Record<string, unknown>) => ({ run_id: "r1", elapsed_ms, ...e }) as unknown as RunEvent;
 
@@ -20,6 +20,8 @@ describe("run view", () => {
     applyEvent(run, ev(10, { type: "log", step: 0, stream: "build", line: "hello" }));
     expect(currentStep(run)?.name).toBe("build");
     expect(stepDuration(run.steps[0], 50)).toBe(45);
+    run.receivedAt = 1000;
+    expect(runClock(run, 1250)).toBe(260);
     applyEvent(run, ev(60, { type: "step_finished", step: 0, status: "passed", duration_ms: 55, exit_code: null, message: null }));
     applyEvent(run, ev(61, { type: "container_started", step: 1, container_id: "c", name: "n", ports: [], url: "http://127.0.0.1:1" }));
     applyEvent(run, ev(70, { type: "step_finished", step: 1, status: "failed", duration_ms: 9, exit_code: 3, message: "boom" }));

@@ -38,13 +38,15 @@ export interface RunView {
   outcome?: Outcome;
   durationMs?: number;
   logs: LogBuffer;
+  /** Wall-clock time (ms) the latest event arrived, to extrapolate `elapsedMs`. */
+  receivedAt: number;
 }
 
 /** Lines the live log keeps; older ones are in the run's history. */
 export const LIVE_LOG_LINES = 100_000;
 
 export function newRun(runId: string): RunView {
-  return { runId, project: "", image: "", steps: [], elapsedMs: 0, logs: new LogBuffer(LIVE_LOG_LINES) };
+  return { runId, project: "", image: "", steps: [], elapsedMs: 0, logs: new LogBuffer(LIVE_LOG_LINES), receivedAt: 0 };
 }
 
 /** Applies one event to a run view (mutates and returns it). */
@@ -104,6 +106,12 @@ export function applyEvent(run: RunView, ev: RunEvent): RunView {
       break;
   }
   return run;
+}
+
+/** The run's clock now: its last event's time plus what has passed since. */
+export function runClock(run: RunView, wallNow: number): number {
+  if (run.outcome || !run.receivedAt) return run.elapsedMs;
+  return run.elapsedMs + Math.max(0, wallNow - run.receivedAt);
 }
 
 /** The step currently running, if any. */

@@ -316,10 +316,17 @@ pub struct ContainerInfo {
 pub async fn containers(engine: &Engine, project: &str) -> Result<Vec<ContainerInfo>, EngineError> {
     let options = ListContainersOptions {
         all: true,
-        filters: Some(HashMap::from([("label".to_string(), vec![format!("{LABEL_PROJECT}={project}")])])),
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("{LABEL_PROJECT}={project}")],
+        )])),
         ..Default::default()
     };
-    let list = engine.docker().list_containers(Some(options)).await.map_err(|e| engine.error(e))?;
+    let list = engine
+        .docker()
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| engine.error(e))?;
     Ok(list
         .into_iter()
         .filter_map(|c| {
@@ -330,14 +337,29 @@ pub async fn containers(engine: &Engine, project: &str) -> Result<Vec<ContainerI
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|p| {
-                    Some(PublishedPort { container_port: p.private_port, host_ip: p.ip.clone()?, host_port: p.public_port? })
+                    Some(PublishedPort {
+                        container_port: p.private_port,
+                        host_ip: p.ip.clone()?,
+                        host_port: p.public_port?,
+                    })
                 })
                 .filter(|p| !p.host_ip.contains(':'))
                 .collect();
-            let url = ports.first().map(|p| format!("http://{}:{}", engine.published_host(&p.host_ip), p.host_port));
+            let url = ports.first().map(|p| {
+                format!(
+                    "http://{}:{}",
+                    engine.published_host(&p.host_ip),
+                    p.host_port
+                )
+            });
             Some(ContainerInfo {
                 id: c.id?,
-                name: c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_string(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
                 run_id,
                 state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                 status: c.status.unwrap_or_default(),
@@ -351,10 +373,20 @@ pub async fn containers(engine: &Engine, project: &str) -> Result<Vec<ContainerI
 /// Stops and removes one of Slipway's containers. Refuses containers
 /// Slipway did not create.
 pub async fn stop(engine: &Engine, id: &str) -> Result<(), EngineError> {
-    let info = engine.docker().inspect_container(id, None).await.map_err(|e| engine.error(e))?;
-    let ours = info.config.and_then(|c| c.labels).is_some_and(|l| l.contains_key(LABEL_RUN));
+    let info = engine
+        .docker()
+        .inspect_container(id, None)
+        .await
+        .map_err(|e| engine.error(e))?;
+    let ours = info
+        .config
+        .and_then(|c| c.labels)
+        .is_some_and(|l| l.contains_key(LABEL_RUN));
     if !ours {
-        return Err(EngineError::Api { status: 403, message: format!("container {id} was not created by Slipway") });
+        return Err(EngineError::Api {
+            status: 403,
+            message: format!("container {id} was not created by Slipway"),
+        });
     }
     remove(engine, id).await
 }
