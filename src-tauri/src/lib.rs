@@ -192,6 +192,8 @@ pub fn run() {
             builder.mount_events(app);
             app.manage(AppState::load(config_dir(app.handle())));
             app.manage(session::Sessions::default());
+            app.manage(notify::Targets::default());
+            notify::listen_for_clicks(app.handle());
             tray::create(app.handle())?;
             Ok(())
         })

@@ -1,14 +1,19 @@
 //! Desktop notifications for run results, through Tauri's notification
 //! plugin.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
+
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
+use tauri_specta::Event as _;
 
 use slipway_core::Problem;
 use slipway_core::duration::display;
 use slipway_core::event::Outcome;
 
-use crate::session::RunFinished;
+use crate::session::{Navigate, RunFinished};
 
 /// The title and body of a result notification.
 pub fn result_text(result: &RunFinished) -> (String, String) {
@@ -35,22 +40,79 @@ pub fn result_text(result: &RunFinished) -> (String, String) {
     }
 }
 
+/// Where a click on a notification leads: notification id to project and run.
+#[derive(Debug, Default)]
+pub struct Targets {
+    next: AtomicI32,
+    by_id: Mutex<HashMap<i32, Navigate>>,
+}
+
+/// Makes a click on a notification bring the window to its run.
+pub fn listen_for_clicks(app: &AppHandle) {
+    let handle = app.clone();
+    let result = app.notification().on_action(move |performed| {
+        if performed.action_id() != "tap" {
+            return;
+        }
+        let Some(id) = performed.notification().map(|n| n.id()) else {
+            return;
+        };
+        let target = handle
+            .state::<Targets>()
+            .by_id
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).cloned());
+        if let Some(target) = target {
+            crate::show_window(&handle);
+            if let Err(e) = target.emit(&handle) {
+                tracing::warn!(error = %e, "could not open the notified run");
+            }
+        }
+    });
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "notification clicks will not open runs");
+    }
+}
+
 /// Notifies the result of a run, if the user wants notifications.
 pub fn run_result(app: &AppHandle, result: &RunFinished) {
     let (title, body) = result_text(result);
-    send(app, &title, &body);
+    let target = Navigate {
+        path: result.path.clone(),
+        run_id: Some(result.run_id.clone()),
+        seq: result.seq,
+    };
+    send(app, &title, &body, Some(target));
 }
 
 /// Notifies a run that could not start (from the tray, with no window).
 pub fn problem(app: &AppHandle, project: &str, problem: &Problem) {
-    send(app, &format!("{project}: could not run"), &problem.message);
+    send(
+        app,
+        &format!("{project}: could not run"),
+        &problem.message,
+        None,
+    );
 }
 
-fn send(app: &AppHandle, title: &str, body: &str) {
+fn send(app: &AppHandle, title: &str, body: &str, target: Option<Navigate>) {
     if !app.state::<crate::AppState>().settings().notifications {
         return;
     }
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+    let targets = app.state::<Targets>();
+    let id = targets.next.fetch_add(1, Ordering::Relaxed) + 1;
+    if let (Some(target), Ok(mut map)) = (target, targets.by_id.lock()) {
+        map.insert(id, target);
+    }
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .id(id)
+        .title(title)
+        .body(body)
+        .show()
+    {
         tracing::warn!(error = %e, "could not show a notification");
     }
 }

@@ -58,6 +58,8 @@ pub struct Navigate {
     pub path: PathBuf,
     /// Run to open, if any.
     pub run_id: Option<String>,
+    /// History number of that run, to open it in the history.
+    pub seq: Option<i64>,
 }
 
 struct Active {

@@ -116,6 +116,7 @@ fn on_menu(app: &AppHandle, id: &str) {
         let _ = crate::session::Navigate {
             path: path.into(),
             run_id: None,
+            seq: None,
         }
         .emit(app);
     } else if let Some(path) = id.strip_prefix("run:") {

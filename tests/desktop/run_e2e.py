@@ -64,6 +64,12 @@ class Harness:
         os.environ["SLIPWAY_CONFIG_DIR"] = self.config
         os.environ["SLIPWAY_DATA_DIR"] = os.path.join(self.work, "data")
         os.makedirs(SHOTS, exist_ok=True)
+        # The notification server (started by the bus on the first Notify)
+        # keeps notifications until they are clicked or closed.
+        dunstrc = os.path.expanduser("~/.config/dunst/dunstrc")
+        os.makedirs(os.path.dirname(dunstrc), exist_ok=True)
+        with open(dunstrc, "w") as f:
+            f.write("[urgency_low]\ntimeout = 0\n[urgency_normal]\ntimeout = 0\n[urgency_critical]\ntimeout = 0\n")
         self.notifications = os.path.join(self.work, "notifications.log")
         self.monitor = subprocess.Popen(
             ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications',member='Notify'"],
@@ -149,6 +155,21 @@ def test_cancel_leaves_no_container(h):
     wait_for("the run to be cancelled", lambda: h.css("[data-testid=outcome][data-result=cancelled]"), 60)
     assert containers(h.name) == []
     h.shot("05-cancelled")
+    wait_for("the cancelled notification", lambda: h.notified(f"{h.name}: cancelled"), 10)
+
+
+def test_clicking_a_notification_opens_its_run(h):
+    # Leave the project view, then click the newest notification (the
+    # cancelled run's) through the notification server.
+    h.driver.find_element(By.CSS_SELECTOR, ".settings-link").click()
+    wait_for("the settings view", lambda: h.text("h2") == "Settings")
+    # dunst keeps every notification on screen (see Harness) and lists the
+    # oldest first: position 0 is the first run's result.
+    subprocess.run(["dunstctl", "action", "0"], check=True)
+    wait_for("the history of the notified run",
+             lambda: (h.text(".detail .head strong") or "").startswith("Run #1"), 15)
+    assert h.text(".detail .run-result") == "passed"
+    h.shot("07-from-notification")
 
 
 def test_history_lists_the_runs(h):
@@ -169,7 +190,7 @@ def main():
     failures = 0
     try:
         for test in [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
-                     test_history_lists_the_runs]:
+                     test_clicking_a_notification_opens_its_run, test_history_lists_the_runs]:
             print(f"{test.__name__} ...", flush=True)
             try:
                 test(h)

@@ -361,6 +361,8 @@ export type Navigate_Deserialize = {
 	path: string,
 	/**  Run to open, if any. */
 	run_id?: string | null,
+	/**  History number of that run, to open it in the history. */
+	seq?: number | null,
 };
 
 /**  The window should show this project (and run, when given). */
@@ -369,6 +371,8 @@ export type Navigate_Serialize = {
 	path: string,
 	/**  Run to open, if any. */
 	run_id: string | null,
+	/**  History number of that run, to open it in the history. */
+	seq: number | null,
 };
 
 /**  The result of a run. */
