@@ -255,3 +255,16 @@ pub fn settings_get(state: State<'_, AppState>) -> Settings {
 pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Settings, Problem> {
     state.save_settings(settings)
 }
+
+/// The UI reports its first meaningful paint (the project list drawn). It is
+/// logged, and printed for the startup benchmark when
+/// `SLIPWAY_STARTUP_PROBE` is set.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub fn ui_painted() {
+    tracing::info!("first meaningful paint");
+    if std::env::var_os("SLIPWAY_STARTUP_PROBE").is_some() {
+        eprintln!("SLIPWAY_PAINTED");
+    }
+}

@@ -40,6 +40,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::container_stop,
             commands::settings_get,
             commands::settings_set,
+            commands::ui_painted,
         ])
         .events(tauri_specta::collect_events![
             session::RunStarted,
@@ -238,4 +239,26 @@ mod tests {
     }
 
     use std::path::Path;
+
+    #[test]
+    fn only_added_folders_are_accepted_from_the_web_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = super::AppState::load(dir.path().join("config"));
+        let project = dir.path().canonicalize().unwrap();
+        let err = state
+            .known_project(&project.display().to_string())
+            .unwrap_err();
+        assert_eq!(err.code, slipway_core::ErrorCode::BadConfig);
+        assert!(err.message.contains("not one of your projects"));
+        state.touch_project(&project).unwrap();
+        assert_eq!(
+            state.known_project(&project.display().to_string()).unwrap(),
+            project
+        );
+        // The list survives a restart.
+        let again = super::AppState::load(dir.path().join("config"));
+        assert_eq!(again.recent_paths(), vec![project.clone()]);
+        again.forget_project(&project).unwrap();
+        assert!(again.known_project(&project.display().to_string()).is_err());
+    }
 }

@@ -172,6 +172,34 @@ def test_clicking_a_notification_opens_its_run(h):
     h.shot("07-from-notification")
 
 
+def test_adding_a_project_and_rejecting_a_bad_one(h):
+    # The native folder dialog is outside the web view; call the same command
+    # the dialog's answer goes to, then reload as a restart would.
+    other = os.path.join(h.work, "examples-hello")
+    shutil.copytree(os.path.join(ROOT, "examples", "hello"), other, ignore=shutil.ignore_patterns("busybox"))
+    added = h.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.__TAURI_INTERNALS__.invoke('project_add', { path: arguments[0] })"
+        ".then((p) => done({ ok: p.name }), (e) => done({ err: e }));", other)
+    assert added == {"ok": "examples-hello"}, added
+    bad = h.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.__TAURI_INTERNALS__.invoke('run_start', { path: '/etc' })"
+        ".then((p) => done({ ok: p }), (e) => done({ err: e }));")
+    assert bad["err"]["code"] == "bad_config" and "not one of your projects" in bad["err"]["message"], bad
+    h.driver.refresh()
+    wait_for("both projects in the sidebar", lambda: h.driver.execute_script(
+        "return [...document.querySelectorAll('.sidebar .project .name')].map(e => e.textContent.trim())")
+        == ["examples-hello", h.name])
+
+
+def test_a_second_launch_focuses_the_first(h):
+    second = subprocess.run([APP], capture_output=True, timeout=30)
+    assert second.returncode == 0, second
+    running = subprocess.run(["pgrep", "-fc", f"^{APP}$"], capture_output=True, text=True).stdout.strip()
+    assert running == "1", f"{running} instances running"
+
+
 def test_history_lists_the_runs(h):
     h.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(2)").click()
     rows = wait_for("three runs in history", lambda: len(h.driver.find_elements(By.CSS_SELECTOR, ".history .run")) >= 3
@@ -190,7 +218,8 @@ def main():
     failures = 0
     try:
         for test in [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
-                     test_clicking_a_notification_opens_its_run, test_history_lists_the_runs]:
+                     test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
+                     test_adding_a_project_and_rejecting_a_bad_one, test_a_second_launch_focuses_the_first]:
             print(f"{test.__name__} ...", flush=True)
             try:
                 test(h)

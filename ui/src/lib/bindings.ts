@@ -38,6 +38,12 @@ export const commands = {
 	settingsGet: () => __TAURI_INVOKE<Settings_Serialize>("settings_get"),
 	/**  Saves the user's preferences. */
 	settingsSet: (settings: Settings_Deserialize) => typedError<Settings_Serialize, Problem_Serialize>(__TAURI_INVOKE("settings_set", { settings })),
+	/**
+	 *  The UI reports its first meaningful paint (the project list drawn). It is
+	 *  logged, and printed for the startup benchmark when
+	 *  `SLIPWAY_STARTUP_PROBE` is set.
+	 */
+	uiPainted: () => __TAURI_INVOKE<void>("ui_painted"),
 };
 
 /** Events */

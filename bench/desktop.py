@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Desktop app against an empty Tauri 2 window built the same way (release,
+custom-protocol), alternated in one run under Xvfb:
+
+- cold start to first meaningful paint (the app: its project list drawn;
+  the empty window: its page painted), from spawning the process to the
+  page's report;
+- idle memory: PSS of the process and its WebKit children, 5 s after paint.
+
+    scripts/bench-desktop [ROUNDS]
+
+(the script builds both, then runs this inside xvfb-run and
+dbus-run-session with a fresh HOME).
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+APP = os.path.join(TARGET, "release", "slipway-desktop")
+EMPTY = os.path.join(TARGET, "release", "slipway-bench-empty-window")
+IDLE_SECONDS = 5
+
+
+def tree(pid):
+    """pid and all its descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def pss_kib(pid):
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def measure(binary, env):
+    start = time.perf_counter()
+    proc = subprocess.Popen([binary], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    painted = None
+    deadline = time.monotonic() + 60
+    for line in proc.stderr:
+        if "SLIPWAY_PAINTED" in line:
+            painted = time.perf_counter() - start
+            break
+        if time.monotonic() > deadline:
+            break
+    if painted is None:
+        proc.kill()
+        sys.exit(f"{binary} never reported its first paint")
+    time.sleep(IDLE_SECONDS)
+    pss = pss_kib(proc.pid)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    return painted, pss
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    for binary in (APP, EMPTY):
+        if not os.path.exists(binary):
+            sys.exit(f"{binary} is missing: run scripts/bench-desktop")
+    work = tempfile.mkdtemp(prefix="slipway-bench-desktop-")
+    config = os.path.join(work, "config")
+    os.makedirs(config)
+    with open(os.path.join(config, "projects.json"), "w") as f:
+        json.dump({"paths": [os.path.join(ROOT, "examples", "hello")]}, f)
+    env = dict(os.environ, SLIPWAY_STARTUP_PROBE="1", SLIPWAY_CONFIG_DIR=config,
+               SLIPWAY_DATA_DIR=os.path.join(work, "data"))
+    results = {"slipway": [], "empty": []}
+    measure(EMPTY, env)  # warm the page cache for both
+    measure(APP, env)
+    for i in range(rounds):
+        order = [("slipway", APP), ("empty", EMPTY)]
+        if i % 2:
+            order.reverse()
+        for name, binary in order:
+            results[name].append(measure(binary, env))
+    paint = {k: statistics.median(r[0] for r in v) for k, v in results.items()}
+    pss = {k: statistics.median(r[1] for r in v) for k, v in results.items()}
+    print(f"rounds: {rounds}")
+    print(f"first meaningful paint: slipway {paint['slipway']:.3f} s, empty window {paint['empty']:.3f} s, "
+          f"ratio {paint['slipway'] / paint['empty']:.2f}")
+    print(f"idle PSS (app + WebKit processes): slipway {pss['slipway'] / 1024:.1f} MiB, "
+          f"empty window {pss['empty'] / 1024:.1f} MiB, ratio {pss['slipway'] / pss['empty']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
