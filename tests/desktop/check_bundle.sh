@@ -4,8 +4,8 @@
 set -euo pipefail
 deb=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/bundle/deb/*.deb | head -1)
 contents=$(dpkg-deb -c "$deb")
-desktop=$(echo "$contents" | awk '{print $6}' | grep -E '^\./usr/share/applications/.*\.desktop$')
-echo "$contents" | grep -q './usr/bin/slipway-desktop$' || { echo "no binary in $deb" >&2; exit 1; }
+desktop=$(echo "$contents" | awk '{print $6}' | grep -E '^(\./)?usr/share/applications/.*\.desktop$')
+echo "$contents" | grep -qE '(^| |\./)usr/bin/slipway-desktop$' || { echo "no binary in $deb" >&2; exit 1; }
 echo "$contents" | grep -q 'icons/hicolor/128x128/apps/' || { echo "no icons in $deb" >&2; exit 1; }
 entry=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO "$desktop")
 echo "$entry" | grep -q '^Exec=slipway-desktop' || { echo "bad Exec in $desktop: $entry" >&2; exit 1; }

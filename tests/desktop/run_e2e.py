@@ -7,6 +7,7 @@ Screenshots of the window go to $SLIPWAY_SCREENSHOTS (default
 target/screenshots)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,9 @@ def containers(project):
     return out.stdout.split()
 
 
+H = None
+
+
 class Harness:
     def __init__(self):
         self.work = tempfile.mkdtemp(prefix="slipway-e2e-")
@@ -75,6 +79,12 @@ class Harness:
             ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications',member='Notify'"],
             stdout=open(self.notifications, "w"), stderr=subprocess.DEVNULL,
         )
+        # A tray host on the bus, so the app's tray icon registers.
+        self.tray_file = os.path.join(self.work, "tray.jsonl")
+        open(self.tray_file, "w").close()
+        self.tray_host = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "desktop", "tray_host.py"),
+                                           self.tray_file], stdout=subprocess.PIPE, text=True)
+        assert self.tray_host.stdout.readline().strip() == "ready"
         self.driver_proc = subprocess.Popen(["tauri-driver"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         options = ArgOptions()
         options.set_capability("tauri:options", {"application": APP})
@@ -88,6 +98,7 @@ class Harness:
         finally:
             self.driver_proc.terminate()
             self.monitor.terminate()
+            self.tray_host.terminate()
 
     def shot(self, name):
         path = os.path.join(SHOTS, f"{name}.png")
@@ -172,6 +183,51 @@ def test_clicking_a_notification_opens_its_run(h):
     h.shot("07-from-notification")
 
 
+def gdbus(bus, path, method, *args):
+    out = subprocess.run(["gdbus", "call", "--session", "--dest", bus, "--object-path", path, "--method", method, *args],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, f"gdbus {method} {args}: {out.stderr}"
+    return out.stdout
+
+
+def tray_item():
+    with open(H.tray_file) as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    return lines[-1] if lines else None
+
+
+def tray_icon_matches(item, state):
+    """Whether the tray shows icons/tray-STATE.png (compared pixel by pixel)."""
+    prop = lambda name: gdbus(item["bus"], item["path"], "org.freedesktop.DBus.Properties.Get",
+                              "org.kde.StatusNotifierItem", name)
+    theme = re.search(r"'([^']*)'", prop("IconThemePath")).group(1)
+    name = re.search(r"'([^']*)'", prop("IconName")).group(1)
+    shown = os.path.join(theme, name if name.endswith(".png") else name + ".png")
+    diff = subprocess.run(["compare", "-metric", "AE", shown, os.path.join(ROOT, "icons", f"tray-{state}.png"), "null:"],
+                          capture_output=True, text=True)
+    return diff.stderr.strip().split()[0] == "0"
+
+
+def test_tray_menu_runs_a_project(h):
+    item = wait_for("the tray icon to register", tray_item, 20)
+    # The last run was cancelled, so the tray shows a failure.
+    wait_for("the tray icon to show the failure", lambda: tray_icon_matches(item, "failed"), 10)
+    menu = re.search(r"'(/[^']*)'", gdbus(item["bus"], item["path"], "org.freedesktop.DBus.Properties.Get",
+                                          "org.kde.StatusNotifierItem", "Menu")).group(1)
+    layout = gdbus(item["bus"], menu, "com.canonical.dbusmenu.GetLayout", "int32 0", "int32 -1", "@as []")
+    labels = re.findall(r"\((\d+), \{[^}]*?'label': <'([^']*)'>", layout)
+    names = [label for _, label in labels]
+    assert h.name in names and "Run pipeline" in names and "Open Slipway" in names and "Quit" in names, names
+    run_id = next(i for i, label in labels if label == "Run pipeline")
+    h.write_toml("")
+    h.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(1)").click()
+    gdbus(item["bus"], menu, "com.canonical.dbusmenu.Event", f"int32 {run_id}", "clicked", "<int32 0>", "uint32 0")
+    wait_for("the tray-started run to show in the window",
+             lambda: h.css("[data-testid=outcome][data-result=passed]") and h.text("[data-testid=outcome]"), 120)
+    wait_for("the tray icon to show the pass", lambda: tray_icon_matches(tray_item(), "passed"), 10)
+    h.shot("08-tray-run")
+
+
 def test_adding_a_project_and_rejecting_a_bad_one(h):
     # The native folder dialog is outside the web view; call the same command
     # the dialog's answer goes to, then reload as a restart would.
@@ -214,12 +270,14 @@ def test_history_lists_the_runs(h):
 def main():
     if not os.path.exists(APP):
         sys.exit(f"{APP} is missing: scripts/test-desktop builds it")
-    h = Harness()
+    global H
+    h = H = Harness()
     failures = 0
     try:
         for test in [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
                      test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
-                     test_adding_a_project_and_rejecting_a_bad_one, test_a_second_launch_focuses_the_first]:
+                     test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
+                     test_a_second_launch_focuses_the_first]:
             print(f"{test.__name__} ...", flush=True)
             try:
                 test(h)
