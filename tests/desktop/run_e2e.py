@@ -5,6 +5,7 @@ and a private D-Bus session with a notification server.
 
 Screenshots of the window go to $SLIPWAY_SCREENSHOTS (default
 target/screenshots)."""
+import faulthandler
 import json
 import os
 import re
@@ -268,6 +269,8 @@ def test_history_lists_the_runs(h):
 
 
 def main():
+    # A stuck WebDriver call must fail the suite, not hang it.
+    faulthandler.dump_traceback_later(900, exit=True)
     if not os.path.exists(APP):
         sys.exit(f"{APP} is missing: scripts/test-desktop builds it")
     global H
