@@ -55,11 +55,8 @@ pub async fn engine_status() -> Result<String, Problem> {
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub async fn projects_list(state: State<'_, AppState>) -> Result<Vec<ProjectInfo>, Problem> {
-    let mut out = Vec::new();
-    for path in state.recent_paths() {
-        out.push(crate::inspect_or_describe(&path).await);
-    }
-    Ok(out)
+    let paths = state.recent_paths();
+    Ok(futures_util::future::join_all(paths.iter().map(|p| crate::inspect_or_describe(p))).await)
 }
 
 /// Adds a folder the user chose and returns what it holds.

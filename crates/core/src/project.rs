@@ -59,8 +59,7 @@ pub async fn inspect(path: &Path) -> Result<ProjectInfo, Problem> {
         Ok(p) => (Some(p.image.to_string()), crate::pipeline::plan(&p), None),
         Err(e) => (None, Vec::new(), Some(e.problem())),
     };
-    let git = crate::git::inspect(&path).await;
-    let git_remote = crate::git::remote_url(&path).await;
+    let (git, git_remote) = tokio::join!(crate::git::inspect(&path), crate::git::remote_url(&path));
     Ok(ProjectInfo {
         name: config::default_name(&path),
         has_dockerfile: path.join("Dockerfile").is_file(),
