@@ -1,16 +1,45 @@
 // Live runs, one per project folder, fed by batched events from Rust.
+//
+// Runs are folded into plain objects outside Svelte's deep reactivity (a
+// busy run sends thousands of events a second); views re-read them through
+// `view()`, which depends on `version`, bumped at most once per frame.
 
 import { Channel } from "@tauri-apps/api/core";
-import type { RunEvent } from "./ipc";
-import { call, commands } from "./ipc";
+import { call, commands, type RunEvent } from "./ipc";
 import { applyEvent, newRun, type RunView } from "./runState";
 
 class LiveRuns {
   /** The latest run of each project folder (running or finished). */
-  byPath: Record<string, RunView> = $state({});
-  /** Bumped on every batch, so views re-read the non-reactive log buffer. */
+  private byPath: Record<string, RunView> = $state.raw({});
+  /** Bumped (once per animation frame at most) when any run changed. */
   version = $state(0);
   private attached = new Set<string>();
+  private frameQueued = false;
+
+  private changed(): void {
+    if (this.frameQueued) return;
+    this.frameQueued = true;
+    requestAnimationFrame(() => {
+      this.frameQueued = false;
+      this.version++;
+    });
+  }
+
+  /** A snapshot of a project's latest run, for rendering. */
+  view(path: string): RunView | undefined {
+    void this.version;
+    const run = this.byPath[path];
+    if (!run) return undefined;
+    return { ...run, steps: run.steps.map((s) => ({ ...s, build: s.build.map((b) => ({ ...b })) })) };
+  }
+
+  /** How a project's latest run ended: a result, `running`, or undefined. */
+  state(path: string): string | undefined {
+    void this.version;
+    const run = this.byPath[path];
+    if (!run) return undefined;
+    return run.outcome ? run.outcome.result : "running";
+  }
 
   isRunning(path: string): boolean {
     const run = this.byPath[path];
@@ -27,15 +56,15 @@ class LiveRuns {
   async follow(path: string, runId: string): Promise<void> {
     if (this.attached.has(runId)) return;
     this.attached.add(runId);
-    const view = newRun(runId);
-    this.byPath[path] = view;
+    const run = newRun(runId);
+    this.byPath = { ...this.byPath, [path]: run };
+    this.version++;
     const channel = new Channel<RunEvent[]>();
     channel.onmessage = (batch) => {
-      const run = this.byPath[path];
-      if (!run || run.runId !== runId) return;
+      if (this.byPath[path] !== run) return;
       for (const ev of batch) applyEvent(run, ev);
       run.receivedAt = Date.now();
-      this.version++;
+      this.changed();
     };
     // The bindings type the channel with the accepting shape; Rust sends RunEvent.
     await call(commands.runAttach(runId, channel as unknown as Parameters<typeof commands.runAttach>[1]));
