@@ -44,9 +44,7 @@ pub struct ActiveRun {
 #[specta::specta]
 #[tracing::instrument]
 pub async fn engine_status() -> Result<String, Problem> {
-    let engine = slipway_core::engine::Engine::connect()
-        .await
-        .map_err(|e| e.problem())?;
+    let engine = slipway_core::engine::Engine::connect().await?;
     Ok(engine.endpoint().to_string())
 }
 
@@ -147,15 +145,11 @@ pub fn runs_active(sessions: State<'_, Sessions>) -> Vec<ActiveRun> {
         .collect()
 }
 
-fn history_problem(e: slipway_core::history::HistoryError) -> Problem {
-    e.problem()
-}
-
 async fn with_history<T: Send + 'static>(
     f: impl FnOnce(&History) -> Result<T, Problem> + Send + 'static,
 ) -> Result<T, Problem> {
     tokio::task::spawn_blocking(move || {
-        let history = History::open_default().map_err(history_problem)?;
+        let history = History::open_default()?;
         f(&history)
     })
     .await
@@ -172,11 +166,7 @@ async fn with_history<T: Send + 'static>(
 #[specta::specta]
 #[tracing::instrument]
 pub async fn history_list(project: Option<String>, limit: u32) -> Result<Vec<RunRecord>, Problem> {
-    with_history(move |h| {
-        h.list(limit.min(1000) as usize, project.as_deref())
-            .map_err(history_problem)
-    })
-    .await
+    with_history(move |h| Ok(h.list(limit.min(1000) as usize, project.as_deref())?)).await
 }
 
 /// One past run with its steps and log.
@@ -185,17 +175,14 @@ pub async fn history_list(project: Option<String>, limit: u32) -> Result<Vec<Run
 #[tracing::instrument]
 pub async fn history_run(reference: String) -> Result<RunDetails, Problem> {
     with_history(move |h| {
-        let run = h
-            .find(&reference)
-            .map_err(history_problem)?
-            .ok_or_else(|| {
-                Problem::new(
-                    ErrorCode::BadConfig,
-                    format!("no run {reference:?} in the history"),
-                )
-            })?;
-        let steps = h.steps(run.seq).map_err(history_problem)?;
-        let (logs, dropped_lines) = h.logs(run.seq).map_err(history_problem)?;
+        let run = h.find(&reference)?.ok_or_else(|| {
+            Problem::new(
+                ErrorCode::BadConfig,
+                format!("no run {reference:?} in the history"),
+            )
+        })?;
+        let steps = h.steps(run.seq)?;
+        let (logs, dropped_lines) = h.logs(run.seq)?;
         Ok(RunDetails {
             run,
             steps,
@@ -216,12 +203,8 @@ pub async fn containers_list(
 ) -> Result<Vec<ContainerInfo>, Problem> {
     let path = state.known_project(&path)?;
     let project = slipway_core::config::default_name(&path);
-    let engine = slipway_core::engine::Engine::connect()
-        .await
-        .map_err(|e| e.problem())?;
-    slipway_core::pipeline::containers(&engine, &project)
-        .await
-        .map_err(|e| e.problem())
+    let engine = slipway_core::engine::Engine::connect().await?;
+    Ok(slipway_core::pipeline::containers(&engine, &project).await?)
 }
 
 /// Stops and removes one of Slipway's containers.
@@ -229,12 +212,8 @@ pub async fn containers_list(
 #[specta::specta]
 #[tracing::instrument]
 pub async fn container_stop(id: String) -> Result<(), Problem> {
-    let engine = slipway_core::engine::Engine::connect()
-        .await
-        .map_err(|e| e.problem())?;
-    slipway_core::pipeline::stop(&engine, &id)
-        .await
-        .map_err(|e| e.problem())
+    let engine = slipway_core::engine::Engine::connect().await?;
+    Ok(slipway_core::pipeline::stop(&engine, &id).await?)
 }
 
 /// The user's preferences.

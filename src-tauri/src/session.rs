@@ -149,10 +149,8 @@ pub async fn start(app: &AppHandle, path: PathBuf) -> Result<String, Problem> {
                 .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")),
         );
     }
-    let pipeline = slipway_core::config::load(&path).map_err(|e| e.problem())?;
-    let engine = slipway_core::engine::Engine::connect()
-        .await
-        .map_err(|e| e.problem())?;
+    let pipeline = slipway_core::config::load(&path)?;
+    let engine = slipway_core::engine::Engine::connect().await?;
     let git = slipway_core::git::inspect(&pipeline.root).await;
     let project = pipeline.project.clone();
     let (handle, events) = slipway_core::pipeline::start(engine, pipeline, git);

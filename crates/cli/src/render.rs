@@ -69,7 +69,6 @@ pub struct RunView {
     style: Style,
     steps: Vec<StepInfo>,
     spinner: Option<ProgressBar>,
-    current_step: Option<usize>,
     build_steps: (u32, u32),
     url: Option<String>,
 }
@@ -82,7 +81,6 @@ impl RunView {
             style: style(),
             steps: Vec::new(),
             spinner: None,
-            current_step: None,
             build_steps: (0, 0),
             url: None,
         }
@@ -137,7 +135,6 @@ impl RunView {
                 self.line(&format!("{} {project} → {image}{git}", s.bold("slipway")));
             }
             Event::StepStarted { step } => {
-                self.current_step = Some(*step);
                 let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
                 pb.set_style(
                     ProgressStyle::with_template(

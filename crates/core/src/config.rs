@@ -397,6 +397,12 @@ impl Location {
     }
 }
 
+impl From<ConfigError> for crate::Problem {
+    fn from(e: ConfigError) -> Self {
+        e.problem()
+    }
+}
+
 impl ConfigError {
     /// An error not tied to a position.
     pub fn new(message: impl Into<String>) -> Self {

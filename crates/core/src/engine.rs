@@ -106,6 +106,12 @@ impl EngineError {
     }
 }
 
+impl From<EngineError> for Problem {
+    fn from(e: EngineError) -> Self {
+        e.problem()
+    }
+}
+
 /// The innermost message of an error chain: "Connection refused (os error 111)"
 /// rather than a stack of wrappers.
 pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {

@@ -43,6 +43,12 @@ impl HistoryError {
     }
 }
 
+impl From<HistoryError> for Problem {
+    fn from(e: HistoryError) -> Self {
+        e.problem()
+    }
+}
+
 /// A run as listed in the history.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -40,17 +40,20 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         runner.pipeline.project.replace('/', "-"),
         runner.run_id.short()
     );
-    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    let mut bindings: HashMap<String, Vec<PortBinding>> = HashMap::new();
     for p in &spec.ports {
-        port_bindings
+        bindings
             .entry(format!("{}/tcp", p.container_port))
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
+            .or_default()
             .push(PortBinding {
                 host_ip: Some(p.host_ip.clone()),
                 host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
             });
     }
+    let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = bindings
+        .into_iter()
+        .map(|(port, b)| (port, Some(b)))
+        .collect();
     let labels = HashMap::from([
         (LABEL_RUN.to_string(), runner.run_id.to_string()),
         (LABEL_PROJECT.to_string(), runner.pipeline.project.clone()),
