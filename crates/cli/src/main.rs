@@ -10,6 +10,7 @@ macro_rules! out {
     }};
 }
 
+mod accounts;
 mod render;
 
 use std::path::PathBuf;
@@ -97,6 +98,24 @@ enum Command {
     },
     /// Print the JSON Schema of slipway.toml, for editors.
     Schema,
+    /// Sign in to GitHub, a registry or CircleCI; the secret goes to the OS keychain.
+    #[command(subcommand)]
+    Login(accounts::Login),
+    /// Sign out: remove the account and its secret from the keychain.
+    Logout {
+        service: accounts::Service,
+        /// The host (default github.com or circleci.com; required for a registry).
+        host: Option<String>,
+    },
+    /// Who you are signed in as, where. Never prints a secret.
+    Whoami {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store or remove a project's secret (deploy trigger URL, webhook secret).
+    #[command(subcommand)]
+    Secret(accounts::SecretCommand),
 }
 
 fn main() -> ExitCode {
@@ -104,7 +123,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,octocrab=off")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -123,6 +142,7 @@ fn main() -> ExitCode {
         Command::Run { json: true, .. }
             | Command::History { json: true, .. }
             | Command::Logs { json: true, .. }
+            | Command::Whoami { json: true }
     );
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code),
@@ -148,6 +168,10 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
         } => history(project, limit, json),
         Command::Logs { run, json } => logs(&run, json),
         Command::Clean { project } => clean(project).await,
+        Command::Login(login) => accounts::login(login).await,
+        Command::Logout { service, host } => accounts::logout(service, host).await,
+        Command::Whoami { json } => accounts::whoami(json).await,
+        Command::Secret(command) => accounts::secret(command).await,
         Command::Schema => {
             out!(
                 "{}",

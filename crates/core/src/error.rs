@@ -25,13 +25,23 @@ pub enum ErrorCode {
     History,
     /// Reading or writing a local file failed.
     Io,
+    /// No keychain (Secret Service) to keep secrets in.
+    KeychainUnavailable,
+    /// The keychain is there but locked.
+    KeychainLocked,
+    /// A secret a step needs is not set.
+    SecretMissing,
+    /// A service (GitHub, CircleCI, a registry) rejected the credentials.
+    AuthRejected,
+    /// A service (GitHub, CircleCI, a registry) could not be reached or answered oddly.
+    ServiceUnavailable,
 }
 
 impl ErrorCode {
     /// Whether the problem lies in what the user gave us (config, usage)
     /// rather than in the environment (engine, ports, disk).
     pub fn is_bad_input(self) -> bool {
-        matches!(self, ErrorCode::BadConfig)
+        matches!(self, ErrorCode::BadConfig | ErrorCode::AuthRejected)
     }
 }
 

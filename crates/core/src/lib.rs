@@ -11,6 +11,7 @@ pub mod duration;
 mod error;
 
 pub use error::{ErrorCode, Problem};
+pub mod accounts;
 pub mod context;
 pub mod dockerignore;
 pub mod engine;
@@ -19,3 +20,4 @@ pub mod git;
 pub mod history;
 pub mod pipeline;
 pub mod project;
+pub mod secrets;

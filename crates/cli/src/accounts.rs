@@ -1,0 +1,279 @@
+//! `slipway login`, `logout`, `whoami` and `secret`: accounts and secrets,
+//! following `gh` and `docker` habits. Secrets come from stdin or a hidden
+//! prompt and go straight to the core; nothing here prints one.
+
+use std::io::{IsTerminal, Read};
+
+use clap::{Subcommand, ValueEnum};
+use slipway_core::accounts::{
+    self, Account, AccountKind, AccountSource, AccountStore, SecretState,
+};
+use slipway_core::secrets::{Secret, SecretId};
+use slipway_core::{ErrorCode, Problem};
+
+use crate::EXIT_PASSED;
+
+#[derive(Debug, Subcommand)]
+pub enum Login {
+    /// Sign in to GitHub (or GitHub Enterprise) with a personal access token.
+    Github {
+        /// The GitHub host: github.com or a GitHub Enterprise host.
+        #[arg(long, default_value = accounts::GITHUB_HOST)]
+        host: String,
+        /// Read the token from standard input.
+        #[arg(long)]
+        with_token: bool,
+    },
+    /// Sign in to a Docker registry (Docker Hub: docker.io).
+    Registry {
+        /// The registry host, like registry.example.com or localhost:5000.
+        host: String,
+        /// The user name.
+        #[arg(long, short = 'u')]
+        username: String,
+        /// Read the password (or access token) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Sign in to CircleCI with a personal API token.
+    Circleci {
+        /// Read the token from standard input.
+        #[arg(long)]
+        with_token: bool,
+    },
+}
+
+/// A service to sign out of.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Service {
+    Github,
+    Registry,
+    Circleci,
+}
+
+impl From<Service> for AccountKind {
+    fn from(s: Service) -> Self {
+        match s {
+            Service::Github => AccountKind::Github,
+            Service::Registry => AccountKind::Registry,
+            Service::Circleci => AccountKind::Circleci,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a project secret, read from standard input.
+    Set {
+        kind: ProjectSecret,
+        /// PROJECT/NAME, like hello/dockerhub.
+        name: String,
+    },
+    /// Remove a project secret.
+    Rm {
+        kind: ProjectSecret,
+        /// PROJECT/NAME, like hello/dockerhub.
+        name: String,
+    },
+}
+
+/// The kinds of project secrets.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProjectSecret {
+    /// A deploy trigger URL (it embeds a token).
+    DeployTrigger,
+    /// The secret a webhook is signed with.
+    WebhookSecret,
+}
+
+fn store() -> Result<AccountStore, Problem> {
+    Ok(AccountStore::open_default()?)
+}
+
+/// Reads a secret: all of stdin with the flag, else a hidden prompt on a
+/// terminal.
+fn read_secret(from_stdin: bool, flag: &str, what: &str) -> Result<Secret, Problem> {
+    if from_stdin {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            Problem::new(
+                ErrorCode::Io,
+                format!("cannot read the {what} from standard input: {e}"),
+            )
+        })?;
+        return Ok(Secret::new(text));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("no {what}: standard input is not a terminal to ask on"),
+        )
+        .with_hint(format!("Pipe it in and pass {flag}.")));
+    }
+    rpassword::prompt_password(format!("Paste the {what} (it is not shown): "))
+        .map(Secret::new)
+        .map_err(|e| Problem::new(ErrorCode::Io, format!("cannot read the {what}: {e}")))
+}
+
+pub async fn login(command: Login) -> Result<u8, Problem> {
+    let store = store()?;
+    let account = match command {
+        Login::Github { host, with_token } => {
+            let token = read_secret(with_token, "--with-token", "GitHub token")?;
+            store.login_github(Some(&host), token).await?
+        }
+        Login::Registry {
+            host,
+            username,
+            password_stdin,
+        } => {
+            let password = read_secret(password_stdin, "--password-stdin", "registry password")?;
+            store.login_registry(&host, &username, password).await?
+        }
+        Login::Circleci { with_token } => {
+            let token = read_secret(with_token, "--with-token", "CircleCI token")?;
+            store.login_circleci(token).await?
+        }
+    };
+    out!(
+        "✓ Signed in to {} as {}{}",
+        account.host,
+        account.user,
+        account
+            .name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    );
+    if let Some(scopes) = &account.scopes {
+        out!(
+            "  token scopes: {}",
+            if scopes.is_empty() {
+                "none".into()
+            } else {
+                scopes.join(", ")
+            }
+        );
+    }
+    for warning in &account.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(EXIT_PASSED)
+}
+
+pub async fn logout(service: Service, host: Option<String>) -> Result<u8, Problem> {
+    let kind = AccountKind::from(service);
+    let removed = store()?.logout(kind, host.as_deref()).await?;
+    let name = host.unwrap_or_else(|| match kind {
+        AccountKind::Github => accounts::GITHUB_HOST.into(),
+        _ => accounts::CIRCLECI_HOST.into(),
+    });
+    if removed {
+        out!("signed out of {} {name}", kind.service());
+    } else {
+        out!(
+            "not signed in to {} {name}; nothing to remove",
+            kind.service()
+        );
+    }
+    Ok(EXIT_PASSED)
+}
+
+pub async fn whoami(json: bool) -> Result<u8, Problem> {
+    let list = store()?.list().await?;
+    if json {
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return Ok(EXIT_PASSED);
+    }
+    if let Some(problem) = &list.keychain {
+        eprintln!("warning: {}", problem.message);
+        if let Some(hint) = &problem.hint {
+            eprintln!("hint: {hint}");
+        }
+    }
+    if list.accounts.is_empty() {
+        out!("Not signed in anywhere.");
+        out!(
+            "Sign in with `slipway login github --with-token`, `slipway login registry HOST -u USER --password-stdin` or `slipway login circleci --with-token`."
+        );
+        return Ok(EXIT_PASSED);
+    }
+    for account in &list.accounts {
+        out!("{}", line(account));
+    }
+    Ok(EXIT_PASSED)
+}
+
+fn line(account: &Account) -> String {
+    let mut text = format!(
+        "{:<9} {:<24} {}",
+        account.kind.service(),
+        account.host,
+        account.user
+    );
+    if let Some(name) = &account.name {
+        text.push_str(&format!(" ({name})"));
+    }
+    if let Some(scopes) = &account.scopes {
+        text.push_str(&format!("  scopes: {}", scopes.join(", ")));
+    }
+    text.push_str(match &account.source {
+        AccountSource::Slipway => "  [keychain]",
+        AccountSource::DockerConfig => "  [docker config.json]",
+        AccountSource::DockerHelper { .. } => "  [docker credential helper]",
+    });
+    match account.secret {
+        SecretState::Set => {}
+        SecretState::Missing => {
+            text.push_str("  (secret missing from the keychain: sign in again)")
+        }
+        SecretState::Unknown => text.push_str("  (keychain unavailable)"),
+    }
+    for warning in &account.warnings {
+        text.push_str(&format!("\n          ! {warning}"));
+    }
+    text
+}
+
+fn project_secret(kind: ProjectSecret, name: &str) -> Result<SecretId, Problem> {
+    let Some((project, trigger)) = name
+        .split_once('/')
+        .filter(|(p, t)| !p.is_empty() && !t.is_empty() && !t.contains('/'))
+    else {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("{name:?} is not PROJECT/NAME"),
+        )
+        .with_hint("Name it like hello/dockerhub: the project, a slash, the trigger's name."));
+    };
+    let (project, trigger) = (project.to_string(), trigger.to_string());
+    Ok(match kind {
+        ProjectSecret::DeployTrigger => SecretId::DeployTrigger { project, trigger },
+        ProjectSecret::WebhookSecret => SecretId::WebhookSecret { project, trigger },
+    })
+}
+
+pub async fn secret(command: SecretCommand) -> Result<u8, Problem> {
+    match command {
+        SecretCommand::Set { kind, name } => {
+            let id = project_secret(kind, &name)?;
+            let value = read_secret(!std::io::stdin().is_terminal(), "it on stdin", "secret")?;
+            let what = id.describe();
+            accounts::store_secret(id, value).await?;
+            out!("stored {what} in the keychain");
+        }
+        SecretCommand::Rm { kind, name } => {
+            let id = project_secret(kind, &name)?;
+            let what = id.describe();
+            if accounts::delete_secret(id).await? {
+                out!("removed {what}");
+            } else {
+                out!("{what} was not set; nothing to remove");
+            }
+        }
+    }
+    Ok(EXIT_PASSED)
+}

@@ -1,0 +1,398 @@
+//! Credentials in the OS keychain: the only code that talks to it.
+//!
+//! Secret Service on Linux, Keychain on macOS, Credential Manager on
+//! Windows. Every entry is filed under the service name [`SERVICE`] with a
+//! user name that says what it is (`github-token/github.com`), so
+//! `secret-tool search --all service slipway` lists them.
+//!
+//! A [`Secret`] prints as `***` and has no `Serialize`, so it cannot reach a
+//! log, a file, the web view or an error message by accident; reading it
+//! takes an explicit [`Secret::expose`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use zeroize::Zeroize;
+
+use crate::{ErrorCode, Problem};
+
+/// The service name every Slipway entry is filed under.
+pub const SERVICE: &str = "slipway";
+
+/// A secret value: a token, a password, a URL with a token in it.
+///
+/// Debug and Display print `***`; the memory is wiped on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value, trimming the line ending a paste or `echo` leaves.
+    pub fn new(value: impl Into<String>) -> Self {
+        let mut value = value.into();
+        let trimmed = value.trim_end_matches(['\r', '\n']).len();
+        value.truncate(trimmed);
+        Secret(value)
+    }
+
+    /// The value, for the one place that has to send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether there is nothing in it (an empty paste).
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Which secret: its kind and what it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SecretId {
+    /// A GitHub token for one host (`github.com` or a GitHub Enterprise host).
+    GithubToken { host: String },
+    /// The password or token for one registry (its user name is not secret).
+    RegistryPassword { host: String },
+    /// A CircleCI personal API token for one CircleCI host.
+    CircleciToken { host: String },
+    /// A deploy trigger URL (it embeds a token) of one project.
+    DeployTrigger { project: String, trigger: String },
+    /// The secret that signs one project's webhook.
+    WebhookSecret { project: String, trigger: String },
+}
+
+impl SecretId {
+    /// The entry's user name under [`SERVICE`]: `kind/what`.
+    pub fn account(&self) -> String {
+        match self {
+            SecretId::GithubToken { host } => format!("github-token/{host}"),
+            SecretId::RegistryPassword { host } => format!("registry/{host}"),
+            SecretId::CircleciToken { host } => format!("circleci-token/{host}"),
+            SecretId::DeployTrigger { project, trigger } => {
+                format!("deploy-trigger/{project}/{trigger}")
+            }
+            SecretId::WebhookSecret { project, trigger } => {
+                format!("webhook-secret/{project}/{trigger}")
+            }
+        }
+    }
+
+    /// What a person calls it: "the GitHub token for github.com".
+    pub fn describe(&self) -> String {
+        match self {
+            SecretId::GithubToken { host } => format!("the GitHub token for {host}"),
+            SecretId::RegistryPassword { host } => format!("the password for registry {host}"),
+            SecretId::CircleciToken { host } => format!("the CircleCI token for {host}"),
+            SecretId::DeployTrigger { project, trigger } => {
+                format!("the deploy trigger URL {trigger:?} of project {project}")
+            }
+            SecretId::WebhookSecret { project, trigger } => {
+                format!("the webhook secret {trigger:?} of project {project}")
+            }
+        }
+    }
+
+    /// The command that stores it.
+    pub fn how_to_set(&self) -> String {
+        match self {
+            SecretId::GithubToken { host } if host == crate::accounts::GITHUB_HOST => {
+                "Sign in with `slipway login github --with-token` (or Settings → Accounts).".into()
+            }
+            SecretId::GithubToken { host } => format!(
+                "Sign in with `slipway login github --host {host} --with-token` (or Settings → Accounts)."
+            ),
+            SecretId::RegistryPassword { host } => format!(
+                "Sign in with `slipway login registry {host} -u USER --password-stdin` (or Settings → Accounts)."
+            ),
+            SecretId::CircleciToken { .. } => {
+                "Sign in with `slipway login circleci --with-token` (or Settings → Accounts)."
+                    .into()
+            }
+            SecretId::DeployTrigger { project, trigger } => format!(
+                "Store it with `slipway secret set deploy-trigger {project}/{trigger}` (the URL on stdin)."
+            ),
+            SecretId::WebhookSecret { project, trigger } => format!(
+                "Store it with `slipway secret set webhook-secret {project}/{trigger}` (the secret on stdin)."
+            ),
+        }
+    }
+
+    fn label(&self) -> String {
+        let what = self.describe();
+        let what = what.strip_prefix("the ").unwrap_or(&what);
+        format!("Slipway: {what}")
+    }
+}
+
+/// Why the keychain could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// No session bus to find a Secret Service on.
+    #[error("there is no D-Bus session bus, so the keychain (Secret Service) cannot be reached")]
+    NoSessionBus,
+    /// A session bus without a Secret Service on it.
+    #[error("no keychain (Secret Service) is running on the session bus")]
+    NoService { detail: String },
+    /// The keychain is there but locked, or refused access.
+    #[error("the keychain is locked")]
+    Locked { detail: String },
+    /// The secret a step needs was never stored, or was removed.
+    #[error("{} is not set", .id.describe())]
+    Missing { id: SecretId },
+    /// Anything else the keychain reported.
+    #[error("the keychain failed: {detail}")]
+    Failed { detail: String },
+}
+
+impl SecretError {
+    /// The problem as a user sees it, with what to do next.
+    pub fn problem(&self) -> Problem {
+        let message = self.to_string();
+        match self {
+            SecretError::NoSessionBus => Problem::new(ErrorCode::KeychainUnavailable, message)
+                .with_hint(
+                    "Run Slipway inside a desktop session, or start a bus and a keychain for this shell: \
+                     `dbus-run-session -- sh -c 'gnome-keyring-daemon --unlock --components=secrets; exec $SHELL'`.",
+                ),
+            SecretError::NoService { .. } => Problem::new(ErrorCode::KeychainUnavailable, message)
+                .with_hint(
+                    "Start one: `gnome-keyring-daemon --start --components=secrets` (GNOME Keyring), \
+                     or enable the Secret Service in KeePassXC or KWallet.",
+                ),
+            SecretError::Locked { .. } => Problem::new(ErrorCode::KeychainLocked, message).with_hint(
+                "Unlock your login keyring (Passwords and Keys, or `gnome-keyring-daemon --unlock` \
+                 with the password on stdin), then try again.",
+            ),
+            SecretError::Missing { id } => {
+                Problem::new(ErrorCode::SecretMissing, message).with_hint(id.how_to_set())
+            }
+            SecretError::Failed { .. } => Problem::new(ErrorCode::KeychainUnavailable, message),
+        }
+    }
+
+    fn from_keyring(error: keyring_core::Error, id: &SecretId) -> Self {
+        use keyring_core::Error as K;
+        match error {
+            K::NoEntry => SecretError::Missing { id: id.clone() },
+            K::NoStorageAccess(e) => SecretError::Locked {
+                detail: crate::engine::root_cause(e.as_ref()),
+            },
+            K::PlatformFailure(e) => Self::from_platform(crate::engine::root_cause(e.as_ref())),
+            // These carry the stored bytes: never format them.
+            K::BadEncoding(_) | K::BadDataFormat(..) => SecretError::Failed {
+                detail: format!("{} is stored in a form Slipway cannot read", id.describe()),
+            },
+            K::Ambiguous(entries) => SecretError::Failed {
+                detail: format!(
+                    "{} entries match {}; remove the extra ones with your keychain's manager",
+                    entries.len(),
+                    id.describe()
+                ),
+            },
+            other => SecretError::Failed {
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    fn from_platform(detail: String) -> Self {
+        let lower = detail.to_ascii_lowercase();
+        if lower.contains("dbus_session_bus_address")
+            || lower.contains("session bus")
+            || lower.contains("no such file or directory")
+            || lower.contains("connection refused")
+        {
+            SecretError::NoSessionBus
+        } else if lower.contains("serviceunknown")
+            || lower.contains("was not provided by any")
+            || lower.contains("org.freedesktop.secrets")
+            || lower.contains("name has no owner")
+        {
+            SecretError::NoService { detail }
+        } else if lower.contains("locked") || lower.contains("prompt") {
+            SecretError::Locked { detail }
+        } else {
+            SecretError::Failed { detail }
+        }
+    }
+}
+
+impl From<SecretError> for Problem {
+    fn from(e: SecretError) -> Self {
+        e.problem()
+    }
+}
+
+type Store = Arc<keyring_core::CredentialStore>;
+
+/// A connection to the OS keychain. Calls block (D-Bus round trips): from
+/// async code, use them inside `spawn_blocking`.
+#[derive(Clone)]
+pub struct Keychain {
+    store: Store,
+}
+
+impl std::fmt::Debug for Keychain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keychain")
+            .field("vendor", &self.store.vendor())
+            .finish()
+    }
+}
+
+impl Keychain {
+    /// Connects to the platform's keychain.
+    pub fn open() -> Result<Self, SecretError> {
+        Ok(Keychain {
+            store: platform_store()?,
+        })
+    }
+
+    fn entry(&self, id: &SecretId) -> Result<keyring_core::Entry, SecretError> {
+        let label = id.label();
+        let modifiers = HashMap::from([("label", label.as_str())]);
+        keyring_core::Entry::new_in_store_with_modifiers(
+            &self.store,
+            SERVICE,
+            &id.account(),
+            &modifiers,
+        )
+        .map_err(|e| SecretError::from_keyring(e, id))
+    }
+
+    /// Stores a secret, replacing what was there.
+    pub fn set(&self, id: &SecretId, secret: &Secret) -> Result<(), SecretError> {
+        self.entry(id)?
+            .set_password(secret.expose())
+            .map_err(|e| SecretError::from_keyring(e, id))
+    }
+
+    /// Reads a secret; [`SecretError::Missing`] names it when it is not set.
+    pub fn get(&self, id: &SecretId) -> Result<Secret, SecretError> {
+        self.entry(id)?
+            .get_password()
+            .map(Secret)
+            .map_err(|e| SecretError::from_keyring(e, id))
+    }
+
+    /// Whether a secret is set, without reading it into memory for long.
+    pub fn contains(&self, id: &SecretId) -> Result<bool, SecretError> {
+        match self.get(id) {
+            Ok(_) => Ok(true),
+            Err(SecretError::Missing { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes a secret; `false` when there was none.
+    pub fn delete(&self, id: &SecretId) -> Result<bool, SecretError> {
+        match self.entry(id)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(SecretError::from_keyring(e, id)),
+        }
+    }
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+fn platform_store() -> Result<Store, SecretError> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty())
+        && std::env::var_os("XDG_RUNTIME_DIR")
+            .is_none_or(|d| !std::path::Path::new(&d).join("bus").exists())
+    {
+        return Err(SecretError::NoSessionBus);
+    }
+    let store = zbus_secret_service_keyring_store::Store::new()
+        .map_err(|e| SecretError::from_keyring(e, &SecretId::GithubToken { host: "-".into() }))?;
+    Ok(store)
+}
+
+#[cfg(target_os = "macos")]
+fn platform_store() -> Result<Store, SecretError> {
+    apple_native_keyring_store::keychain::Store::new()
+        .map(|s| s as Store)
+        .map_err(|e| SecretError::Failed {
+            detail: e.to_string(),
+        })
+}
+
+#[cfg(windows)]
+fn platform_store() -> Result<Store, SecretError> {
+    windows_native_keyring_store::Store::new()
+        .map(|s| s as Store)
+        .map_err(|e| SecretError::Failed {
+            detail: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_print_as_stars() {
+        let s = Secret::new("ghp_supersecret\n");
+        assert_eq!(format!("{s}"), "***");
+        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(***)");
+        assert_eq!(s.expose(), "ghp_supersecret");
+        assert!(Secret::new(" \n").is_empty());
+    }
+
+    #[test]
+    fn entries_are_named_by_kind_and_owner() {
+        let id = SecretId::DeployTrigger {
+            project: "hello".into(),
+            trigger: "dockerhub".into(),
+        };
+        assert_eq!(id.account(), "deploy-trigger/hello/dockerhub");
+        assert_eq!(
+            id.label(),
+            "Slipway: deploy trigger URL \"dockerhub\" of project hello"
+        );
+        assert!(
+            id.how_to_set()
+                .contains("slipway secret set deploy-trigger hello/dockerhub")
+        );
+        let missing = SecretError::Missing { id }.problem();
+        assert_eq!(missing.code, ErrorCode::SecretMissing);
+        assert_eq!(
+            missing.message,
+            "the deploy trigger URL \"dockerhub\" of project hello is not set"
+        );
+    }
+
+    #[test]
+    fn platform_failures_are_classified() {
+        assert!(matches!(
+            SecretError::from_platform(
+                "org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files".into()
+            ),
+            SecretError::NoService { .. }
+        ));
+        assert!(matches!(
+            SecretError::from_platform("Connection refused".into()),
+            SecretError::NoSessionBus
+        ));
+    }
+}

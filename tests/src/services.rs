@@ -1,0 +1,286 @@
+//! Real local services for the account tests: a private D-Bus session bus
+//! (no service activation, so nothing starts behind a test's back), GNOME
+//! Keyring's Secret Service on it, and Debian's docker-registry with
+//! htpasswd auth on loopback. Each stops when dropped.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::wait_until;
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A private session bus, optionally with a Secret Service on it.
+#[derive(Debug)]
+pub struct SessionBus {
+    dir: tempfile::TempDir,
+    address: String,
+    bus: Child,
+    keyring: Option<Child>,
+}
+
+/// How the keyring on a [`SessionBus`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyring {
+    /// No Secret Service at all.
+    None,
+    /// GNOME Keyring, unlocked with a known password.
+    Unlocked,
+    /// GNOME Keyring, never unlocked: no usable collection.
+    Locked,
+}
+
+impl SessionBus {
+    /// Starts a bus in a fresh folder, and the keyring asked for.
+    pub fn start(keyring: Keyring) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for sub in ["home", "run", "data"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        }
+        set_mode_700(&dir.path().join("run"));
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                dir.path().join("bus").display()
+            ),
+        )
+        .expect("write bus config");
+        let mut bus = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon is missing: install dbus (scripts/setup does)");
+        let mut line = String::new();
+        BufReader::new(bus.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("bus address");
+        let mut session = SessionBus {
+            address: line.trim().to_string(),
+            dir,
+            bus,
+            keyring: None,
+        };
+        if keyring != Keyring::None {
+            session.start_keyring(keyring == Keyring::Unlocked);
+        }
+        session
+    }
+
+    fn start_keyring(&mut self, unlock: bool) {
+        let mut cmd = Command::new("gnome-keyring-daemon");
+        cmd.args(["--foreground", "--components=secrets"]);
+        if unlock {
+            cmd.arg("--unlock");
+        }
+        let mut child = self
+            .command_env(cmd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon is missing: install gnome-keyring (scripts/setup does)");
+        if let Some(mut stdin) = child.stdin.take()
+            && unlock
+        {
+            stdin.write_all(b"test").expect("unlock password");
+        }
+        self.keyring = Some(child);
+        wait_until(
+            "the Secret Service on the test bus",
+            Duration::from_secs(20),
+            || self.has_owner("org.freedesktop.secrets"),
+        );
+    }
+
+    fn has_owner(&self, name: &str) -> bool {
+        let out = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--dest=org.freedesktop.DBus",
+                "--print-reply",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                &format!("string:{name}"),
+            ])
+            .output()
+            .expect("dbus-send");
+        String::from_utf8_lossy(&out.stdout).contains("boolean true")
+    }
+
+    /// The bus address, for `DBUS_SESSION_BUS_ADDRESS`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Puts this session's environment on a command.
+    pub fn command_env(&self, mut cmd: Command) -> Command {
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("HOME", self.dir.path().join("home"))
+            .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"));
+        cmd
+    }
+
+    /// A command run in this session.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        self.command_env(Command::new(program))
+    }
+
+    /// `secret-tool search --all service slipway`: the entries as
+    /// `(username attribute, label, secret)`.
+    pub fn slipway_entries(&self) -> Vec<(String, String, String)> {
+        let out = self
+            .command("secret-tool")
+            .args(["search", "--all", "service", "slipway"])
+            .output()
+            .expect("secret-tool is missing: install libsecret-tools (scripts/setup does)");
+        // secret-tool prints each item's label and secret on stdout, its
+        // `[path]` header and attributes on stderr, in the same order.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut shown: Vec<(String, String)> = Vec::new();
+        for line in stdout.lines() {
+            if let Some(v) = line.strip_prefix("label = ") {
+                shown.push((v.to_string(), String::new()));
+            } else if let (Some(v), Some(last)) = (line.strip_prefix("secret = "), shown.last_mut())
+            {
+                last.1 = v.to_string();
+            }
+        }
+        let users = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("attribute.username = "))
+            .map(str::to_string);
+        let mut entries: Vec<(String, String, String)> = users
+            .zip(shown)
+            .map(|(user, (label, secret))| (user, label, secret))
+            .collect();
+        entries.sort();
+        entries
+    }
+
+    /// Removes an entry behind Slipway's back, as a keychain manager would.
+    pub fn clear_entry(&self, username: &str) {
+        let status = self
+            .command("secret-tool")
+            .args(["clear", "service", "slipway", "username", username])
+            .status()
+            .expect("secret-tool");
+        assert!(status.success(), "secret-tool clear {username}");
+    }
+
+    /// The keyring's own files (encrypted), to leave out of leak scans.
+    pub fn keyring_dir(&self) -> PathBuf {
+        self.dir.path().join("data").join("keyrings")
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        if let Some(keyring) = self.keyring.as_mut() {
+            kill(keyring);
+        }
+        kill(&mut self.bus);
+    }
+}
+
+fn set_mode_700(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+}
+
+/// Debian's docker-registry on a loopback port, with htpasswd users.
+#[derive(Debug)]
+pub struct Registry {
+    _dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Registry {
+    /// Starts a registry that accepts these `(user, password)` pairs.
+    pub fn start(users: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut htpasswd = String::new();
+        for (user, password) in users {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("htpasswd is missing: install apache2-utils (scripts/setup does)");
+            assert!(out.status.success(), "htpasswd failed");
+            htpasswd.push_str(String::from_utf8_lossy(&out.stdout).trim());
+            htpasswd.push('\n');
+        }
+        std::fs::write(dir.path().join("htpasswd"), htpasswd).expect("write htpasswd");
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\n\
+             http:\n  addr: 127.0.0.1:{port}\n  secret: slipway-test\n\
+             auth:\n  htpasswd:\n    realm: Registry Realm\n    path: {htpasswd}\n",
+            root = dir.path().join("data").display(),
+            htpasswd = dir.path().join("htpasswd").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).expect("write config");
+        let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("docker-registry is missing: install docker-registry (scripts/setup does)");
+        let child = Command::new(binary)
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        wait_until("the registry to listen", Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Registry {
+            _dir: dir,
+            port,
+            child,
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        kill(&mut self.child);
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
