@@ -5,10 +5,12 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
+use slipway_core::accounts::{Account, AccountKind, AccountStore, Accounts, Endpoints};
 use slipway_core::event::RunEvent;
 use slipway_core::history::{History, LogRecord, RunRecord, StepRecord};
 use slipway_core::pipeline::ContainerInfo;
 use slipway_core::project::ProjectInfo;
+use slipway_core::secrets::Secret;
 use slipway_core::{ErrorCode, Problem};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -243,4 +245,71 @@ pub fn ui_painted() {
     if std::env::var_os("SLIPWAY_STARTUP_PROBE").is_some() {
         eprintln!("SLIPWAY_PAINTED");
     }
+}
+
+fn account_store() -> Result<AccountStore, Problem> {
+    Ok(AccountStore::open_default()?)
+}
+
+/// Every account (Slipway's and the docker CLI's), and the API URL
+/// settings. Never a secret.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn accounts_list() -> Result<Accounts, Problem> {
+    Ok(account_store()?.list().await?)
+}
+
+/// Validates a GitHub token with `GET /user` and stores it in the keychain.
+/// The token goes no further than the core.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, fields(host = ?host))]
+pub async fn account_login_github(host: Option<String>, token: String) -> Result<Account, Problem> {
+    let token = Secret::new(token);
+    Ok(account_store()?
+        .login_github(host.as_deref().filter(|h| !h.trim().is_empty()), token)
+        .await?)
+}
+
+/// Validates a registry login with the registry and stores it.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, fields(host = ?host))]
+pub async fn account_login_registry(
+    host: String,
+    username: String,
+    password: String,
+) -> Result<Account, Problem> {
+    let password = Secret::new(password);
+    Ok(account_store()?
+        .login_registry(&host, &username, password)
+        .await?)
+}
+
+/// Validates a CircleCI token with `GET /me` and stores it.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all)]
+pub async fn account_login_circleci(token: String) -> Result<Account, Problem> {
+    let token = Secret::new(token);
+    Ok(account_store()?.login_circleci(token).await?)
+}
+
+/// Signs out: removes the account and its secret.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn account_logout(kind: AccountKind, host: Option<String>) -> Result<bool, Problem> {
+    Ok(account_store()?.logout(kind, host.as_deref()).await?)
+}
+
+/// Saves the API base URL settings and returns the accounts view.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn accounts_endpoints_set(endpoints: Endpoints) -> Result<Accounts, Problem> {
+    let store = account_store()?;
+    store.set_endpoints(endpoints)?;
+    Ok(store.list().await?)
 }

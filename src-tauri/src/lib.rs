@@ -41,6 +41,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::settings_get,
             commands::settings_set,
             commands::ui_painted,
+            commands::accounts_list,
+            commands::account_login_github,
+            commands::account_login_registry,
+            commands::account_login_circleci,
+            commands::account_logout,
+            commands::accounts_endpoints_set,
         ])
         .events(tauri_specta::collect_events![
             session::RunStarted,

@@ -68,6 +68,21 @@ class Harness:
             json.dump({"paths": [self.project]}, f)
         os.environ["SLIPWAY_CONFIG_DIR"] = self.config
         os.environ["SLIPWAY_DATA_DIR"] = os.path.join(self.work, "data")
+        # A real, unlocked Secret Service, before anything asks the bus for one.
+        subprocess.run(["gnome-keyring-daemon", "--unlock", "--components=secrets"], input=b"test",
+                       stdout=subprocess.DEVNULL, check=True, timeout=30)
+        # The fake GitHub and CircleCI, with the tokens the accounts test uses.
+        self.fake = subprocess.Popen(
+            [os.path.join(TARGET, "debug", "fake-services"),
+             "--github", f"{GITHUB_TOKEN}=octocat:read:user", "--circleci", f"{CIRCLECI_TOKEN}=circle-dev"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        fake_url = self.fake.stdout.readline().strip()
+        assert fake_url.startswith("http://127.0.0.1:"), fake_url
+        os.environ["SLIPWAY_GITHUB_API_URL"] = f"{fake_url}/github"
+        os.environ["SLIPWAY_CIRCLECI_API_URL"] = f"{fake_url}/circleci/api/v2"
+        # The app's log, at debug level, for the secrets leak check.
+        os.environ["SLIPWAY_LOG"] = "debug"
+        self.app_log = os.path.join(self.work, "app.log")
         os.makedirs(SHOTS, exist_ok=True)
         # The notification server (started by the bus on the first Notify)
         # keeps notifications until they are clicked or closed.
@@ -86,7 +101,8 @@ class Harness:
         self.tray_host = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "desktop", "tray_host.py"),
                                            self.tray_file], stdout=subprocess.PIPE, text=True)
         assert self.tray_host.stdout.readline().strip() == "ready"
-        self.driver_proc = subprocess.Popen(["tauri-driver"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.driver_proc = subprocess.Popen(["tauri-driver"], stdout=subprocess.DEVNULL,
+                                            stderr=open(self.app_log, "w"))
         options = ArgOptions()
         options.set_capability("tauri:options", {"application": APP})
         options.set_capability("browserName", "wry")
@@ -100,6 +116,9 @@ class Harness:
             self.driver_proc.terminate()
             self.monitor.terminate()
             self.tray_host.terminate()
+            self.fake.stdin.close()
+            self.fake.wait(timeout=30)
+            assert self.fake.returncode == 0, f"the fake services: {self.fake.stderr.read()}"
 
     def shot(self, name):
         path = os.path.join(SHOTS, f"{name}.png")
@@ -250,6 +269,94 @@ def test_adding_a_project_and_rejecting_a_bad_one(h):
         == ["examples-hello", h.name])
 
 
+GITHUB_TOKEN = "ghp_desktopLeakCheck000000000000000000001"
+GITHUB_WRONG = "ghp_desktopLeakCheckWrong0000000000000002"
+CIRCLECI_TOKEN = "circle_desktopLeakCheck00000000003"
+
+# Tauri's invoke() cannot be replaced, but its IPC goes through fetch() on
+# the ipc:// protocol: record every answer Rust sends.
+RECORD_IPC = """
+if (!window.__ipcLog) {
+  window.__ipcLog = [];
+  const fetch = window.fetch.bind(window);
+  window.fetch = async (...args) => {
+    const response = await fetch(...args);
+    response.clone().text().then((t) => window.__ipcLog.push(t));
+    return response;
+  };
+}
+"""
+
+
+def sign_in(h, button, fields):
+    h.driver.find_element(By.XPATH, f"//button[normalize-space()='{button}']").click()
+    form = wait_for("the sign-in form", lambda: h.css("form.signin"))
+    for name, value in fields.items():
+        field = form.find_element(By.CSS_SELECTOR, f"input[name={name}]")
+        field.clear()
+        field.send_keys(value)
+    form.find_element(By.CSS_SELECTOR, "input[name=secret]").send_keys(Keys.ENTER)
+
+
+def keychain_entries():
+    out = subprocess.run(["secret-tool", "search", "--all", "service", "slipway"],
+                         capture_output=True, text=True, timeout=30)
+    return sorted(l.split(" = ", 1)[1] for l in out.stderr.splitlines() if l.startswith("attribute.username = "))
+
+
+def test_accounts_in_settings(h):
+    h.css(".settings-link").click()
+    wait_for("the accounts panel", lambda: "Not signed in anywhere" in (h.text("fieldset.accounts") or ""))
+    h.driver.execute_script(RECORD_IPC)
+    h.shot("09-accounts-empty")
+
+    # A wrong token: GitHub's answer, in words, and nothing stored.
+    sign_in(h, "Sign in to GitHub…", {"secret": GITHUB_WRONG})
+    wait_for("the rejection", lambda: "GitHub rejected the credentials for github.com: Bad credentials"
+             in (h.text("form.signin [role=alert]") or ""), 30)
+    h.shot("10-accounts-rejected")
+    assert keychain_entries() == [], keychain_entries()
+
+    # The right one: signed in, with the scopes it lacks called out.
+    field = h.css("form.signin input[name=secret]")
+    field.clear()
+    field.send_keys(GITHUB_TOKEN, Keys.ENTER)
+    wait_for("the GitHub account", lambda: h.text("li.account[data-kind=github] .user") == "octocat (octocat (test))", 30)
+    notice = h.text("fieldset.accounts .notice")
+    assert notice == "Signed in to github.com as octocat (octocat (test)).", notice
+    row = h.text("li.account[data-kind=github]")
+    assert "missing scope `repo`" in row and "missing scope `workflow`" in row and "read:user" in row, row
+
+    sign_in(h, "Sign in to CircleCI…", {"secret": CIRCLECI_TOKEN})
+    wait_for("the CircleCI account", lambda: h.text("li.account[data-kind=circleci] .user") == "circle-dev (circle-dev (test))", 30)
+    assert keychain_entries() == ["circleci-token/127.0.0.1", "github-token/github.com"], keychain_entries()
+    h.shot("11-accounts-signed-in")
+
+    # Remove GitHub: gone from the list and from the keychain.
+    h.driver.find_element(By.CSS_SELECTOR, "li.account[data-kind=github] button.danger").click()
+    wait_for("GitHub removed", lambda: not h.driver.find_elements(By.CSS_SELECTOR, "li.account[data-kind=github]"))
+    assert keychain_entries() == ["circleci-token/127.0.0.1"], keychain_entries()
+
+    # No secret in what Rust sent the web view, in the page, in files or the log.
+    ipc = h.driver.execute_script("return window.__ipcLog.join('\\n')")
+    assert "octocat" in ipc and "circle-dev" in ipc, "the IPC recorder saw the answers"
+    page = h.driver.execute_script(
+        "return document.documentElement.outerHTML + [...document.querySelectorAll('input')].map(i => i.value).join('|')")
+    files = ""
+    for root, _, names in os.walk(h.work):
+        for name in names:
+            path = os.path.join(root, name)
+            if path != h.app_log:
+                with open(path, "rb") as f:
+                    files += f.read().decode("utf-8", "replace")
+    with open(h.app_log) as f:
+        log = f.read()
+    assert "signed in" in log and "octocat" in log, "the app log is captured"
+    for secret in [GITHUB_TOKEN, GITHUB_WRONG, CIRCLECI_TOKEN]:
+        for where, text in [("IPC payloads", ipc), ("the page", page), ("files", files), ("the app log", log)]:
+            assert secret not in text, f"a secret leaked into {where}"
+
+
 def test_a_second_launch_focuses_the_first(h):
     second = subprocess.run([APP], capture_output=True, timeout=30)
     assert second.returncode == 0, second
@@ -280,7 +387,11 @@ def main():
         for test in [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
                      test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
                      test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
+                     test_accounts_in_settings,
                      test_a_second_launch_focuses_the_first]:
+            only = os.environ.get("SLIPWAY_E2E_ONLY")
+            if only and test.__name__ not in only.split(","):
+                continue
             print(f"{test.__name__} ...", flush=True)
             try:
                 test(h)

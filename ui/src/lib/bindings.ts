@@ -44,6 +44,24 @@ export const commands = {
 	 *  `SLIPWAY_STARTUP_PROBE` is set.
 	 */
 	uiPainted: () => __TAURI_INVOKE<void>("ui_painted"),
+	/**
+	 *  Every account (Slipway's and the docker CLI's), and the API URL
+	 *  settings. Never a secret.
+	 */
+	accountsList: () => typedError<Accounts_Serialize, Problem_Serialize>(__TAURI_INVOKE("accounts_list")),
+	/**
+	 *  Validates a GitHub token with `GET /user` and stores it in the keychain.
+	 *  The token goes no further than the core.
+	 */
+	accountLoginGithub: (host: string | null, token: string) => typedError<Account_Serialize, Problem_Serialize>(__TAURI_INVOKE("account_login_github", { host, token })),
+	/**  Validates a registry login with the registry and stores it. */
+	accountLoginRegistry: (host: string, username: string, password: string) => typedError<Account_Serialize, Problem_Serialize>(__TAURI_INVOKE("account_login_registry", { host, username, password })),
+	/**  Validates a CircleCI token with `GET /me` and stores it. */
+	accountLoginCircleci: (token: string) => typedError<Account_Serialize, Problem_Serialize>(__TAURI_INVOKE("account_login_circleci", { token })),
+	/**  Signs out: removes the account and its secret. */
+	accountLogout: (kind: AccountKind, host: string | null) => typedError<boolean, Problem_Serialize>(__TAURI_INVOKE("account_logout", { kind, host })),
+	/**  Saves the API base URL settings and returns the accounts view. */
+	accountsEndpointsSet: (endpoints: Endpoints_Deserialize) => typedError<Accounts_Serialize, Problem_Serialize>(__TAURI_INVOKE("accounts_endpoints_set", { endpoints })),
 };
 
 /** Events */
@@ -54,6 +72,94 @@ export const events = {
 };
 
 /* Types */
+/**  One signed-in account, as front ends show it: never a secret. */
+export type Account = Account_Serialize | Account_Deserialize;
+
+/**  Which service an account is for. */
+export type AccountKind = "github" | "registry" | "circleci";
+
+/**  Where an account's secret lives. */
+export type AccountSource = 
+/**  Signed in through Slipway; the secret is in the OS keychain. */
+{ kind: "slipway" } | 
+/**  The docker CLI's config.json `auths` (read-only). */
+{ kind: "docker_config" } | 
+/**  A docker credential helper, `docker-credential-<helper>` (read-only). */
+{ kind: "docker_helper"; helper: string };
+
+/**  One signed-in account, as front ends show it: never a secret. */
+export type Account_Deserialize = {
+	kind: AccountKind,
+	/**  `github.com`, a GitHub Enterprise host, a registry host, `circleci.com`. */
+	host: string,
+	/**  The login or user name. */
+	user: string,
+	/**  The display name, when the service has one. */
+	name?: string | null,
+	/**  The API base URL it was validated against. */
+	api_url?: string | null,
+	/**
+	 *  GitHub token scopes (`x-oauth-scopes`); `None` when the token does not
+	 *  report them (fine-grained tokens).
+	 */
+	scopes?: string[] | null,
+	/**  What may not work with this account, in words. */
+	warnings?: string[],
+	source: AccountSource,
+	secret: SecretState,
+	/**  When it was last validated, in ms since the Unix epoch. */
+	validated_at_ms?: number | null,
+};
+
+/**  One signed-in account, as front ends show it: never a secret. */
+export type Account_Serialize = {
+	kind: AccountKind,
+	/**  `github.com`, a GitHub Enterprise host, a registry host, `circleci.com`. */
+	host: string,
+	/**  The login or user name. */
+	user: string,
+	/**  The display name, when the service has one. */
+	name: string | null,
+	/**  The API base URL it was validated against. */
+	api_url: string | null,
+	/**
+	 *  GitHub token scopes (`x-oauth-scopes`); `None` when the token does not
+	 *  report them (fine-grained tokens).
+	 */
+	scopes: string[] | null,
+	/**  What may not work with this account, in words. */
+	warnings: string[],
+	source: AccountSource,
+	secret: SecretState,
+	/**  When it was last validated, in ms since the Unix epoch. */
+	validated_at_ms: number | null,
+};
+
+/**  Every account, and whether the keychain could be asked. */
+export type Accounts = Accounts_Serialize | Accounts_Deserialize;
+
+/**  Every account, and whether the keychain could be asked. */
+export type Accounts_Deserialize = {
+	accounts: Account_Deserialize[],
+	/**  Why the keychain could not be asked, if it could not. */
+	keychain?: Problem_Deserialize | null,
+	/**  The API base URL settings. */
+	endpoints: Endpoints_Deserialize,
+	/**  The API base URLs the environment sets, which win over the settings. */
+	endpoints_from_env: Endpoints_Deserialize,
+};
+
+/**  Every account, and whether the keychain could be asked. */
+export type Accounts_Serialize = {
+	accounts: Account_Serialize[],
+	/**  Why the keychain could not be asked, if it could not. */
+	keychain: Problem_Serialize | null,
+	/**  The API base URL settings. */
+	endpoints: Endpoints_Serialize,
+	/**  The API base URLs the environment sets, which win over the settings. */
+	endpoints_from_env: Endpoints_Serialize,
+};
+
 /**  A run in progress. */
 export type ActiveRun = {
 	/**  The run. */
@@ -101,6 +207,25 @@ export type ContainerInfo_Serialize = {
 	url: string | null,
 };
 
+/**  API base URLs: a setting (kept in accounts.json) or the environment. */
+export type Endpoints = Endpoints_Serialize | Endpoints_Deserialize;
+
+/**  API base URLs: a setting (kept in accounts.json) or the environment. */
+export type Endpoints_Deserialize = {
+	/**  The GitHub API base URL; `None` derives it from the host. */
+	github_api_url?: string | null,
+	/**  The CircleCI API base URL; `None` means CircleCI's public one. */
+	circleci_api_url?: string | null,
+};
+
+/**  API base URLs: a setting (kept in accounts.json) or the environment. */
+export type Endpoints_Serialize = {
+	/**  The GitHub API base URL; `None` derives it from the host. */
+	github_api_url: string | null,
+	/**  The CircleCI API base URL; `None` means CircleCI's public one. */
+	circleci_api_url: string | null,
+};
+
 /**
  *  What kind of problem a front end is looking at. Add a variant only when
  *  a front end treats it differently.
@@ -117,7 +242,17 @@ export type ErrorCode =
 /**  The run history could not be read or written. */
 "history" | 
 /**  Reading or writing a local file failed. */
-"io";
+"io" | 
+/**  No keychain (Secret Service) to keep secrets in. */
+"keychain_unavailable" | 
+/**  The keychain is there but locked. */
+"keychain_locked" | 
+/**  A secret a step needs is not set. */
+"secret_missing" | 
+/**  A service (GitHub, CircleCI, a registry) rejected the credentials. */
+"auth_rejected" | 
+/**  A service (GitHub, CircleCI, a registry) could not be reached or answered oddly. */
+"service_unavailable";
 
 /**  What happened in a run. */
 export type Event = Event_Serialize | Event_Deserialize;
@@ -660,6 +795,15 @@ export type RunStarted = {
 	/**  Project folder. */
 	path: string,
 };
+
+/**  Whether the account's secret is where it should be. */
+export type SecretState = 
+/**  Stored. */
+"set" | 
+/**  Not in the keychain (removed outside Slipway): sign in again. */
+"missing" | 
+/**  The keychain could not be asked (see [`Accounts::keychain`]). */
+"unknown";
 
 /**  User preferences. */
 export type Settings = Settings_Serialize | Settings_Deserialize;

@@ -2,6 +2,8 @@
 // unwrapped so failures arrive as `ProblemError` ({code, message, hint}).
 
 import type {
+  Account_Serialize,
+  Accounts_Serialize,
   ContainerInfo_Serialize,
   Outcome_Serialize,
   Problem_Serialize,
@@ -14,9 +16,11 @@ import type {
 import { commands, events } from "./bindings";
 
 export { commands, events };
-export type { StepKind, Theme } from "./bindings";
+export type { AccountKind, StepKind, Theme } from "./bindings";
 
 // The shapes Rust sends (the bindings also describe what it accepts).
+export type Account = Account_Serialize;
+export type Accounts = Accounts_Serialize;
 export type ContainerInfo = ContainerInfo_Serialize;
 export type Outcome = Outcome_Serialize;
 export type Problem = Problem_Serialize;

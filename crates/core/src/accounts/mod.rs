@@ -118,6 +118,10 @@ pub struct Accounts {
     pub accounts: Vec<Account>,
     /// Why the keychain could not be asked, if it could not.
     pub keychain: Option<Problem>,
+    /// The API base URL settings.
+    pub endpoints: Endpoints,
+    /// The API base URLs the environment sets, which win over the settings.
+    pub endpoints_from_env: Endpoints,
 }
 
 /// A login or logout that did not go through.
@@ -196,6 +200,9 @@ impl From<AccountError> for Problem {
 struct AccountsFile {
     #[serde(default)]
     accounts: Vec<Account>,
+    /// The API base URL settings.
+    #[serde(default)]
+    endpoints: Endpoints,
 }
 
 /// The folder Slipway keeps its settings in: `$SLIPWAY_CONFIG_DIR`, else the
@@ -207,8 +214,9 @@ pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("dev", "slipway", "slipway").map(|d| d.config_dir().into())
 }
 
-/// The API base URLs to validate against, from settings and the environment.
-#[derive(Debug, Clone, Default)]
+/// API base URLs: a setting (kept in accounts.json) or the environment.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoints {
     /// The GitHub API base URL; `None` derives it from the host.
     pub github_api_url: Option<String>,
@@ -217,17 +225,30 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// `SLIPWAY_GITHUB_API_URL` and `SLIPWAY_CIRCLECI_API_URL` when set,
-    /// else the given settings.
-    pub fn from_env_or(settings: Endpoints) -> Self {
+    /// `SLIPWAY_GITHUB_API_URL` and `SLIPWAY_CIRCLECI_API_URL`, where set.
+    pub fn from_env() -> Self {
         let env = |name| {
             std::env::var(name)
                 .ok()
                 .filter(|v: &String| !v.trim().is_empty())
         };
         Endpoints {
-            github_api_url: env(GITHUB_API_ENV).or(settings.github_api_url),
-            circleci_api_url: env(CIRCLECI_API_ENV).or(settings.circleci_api_url),
+            github_api_url: env(GITHUB_API_ENV),
+            circleci_api_url: env(CIRCLECI_API_ENV),
+        }
+    }
+
+    /// These where set, else `fallback`'s.
+    fn or(&self, fallback: &Endpoints) -> Endpoints {
+        Endpoints {
+            github_api_url: self
+                .github_api_url
+                .clone()
+                .or_else(|| fallback.github_api_url.clone()),
+            circleci_api_url: self
+                .circleci_api_url
+                .clone()
+                .or_else(|| fallback.circleci_api_url.clone()),
         }
     }
 
@@ -264,7 +285,8 @@ fn check_url(url: &str, env: &str) -> Result<String, AccountError> {
 #[derive(Debug, Clone)]
 pub struct AccountStore {
     path: PathBuf,
-    endpoints: Endpoints,
+    /// What the environment sets; wins over the settings in the file.
+    env: Endpoints,
 }
 
 impl AccountStore {
@@ -275,15 +297,38 @@ impl AccountStore {
             path: PathBuf::from(FILE_NAME),
             detail: "there is no home folder to keep it in".into(),
         })?;
-        Ok(Self::at(&dir, Endpoints::from_env_or(Endpoints::default())))
+        Ok(Self::at(&dir, Endpoints::from_env()))
     }
 
-    /// The store in `dir`, validating against `endpoints`.
-    pub fn at(dir: &Path, endpoints: Endpoints) -> Self {
+    /// The store in `dir`; `env` API URLs win over the stored settings.
+    pub fn at(dir: &Path, env: Endpoints) -> Self {
         AccountStore {
             path: dir.join(FILE_NAME),
-            endpoints,
+            env,
         }
+    }
+
+    /// The API base URLs logins validate against.
+    fn endpoints(&self) -> Result<Endpoints, AccountError> {
+        Ok(self.env.or(&self.load()?.endpoints))
+    }
+
+    /// Saves the API base URL settings (empty means the default).
+    pub fn set_endpoints(&self, endpoints: Endpoints) -> Result<Endpoints, AccountError> {
+        let clean = |url: Option<String>, env: &str| -> Result<Option<String>, AccountError> {
+            match url.filter(|u| !u.trim().is_empty()) {
+                Some(u) => check_url(&u, env).map(Some),
+                None => Ok(None),
+            }
+        };
+        let endpoints = Endpoints {
+            github_api_url: clean(endpoints.github_api_url, GITHUB_API_ENV)?,
+            circleci_api_url: clean(endpoints.circleci_api_url, CIRCLECI_API_ENV)?,
+        };
+        let mut file = self.load()?;
+        file.endpoints = endpoints.clone();
+        self.save(&file)?;
+        Ok(endpoints)
     }
 
     /// Where the non-secret half is kept.
@@ -342,7 +387,7 @@ impl AccountStore {
     ) -> Result<Account, AccountError> {
         let host = normalize_github_host(host.unwrap_or(GITHUB_HOST))?;
         non_empty(&token, "GitHub token")?;
-        let api = self.endpoints.github_api(&host)?;
+        let api = self.endpoints()?.github_api(&host)?;
         let user = github::authenticated_user(&api, &host, &token).await?;
         let account = Account {
             kind: AccountKind::Github,
@@ -358,14 +403,16 @@ impl AccountStore {
         };
         store_secret(SecretId::GithubToken { host }, token).await?;
         self.upsert(account.clone())?;
+        tracing::info!(kind = ?account.kind, host = %account.host, user = %account.user, "signed in");
         Ok(account)
     }
 
     /// Validates a CircleCI token against `GET /me` and stores it.
     pub async fn login_circleci(&self, token: Secret) -> Result<Account, AccountError> {
         non_empty(&token, "CircleCI token")?;
-        let api = self.endpoints.circleci_api()?;
-        let host = if self.endpoints.circleci_api_url.is_none() {
+        let endpoints = self.endpoints()?;
+        let api = endpoints.circleci_api()?;
+        let host = if endpoints.circleci_api_url.is_none() {
             CIRCLECI_HOST.to_string()
         } else {
             reqwest::Url::parse(&api)
@@ -388,6 +435,7 @@ impl AccountStore {
         };
         store_secret(SecretId::CircleciToken { host }, token).await?;
         self.upsert(account.clone())?;
+        tracing::info!(kind = ?account.kind, host = %account.host, user = %account.user, "signed in");
         Ok(account)
     }
 
@@ -428,6 +476,7 @@ impl AccountStore {
         )
         .await?;
         self.upsert(account.clone())?;
+        tracing::info!(kind = ?account.kind, host = %account.host, user = %account.user, "signed in");
         Ok(account)
     }
 
@@ -474,7 +523,9 @@ impl AccountStore {
     /// except through docker credential helpers, which only answer whole
     /// credentials.
     pub async fn list(&self) -> Result<Accounts, AccountError> {
-        let mut accounts = self.load()?.accounts;
+        let file = self.load()?;
+        let endpoints = file.endpoints;
+        let mut accounts = file.accounts;
         let ids: Vec<SecretId> = accounts
             .iter()
             .map(|a| secret_id(a.kind, &a.host))
@@ -518,7 +569,12 @@ impl AccountStore {
                 accounts.push(account);
             }
         }
-        Ok(Accounts { accounts, keychain })
+        Ok(Accounts {
+            accounts,
+            keychain,
+            endpoints,
+            endpoints_from_env: self.env.clone(),
+        })
     }
 
     /// The credentials to use for a registry: Slipway's login first, then
@@ -727,6 +783,32 @@ mod tests {
         let file = store.load().expect("load");
         assert_eq!(file.accounts.len(), 1);
         assert_eq!(file.accounts[0].user, "octocat");
+        let set = store.set_endpoints(Endpoints {
+            github_api_url: Some("https://ghe.example.com/api/v3/".into()),
+            circleci_api_url: Some(" ".into()),
+        });
+        assert_eq!(
+            set.ok().and_then(|e| e.github_api_url),
+            Some("https://ghe.example.com/api/v3".into())
+        );
+        let env = AccountStore::at(
+            dir.path(),
+            Endpoints {
+                github_api_url: Some("http://127.0.0.1:1".into()),
+                circleci_api_url: None,
+            },
+        );
+        let effective = env.endpoints().expect("endpoints");
+        assert_eq!(
+            effective.github_api_url.as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert_eq!(effective.circleci_api_url, None);
+        assert_eq!(
+            store.load().expect("load").accounts.len(),
+            1,
+            "settings keep accounts"
+        );
         std::fs::write(store.path(), "{\n  \"accounts\": [1,\n").expect("write");
         let err = store
             .load()
