@@ -180,8 +180,14 @@ fn config_dir(app: &AppHandle) -> PathBuf {
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,octocrab=off")),
+            slipway_core::secrets::LOG_CAPS.iter().fold(
+                tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,octocrab=off")),
+                |filter, cap| match cap.parse() {
+                    Ok(directive) => filter.add_directive(directive),
+                    Err(_) => filter,
+                },
+            ),
         )
         .with_writer(std::io::stderr)
         .init();

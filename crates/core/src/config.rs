@@ -109,6 +109,9 @@ pub struct RunSpec {
     pub ports: Vec<PortMapping>,
     /// Environment variables.
     pub env: BTreeMap<String, String>,
+    /// Environment variables read from the keychain when the container
+    /// starts; only their references are kept here.
+    pub secrets: BTreeMap<String, crate::secrets::SecretId>,
     /// Command override (argv); `None` keeps the image's CMD.
     pub command: Option<Vec<String>>,
 }

@@ -19,6 +19,11 @@ use crate::{ErrorCode, Problem};
 /// The service name every Slipway entry is filed under.
 pub const SERVICE: &str = "slipway";
 
+/// Log filter directives front ends add after the user's own: libraries
+/// that log request bodies at debug level (bollard logs a container's
+/// environment, where secrets are passed) stay at info whatever is asked.
+pub const LOG_CAPS: &[&str] = &["bollard=info"];
+
 /// A secret value: a token, a password, a URL with a token in it.
 ///
 /// Debug and Display print `***`; the memory is wiped on drop.
@@ -134,10 +139,49 @@ impl SecretId {
         }
     }
 
+    /// Parses a reference from slipway.toml: `deploy-trigger/NAME` and
+    /// `webhook-secret/NAME` (of `project`), `github-token/HOST`,
+    /// `circleci-token/HOST`, `registry/HOST`.
+    pub fn parse_reference(reference: &str, project: &str) -> Result<Self, String> {
+        let (kind, name) = reference.split_once('/').unwrap_or((reference, ""));
+        let name = name.trim();
+        if name.is_empty() || name.contains('/') {
+            return Err(format!(
+                "{reference:?} is not a secret reference: write KIND/NAME, like \"deploy-trigger/dockerhub\""
+            ));
+        }
+        let (project, name) = (project.to_string(), name.to_string());
+        Ok(match kind {
+            "deploy-trigger" => SecretId::DeployTrigger {
+                project,
+                trigger: name,
+            },
+            "webhook-secret" => SecretId::WebhookSecret {
+                project,
+                trigger: name,
+            },
+            "github-token" => SecretId::GithubToken { host: name },
+            "circleci-token" => SecretId::CircleciToken { host: name },
+            "registry" => SecretId::RegistryPassword { host: name },
+            other => {
+                return Err(format!(
+                    "unknown secret kind {other:?}: use deploy-trigger, webhook-secret, github-token, circleci-token or registry"
+                ));
+            }
+        })
+    }
+
     fn label(&self) -> String {
         let what = self.describe();
         let what = what.strip_prefix("the ").unwrap_or(&what);
         format!("Slipway: {what}")
+    }
+}
+
+/// A reference serialises as its entry name, never as a value.
+impl serde::Serialize for SecretId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.account())
     }
 }
 
@@ -380,6 +424,26 @@ mod tests {
             missing.message,
             "the deploy trigger URL \"dockerhub\" of project hello is not set"
         );
+    }
+
+    #[test]
+    fn references_name_a_secret_of_the_project() {
+        assert_eq!(
+            SecretId::parse_reference("deploy-trigger/dockerhub", "hello"),
+            Ok(SecretId::DeployTrigger {
+                project: "hello".into(),
+                trigger: "dockerhub".into()
+            })
+        );
+        assert_eq!(
+            SecretId::parse_reference("github-token/github.com", "hello"),
+            Ok(SecretId::GithubToken {
+                host: "github.com".into()
+            })
+        );
+        let unknown = SecretId::parse_reference("password/x", "hello").err();
+        assert!(unknown.is_some_and(|m| m.contains("unknown secret kind \"password\"")));
+        assert!(SecretId::parse_reference("deploy-trigger", "hello").is_err());
     }
 
     #[test]

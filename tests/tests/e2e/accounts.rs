@@ -549,14 +549,30 @@ fn secrets_never_reach_logs_files_or_errors() {
     }
     assert_eq!(world.entry_names().len(), 4, "{:?}", world.entry_names());
 
-    // A pipeline run in the same environment records history and logs.
+    // A pipeline run in the same environment, with a secret passed to its
+    // container, records history and logs.
     let project = Project::hello("leakcheck");
+    let name = slipway_core::config::default_name(project.path());
+    project.append_toml(
+        "[run.secrets]\nDEPLOY = \"deploy-trigger/dockerhub\"\n\n[[test]]\nname = \"the deploy URL is there\"\nrun = \"echo \\\"$DEPLOY\\\" | grep -q leak-trigger-token\"\n",
+    );
+    let set = world.slipway(
+        &[
+            "secret",
+            "set",
+            "deploy-trigger",
+            &format!("{name}/dockerhub"),
+        ],
+        trigger,
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
     let mut cmd = project.slipway(&["run", "--json"]);
     cmd.arg(project.path());
     let mut cmd = world.env(cmd);
     cmd.env("SLIPWAY_DATA_DIR", world.data.path());
     let run = world.finish(cmd, "");
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    has(&run.stdout, "the deploy URL is there");
     let logs = world.slipway(&["logs", "last", "--json"], "");
     assert_eq!(logs.code, 0, "{}", logs.stderr);
 
@@ -599,4 +615,43 @@ fn secrets_never_reach_logs_files_or_errors() {
             );
         }
     }
+}
+
+#[test]
+fn a_missing_secret_is_named_with_how_to_set_it() {
+    let world = World::new(Keyring::Unlocked);
+    let project = Project::hello("missingsecret");
+    let name = slipway_core::config::default_name(project.path());
+    project.append_toml("[run.secrets]\nDEPLOY = \"deploy-trigger/dockerhub\"\n");
+    let mut cmd = project.slipway(&["run"]);
+    cmd.arg(project.path());
+    let run = world.finish(world.env(cmd), "");
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    has(
+        &run.stdout,
+        &format!(
+            "the deploy trigger URL \"dockerhub\" of project {name} is not set ([run.secrets] DEPLOY needs it)"
+        ),
+    );
+    has(
+        &run.stdout,
+        &format!("slipway secret set deploy-trigger {name}/dockerhub"),
+    );
+    assert!(
+        slipway_tests::containers_labelled("dev.slipway.project", &name).is_empty(),
+        "no container left"
+    );
+
+    // A reference that names no kind of secret is a config error with its place.
+    let toml = project
+        .read("slipway.toml")
+        .replace("deploy-trigger/dockerhub", "password/x");
+    project.write("slipway.toml", &toml);
+    let line = toml.lines().position(|l| l.contains("password/x")).unwrap() + 1;
+    let mut cmd = project.slipway(&["run"]);
+    cmd.arg(project.path());
+    let bad = world.finish(world.env(cmd), "");
+    assert_eq!(bad.code, 2, "{}\n{}", bad.stdout, bad.stderr);
+    has(&bad.stderr, &format!("slipway.toml:{line}:"));
+    has(&bad.stderr, "unknown secret kind \"password\"");
 }

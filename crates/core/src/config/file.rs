@@ -98,6 +98,13 @@ pub struct RunSection {
     /// Environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Environment variables whose values come from the OS keychain, by
+    /// reference: "deploy-trigger/NAME" or "webhook-secret/NAME" (this
+    /// project's, set with `slipway secret set`), "github-token/HOST",
+    /// "circleci-token/HOST", "registry/HOST".
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub secrets: BTreeMap<String, Spanned<String>>,
     /// Command override: a shell line or an argv array.
     pub command: Option<CommandField>,
 }
@@ -275,9 +282,22 @@ pub(crate) fn resolve(
     for p in &file.run.ports {
         ports.push(PortMapping::parse(p.get_ref()).map_err(|m| err(p.span(), m))?);
     }
+    let mut secrets = BTreeMap::new();
+    for (name, reference) in &file.run.secrets {
+        let id = crate::secrets::SecretId::parse_reference(reference.get_ref(), &default_name)
+            .map_err(|m| err(reference.span(), m))?;
+        if file.run.env.contains_key(name) {
+            return Err(err(
+                reference.span(),
+                format!("{name} is set in both [run.env] and [run.secrets]"),
+            ));
+        }
+        secrets.insert(name.clone(), id);
+    }
     let run = RunSpec {
         ports,
         env: file.run.env,
+        secrets,
         command: file.run.command.map(|c| match c {
             CommandField::Shell(line) => CommandLine::Shell(line).argv(),
             CommandField::Argv(argv) => argv,

@@ -49,6 +49,7 @@ pub fn infer(root: &Path) -> Result<Pipeline, ConfigError> {
                 .into_iter()
                 .collect(),
             env: BTreeMap::new(),
+            secrets: BTreeMap::new(),
             command: None,
         },
         ready: port.map(|container_port| Readiness {

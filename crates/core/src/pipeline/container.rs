@@ -62,9 +62,20 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
             runner.pipeline.root.display().to_string(),
         ),
     ]);
+    let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for (name, id) in &spec.secrets {
+        match crate::accounts::read_secret(id.clone()).await {
+            Ok(secret) => env.push(format!("{name}={}", secret.expose())),
+            Err(e) => {
+                let mut problem = e.problem();
+                problem.message = format!("{} ([run.secrets] {name} needs it)", problem.message);
+                return StepEnd::Error(problem);
+            }
+        }
+    }
     let body = ContainerCreateBody {
         image: Some(image),
-        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        env: Some(env),
         cmd: spec.command.clone(),
         labels: Some(labels),
         exposed_ports: Some(port_bindings.keys().cloned().collect()),
