@@ -3,7 +3,9 @@
 //! and CircleCI's error shapes. Any request it does not know is answered
 //! with a loud 501 and remembered, and tests assert there were none.
 //!
-//! GitHub's API is at `{url}/github`, CircleCI's at `{url}/circleci/api/v2`.
+//! GitHub's API is at `{url}/github`, CircleCI's at `{url}/circleci/api/v2`,
+//! and `{url}` itself is a registry with Docker Hub's token auth (`/v2/`
+//! answers 401 with a Bearer challenge whose realm is `{url}/token`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,6 +34,7 @@ pub struct GithubUser {
 struct World {
     github: HashMap<String, GithubUser>,
     circleci: HashMap<String, (String, String)>,
+    registry: HashMap<String, String>,
     rate_remaining: u32,
     /// Every request, as `METHOD /path`.
     requests: Vec<String>,
@@ -126,6 +129,16 @@ impl FakeServices {
         self
     }
 
+    /// Makes `user` / `password` a valid login of the token-auth registry.
+    pub fn registry_user(&self, user: &str, password: &str) -> &Self {
+        self.world
+            .lock()
+            .expect("lock")
+            .registry
+            .insert(user.to_string(), password.to_string());
+        self
+    }
+
     /// Every request so far, as `METHOD /path`.
     pub fn requests(&self) -> Vec<String> {
         self.world.lock().expect("lock").requests.clone()
@@ -156,6 +169,8 @@ fn router(world: Shared) -> Router {
     Router::new()
         .route("/github/user", get(github_user))
         .route("/circleci/api/v2/me", get(circleci_me))
+        .route("/v2/", get(registry_base))
+        .route("/token", get(registry_token))
         .fallback(unknown)
         .layer(axum::middleware::from_fn_with_state(world.clone(), record))
         .with_state(world)
@@ -166,7 +181,10 @@ async fn record(
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let line = format!("{} {}", request.method(), request.uri().path());
+    let line = match request.uri().query() {
+        Some(q) if request.uri().path() == "/token" => format!("{} /token?{q}", request.method()),
+        _ => format!("{} {}", request.method(), request.uri().path()),
+    };
     world.lock().expect("lock").requests.push(line);
     next.run(request).await
 }
@@ -302,6 +320,61 @@ async fn circleci_me(State(world): State<Shared>, request_headers: HeaderMap) ->
     body["login"] = json!(login);
     body["name"] = json!(name);
     (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// `GET /v2/` without credentials: Docker Hub's challenge.
+async fn registry_base(request_headers: HeaderMap) -> Response {
+    let host = request_headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let challenge = format!(r#"Bearer realm="http://{host}/token",service="fake.registry""#);
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            ("www-authenticate", challenge),
+            ("docker-distribution-api-version", "registry/2.0".to_string()),
+        ],
+        axum::Json(json!({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required", "detail": null}]})),
+    )
+        .into_response()
+}
+
+/// The token realm: Basic credentials in, a bearer token out.
+async fn registry_token(State(world): State<Shared>, request_headers: HeaderMap) -> Response {
+    use base64::Engine as _;
+    let credentials = request_headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let valid = credentials
+        .as_deref()
+        .and_then(|c| c.split_once(':'))
+        .is_some_and(|(user, password)| {
+            world
+                .lock()
+                .expect("lock")
+                .registry
+                .get(user)
+                .map(String::as_str)
+                == Some(password)
+        });
+    if !valid {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "details": "incorrect username or password" })),
+        )
+            .into_response();
+    }
+    axum::Json(json!({
+        "token": "fake-registry-token",
+        "access_token": "fake-registry-token",
+        "expires_in": 300,
+        "issued_at": "2026-11-26T00:00:00Z"
+    }))
+    .into_response()
 }
 
 /// FNV-1a, for stable ETags.

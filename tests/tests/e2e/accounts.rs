@@ -417,6 +417,37 @@ fn registry_login(world: &World, host: &str, password: &str) -> Run {
     )
 }
 
+#[test]
+fn registry_login_follows_a_token_realm_like_docker_hub() {
+    let world = World::new(Keyring::Unlocked);
+    world.fake.registry_user("alice", "hub-pass");
+    let host = world.fake.url().trim_start_matches("http://").to_string();
+
+    let wrong = registry_login(&world, &host, "nope");
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    has(
+        &wrong.stderr,
+        &format!(
+            "the registry rejected the credentials for {host}: incorrect username or password"
+        ),
+    );
+    assert!(world.entry_names().is_empty());
+
+    let right = registry_login(&world, &host, "hub-pass");
+    assert_eq!(right.code, 0, "{}", right.stderr);
+    assert_eq!(world.entry_names(), [format!("registry/{host}")]);
+    let tokens: Vec<String> = world
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("GET /token"))
+        .collect();
+    assert_eq!(
+        tokens, ["GET /token?account=alice&service=fake.registry"; 2],
+        "the realm is asked with the account and service"
+    );
+}
+
 fn write_script(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).unwrap();
