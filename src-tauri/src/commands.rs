@@ -301,7 +301,8 @@ pub async fn account_login_circleci(token: String) -> Result<Account, Problem> {
 #[specta::specta]
 #[tracing::instrument]
 pub async fn account_logout(kind: AccountKind, host: Option<String>) -> Result<bool, Problem> {
-    Ok(account_store()?.logout(kind, host.as_deref()).await?)
+    let (_host, removed) = account_store()?.logout(kind, host.as_deref()).await?;
+    Ok(removed)
 }
 
 /// Saves the API base URL settings and returns the accounts view.

@@ -163,11 +163,7 @@ pub async fn login(command: Login) -> Result<u8, Problem> {
 
 pub async fn logout(service: Service, host: Option<String>) -> Result<u8, Problem> {
     let kind = AccountKind::from(service);
-    let removed = store()?.logout(kind, host.as_deref()).await?;
-    let name = host.unwrap_or_else(|| match kind {
-        AccountKind::Github => accounts::GITHUB_HOST.into(),
-        _ => accounts::CIRCLECI_HOST.into(),
-    });
+    let (name, removed) = store()?.logout(kind, host.as_deref()).await?;
     if removed {
         out!("signed out of {} {name}", kind.service());
     } else {

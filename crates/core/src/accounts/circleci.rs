@@ -33,7 +33,7 @@ pub(super) async fn me(api: &str, host: &str, token: &Secret) -> Result<Me, Acco
         }
     })?;
     value.set_sensitive(true);
-    let response = super::registry::http_client()
+    let response = super::http_client()
         .get(&url)
         .header("Circle-Token", value)
         .header(reqwest::header::ACCEPT, "application/json")

@@ -111,6 +111,25 @@ pub struct Account {
     pub validated_at_ms: Option<i64>,
 }
 
+impl Account {
+    /// An account just validated through Slipway; the caller fills in what
+    /// the service told about it.
+    fn signed_in(kind: AccountKind, host: String, user: String, api_url: String) -> Self {
+        Account {
+            kind,
+            host,
+            user,
+            name: None,
+            api_url: Some(api_url),
+            scopes: None,
+            warnings: Vec::new(),
+            source: AccountSource::Slipway,
+            secret: SecretState::Set,
+            validated_at_ms: Some(now_ms()),
+        }
+    }
+}
+
 /// Every account, and whether the keychain could be asked.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,21 +409,12 @@ impl AccountStore {
         let api = self.endpoints()?.github_api(&host)?;
         let user = github::authenticated_user(&api, &host, &token).await?;
         let account = Account {
-            kind: AccountKind::Github,
-            warnings: github::scope_warnings(user.scopes.as_deref()),
-            host: host.clone(),
-            user: user.login,
             name: user.name,
-            api_url: Some(api),
+            warnings: github::scope_warnings(user.scopes.as_deref()),
             scopes: user.scopes,
-            source: AccountSource::Slipway,
-            secret: SecretState::Set,
-            validated_at_ms: Some(now_ms()),
+            ..Account::signed_in(AccountKind::Github, host, user.login, api)
         };
-        store_secret(SecretId::GithubToken { host }, token).await?;
-        self.upsert(account.clone())?;
-        tracing::info!(kind = ?account.kind, host = %account.host, user = %account.user, "signed in");
-        Ok(account)
+        self.save_login(account, token).await
     }
 
     /// Validates a CircleCI token against `GET /me` and stores it.
@@ -422,21 +432,10 @@ impl AccountStore {
         };
         let me = circleci::me(&api, &host, &token).await?;
         let account = Account {
-            kind: AccountKind::Circleci,
-            host: host.clone(),
-            user: me.login,
             name: me.name,
-            api_url: Some(api),
-            scopes: None,
-            warnings: Vec::new(),
-            source: AccountSource::Slipway,
-            secret: SecretState::Set,
-            validated_at_ms: Some(now_ms()),
+            ..Account::signed_in(AccountKind::Circleci, host, me.login, api)
         };
-        store_secret(SecretId::CircleciToken { host }, token).await?;
-        self.upsert(account.clone())?;
-        tracing::info!(kind = ?account.kind, host = %account.host, user = %account.user, "signed in");
-        Ok(account)
+        self.save_login(account, token).await
     }
 
     /// Validates a registry login against the registry and stores it.
@@ -456,37 +455,32 @@ impl AccountStore {
         }
         non_empty(&password, "registry password")?;
         registry::check_login(&target, username, &password).await?;
-        let account = Account {
-            kind: AccountKind::Registry,
-            host: target.host.clone(),
-            user: username.to_string(),
-            name: None,
-            api_url: Some(target.endpoint()),
-            scopes: None,
-            warnings: Vec::new(),
-            source: AccountSource::Slipway,
-            secret: SecretState::Set,
-            validated_at_ms: Some(now_ms()),
-        };
-        store_secret(
-            SecretId::RegistryPassword {
-                host: target.host.clone(),
-            },
-            password,
-        )
-        .await?;
+        let api = target.endpoint();
+        let account = Account::signed_in(
+            AccountKind::Registry,
+            target.host,
+            username.to_string(),
+            api,
+        );
+        self.save_login(account, password).await
+    }
+
+    /// Stores a validated login: the secret in the keychain first, then the
+    /// account, so a keychain failure records nothing.
+    async fn save_login(&self, account: Account, secret: Secret) -> Result<Account, AccountError> {
+        store_secret(secret_id(account.kind, &account.host), secret).await?;
         self.upsert(account.clone())?;
         tracing::info!(kind = ?account.kind, host = %account.host, user = %account.user, "signed in");
         Ok(account)
     }
 
-    /// Signs out: removes the secret and the account. `false` when there
-    /// was no such account.
+    /// Signs out: removes the secret and the account. Returns the host it
+    /// signed out of, and `false` when there was no such account.
     pub async fn logout(
         &self,
         kind: AccountKind,
         host: Option<&str>,
-    ) -> Result<bool, AccountError> {
+    ) -> Result<(String, bool), AccountError> {
         let host = match (kind, host) {
             (AccountKind::Github, h) => normalize_github_host(h.unwrap_or(GITHUB_HOST))?,
             (AccountKind::Circleci, Some(h)) => h.trim().to_string(),
@@ -515,7 +509,7 @@ impl AccountStore {
         if removed_account {
             self.save(&file)?;
         }
-        Ok(removed_secret || removed_account)
+        Ok((host, removed_secret || removed_account))
     }
 
     /// Every account: Slipway's (with whether each secret is still in the
@@ -530,16 +524,8 @@ impl AccountStore {
             .iter()
             .map(|a| secret_id(a.kind, &a.host))
             .collect();
-        let states = tokio::task::spawn_blocking(move || -> Result<Vec<bool>, SecretError> {
-            let keychain = Keychain::open()?;
-            ids.iter().map(|id| keychain.contains(id)).collect()
-        })
-        .await
-        .unwrap_or_else(|e| {
-            Err(SecretError::Failed {
-                detail: e.to_string(),
-            })
-        });
+        let states: Result<Vec<bool>, _> =
+            keychain_call(move |k| ids.iter().map(|id| k.contains(id)).collect()).await;
         let keychain = match states {
             Ok(states) => {
                 for (account, set) in accounts.iter_mut().zip(states) {
@@ -692,6 +678,16 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// An HTTP client with timeouts, for talking to services.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
 }
 
 /// The message of a JSON error body (`{"message": ...}`), else the body's

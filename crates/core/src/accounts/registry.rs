@@ -2,26 +2,14 @@
 //! then the challenge it answers with (`Basic`, or a `Bearer` token realm)
 //! with the user name and password.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 
-use super::{AccountError, error_message};
+use super::{AccountError, error_message, http_client};
 use crate::secrets::Secret;
 
 /// Docker Hub's canonical name in Slipway.
 pub const DOCKER_HUB: &str = "docker.io";
 const DOCKER_HUB_ENDPOINT: &str = "https://registry-1.docker.io";
-
-/// An HTTP client with timeouts, for talking to services.
-pub(crate) fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
-}
 
 /// A registry to sign in to.
 #[derive(Debug, Clone, PartialEq, Eq)]
