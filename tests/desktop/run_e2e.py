@@ -103,10 +103,14 @@ class Harness:
         assert self.tray_host.stdout.readline().strip() == "ready"
         self.driver_proc = subprocess.Popen(["tauri-driver"], stdout=subprocess.DEVNULL,
                                             stderr=open(self.app_log, "w"))
+        self.driver = self.launch()
+
+    def launch(self):
+        """Starts the app in a new WebDriver session."""
         options = ArgOptions()
         options.set_capability("tauri:options", {"application": APP})
         options.set_capability("browserName", "wry")
-        self.driver = wait_for("tauri-driver to accept a session", lambda: webdriver.Remote(
+        return wait_for("tauri-driver to accept a session", lambda: webdriver.Remote(
             command_executor="http://127.0.0.1:4444", options=options), timeout=30)
 
     def close(self):
@@ -228,20 +232,29 @@ def tray_icon_matches(item, state):
     return diff.stderr.strip().split()[0] == "0"
 
 
+def tray_menu(item):
+    """The tray menu's object path and its items as (id, label)."""
+    menu = re.search(r"'(/[^']*)'", gdbus(item["bus"], item["path"], "org.freedesktop.DBus.Properties.Get",
+                                          "org.kde.StatusNotifierItem", "Menu")).group(1)
+    layout = gdbus(item["bus"], menu, "com.canonical.dbusmenu.GetLayout", "int32 0", "int32 -1", "@as []")
+    return menu, re.findall(r"\((\d+), \{[^}]*?'label': <'([^']*)'>", layout)
+
+
+def click_tray(item, menu, item_id):
+    gdbus(item["bus"], menu, "com.canonical.dbusmenu.Event", f"int32 {item_id}", "clicked", "<int32 0>", "uint32 0")
+
+
 def test_tray_menu_runs_a_project(h):
     item = wait_for("the tray icon to register", tray_item, 20)
     # The last run was cancelled, so the tray shows a failure.
     wait_for("the tray icon to show the failure", lambda: tray_icon_matches(item, "failed"), 10)
-    menu = re.search(r"'(/[^']*)'", gdbus(item["bus"], item["path"], "org.freedesktop.DBus.Properties.Get",
-                                          "org.kde.StatusNotifierItem", "Menu")).group(1)
-    layout = gdbus(item["bus"], menu, "com.canonical.dbusmenu.GetLayout", "int32 0", "int32 -1", "@as []")
-    labels = re.findall(r"\((\d+), \{[^}]*?'label': <'([^']*)'>", layout)
+    menu, labels = tray_menu(item)
     names = [label for _, label in labels]
     assert h.name in names and "Run pipeline" in names and "Open Slipway" in names and "Quit" in names, names
     run_id = next(i for i, label in labels if label == "Run pipeline")
     h.write_toml("")
     h.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(1)").click()
-    gdbus(item["bus"], menu, "com.canonical.dbusmenu.Event", f"int32 {run_id}", "clicked", "<int32 0>", "uint32 0")
+    click_tray(item, menu, run_id)
     wait_for("the tray-started run to show in the window",
              lambda: h.css("[data-testid=outcome][data-result=passed]") and h.text("[data-testid=outcome]"), 120)
     wait_for("the tray icon to show the pass", lambda: tray_icon_matches(tray_item(), "passed"), 10)
@@ -305,8 +318,10 @@ def keychain_entries():
 
 
 def test_accounts_in_settings(h):
-    h.css(".settings-link").click()
-    wait_for("the accounts panel", lambda: "Not signed in anywhere" in (h.text("fieldset.accounts") or ""))
+    def open_settings():
+        h.css(".settings-link").click()
+        return "Not signed in anywhere" in (h.text("fieldset.accounts") or "")
+    wait_for("the accounts panel", open_settings)
     h.driver.execute_script(RECORD_IPC)
     h.shot("09-accounts-empty")
 
@@ -357,6 +372,33 @@ def test_accounts_in_settings(h):
             assert secret not in text, f"a secret leaked into {where}"
 
 
+def app_running():
+    return subprocess.run(["pgrep", "-f", f"^{APP}$"], capture_output=True).returncode == 0
+
+
+def test_window_size_and_position_are_remembered(h):
+    h.driver.set_window_rect(x=120, y=80, width=1040, height=690)
+    def resized():
+        rect = h.driver.get_window_rect()
+        return rect if (rect["width"], rect["height"]) == (1040, 690) else None
+    placed = wait_for("the window to take its new size", resized, 10)
+    # Quit from the tray, as a user would; the next launch opens where it was.
+    item = wait_for("the tray icon", tray_item, 20)
+    menu, labels = tray_menu(item)
+    click_tray(item, menu, next(i for i, label in labels if label == "Quit"))
+    wait_for("the app to quit", lambda: not app_running(), 20)
+    try:
+        h.driver.quit()
+    except Exception:  # the session's app is gone already
+        pass
+    h.driver = h.launch()
+    wait_for("the window", lambda: h.css(".sidebar"), 30)
+    again = h.driver.get_window_rect()
+    assert (again["width"], again["height"]) == (1040, 690), again
+    assert (again["x"], again["y"]) == (placed["x"], placed["y"]), (placed, again)
+    h.shot("12-window-restored")
+
+
 def test_a_second_launch_focuses_the_first(h):
     second = subprocess.run([APP], capture_output=True, timeout=30)
     assert second.returncode == 0, second
@@ -387,7 +429,7 @@ def main():
         for test in [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
                      test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
                      test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
-                     test_accounts_in_settings,
+                     test_accounts_in_settings, test_window_size_and_position_are_remembered,
                      test_a_second_launch_focuses_the_first]:
             only = os.environ.get("SLIPWAY_E2E_ONLY")
             if only and test.__name__ not in only.split(","):
