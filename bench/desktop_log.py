@@ -31,8 +31,12 @@ APP = os.path.join(TARGET, "release", "slipway-desktop")
 LINES = 1_000_000
 
 FRAME_PROBE = """
-window.__frames = []; window.__stop = false; let last = performance.now();
-function tick(t) { window.__frames.push(t - last); last = t; if (!window.__stop) requestAnimationFrame(tick); }
+window.__frames = []; window.__long = []; window.__stop = false; let last = performance.now();
+function tick(t) {
+  const dt = t - last; window.__frames.push(dt); last = t;
+  if (dt > 50) window.__long.push([Math.round(t), Math.round(dt), Number(document.querySelector('.viewport')?.dataset.lines ?? 0)]);
+  if (!window.__stop) requestAnimationFrame(tick);
+}
 requestAnimationFrame(tick);
 """
 
@@ -94,6 +98,7 @@ def main():
         stop.set()
         sampler.join()
         frames = driver.execute_script("window.__stop = true; return window.__frames.slice(1);")
+        long_frames = driver.execute_script("return window.__long;")
         result = state[1]
     finally:
         driver.quit()
@@ -106,6 +111,9 @@ def main():
     print(f"lines: {LINES:,} in {elapsed:.1f} s ({LINES / elapsed:,.0f} lines/s through the window)")
     print(f"frames: {len(frames)}, median {statistics.median(frames):.1f} ms, "
           f"p99 {frames[int(len(frames) * 0.99)]:.1f} ms, max {frames[-1]:.1f} ms, over 50 ms: {over}")
+    if long_frames:
+        print("frames over 50 ms (page time ms, length ms, lines shown): "
+              + ", ".join(f"{t}/{d}/{n}" for t, d, n in long_frames))
     if full:
         print(f"PSS once the live log is full: {full[0][2] / 1024:.0f} MiB; at the end: {samples[-1][2] / 1024:.0f} MiB; "
               f"peak {max(s[2] for s in samples) / 1024:.0f} MiB")

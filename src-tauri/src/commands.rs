@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use slipway_core::accounts::{Account, AccountKind, AccountStore, Accounts, Endpoints};
-use slipway_core::event::RunEvent;
 use slipway_core::history::{History, LogRecord, RunRecord, StepRecord};
 use slipway_core::pipeline::ContainerInfo;
 use slipway_core::project::ProjectInfo;
@@ -16,7 +15,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
 use crate::AppState;
-use crate::session::Sessions;
+use crate::session::{Pushed, Sessions};
 use crate::settings::Settings;
 
 /// A past run with its steps and log.
@@ -122,7 +121,7 @@ pub async fn run_start(
 pub fn run_attach(
     sessions: State<'_, Sessions>,
     run_id: String,
-    on_events: Channel<Vec<RunEvent>>,
+    on_events: Channel<Vec<Pushed>>,
 ) -> Result<(), Problem> {
     sessions.attach(&run_id, on_events)
 }

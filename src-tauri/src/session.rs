@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use slipway_core::event::{Event, Outcome, RunEvent};
+use slipway_core::event::{Event, LogStream, Outcome, RunEvent};
 use slipway_core::history::History;
 use slipway_core::{ErrorCode, Problem};
 use tauri::ipc::Channel;
@@ -20,10 +20,70 @@ use tokio_util::sync::CancellationToken;
 
 /// How often batched events are pushed to the web view.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
-/// Largest batch pushed at once.
-const BATCH_MAX: usize = 2000;
+/// Most events pushed at once (log lines are folded, so this bounds memory,
+/// not the number of messages).
+const BATCH_MAX: usize = 20_000;
 /// Events kept for replay to late subscribers (the full log is in history).
 const REPLAY_MAX: usize = 100_000;
+
+/// What a run's channel carries: its events in order, with consecutive log
+/// lines of one step and stream folded into one item. A busy log arrives as
+/// a few strings per batch instead of thousands of objects, which is what
+/// keeps the web view's main thread free while a million lines stream in.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pushed {
+    /// Any event but a log line.
+    Event {
+        /// The event.
+        event: RunEvent,
+    },
+    /// Log lines, joined with `\n` (a line never holds one).
+    Lines {
+        /// When the last of them was written.
+        elapsed_ms: u64,
+        /// The step they belong to.
+        step: usize,
+        /// Where they came from.
+        stream: LogStream,
+        /// The lines.
+        text: String,
+    },
+}
+
+/// Folds events into what the channel carries.
+pub fn fold(events: &[RunEvent]) -> Vec<Pushed> {
+    let mut out: Vec<Pushed> = Vec::new();
+    for event in events {
+        if let Event::Log { step, stream, line } = &event.event {
+            if let Some(Pushed::Lines {
+                elapsed_ms,
+                step: s,
+                stream: st,
+                text,
+            }) = out.last_mut()
+                && s == step
+                && st == stream
+            {
+                text.push('\n');
+                text.push_str(line);
+                *elapsed_ms = event.elapsed_ms;
+                continue;
+            }
+            out.push(Pushed::Lines {
+                elapsed_ms: event.elapsed_ms,
+                step: *step,
+                stream: *stream,
+                text: line.clone(),
+            });
+        } else {
+            out.push(Pushed::Event {
+                event: event.clone(),
+            });
+        }
+    }
+    out
+}
 
 /// A run began.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
@@ -65,7 +125,7 @@ pub struct Navigate {
 struct Active {
     path: PathBuf,
     cancel: CancellationToken,
-    attach: mpsc::UnboundedSender<Channel<Vec<RunEvent>>>,
+    attach: mpsc::UnboundedSender<Channel<Vec<Pushed>>>,
 }
 
 /// The runs in progress.
@@ -123,7 +183,7 @@ impl Sessions {
     }
 
     /// Streams a run's events (past ones first) to `channel`.
-    pub fn attach(&self, run_id: &str, channel: Channel<Vec<RunEvent>>) -> Result<(), Problem> {
+    pub fn attach(&self, run_id: &str, channel: Channel<Vec<Pushed>>) -> Result<(), Problem> {
         let sessions = self.lock();
         let active = sessions.get(run_id).ok_or_else(|| {
             Problem::new(
@@ -182,14 +242,14 @@ async fn drive(
     app: AppHandle,
     handle: slipway_core::pipeline::RunHandle,
     mut events: mpsc::Receiver<RunEvent>,
-    mut attach: mpsc::UnboundedReceiver<Channel<Vec<RunEvent>>>,
+    mut attach: mpsc::UnboundedReceiver<Channel<Vec<Pushed>>>,
     project: String,
     path: PathBuf,
 ) {
     let run_id = handle.run_id().to_string();
     let recorder = HistoryWriter::start();
     let mut replay: VecDeque<RunEvent> = VecDeque::new();
-    let mut channels: Vec<Channel<Vec<RunEvent>>> = Vec::new();
+    let mut channels: Vec<Channel<Vec<Pushed>>> = Vec::new();
     let mut batch: Vec<RunEvent> = Vec::new();
     let mut ticker = tokio::time::interval(BATCH_EVERY);
     let mut finished: Option<(Outcome, u64)> = None;
@@ -214,7 +274,7 @@ async fn drive(
             },
             Some(channel) = attach.recv() => {
                 let past: Vec<RunEvent> = replay.iter().cloned().collect();
-                let ok = past.chunks(BATCH_MAX).all(|chunk| channel.send(chunk.to_vec()).is_ok());
+                let ok = past.chunks(BATCH_MAX).all(|chunk| channel.send(fold(chunk)).is_ok());
                 if ok {
                     channels.push(channel);
                 }
@@ -245,13 +305,13 @@ async fn drive(
     crate::notify::run_result(&app, &result);
 }
 
-fn flush(channels: &mut Vec<Channel<Vec<RunEvent>>>, batch: &mut Vec<RunEvent>) {
+fn flush(channels: &mut Vec<Channel<Vec<Pushed>>>, batch: &mut Vec<RunEvent>) {
     if batch.is_empty() {
         return;
     }
-    let events = std::mem::take(batch);
+    let pushed = fold(&std::mem::take(batch));
     // A window that went away stops listening; the run goes on.
-    channels.retain(|channel| channel.send(events.clone()).is_ok());
+    channels.retain(|channel| channel.send(pushed.clone()).is_ok());
 }
 
 /// Writes history on its own thread: SQLite calls block, and a connection
@@ -295,5 +355,66 @@ impl HistoryWriter {
     async fn finish(self) -> Option<i64> {
         drop(self.tx);
         self.done.await.ok().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slipway_core::event::RunId;
+
+    fn event(run_id: &RunId, elapsed_ms: u64, event: Event) -> RunEvent {
+        RunEvent {
+            run_id: run_id.clone(),
+            elapsed_ms,
+            event,
+        }
+    }
+
+    fn log(
+        run_id: &RunId,
+        elapsed_ms: u64,
+        step: usize,
+        stream: LogStream,
+        line: &str,
+    ) -> RunEvent {
+        event(
+            run_id,
+            elapsed_ms,
+            Event::Log {
+                step,
+                stream,
+                line: line.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn consecutive_lines_of_a_stream_fold_in_order() {
+        let id = RunId::new();
+        let started = event(&id, 1, Event::StepStarted { step: 3 });
+        let events = vec![
+            log(&id, 1, 3, LogStream::Stdout, "one"),
+            log(&id, 2, 3, LogStream::Stdout, ""),
+            log(&id, 3, 3, LogStream::Stdout, "three"),
+            log(&id, 4, 3, LogStream::Stderr, "oops"),
+            started.clone(),
+            log(&id, 5, 3, LogStream::Stdout, "four"),
+        ];
+        let lines = |elapsed_ms, stream, text: &str| Pushed::Lines {
+            elapsed_ms,
+            step: 3,
+            stream,
+            text: text.into(),
+        };
+        assert_eq!(
+            fold(&events),
+            vec![
+                lines(3, LogStream::Stdout, "one\n\nthree"),
+                lines(4, LogStream::Stderr, "oops"),
+                Pushed::Event { event: started },
+                lines(5, LogStream::Stdout, "four"),
+            ]
+        );
     }
 }

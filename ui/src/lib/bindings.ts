@@ -21,7 +21,7 @@ export const commands = {
 	/**  Starts a project's pipeline; returns the run id. Attach to see it. */
 	runStart: (path: string) => typedError<string, Problem_Serialize>(__TAURI_INVOKE("run_start", { path })),
 	/**  Streams a run's events, past ones first, in batches. */
-	runAttach: (runId: string, onEvents: Channel<RunEvent_Deserialize[]>) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_attach", { runId, onEvents })),
+	runAttach: (runId: string, onEvents: Channel<Pushed_Deserialize[]>) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_attach", { runId, onEvents })),
 	/**  Cancels a run; it cleans up and reports `RunFinished`. */
 	runCancel: (runId: string) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_cancel", { runId })),
 	/**  The runs in progress. */
@@ -640,6 +640,58 @@ export type PublishedPort = {
 	/**  Host port. */
 	host_port: number,
 };
+
+/**
+ *  What a run's channel carries: its events in order, with consecutive log
+ *  lines of one step and stream folded into one item. A busy log arrives as
+ *  a few strings per batch instead of thousands of objects, which is what
+ *  keeps the web view's main thread free while a million lines stream in.
+ */
+export type Pushed = Pushed_Serialize | Pushed_Deserialize;
+
+/**
+ *  What a run's channel carries: its events in order, with consecutive log
+ *  lines of one step and stream folded into one item. A busy log arrives as
+ *  a few strings per batch instead of thousands of objects, which is what
+ *  keeps the web view's main thread free while a million lines stream in.
+ */
+export type Pushed_Deserialize = 
+/**  Any event but a log line. */
+{ kind: "event"; 
+/**  The event. */
+event: RunEvent_Deserialize } | 
+/**  Log lines, joined with `\n` (a line never holds one). */
+{ kind: "lines"; 
+/**  When the last of them was written. */
+elapsed_ms: number; 
+/**  The step they belong to. */
+step: number; 
+/**  Where they came from. */
+stream: LogStream; 
+/**  The lines. */
+text: string };
+
+/**
+ *  What a run's channel carries: its events in order, with consecutive log
+ *  lines of one step and stream folded into one item. A busy log arrives as
+ *  a few strings per batch instead of thousands of objects, which is what
+ *  keeps the web view's main thread free while a million lines stream in.
+ */
+export type Pushed_Serialize = 
+/**  Any event but a log line. */
+{ kind: "event"; 
+/**  The event. */
+event: RunEvent_Serialize } | 
+/**  Log lines, joined with `\n` (a line never holds one). */
+{ kind: "lines"; 
+/**  When the last of them was written. */
+elapsed_ms: number; 
+/**  The step they belong to. */
+step: number; 
+/**  Where they came from. */
+stream: LogStream; 
+/**  The lines. */
+text: string };
 
 /**  A past run with its steps and log. */
 export type RunDetails = RunDetails_Serialize | RunDetails_Deserialize;

@@ -8,6 +8,7 @@ import type {
   Outcome_Serialize,
   Problem_Serialize,
   ProjectInfo_Serialize,
+  Pushed_Serialize,
   RunDetails_Serialize,
   RunEvent_Serialize,
   RunRecord_Serialize,
@@ -25,6 +26,7 @@ export type ContainerInfo = ContainerInfo_Serialize;
 export type Outcome = Outcome_Serialize;
 export type Problem = Problem_Serialize;
 export type ProjectInfo = ProjectInfo_Serialize;
+export type Pushed = Pushed_Serialize;
 export type RunDetails = RunDetails_Serialize;
 export type RunEvent = RunEvent_Serialize;
 export type RunRecord = RunRecord_Serialize;

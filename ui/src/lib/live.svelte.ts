@@ -5,8 +5,8 @@
 // `view()`, which depends on `version`, bumped at most once per frame.
 
 import { Channel } from "@tauri-apps/api/core";
-import { call, commands, type RunEvent } from "./ipc";
-import { applyEvent, newRun, type RunView } from "./runState";
+import { call, commands, type Pushed } from "./ipc";
+import { applyPushed, newRun, type RunView } from "./runState";
 
 class LiveRuns {
   /** The latest run of each project folder (running or finished). */
@@ -59,14 +59,14 @@ class LiveRuns {
     const run = newRun(runId);
     this.byPath = { ...this.byPath, [path]: run };
     this.version++;
-    const channel = new Channel<RunEvent[]>();
+    const channel = new Channel<Pushed[]>();
     channel.onmessage = (batch) => {
       if (this.byPath[path] !== run) return;
-      for (const ev of batch) applyEvent(run, ev);
+      applyPushed(run, batch);
       run.receivedAt = Date.now();
       this.changed();
     };
-    // The bindings type the channel with the accepting shape; Rust sends RunEvent.
+    // The bindings type the channel with the accepting shape; Rust sends Pushed.
     await call(commands.runAttach(runId, channel as unknown as Parameters<typeof commands.runAttach>[1]));
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { RunEvent } from "./ipc";
-import { applyEvent, currentStep, newRun, outcomeText, runClock, stepDuration } from "./runState";
+import type { Pushed, RunEvent } from "./ipc";
+import { applyEvent, applyPushed, currentStep, newRun, outcomeText, runClock, stepDuration } from "./runState";
 
 const ev = (elapsed_ms: number, e: Record<string, unknown>) => ({ run_id: "r1", elapsed_ms, ...e }) as unknown as RunEvent;
 
@@ -34,5 +34,23 @@ describe("run view", () => {
     expect(run.logs.at(0)?.text).toBe("hello");
     expect(run.outcome && outcomeText(run.outcome)).toBe("Failed at run");
     expect(run.steps[1].exitCode).toBe(3);
+  });
+
+  it("unfolds log lines in order, between events", () => {
+    const run = newRun("r1");
+    applyEvent(run, ev(0, { type: "run_started", project: "p", image: "i", git: null, steps: [
+      { name: "test", kind: "test" },
+    ] }));
+    const batch: Pushed[] = [
+      { kind: "lines", elapsed_ms: 40, step: 0, stream: "stdout", text: "one\n\nthree" },
+      { kind: "event", event: ev(41, { type: "step_started", step: 0 }) },
+      { kind: "lines", elapsed_ms: 42, step: 0, stream: "stderr", text: "four" },
+    ] as unknown as Pushed[];
+    applyPushed(run, batch);
+    expect(run.logs.slice(0, 10).map((l) => [l.stream, l.text])).toEqual([
+      ["stdout", "one"], ["stdout", ""], ["stdout", "three"], ["stderr", "four"],
+    ]);
+    expect(run.steps[0].state).toBe("running");
+    expect(run.elapsedMs).toBe(42);
   });
 });

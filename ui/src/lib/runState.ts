@@ -1,7 +1,7 @@
 // The live view of a run, folded from its events. Pure functions, so the
 // UI's logic is tested without a window.
 
-import type { Outcome, RunEvent, StepKind } from "./ipc";
+import type { Outcome, Pushed, RunEvent, StepKind } from "./ipc";
 import { LogBuffer } from "./logBuffer";
 
 export type StepState = "pending" | "running" | "passed" | "failed" | "skipped" | "cancelled";
@@ -47,6 +47,19 @@ export const LIVE_LOG_LINES = 100_000;
 
 export function newRun(runId: string): RunView {
   return { runId, project: "", image: "", steps: [], elapsedMs: 0, logs: new LogBuffer(LIVE_LOG_LINES), receivedAt: 0 };
+}
+
+/** Applies what a run's channel carried: events, and folded log lines. */
+export function applyPushed(run: RunView, batch: Pushed[]): RunView {
+  for (const item of batch) {
+    if (item.kind === "event") {
+      applyEvent(run, item.event);
+    } else {
+      run.elapsedMs = Math.max(run.elapsedMs, item.elapsed_ms);
+      for (const line of item.text.split("\n")) run.logs.push(item.step, item.stream, line);
+    }
+  }
+  return run;
 }
 
 /** Applies one event to a run view (mutates and returns it). */
