@@ -108,6 +108,8 @@ def main():
     paint = {k: statistics.median(r[0] for r in v) for k, v in results.items()}
     pss = {k: statistics.median(r[1] for r in v) for k, v in results.items()}
     print(f"rounds: {rounds}")
+    for name, runs in results.items():
+        print(f"  {name}: paint " + ", ".join(f"{r[0]:.3f}" for r in runs) + " s")
     print(f"first meaningful paint: slipway {paint['slipway']:.3f} s, empty window {paint['empty']:.3f} s, "
           f"ratio {paint['slipway'] / paint['empty']:.2f}")
     print(f"idle PSS (app + WebKit processes): slipway {pss['slipway'] / 1024:.1f} MiB, "
