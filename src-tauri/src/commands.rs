@@ -241,9 +241,14 @@ pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Se
 #[tracing::instrument]
 pub fn ui_painted() {
     tracing::info!("first meaningful paint");
-    if std::env::var_os("SLIPWAY_STARTUP_PROBE").is_some() {
+    if startup_probe() {
         eprintln!("SLIPWAY_PAINTED");
     }
+}
+
+/// Whether the startup benchmark is listening (`SLIPWAY_STARTUP_PROBE`).
+pub(crate) fn startup_probe() -> bool {
+    std::env::var_os("SLIPWAY_STARTUP_PROBE").is_some()
 }
 
 fn account_store() -> Result<AccountStore, Problem> {

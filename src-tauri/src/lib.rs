@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use slipway_core::project::ProjectInfo;
 use slipway_core::{ErrorCode, Problem};
+use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager, WindowEvent};
 
 use settings::{RecentProjects, Settings};
@@ -201,6 +202,11 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .invoke_handler(builder.invoke_handler())
+        .on_page_load(|_, load| {
+            if load.event() == PageLoadEvent::Started && commands::startup_probe() {
+                eprintln!("SLIPWAY_PAGE_STARTED");
+            }
+        })
         .setup(move |app| {
             builder.mount_events(app);
             app.manage(AppState::load(config_dir(app.handle())));

@@ -158,6 +158,13 @@ class Harness:
 
 def test_run_passes(h):
     wait_for("the project in the sidebar", lambda: h.text(".sidebar .project .name") == h.name)
+    # Generic font families only on Linux: each named family WebKitGTK cannot
+    # find costs fontconfig lookups at the first layout (BENCHMARKS.md).
+    fonts = h.driver.execute_script(
+        "return [document.documentElement.dataset.desktop, getComputedStyle(document.body).fontFamily,"
+        " getComputedStyle(document.querySelector('main .mono')).fontFamily]")
+    assert fonts == ["linux", "sans-serif", "monospace"], fonts
+    wait_for("the project drawn", lambda: h.css("main h1").text == h.name)
     h.shot("01-project")
     h.run_and_wait("passed")
     states = h.steps()

@@ -1,5 +1,6 @@
 //! An empty window: the same Tauri, WebKitGTK and build settings as Slipway,
-//! nothing else. Prints `SLIPWAY_PAINTED` once its page has painted.
+//! nothing else. Prints `SLIPWAY_PAGE_STARTED` when its page starts loading
+//! and `SLIPWAY_PAINTED` once it has painted.
 
 #[tauri::command]
 fn painted() {
@@ -9,6 +10,11 @@ fn painted() {
 fn main() {
     let app = tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![painted])
+        .on_page_load(|_, load| {
+            if load.event() == tauri::webview::PageLoadEvent::Started {
+                eprintln!("SLIPWAY_PAGE_STARTED");
+            }
+        })
         .build(tauri::generate_context!());
     match app {
         Ok(app) => app.run(|_, _| {}),

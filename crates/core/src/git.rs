@@ -8,7 +8,7 @@ use crate::event::GitInfo;
 /// when it is not a git repository (or git is not installed).
 pub async fn inspect(root: &Path) -> Option<GitInfo> {
     let commit = git(root, &["rev-parse", "--verify", "-q", "HEAD"]).await?;
-    let branch = git(root, &["symbolic-ref", "--short", "-q", "HEAD"]).await;
+    let branch = branch(root).await;
     let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
         .await
         .is_some_and(|s| !s.is_empty());
@@ -17,6 +17,13 @@ pub async fn inspect(root: &Path) -> Option<GitInfo> {
         branch,
         dirty,
     })
+}
+
+/// The checked-out branch of the repository at `root`, or `None` when HEAD
+/// is detached or `root` is not in a git repository. One `git` call, where
+/// [`inspect`] needs three.
+pub async fn branch(root: &Path) -> Option<String> {
+    git(root, &["symbolic-ref", "--short", "-q", "HEAD"]).await
 }
 
 async fn git(root: &Path, args: &[&str]) -> Option<String> {

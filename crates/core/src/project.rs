@@ -59,7 +59,8 @@ pub async fn inspect(path: &Path) -> Result<ProjectInfo, Problem> {
         Ok(p) => (Some(p.image.to_string()), crate::pipeline::plan(&p), None),
         Err(e) => (None, Vec::new(), Some(e.problem())),
     };
-    let (git, git_remote) = tokio::join!(crate::git::inspect(&path), crate::git::remote_url(&path));
+    let (git_branch, git_remote) =
+        tokio::join!(crate::git::branch(&path), crate::git::remote_url(&path));
     Ok(ProjectInfo {
         name: config::default_name(&path),
         has_dockerfile: path.join("Dockerfile").is_file(),
@@ -67,8 +68,55 @@ pub async fn inspect(path: &Path) -> Result<ProjectInfo, Problem> {
         image,
         steps,
         problem,
-        git_branch: git.and_then(|g| g.branch),
+        git_branch,
         git_remote,
         path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    fn git(dir: &std::path::Path, args: &[&str]) {
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?} failed");
+    }
+
+    #[tokio::test]
+    async fn detects_the_dockerfile_branch_and_remote_without_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        git(dir.path(), &["init", "-q", "-b", "feature/login"]);
+        git(
+            dir.path(),
+            &[
+                "remote",
+                "add",
+                "origin",
+                "https://bob:ghp_x@github.com/o/r.git",
+            ],
+        );
+        // No commit yet: the branch is known all the same.
+        let info = super::inspect(dir.path()).await.unwrap();
+        assert!(info.has_dockerfile);
+        assert!(!info.has_pipeline_file);
+        assert!(info.problem.is_none(), "{:?}", info.problem);
+        assert_eq!(info.git_branch.as_deref(), Some("feature/login"));
+        assert_eq!(
+            info.git_remote.as_deref(),
+            Some("https://github.com/o/r.git")
+        );
+
+        let plain = tempfile::tempdir().unwrap();
+        let info = super::inspect(plain.path()).await.unwrap();
+        assert!(!info.has_dockerfile);
+        assert_eq!(info.git_branch, None);
+        assert_eq!(info.git_remote, None);
+    }
 }
