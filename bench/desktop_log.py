@@ -38,6 +38,16 @@ function tick(t) {
   if (!window.__stop) requestAnimationFrame(tick);
 }
 requestAnimationFrame(tick);
+// A 5 ms timer: when it fires late, the page's main thread was busy (a long
+// frame with no late timer means painting waited, not the page).
+window.__gaps = []; let lt = performance.now();
+function beat() {
+  const n = performance.now();
+  if (n - lt > 50) window.__gaps.push(Math.round(n - lt));
+  lt = n;
+  if (!window.__stop) setTimeout(beat, 5);
+}
+setTimeout(beat, 5);
 """
 
 
@@ -99,6 +109,7 @@ def main():
         sampler.join()
         frames = driver.execute_script("window.__stop = true; return window.__frames.slice(1);")
         long_frames = driver.execute_script("return window.__long;")
+        gaps = driver.execute_script("return window.__gaps;")
         result = state[1]
     finally:
         driver.quit()
@@ -114,6 +125,8 @@ def main():
     if long_frames:
         print("frames over 50 ms (page time ms, length ms, lines shown): "
               + ", ".join(f"{t}/{d}/{n}" for t, d, n in long_frames))
+    print(f"main thread busy over 50 ms at a time: {len(gaps)} times"
+          + (f", longest {max(gaps)} ms" if gaps else ""))
     if full:
         print(f"PSS once the live log is full: {full[0][2] / 1024:.0f} MiB; at the end: {samples[-1][2] / 1024:.0f} MiB; "
               f"peak {max(s[2] for s in samples) / 1024:.0f} MiB")

@@ -3,9 +3,10 @@
 //! for windows that attach late, streams batches to attached channels,
 //! and on the result updates the tray and sends a notification.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,8 @@ const BATCH_EVERY: Duration = Duration::from_millis(50);
 /// Most events pushed at once (log lines are folded, so this bounds memory,
 /// not the number of messages).
 const BATCH_MAX: usize = 20_000;
+/// Most events taken from the pipeline at once.
+const RECEIVE_MAX: usize = 4_096;
 /// Events kept for replay to late subscribers (the full log is in history).
 const REPLAY_MAX: usize = 100_000;
 
@@ -52,9 +55,10 @@ pub enum Pushed {
 }
 
 /// Folds events into what the channel carries.
-pub fn fold(events: &[RunEvent]) -> Vec<Pushed> {
+pub fn fold<E: Borrow<RunEvent>>(events: &[E]) -> Vec<Pushed> {
     let mut out: Vec<Pushed> = Vec::new();
     for event in events {
+        let event: &RunEvent = event.borrow();
         if let Event::Log { step, stream, line } = &event.event {
             if let Some(Pushed::Lines {
                 elapsed_ms,
@@ -248,41 +252,46 @@ async fn drive(
 ) {
     let run_id = handle.run_id().to_string();
     let recorder = HistoryWriter::start();
-    let mut replay: VecDeque<RunEvent> = VecDeque::new();
+    // Each event is shared by the replay, the next batch and the history
+    // writer; a busy log is hundreds of thousands of events a second.
+    let mut replay: VecDeque<Arc<RunEvent>> = VecDeque::new();
     let mut channels: Vec<Channel<Vec<Pushed>>> = Vec::new();
-    let mut batch: Vec<RunEvent> = Vec::new();
+    let mut batch: Vec<Arc<RunEvent>> = Vec::new();
+    let mut incoming: Vec<RunEvent> = Vec::new();
     let mut ticker = tokio::time::interval(BATCH_EVERY);
     let mut finished: Option<(Outcome, u64)> = None;
     loop {
         tokio::select! {
-            event = events.recv() => match event {
-                Some(event) => {
+            received = events.recv_many(&mut incoming, RECEIVE_MAX) => {
+                if received == 0 {
+                    break;
+                }
+                for event in incoming.drain(..) {
                     if let Event::RunFinished { outcome, duration_ms, .. } = &event.event {
                         finished = Some((outcome.clone(), *duration_ms));
                     }
-                    recorder.record(&event);
+                    let event = Arc::new(event);
                     if replay.len() == REPLAY_MAX {
                         replay.pop_front();
                     }
                     replay.push_back(event.clone());
                     batch.push(event);
-                    if batch.len() >= BATCH_MAX {
-                        flush(&mut channels, &mut batch);
-                    }
                 }
-                None => break,
+                if batch.len() >= BATCH_MAX {
+                    flush(&mut channels, &mut batch, &recorder);
+                }
             },
             Some(channel) = attach.recv() => {
-                let past: Vec<RunEvent> = replay.iter().cloned().collect();
+                let past: Vec<Arc<RunEvent>> = replay.iter().cloned().collect();
                 let ok = past.chunks(BATCH_MAX).all(|chunk| channel.send(fold(chunk)).is_ok());
                 if ok {
                     channels.push(channel);
                 }
             }
-            _ = ticker.tick() => flush(&mut channels, &mut batch),
+            _ = ticker.tick() => flush(&mut channels, &mut batch, &recorder),
         }
     }
-    flush(&mut channels, &mut batch);
+    flush(&mut channels, &mut batch, &recorder);
     let (outcome, duration_ms) = match finished {
         Some(f) => f,
         None => (handle.wait().await, 0),
@@ -305,25 +314,37 @@ async fn drive(
     crate::notify::run_result(&app, &result);
 }
 
-fn flush(channels: &mut Vec<Channel<Vec<Pushed>>>, batch: &mut Vec<RunEvent>) {
+/// Sends what came since the last flush to the windows and to history.
+fn flush(
+    channels: &mut Vec<Channel<Vec<Pushed>>>,
+    batch: &mut Vec<Arc<RunEvent>>,
+    recorder: &HistoryWriter,
+) {
     if batch.is_empty() {
         return;
     }
-    let pushed = fold(&std::mem::take(batch));
-    // A window that went away stops listening; the run goes on.
-    channels.retain(|channel| channel.send(pushed.clone()).is_ok());
+    let batch = std::mem::take(batch);
+    if !channels.is_empty() {
+        let pushed = fold(&batch);
+        // A window that went away stops listening; the run goes on.
+        channels.retain(|channel| channel.send(pushed.clone()).is_ok());
+    }
+    recorder.record(batch);
 }
 
 /// Writes history on its own thread: SQLite calls block, and a connection
 /// must not be shared between async tasks.
+///
+/// Events reach it in batches, so a busy log wakes it a few times a second
+/// rather than once a line.
 struct HistoryWriter {
-    tx: std::sync::mpsc::Sender<RunEvent>,
+    tx: std::sync::mpsc::Sender<Vec<Arc<RunEvent>>>,
     done: tokio::sync::oneshot::Receiver<Option<i64>>,
 }
 
 impl HistoryWriter {
     fn start() -> Self {
-        let (tx, rx) = std::sync::mpsc::channel::<RunEvent>();
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<Arc<RunEvent>>>();
         let (done_tx, done) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
             let history = match History::open_default() {
@@ -335,10 +356,12 @@ impl HistoryWriter {
                 }
             };
             let mut recorder = history.recorder();
-            for event in rx {
-                if let Err(e) = recorder.record(&event) {
-                    tracing::warn!("{e}; the rest of this run will not be recorded");
-                    break;
+            'batches: for batch in rx {
+                for event in batch {
+                    if let Err(e) = recorder.record(&event) {
+                        tracing::warn!("{e}; the rest of this run will not be recorded");
+                        break 'batches;
+                    }
                 }
             }
             let _ = done_tx.send(recorder.seq());
@@ -346,8 +369,8 @@ impl HistoryWriter {
         HistoryWriter { tx, done }
     }
 
-    fn record(&self, event: &RunEvent) {
-        if self.tx.send(event.clone()).is_err() {
+    fn record(&self, events: Vec<Arc<RunEvent>>) {
+        if self.tx.send(events).is_err() {
             tracing::debug!("history writer stopped");
         }
     }
