@@ -156,6 +156,17 @@ class Harness:
             return text in f.read()
 
 
+# Uncaught errors in the page (Svelte reports an effect that keeps
+# re-running itself this way, 1,000 runs later).
+RECORD_ERRORS = """
+if (!window.__errors) {
+  window.__errors = [];
+  window.addEventListener("error", (e) => window.__errors.push(String(e.message)));
+  window.addEventListener("unhandledrejection", (e) => window.__errors.push(String(e.reason)));
+}
+"""
+
+
 def test_run_passes(h):
     wait_for("the project in the sidebar", lambda: h.text(".sidebar .project .name") == h.name)
     # Generic font families only on Linux: each named family WebKitGTK cannot
@@ -166,7 +177,10 @@ def test_run_passes(h):
     assert fonts == ["linux", "sans-serif", "monospace"], fonts
     wait_for("the project drawn", lambda: h.css("main h1").text == h.name)
     h.shot("01-project")
+    h.driver.execute_script(RECORD_ERRORS)
     h.run_and_wait("passed")
+    errors = h.driver.execute_script("return window.__errors")
+    assert errors == [], errors
     states = h.steps()
     assert states and all(s == "passed" for s in states), states
     assert "lists Seattle" in h.css(".timeline").text

@@ -56,7 +56,7 @@ export function applyPushed(run: RunView, batch: Pushed[]): RunView {
       applyEvent(run, item.event);
     } else {
       run.elapsedMs = Math.max(run.elapsedMs, item.elapsed_ms);
-      for (const line of item.text.split("\n")) run.logs.push(item.step, item.stream, line);
+      run.logs.pushLines(item.step, item.stream, item.text);
     }
   }
   return run;
