@@ -72,4 +72,20 @@ describe("LogBuffer", () => {
     expect(b.search("paris", strip)).toEqual([]);
     expect(b.at(0)?.text).toBe("Lisbon");
   });
+
+  it("takes a stored log line by line, grouped into runs", () => {
+    const b = new LogBuffer(10);
+    b.pushAll([
+      { step: 0, stream: "build", line: "a" },
+      { step: 0, stream: "build", line: "b" },
+      { step: 1, stream: "stdout", line: "c" },
+      { step: 1, stream: "stderr", line: "" },
+      { step: 1, stream: "stderr", line: "e" },
+    ]);
+    expect(b.slice(0, 10).map((l) => [l.seq, l.step, l.stream, l.text])).toEqual([
+      [0, 0, "build", "a"], [1, 0, "build", "b"], [2, 1, "stdout", "c"], [3, 1, "stderr", ""], [4, 1, "stderr", "e"],
+    ]);
+    b.pushAll([]);
+    expect(b.length).toBe(5);
+  });
 });

@@ -68,6 +68,18 @@ export class LogBuffer {
     this.append(step, stream, text, starts);
   }
 
+  /** Adds lines one by one, as runs of consecutive lines of a step and stream. */
+  pushAll(lines: readonly { step: number; stream: string; line: string }[]): void {
+    let from = 0;
+    while (from < lines.length) {
+      const { step, stream } = lines[from];
+      let to = from + 1;
+      while (to < lines.length && lines[to].step === step && lines[to].stream === stream) to++;
+      this.pushLines(step, stream, lines.slice(from, to).map((l) => l.line).join("\n"));
+      from = to;
+    }
+  }
+
   private append(step: number, stream: string, text: string, starts: Uint32Array): void {
     this.chunks.push({ step, stream, text, starts, firstSeq: this.total });
     this.total += starts.length;
