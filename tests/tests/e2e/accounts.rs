@@ -188,17 +188,13 @@ fn github_token_is_validated_before_it_is_stored() {
 
     let rejected = world.slipway(&["login", "github", "--with-token"], "ghp_wrong\n");
     assert_eq!(rejected.code, 2, "{}", rejected.stderr);
-    assert!(
-        rejected
-            .stderr
-            .contains("GitHub rejected the credentials for github.com: Bad credentials"),
-        "{}",
-        rejected.stderr
+    has(
+        &rejected.stderr,
+        "GitHub rejected the credentials for github.com: Bad credentials",
     );
-    assert!(
-        rejected
-            .stderr
-            .contains("hint: Create a token at https://github.com/settings/tokens")
+    has(
+        &rejected.stderr,
+        "hint: Create a token at https://github.com/settings/tokens",
     );
     assert!(world.entry_names().is_empty(), "nothing stored on failure");
     assert!(!world.accounts_file().contains("github"));
@@ -291,12 +287,9 @@ fn circleci_token_is_validated_before_it_is_stored() {
 
     let rejected = world.slipway(&["login", "circleci", "--with-token"], "circle_bad");
     assert_eq!(rejected.code, 2, "{}", rejected.stderr);
-    assert!(
-        rejected
-            .stderr
-            .contains("CircleCI rejected the credentials for 127.0.0.1: Invalid token provided."),
-        "{}",
-        rejected.stderr
+    has(
+        &rejected.stderr,
+        "CircleCI rejected the credentials for 127.0.0.1: Invalid token provided.",
     );
     assert!(world.entry_names().is_empty());
 
@@ -323,22 +316,15 @@ fn registry_login_is_checked_with_the_registry() {
 
     let wrong = registry_login(&world, &host, "wrong-pass\n");
     assert_eq!(wrong.code, 2, "{}", wrong.stderr);
-    assert!(
-        wrong
-            .stderr
-            .contains(&format!("the registry rejected the credentials for {host}")),
-        "{}",
-        wrong.stderr
+    has(
+        &wrong.stderr,
+        &format!("the registry rejected the credentials for {host}"),
     );
     assert!(world.entry_names().is_empty());
 
     let right = registry_login(&world, &host, "s3cret-pass\n");
     assert_eq!(right.code, 0, "{}", right.stderr);
-    assert!(
-        right
-            .stdout
-            .contains(&format!("Signed in to {host} as alice"))
-    );
+    has(&right.stdout, &format!("Signed in to {host} as alice"));
     assert_eq!(world.entry_names(), [format!("registry/{host}")]);
 
     let closed = world.slipway(
@@ -353,12 +339,9 @@ fn registry_login_is_checked_with_the_registry() {
         "x",
     );
     assert_eq!(closed.code, 3, "{}", closed.stderr);
-    assert!(
-        closed
-            .stderr
-            .contains("cannot check the credentials with the registry"),
-        "{}",
-        closed.stderr
+    has(
+        &closed.stderr,
+        "cannot check the credentials with the registry",
     );
 
     // What the docker CLI already has is listed, read-only: `auths` and a
@@ -466,13 +449,7 @@ fn keychain_problems_say_what_to_do() {
     let no_bus = world.finish(cmd, "https://x");
     assert_eq!(no_bus.code, 3, "{}", no_bus.stderr);
     has(&no_bus.stderr, "there is no D-Bus session bus");
-    assert!(
-        no_bus
-            .stderr
-            .contains("hint: Run Slipway inside a desktop session"),
-        "{}",
-        no_bus.stderr
-    );
+    has(&no_bus.stderr, "hint: Run Slipway inside a desktop session");
 
     // A bus, but no Secret Service on it.
     let no_service = world.slipway(
@@ -480,17 +457,13 @@ fn keychain_problems_say_what_to_do() {
         "https://x",
     );
     assert_eq!(no_service.code, 3, "{}", no_service.stderr);
-    assert!(
-        no_service
-            .stderr
-            .contains("no keychain (Secret Service) is running on the session bus"),
-        "{}",
-        no_service.stderr
+    has(
+        &no_service.stderr,
+        "no keychain (Secret Service) is running on the session bus",
     );
-    assert!(
-        no_service
-            .stderr
-            .contains("gnome-keyring-daemon --start --components=secrets")
+    has(
+        &no_service.stderr,
+        "gnome-keyring-daemon --start --components=secrets",
     );
 
     // A keyring nobody unlocked. Validation passes, storing fails, and then

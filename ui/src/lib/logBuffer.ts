@@ -148,8 +148,10 @@ export class LogBuffer {
     for (let ci = this.head; ci < this.chunks.length; ci++) {
       const c = this.chunks[ci];
       // Most chunks cannot match at all: one test on the whole text first.
-      c.lower ??= c.text.toLowerCase();
-      if (!c.text.includes("\x1b") && !c.lower.includes(q)) continue;
+      if (!c.text.includes("\x1b")) {
+        c.lower ??= c.text.toLowerCase();
+        if (!c.lower.includes(q)) continue;
+      }
       const first = Math.max(0, this.firstSeq - c.firstSeq);
       for (let n = first; n < c.starts.length; n++) {
         if (strip(LogBuffer.lineOf(c, n)).toLowerCase().includes(q)) hits.push(c.firstSeq + n - this.firstSeq);
