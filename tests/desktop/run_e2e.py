@@ -187,6 +187,12 @@ def test_run_passes(h):
     assert containers(h.name) == []
     h.shot("02-passed")
     wait_for("the passed notification on the bus", lambda: h.notified(f"{h.name}: passed"), 10)
+    # Searching the log marks the matching line and counts the matches.
+    h.css("input[aria-label='Search log']").send_keys("READY after")
+    wait_for("one search hit", lambda: h.text(".log .bar .muted") == "1 of 1")
+    assert "ready after" in h.text(".viewport .row.hit"), h.text(".viewport .row.hit")
+    h.css("input[aria-label='Search log']").send_keys("\ue00c")  # Escape clears it
+    wait_for("the search cleared", lambda: not h.driver.find_elements(By.CSS_SELECTOR, ".viewport .row.hit"))
 
 
 def test_broken_test_step_fails_with_output(h):
