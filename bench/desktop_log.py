@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from desktop import pss_kib  # noqa: E402
+from desktop import pss_kib, tree  # noqa: E402
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -32,9 +32,14 @@ LINES = 1_000_000
 
 FRAME_PROBE = """
 window.__frames = []; window.__long = []; window.__stop = false; let last = performance.now();
+window.__fullAt = null; window.__done = null;
 function tick(t) {
   const dt = t - last; window.__frames.push(dt); last = t;
-  if (dt > 50) window.__long.push([Math.round(t), Math.round(dt), Number(document.querySelector('.viewport')?.dataset.lines ?? 0)]);
+  const lines = Number(document.querySelector('.viewport')?.dataset.lines ?? 0);
+  if (dt > 50) window.__long.push([Math.round(t), Math.round(dt), lines]);
+  if (lines >= 100000 && window.__fullAt === null) window.__fullAt = t;
+  const outcome = document.querySelector('[data-testid=outcome]');
+  if (outcome && !window.__done) window.__done = [t, outcome.dataset.result];
   if (!window.__stop) requestAnimationFrame(tick);
 }
 requestAnimationFrame(tick);
@@ -49,6 +54,25 @@ function beat() {
 }
 setTimeout(beat, 5);
 """
+
+
+def cpu_by_process():
+    """CPU seconds used so far by every process (threads included), by pid
+    with its name (a kernel worker's name changes with its work)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        used[pid] = (name, (int(fields[11]) + int(fields[12])) / ticks)
+    return used
 
 
 def main():
@@ -77,40 +101,65 @@ def main():
                 sys.exit("the app never showed the project")
             time.sleep(0.1)
         app_pid = int(subprocess.run(["pgrep", "-n", "-f", f"^{APP}$"], capture_output=True, text=True).stdout)
+        # While lines stream, memory is sampled from each process's resident
+        # size (/proc/PID/statm, a counter read) every 0.25 s: PSS walks every
+        # page table (tens of ms of CPU a sample), which on two cores would
+        # take time from the app being measured. PSS is read once, after.
+        pids = tree(app_pid)
+        page = os.sysconf("SC_PAGE_SIZE")
         samples = []
         stop = threading.Event()
 
+        def rss_kib():
+            total = 0
+            for p in pids:
+                try:
+                    with open(f"/proc/{p}/statm") as f:
+                        total += int(f.read().split()[1]) * page // 1024
+                except OSError:
+                    pass
+            return total
+
         def sample():
             while not stop.is_set():
-                lines = driver_lines[0]
-                samples.append((time.monotonic(), lines, pss_kib(app_pid)))
-                time.sleep(0.5)
+                samples.append((time.monotonic(), rss_kib()))
+                time.sleep(0.25)
 
-        driver_lines = [0]
         driver.execute_script(FRAME_PROBE)
+        origin = driver.execute_script("return performance.timeOrigin;")
+        shift = time.time() - time.monotonic()
         started = time.monotonic()
+        cpu_before = cpu_by_process()
+        # Control: no run, `CONTROL_HOGS` busy loops for 3 s (do frames slip
+        # with the CPUs busy and nothing for the page to do?).
+        if os.environ.get("CONTROL_HOGS"):
+            hogs = [subprocess.Popen(["timeout", "3", "yes"], stdout=subprocess.DEVNULL) for _ in range(int(os.environ["CONTROL_HOGS"]))]
+            for hog in hogs:
+                hog.wait()
+            frames = driver.execute_script("window.__stop = true; return window.__frames.slice(1);")
+            frames.sort()
+            print(f"control, {len(hogs)} busy loops for 3 s: frames {len(frames)}, max {frames[-1]:.0f}, over 50: {sum(1 for f in frames if f > 50)}, late timer: {driver.execute_script('return window.__gaps;')}")
+            return
         driver.find_element(By.CSS_SELECTOR, "[data-testid=run]").click()
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        while True:
-            state = driver.execute_script(
-                "const v = document.querySelector('.viewport');"
-                "const o = document.querySelector('[data-testid=outcome]');"
-                "return [v ? Number(v.dataset.lines) : 0, o ? o.dataset.result : null,"
-                " document.querySelector('.log .bar')?.textContent ?? ''];")
-            driver_lines[0] = state[0]
-            if state[1]:
-                break
+        # Polled once a second: every WebDriver call wakes five processes.
+        while not (done := driver.execute_script("return window.__done;")):
             if time.monotonic() - started > 900:
                 sys.exit("the run did not finish within 15 minutes")
-            time.sleep(0.5)
-        elapsed = time.monotonic() - started
+            time.sleep(1)
+        cpu_after = cpu_by_process()
         stop.set()
         sampler.join()
+        done_at = (origin + done[0]) / 1000 - shift
+        elapsed = done_at - started
+        full_at = driver.execute_script("return window.__fullAt;")
+        full_at = None if full_at is None else (origin + full_at) / 1000 - shift
+        pss_after = pss_kib(app_pid)
+        result = done[1]
         frames = driver.execute_script("window.__stop = true; return window.__frames.slice(1);")
         long_frames = driver.execute_script("return window.__long;")
         gaps = driver.execute_script("return window.__gaps;")
-        result = state[1]
     finally:
         driver.quit()
         driver_proc.terminate()
@@ -118,18 +167,29 @@ def main():
         sys.exit(f"the run ended {result}")
     frames.sort()
     over = sum(1 for f in frames if f > 50)
-    full = [s for s in samples if s[1] >= 100_000]
+    full = [s for s in samples if full_at is not None and full_at <= s[0] <= done_at]
     print(f"lines: {LINES:,} in {elapsed:.1f} s ({LINES / elapsed:,.0f} lines/s through the window)")
     print(f"frames: {len(frames)}, median {statistics.median(frames):.1f} ms, "
           f"p99 {frames[int(len(frames) * 0.99)]:.1f} ms, max {frames[-1]:.1f} ms, over 50 ms: {over}")
     if long_frames:
         print("frames over 50 ms (page time ms, length ms, lines shown): "
               + ", ".join(f"{t}/{d}/{n}" for t, d, n in long_frames))
+    if os.environ.get("SLIPWAY_BENCH_FRAME_CLOCK"):
+        # Long frames on CLOCK_MONOTONIC, to line up with `perf record -k monotonic`.
+        print("long frames (monotonic s, ms): " + ", ".join(
+            f"{(origin + t) / 1000 - shift:.3f}/{d}" for t, d, _ in long_frames))
     print(f"main thread busy over 50 ms at a time: {len(gaps)} times"
           + (f", longest {max(gaps)} ms" if gaps else ""))
+    by_name = {}
+    for pid, (name, used) in cpu_after.items():
+        name = name.split("/")[0] if name.startswith("kworker") else name
+        by_name[name] = by_name.get(name, 0) + used - cpu_before.get(pid, (name, 0))[1]
+    cpu = sorted(((c, n) for n, c in by_name.items()), reverse=True)
+    print("CPU seconds while streaming: " + ", ".join(f"{n} {c:.2f}" for c, n in cpu[:6] if c >= 0.05))
     if full:
-        print(f"PSS once the live log is full: {full[0][2] / 1024:.0f} MiB; at the end: {samples[-1][2] / 1024:.0f} MiB; "
-              f"peak {max(s[2] for s in samples) / 1024:.0f} MiB")
+        print(f"RSS once the live log is full: {full[0][1] / 1024:.0f} MiB; at the end: {full[-1][1] / 1024:.0f} MiB; "
+              f"peak {max(s[1] for s in full) / 1024:.0f} MiB ({len(full)} samples)")
+    print(f"PSS after the run, the live log full: {pss_after / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -178,6 +178,33 @@ fn config_dir(app: &AppHandle) -> PathBuf {
 }
 
 /// Starts the desktop app.
+/// Runs the app's async work (pipelines, their logs, history) on worker
+/// threads that yield to the window: on Linux at a lower priority (nice 10)
+/// than the main thread and WebKit, so a run that saturates the machine
+/// slows its own log handling a little instead of the window's frames.
+fn background_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("slipway-worker")
+        .on_thread_start(|| {
+            // On Linux a thread id names one thread: this lowers only this one.
+            #[cfg(target_os = "linux")]
+            if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10)
+            {
+                tracing::debug!(error = %e, "could not lower a worker's priority");
+            }
+        })
+        .build();
+    match runtime {
+        Ok(runtime) => {
+            // Tauri keeps the handle; the runtime must outlive the app.
+            let runtime = Box::leak(Box::new(runtime));
+            tauri::async_runtime::set(runtime.handle().clone());
+        }
+        Err(e) => tracing::warn!(error = %e, "using the default runtime"),
+    }
+}
+
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -192,6 +219,7 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
+    background_runtime();
     let builder = specta_builder();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

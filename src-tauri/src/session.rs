@@ -245,7 +245,7 @@ pub async fn start(app: &AppHandle, path: PathBuf) -> Result<String, Problem> {
 async fn drive(
     app: AppHandle,
     handle: slipway_core::pipeline::RunHandle,
-    mut events: mpsc::Receiver<RunEvent>,
+    mut events: slipway_core::pipeline::Events,
     mut attach: mpsc::UnboundedReceiver<Channel<Vec<Pushed>>>,
     project: String,
     path: PathBuf,

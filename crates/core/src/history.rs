@@ -376,47 +376,85 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
-/// Bounded log: the first [`HEAD_BYTES`] and the last [`TAIL_BYTES`].
+/// Bytes per piece of the kept tail: the tail drops whole pieces from its
+/// front, so a busy log costs an allocation per piece, not per line.
+const TAIL_PIECE: usize = 64 << 10;
+
+/// Bounded log: the first [`HEAD_BYTES`] and the last [`TAIL_BYTES`]
+/// (less up to one [`TAIL_PIECE`]), as `step\tstream\telapsed\tline` rows.
 #[derive(Debug, Default)]
 struct LogBuffer {
     head: String,
     head_lines: u64,
-    tail: VecDeque<String>,
+    /// Full pieces of rows, oldest first, each with its number of rows.
+    tail: VecDeque<(String, u64)>,
+    /// The piece being filled, and its number of rows.
+    current: String,
+    current_lines: u64,
+    /// Bytes and rows of the tail, both parts.
     tail_bytes: usize,
+    tail_lines: u64,
     dropped: u64,
+    /// The row prefix of the last line, reused while step, stream and
+    /// time stay the same (they do for most lines of a busy log).
+    prefix: String,
+    prefix_of: Option<(usize, LogStream, u64)>,
 }
 
 impl LogBuffer {
     fn push(&mut self, step: usize, stream: LogStream, elapsed_ms: u64, line: &str) {
-        let stream = match stream {
-            LogStream::Build => "build",
-            LogStream::Stdout => "stdout",
-            LogStream::Stderr => "stderr",
-            LogStream::Container => "container",
-        };
-        let line = line.replace('\t', "    ");
-        let entry = format!("{step}\t{stream}\t{elapsed_ms}\t{line}\n");
-        if self.tail.is_empty() && self.head.len() + entry.len() <= HEAD_BYTES {
-            self.head.push_str(&entry);
+        if self.prefix_of != Some((step, stream, elapsed_ms)) {
+            let name = match stream {
+                LogStream::Build => "build",
+                LogStream::Stdout => "stdout",
+                LogStream::Stderr => "stderr",
+                LogStream::Container => "container",
+            };
+            self.prefix = format!("{step}\t{name}\t{elapsed_ms}\t");
+            self.prefix_of = Some((step, stream, elapsed_ms));
+        }
+        let len = self.prefix.len() + line.len() + 1 + 3 * line.matches('\t').count();
+        let out = if self.tail_lines == 0 && self.head.len() + len <= HEAD_BYTES {
             self.head_lines += 1;
-            return;
-        }
-        self.tail_bytes += entry.len();
-        self.tail.push_back(entry);
-        while self.tail_bytes > TAIL_BYTES {
-            if let Some(old) = self.tail.pop_front() {
-                self.tail_bytes -= old.len();
-                self.dropped += 1;
+            &mut self.head
+        } else {
+            if !self.current.is_empty() && self.current.len() + len > TAIL_PIECE {
+                let full = std::mem::replace(&mut self.current, String::with_capacity(TAIL_PIECE));
+                self.tail
+                    .push_back((full, std::mem::take(&mut self.current_lines)));
             }
+            self.tail_bytes += len;
+            self.tail_lines += 1;
+            self.current_lines += 1;
+            while self.tail_bytes > TAIL_BYTES
+                && let Some((old, lines)) = self.tail.pop_front()
+            {
+                self.tail_bytes -= old.len();
+                self.tail_lines -= lines;
+                self.dropped += lines;
+            }
+            &mut self.current
+        };
+        out.push_str(&self.prefix);
+        if line.contains('\t') {
+            out.push_str(&line.replace('\t', "    "));
+        } else {
+            out.push_str(line);
         }
+        out.push('\n');
+    }
+
+    fn lines(&self) -> u64 {
+        self.head_lines + self.tail_lines
     }
 
     fn compress(&self) -> std::io::Result<Vec<u8>> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(self.head.as_bytes())?;
-        for entry in &self.tail {
-            gz.write_all(entry.as_bytes())?;
+        for (piece, _) in &self.tail {
+            gz.write_all(piece.as_bytes())?;
         }
+        gz.write_all(self.current.as_bytes())?;
         gz.finish()
     }
 }
@@ -451,7 +489,7 @@ impl Recorder<'_> {
                 tx.execute(
                     "INSERT INTO runs (id, project, root, image, git_commit, git_branch, git_dirty, started_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![
-                        event.run_id.0,
+                        &*event.run_id.0,
                         project,
                         root.display().to_string(),
                         image,
@@ -535,7 +573,7 @@ impl Recorder<'_> {
                 .map_err(|e| h.err(e))?;
                 tx.execute(
                     "INSERT OR REPLACE INTO logs (run_seq, lines, dropped, gzip) VALUES (?1, ?2, ?3, ?4)",
-                    params![seq, (self.log.head_lines + self.log.tail.len() as u64) as i64, self.log.dropped as i64, gzip],
+                    params![seq, self.log.lines() as i64, self.log.dropped as i64, gzip],
                 )
                 .map_err(|e| h.err(e))?;
                 tx.commit().map_err(|e| h.err(e))?;
@@ -662,5 +700,45 @@ mod tests {
         assert!(buf.head.len() <= HEAD_BYTES);
         assert!(buf.tail_bytes <= TAIL_BYTES);
         assert!(buf.dropped > 0);
+    }
+
+    #[test]
+    fn log_buffer_keeps_the_first_and_last_lines_and_counts_the_rest() {
+        let mut buf = LogBuffer::default();
+        let total = 400_000u64;
+        for n in 0..total {
+            buf.push(
+                (n % 3) as usize,
+                LogStream::Stdout,
+                n / 1000,
+                &format!("line {n}\tend"),
+            );
+        }
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(buf.compress().unwrap().as_slice())
+            .read_to_string(&mut text)
+            .unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len() as u64, buf.lines());
+        assert_eq!(buf.lines() + buf.dropped, total);
+        assert!(buf.dropped > 0, "400,000 lines must overflow the bounds");
+        assert!(text.len() <= HEAD_BYTES + TAIL_BYTES);
+        assert!(
+            text.len() > HEAD_BYTES + TAIL_BYTES - 2 * TAIL_PIECE,
+            "kept {} bytes",
+            text.len()
+        );
+        assert_eq!(rows[0], "0\tstdout\t0\tline 0    end");
+        assert_eq!(rows[rows.len() - 1], "0\tstdout\t399\tline 399999    end");
+        // The head ends and the tail starts where the dropped lines were.
+        let first_kept = total - (buf.lines() - buf.head_lines);
+        assert_eq!(first_kept, buf.head_lines + buf.dropped);
+        let row = rows[buf.head_lines as usize];
+        let expected = format!(
+            "{}\tstdout\t{}\tline {first_kept}    end",
+            first_kept % 3,
+            first_kept / 1000
+        );
+        assert_eq!(row, expected);
     }
 }

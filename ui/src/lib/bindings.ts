@@ -774,7 +774,11 @@ export type RunFinished_Serialize = {
 	duration_ms: number,
 };
 
-/**  Identifies one pipeline run (a UUIDv7, so ids sort by start time). */
+/**
+ *  Identifies one pipeline run (a UUIDv7, so ids sort by start time).
+ *  Shared, not copied: every event of a run carries it, and a busy log is
+ *  hundreds of thousands of events a second.
+ */
 export type RunId = string;
 
 /**  A run as listed in the history. */

@@ -215,15 +215,16 @@ impl BuildOutput {
                 .entry(log.vertex.clone())
                 .or_default()
                 .push(&log.msg);
-            for line in lines {
-                self.tail(&log.vertex).push(&line);
-                let stream = if log.stream == 2 {
-                    LogStream::Stderr
-                } else {
-                    LogStream::Build
-                };
-                runner.log(self.step, stream, line).await;
+            let tail = self.tail(&log.vertex);
+            for line in &lines {
+                tail.push(line);
             }
+            let stream = if log.stream == 2 {
+                LogStream::Stderr
+            } else {
+                LogStream::Build
+            };
+            runner.log_lines(self.step, stream, lines).await;
         }
     }
 

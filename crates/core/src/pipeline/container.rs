@@ -238,7 +238,7 @@ async fn watch_exit(docker: bollard::Docker, id: String, exited: watch::Sender<O
 async fn follow_logs(
     docker: bollard::Docker,
     id: String,
-    events: tokio::sync::mpsc::Sender<RunEvent>,
+    events: tokio::sync::mpsc::Sender<Vec<RunEvent>>,
     run_id: crate::event::RunId,
     started: std::time::Instant,
     step: usize,
@@ -257,19 +257,13 @@ async fn follow_logs(
             bollard::container::LogOutput::StdErr { message } => err.push(message),
             other => out.push(other.as_ref()),
         };
-        for line in lines {
-            let event = RunEvent {
-                run_id: run_id.clone(),
-                elapsed_ms: started.elapsed().as_millis() as u64,
-                event: Event::Log {
-                    step,
-                    stream: LogStream::Container,
-                    line,
-                },
-            };
-            if events.send(event).await.is_err() {
-                return;
-            }
+        if lines.is_empty() {
+            continue;
+        }
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let batch = super::log_events(&run_id, elapsed_ms, step, LogStream::Container, lines);
+        if events.send(batch).await.is_err() {
+            return;
         }
     }
 }

@@ -16,19 +16,38 @@ impl LineSplitter {
     /// Adds a chunk; returns the lines it completed.
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<String> {
         let mut lines = Vec::new();
-        for &byte in chunk {
-            let after_cr = std::mem::replace(&mut self.after_cr, byte == b'\r');
-            match byte {
-                b'\n' if after_cr => {}
-                b'\n' | b'\r' => lines.push(self.take()),
-                _ if self.pending.len() >= MAX_LINE => {
-                    lines.push(self.take());
-                    self.pending.push(byte);
-                }
-                _ => self.pending.push(byte),
+        let mut rest = chunk;
+        while let Some(&first) = rest.first() {
+            if std::mem::take(&mut self.after_cr) && first == b'\n' {
+                rest = &rest[1..];
+                continue;
             }
+            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.append(rest, &mut lines);
+                break;
+            };
+            self.after_cr = rest[end] == b'\r';
+            if self.pending.is_empty() && end <= MAX_LINE {
+                // The whole line is in this chunk: no copy through `pending`.
+                lines.push(String::from_utf8_lossy(&rest[..end]).into_owned());
+            } else {
+                self.append(&rest[..end], &mut lines);
+                lines.push(self.take());
+            }
+            rest = &rest[end + 1..];
         }
         lines
+    }
+
+    /// Adds bytes of an unfinished line, cutting it at [`MAX_LINE`].
+    fn append(&mut self, mut bytes: &[u8], lines: &mut Vec<String>) {
+        while self.pending.len() + bytes.len() > MAX_LINE {
+            let room = MAX_LINE - self.pending.len();
+            self.pending.extend_from_slice(&bytes[..room]);
+            lines.push(self.take());
+            bytes = &bytes[room..];
+        }
+        self.pending.extend_from_slice(bytes);
     }
 
     /// The unfinished last line, if any.
@@ -59,10 +78,18 @@ impl Tail {
     }
 
     pub(crate) fn push(&mut self, line: &str) {
-        if self.lines.len() == self.keep {
-            self.lines.pop_front();
+        if self.keep == 0 {
+            return;
         }
-        self.lines.push_back(line.to_string());
+        // A full tail reuses its oldest line's buffer.
+        let mut kept = if self.lines.len() == self.keep {
+            self.lines.pop_front().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        kept.clear();
+        kept.push_str(line);
+        self.lines.push_back(kept);
     }
 
     pub(crate) fn clear(&mut self) {
@@ -89,6 +116,31 @@ mod tests {
         assert_eq!(s.push(b"llo\nwor"), vec!["hello"]);
         assert_eq!(s.push(b"ld\r\n\nx"), vec!["world", ""]);
         assert_eq!(s.finish(), Some("x".into()));
+        assert_eq!(s.finish(), None);
+    }
+
+    #[test]
+    fn cuts_runaway_lines_and_ends_lines_at_carriage_returns() {
+        let mut s = LineSplitter::default();
+        let long = vec![b'a'; MAX_LINE * 2 + 5];
+        assert_eq!(s.push(&long[..10]), Vec::<String>::new());
+        let cut = s.push(&long[10..]);
+        assert_eq!(cut.len(), 2);
+        assert!(cut.iter().all(|l| l.len() == MAX_LINE));
+        assert_eq!(
+            s.push(b"\rbar 10%\rbar 100%\r"),
+            vec!["aaaaa", "bar 10%", "bar 100%"]
+        );
+        // A CR LF split across chunks is one line break.
+        assert_eq!(s.push(b"\nnext\r"), vec!["next"]);
+        assert_eq!(s.push(b"\n"), Vec::<String>::new());
+        assert_eq!(s.push(&long[..MAX_LINE]), Vec::<String>::new());
+        assert_eq!(
+            s.push(b"\n").iter().map(String::len).collect::<Vec<_>>(),
+            vec![MAX_LINE]
+        );
+        assert_eq!(s.push(b"caf\xc3"), Vec::<String>::new());
+        assert_eq!(s.push(b"\xa9\n\xff\n"), vec!["café", "\u{fffd}"]);
         assert_eq!(s.finish(), None);
     }
 

@@ -1,7 +1,7 @@
 //! A pipeline run: build, run, readiness, tests, cleanup.
 //!
 //! A run is one task that owns its state and its containers. Callers get a
-//! [`RunHandle`] to cancel or await it, and a channel of [`RunEvent`]s.
+//! [`RunHandle`] to cancel or await it, and the run's [`Events`].
 //! Whatever happens (a failing step, an engine error, cancellation, the
 //! handle being dropped), the run ends with its cleanup step and a
 //! `RunFinished` event.
@@ -27,8 +27,57 @@ use crate::event::{
 };
 use crate::{ErrorCode, Problem};
 
-/// How many events may wait for the consumer before the run slows down.
-const EVENT_BUFFER: usize = 4096;
+/// How many hand-offs (an event, or the lines of one chunk of output) may
+/// wait for the consumer before the run slows down.
+const EVENT_BUFFER: usize = 256;
+
+/// A run's events, in order.
+///
+/// Lines that arrive in one chunk of output travel together: a test that
+/// prints half a million lines a second costs one hand-off per chunk, not
+/// one per line. Dropping this cancels the run.
+#[derive(Debug)]
+pub struct Events {
+    rx: mpsc::Receiver<Vec<RunEvent>>,
+    pending: std::vec::IntoIter<RunEvent>,
+}
+
+impl Events {
+    /// The next event; `None` once the run has ended and all were read.
+    /// Cancel-safe.
+    pub async fn recv(&mut self) -> Option<RunEvent> {
+        loop {
+            if let Some(event) = self.pending.next() {
+                return Some(event);
+            }
+            self.pending = self.rx.recv().await?.into_iter();
+        }
+    }
+
+    /// Waits for events, then moves up to `limit` of those already here
+    /// into `out`; returns how many (0 once all were read). Cancel-safe.
+    pub async fn recv_many(&mut self, out: &mut Vec<RunEvent>, limit: usize) -> usize {
+        let before = out.len();
+        loop {
+            while out.len() - before < limit {
+                match self.pending.next() {
+                    Some(event) => out.push(event),
+                    None => match self.rx.try_recv() {
+                        Ok(batch) => self.pending = batch.into_iter(),
+                        Err(_) => break,
+                    },
+                }
+            }
+            if out.len() > before {
+                return out.len() - before;
+            }
+            match self.rx.recv().await {
+                Some(batch) => self.pending = batch.into_iter(),
+                None => return 0,
+            }
+        }
+    }
+}
 
 /// A started run.
 #[derive(Debug)]
@@ -78,13 +127,9 @@ impl Drop for RunHandle {
     }
 }
 
-/// Starts `pipeline` on `engine`. Events arrive on the returned receiver;
-/// dropping the receiver cancels the run.
-pub fn start(
-    engine: Engine,
-    pipeline: Pipeline,
-    git: Option<GitInfo>,
-) -> (RunHandle, mpsc::Receiver<RunEvent>) {
+/// Starts `pipeline` on `engine`. Events arrive on the returned [`Events`];
+/// dropping them cancels the run.
+pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHandle, Events) {
     let run_id = RunId::new();
     let cancel = CancellationToken::new();
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
@@ -108,8 +153,29 @@ pub fn start(
             cancel,
             task: Some(task),
         },
-        rx,
+        Events {
+            rx,
+            pending: Vec::new().into_iter(),
+        },
     )
+}
+
+/// One `Log` event per line, all at the same time.
+fn log_events(
+    run_id: &RunId,
+    elapsed_ms: u64,
+    step: usize,
+    stream: crate::event::LogStream,
+    lines: Vec<String>,
+) -> Vec<RunEvent> {
+    lines
+        .into_iter()
+        .map(|line| RunEvent {
+            run_id: run_id.clone(),
+            elapsed_ms,
+            event: Event::Log { step, stream, line },
+        })
+        .collect()
 }
 
 /// The steps a pipeline will go through.
@@ -171,7 +237,7 @@ pub(crate) struct Runner {
     pipeline: Pipeline,
     run_id: RunId,
     started: Instant,
-    events: mpsc::Sender<RunEvent>,
+    events: mpsc::Sender<Vec<RunEvent>>,
     cancel: CancellationToken,
     plan: Vec<StepInfo>,
     /// Every container this run created, removed at cleanup.
@@ -202,7 +268,11 @@ impl Runner {
             elapsed_ms: self.elapsed_ms(),
             event,
         };
-        if self.events.send(event).await.is_err() && !self.cancel.is_cancelled() {
+        self.send(vec![event]).await;
+    }
+
+    async fn send(&self, events: Vec<RunEvent>) {
+        if self.events.send(events).await.is_err() && !self.cancel.is_cancelled() {
             tracing::warn!(run = %self.run_id, "event receiver dropped; cancelling the run");
             self.cancel.cancel();
         }
@@ -210,6 +280,15 @@ impl Runner {
 
     async fn log(&self, step: usize, stream: crate::event::LogStream, line: String) {
         self.emit(Event::Log { step, stream, line }).await;
+    }
+
+    /// Sends lines that arrived together, in one hand-off.
+    async fn log_lines(&self, step: usize, stream: crate::event::LogStream, lines: Vec<String>) {
+        if lines.is_empty() {
+            return;
+        }
+        let events = log_events(&self.run_id, self.elapsed_ms(), step, stream, lines);
+        self.send(events).await;
     }
 
     async fn execute(mut self, git: Option<GitInfo>) -> Outcome {
@@ -401,5 +480,79 @@ impl Runner {
                 )),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::LogStream;
+
+    fn channel() -> (mpsc::Sender<Vec<RunEvent>>, Events) {
+        let (tx, rx) = mpsc::channel(8);
+        let events = Events {
+            rx,
+            pending: Vec::new().into_iter(),
+        };
+        (tx, events)
+    }
+
+    fn line(run_id: &RunId, n: usize) -> Vec<RunEvent> {
+        log_events(run_id, 0, 1, LogStream::Stdout, vec![n.to_string()])
+    }
+
+    fn text(event: &RunEvent) -> &str {
+        match &event.event {
+            Event::Log { line, .. } => line,
+            other => panic!("expected a log line, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn events_come_out_one_at_a_time_in_order_across_batches() {
+        let (tx, mut events) = channel();
+        let id = RunId::new();
+        let lines: Vec<String> = (0..5).map(|n| n.to_string()).collect();
+        tx.send(log_events(&id, 3, 2, LogStream::Stderr, lines))
+            .await
+            .unwrap();
+        tx.send(line(&id, 5)).await.unwrap();
+        drop(tx);
+        let mut seen = Vec::new();
+        while let Some(event) = events.recv().await {
+            seen.push(text(&event).to_string());
+        }
+        assert_eq!(seen, ["0", "1", "2", "3", "4", "5"]);
+    }
+
+    #[tokio::test]
+    async fn recv_many_takes_what_is_there_up_to_the_limit() {
+        let (tx, mut events) = channel();
+        let id = RunId::new();
+        for n in 0..3 {
+            tx.send(line(&id, n)).await.unwrap();
+        }
+        let lines: Vec<String> = (3..7).map(|n| n.to_string()).collect();
+        tx.send(log_events(&id, 0, 1, LogStream::Stdout, lines))
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        assert_eq!(events.recv_many(&mut out, 5).await, 5);
+        assert_eq!(events.recv_many(&mut out, 5).await, 2);
+        assert_eq!(
+            out.iter().map(text).collect::<Vec<_>>(),
+            ["0", "1", "2", "3", "4", "5", "6"]
+        );
+        // Nothing waiting: it waits for the next hand-off.
+        let waiter = tokio::spawn(async move {
+            let mut out = Vec::new();
+            let n = events.recv_many(&mut out, 5).await;
+            (n, out.first().map(|e| text(e).to_string()), events)
+        });
+        tx.send(line(&id, 7)).await.unwrap();
+        let (n, first, mut events) = waiter.await.unwrap();
+        assert_eq!((n, first.as_deref()), (1, Some("7")));
+        drop(tx);
+        assert_eq!(events.recv_many(&mut Vec::new(), 5).await, 0);
     }
 }

@@ -106,10 +106,10 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
                 }
                 other => (out.push(other.as_ref()), LogStream::Stdout),
             };
-            for line in lines {
-                tail.push(&line);
-                runner.log(step, stream, line).await;
+            for line in &lines {
+                tail.push(line);
             }
+            runner.log_lines(step, stream, lines).await;
         }
         for (rest, stream) in [
             (out.finish(), LogStream::Stdout),

@@ -1,0 +1,51 @@
+// @vitest-environment happy-dom
+import { describe, expect, it } from "vitest";
+import type { LogLine } from "./logBuffer";
+import { LogRows } from "./logRows";
+
+const lines = (from: number, n: number, text = (i: number) => `line ${i}`): LogLine[] =>
+  Array.from({ length: n }, (_, k) => ({ seq: from + k, step: (from + k) % 2, stream: "stdout", text: text(from + k) }));
+
+function setup() {
+  const host = document.createElement("div");
+  document.body.appendChild(host);
+  return { host, rows: new LogRows(host, 18) };
+}
+
+describe("LogRows", () => {
+  it("draws each line at its position with its step as the title", () => {
+    const { host, rows } = setup();
+    rows.render(lines(40, 3), 40, -1, ["build", "unit tests"]);
+    const els = [...host.children] as HTMLElement[];
+    expect(els.map((e) => e.textContent)).toEqual(["line 40", "line 41", "line 42"]);
+    expect(els.map((e) => e.style.top)).toEqual(["720px", "738px", "756px"]);
+    expect(els.map((e) => e.title)).toEqual(["build", "unit tests", "build"]);
+    expect(els[0].className).toBe("row stdout");
+  });
+
+  it("reuses its elements as a followed log moves on, hiding the spare ones", () => {
+    const { host, rows } = setup();
+    rows.render(lines(0, 4), 0, -1, []);
+    const before = [...host.children];
+    rows.render(lines(100, 2), 100, 101, []);
+    expect([...host.children]).toEqual(before);
+    const els = before as HTMLElement[];
+    expect(els.map((e) => (e.hidden ? null : e.textContent))).toEqual(["line 100", "line 101", null, null]);
+    expect(els[1].className).toBe("row stdout hit");
+    expect(els[0].className).toBe("row stdout");
+  });
+
+  it("turns escape codes into styled spans and plain text back into text", () => {
+    const { host, rows } = setup();
+    rows.render(lines(0, 1, () => "\x1b[1;31merror\x1b[0m: boom"), 0, -1, []);
+    const row = host.children[0] as HTMLElement;
+    const spans = [...row.querySelectorAll("span")];
+    expect(spans.map((s) => s.textContent)).toEqual(["error", ": boom"]);
+    expect(spans[0].className).toBe("b");
+    expect(spans[0].style.color).toBe("var(--ansi-red)");
+    expect(row.textContent).toBe("error: boom");
+    rows.render(lines(0, 1, () => "<b>not markup</b>"), 0, -1, []);
+    expect(row.querySelectorAll("span, b").length).toBe(0);
+    expect(row.textContent).toBe("<b>not markup</b>");
+  });
+});
