@@ -28,7 +28,7 @@ from selenium.webdriver.common.options import ArgOptions
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 APP = os.path.join(TARGET, "release", "slipway-desktop")
-LINES = 1_000_000
+LINES = int(os.environ.get("SLIPWAY_BENCH_LINES", 1_000_000))
 
 FRAME_PROBE = """
 window.__frames = []; window.__long = []; window.__stop = false; let last = performance.now();
@@ -110,19 +110,28 @@ def main():
         samples = []
         stop = threading.Event()
 
+        names = {}
+        for p in pids:
+            try:
+                with open(f"/proc/{p}/comm") as f:
+                    names[p] = f.read().strip()
+            except OSError:
+                pass
+
         def rss_kib():
-            total = 0
+            by_name = {}
             for p in pids:
                 try:
                     with open(f"/proc/{p}/statm") as f:
-                        total += int(f.read().split()[1]) * page // 1024
+                        kib = int(f.read().split()[1]) * page // 1024
                 except OSError:
-                    pass
-            return total
+                    continue
+                by_name[names.get(p, p)] = by_name.get(names.get(p, p), 0) + kib
+            return sum(by_name.values()), by_name
 
         def sample():
             while not stop.is_set():
-                samples.append((time.monotonic(), rss_kib()))
+                samples.append((time.monotonic(), *rss_kib()))
                 time.sleep(0.25)
 
         driver.execute_script(FRAME_PROBE)
@@ -156,6 +165,15 @@ def main():
         full_at = driver.execute_script("return window.__fullAt;")
         full_at = None if full_at is None else (origin + full_at) / 1000 - shift
         pss_after = pss_kib(app_pid)
+        if os.environ.get("SLIPWAY_BENCH_SMAPS"):
+            maps, cur = {}, None
+            for line in open(f"/proc/{app_pid}/smaps"):
+                parts = line.split()
+                if "-" in parts[0] and len(parts) >= 5:
+                    cur = parts[5] if len(parts) > 5 else "[anon]"
+                elif parts[0] == "Rss:":
+                    maps[cur] = maps.get(cur, 0) + int(parts[1])
+            print("app RSS by mapping (MiB): " + ", ".join(f"{k} {v / 1024:.0f}" for k, v in sorted(maps.items(), key=lambda kv: -kv[1])[:8]))
         result = done[1]
         frames = driver.execute_script("window.__stop = true; return window.__frames.slice(1);")
         long_frames = driver.execute_script("return window.__long;")
@@ -189,6 +207,12 @@ def main():
     if full:
         print(f"RSS once the live log is full: {full[0][1] / 1024:.0f} MiB; at the end: {full[-1][1] / 1024:.0f} MiB; "
               f"peak {max(s[1] for s in full) / 1024:.0f} MiB ({len(full)} samples)")
+        print("  of which: " + ", ".join(
+            f"{name} {full[0][2].get(name, 0) / 1024:.0f} → {full[-1][2].get(name, 0) / 1024:.0f}"
+            for name in sorted(full[-1][2], key=lambda n: -full[-1][2][n])[:3]))
+    if os.environ.get("SLIPWAY_BENCH_SERIES"):
+        print("RSS series (s, app MiB, web MiB): " + ", ".join(
+            f"{t - started:.1f}/{b.get('slipway-desktop', 0) / 1024:.0f}/{b.get('WebKitWebProces', 0) / 1024:.0f}" for t, _, b in samples))
     print(f"PSS after the run, the live log full: {pss_after / 1024:.0f} MiB")
 
 

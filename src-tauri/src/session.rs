@@ -28,6 +28,9 @@ const BATCH_MAX: usize = 20_000;
 const RECEIVE_MAX: usize = 4_096;
 /// Events kept for replay to late subscribers (the full log is in history).
 const REPLAY_MAX: usize = 100_000;
+/// Batches that may wait for the history writer before the run waits for
+/// it (and so, through the pipeline's own bound, the container's output).
+const HISTORY_QUEUE: usize = 4;
 
 /// What a run's channel carries: its events in order, with consecutive log
 /// lines of one step and stream folded into one item. A busy log arrives as
@@ -278,7 +281,7 @@ async fn drive(
                     batch.push(event);
                 }
                 if batch.len() >= BATCH_MAX {
-                    flush(&mut channels, &mut batch, &recorder);
+                    flush(&mut channels, &mut batch, &recorder).await;
                 }
             },
             Some(channel) = attach.recv() => {
@@ -288,10 +291,10 @@ async fn drive(
                     channels.push(channel);
                 }
             }
-            _ = ticker.tick() => flush(&mut channels, &mut batch, &recorder),
+            _ = ticker.tick() => flush(&mut channels, &mut batch, &recorder).await,
         }
     }
-    flush(&mut channels, &mut batch, &recorder);
+    flush(&mut channels, &mut batch, &recorder).await;
     let (outcome, duration_ms) = match finished {
         Some(f) => f,
         None => (handle.wait().await, 0),
@@ -315,7 +318,7 @@ async fn drive(
 }
 
 /// Sends what came since the last flush to the windows and to history.
-fn flush(
+async fn flush(
     channels: &mut Vec<Channel<Vec<Pushed>>>,
     batch: &mut Vec<Arc<RunEvent>>,
     recorder: &HistoryWriter,
@@ -329,22 +332,23 @@ fn flush(
         // A window that went away stops listening; the run goes on.
         channels.retain(|channel| channel.send(pushed.clone()).is_ok());
     }
-    recorder.record(batch);
+    recorder.record(batch).await;
 }
 
 /// Writes history on its own thread: SQLite calls block, and a connection
 /// must not be shared between async tasks.
 ///
 /// Events reach it in batches, so a busy log wakes it a few times a second
-/// rather than once a line.
+/// rather than once a line; the queue is bounded, so a writer that falls
+/// behind slows the run instead of holding its events in memory.
 struct HistoryWriter {
-    tx: std::sync::mpsc::Sender<Vec<Arc<RunEvent>>>,
+    tx: mpsc::Sender<Vec<Arc<RunEvent>>>,
     done: tokio::sync::oneshot::Receiver<Option<i64>>,
 }
 
 impl HistoryWriter {
     fn start() -> Self {
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<Arc<RunEvent>>>();
+        let (tx, mut rx) = mpsc::channel::<Vec<Arc<RunEvent>>>(HISTORY_QUEUE);
         let (done_tx, done) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
             let history = match History::open_default() {
@@ -356,7 +360,7 @@ impl HistoryWriter {
                 }
             };
             let mut recorder = history.recorder();
-            'batches: for batch in rx {
+            'batches: while let Some(batch) = rx.blocking_recv() {
                 for event in batch {
                     if let Err(e) = recorder.record(&event) {
                         tracing::warn!("{e}; the rest of this run will not be recorded");
@@ -369,8 +373,8 @@ impl HistoryWriter {
         HistoryWriter { tx, done }
     }
 
-    fn record(&self, events: Vec<Arc<RunEvent>>) {
-        if self.tx.send(events).is_err() {
+    async fn record(&self, events: Vec<Arc<RunEvent>>) {
+        if self.tx.send(events).await.is_err() {
             tracing::debug!("history writer stopped");
         }
     }
