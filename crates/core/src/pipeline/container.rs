@@ -261,9 +261,10 @@ async fn follow_logs(
             continue;
         }
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        let batch = super::log_events(&run_id, elapsed_ms, step, LogStream::Container, lines);
-        if events.send(batch).await.is_err() {
-            return;
+        for batch in super::log_events(&run_id, elapsed_ms, step, LogStream::Container, lines) {
+            if events.send(batch).await.is_err() {
+                return;
+            }
         }
     }
 }

@@ -27,9 +27,12 @@ use crate::event::{
 };
 use crate::{ErrorCode, Problem};
 
-/// How many hand-offs (an event, or the lines of one chunk of output) may
-/// wait for the consumer before the run slows down.
-const EVENT_BUFFER: usize = 256;
+/// How many hand-offs (an event, or up to [`LINES_PER_HANDOFF`] lines of
+/// one chunk of output) may wait for the consumer before the run slows
+/// down: at most 32,768 events in flight, whatever the engine's chunk size.
+const EVENT_BUFFER: usize = 64;
+/// Most lines in one hand-off; a larger chunk of output takes several.
+const LINES_PER_HANDOFF: usize = 512;
 
 /// A run's events, in order.
 ///
@@ -160,22 +163,31 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
     )
 }
 
-/// One `Log` event per line, all at the same time.
+/// One `Log` event per line, all at the same time, in hand-offs of at most
+/// [`LINES_PER_HANDOFF`].
 fn log_events(
     run_id: &RunId,
     elapsed_ms: u64,
     step: usize,
     stream: crate::event::LogStream,
     lines: Vec<String>,
-) -> Vec<RunEvent> {
-    lines
-        .into_iter()
-        .map(|line| RunEvent {
-            run_id: run_id.clone(),
-            elapsed_ms,
-            event: Event::Log { step, stream, line },
-        })
-        .collect()
+) -> Vec<Vec<RunEvent>> {
+    let mut handoffs = Vec::with_capacity(lines.len().div_ceil(LINES_PER_HANDOFF));
+    let mut lines = lines.into_iter().peekable();
+    while lines.peek().is_some() {
+        handoffs.push(
+            lines
+                .by_ref()
+                .take(LINES_PER_HANDOFF)
+                .map(|line| RunEvent {
+                    run_id: run_id.clone(),
+                    elapsed_ms,
+                    event: Event::Log { step, stream, line },
+                })
+                .collect(),
+        );
+    }
+    handoffs
 }
 
 /// The steps a pipeline will go through.
@@ -287,8 +299,10 @@ impl Runner {
         if lines.is_empty() {
             return;
         }
-        let events = log_events(&self.run_id, self.elapsed_ms(), step, stream, lines);
-        self.send(events).await;
+        let elapsed_ms = self.elapsed_ms();
+        for events in log_events(&self.run_id, elapsed_ms, step, stream, lines) {
+            self.send(events).await;
+        }
     }
 
     async fn execute(mut self, git: Option<GitInfo>) -> Outcome {
@@ -498,7 +512,7 @@ mod tests {
     }
 
     fn line(run_id: &RunId, n: usize) -> Vec<RunEvent> {
-        log_events(run_id, 0, 1, LogStream::Stdout, vec![n.to_string()])
+        log_events(run_id, 0, 1, LogStream::Stdout, vec![n.to_string()]).concat()
     }
 
     fn text(event: &RunEvent) -> &str {
@@ -513,7 +527,7 @@ mod tests {
         let (tx, mut events) = channel();
         let id = RunId::new();
         let lines: Vec<String> = (0..5).map(|n| n.to_string()).collect();
-        tx.send(log_events(&id, 3, 2, LogStream::Stderr, lines))
+        tx.send(log_events(&id, 3, 2, LogStream::Stderr, lines).concat())
             .await
             .unwrap();
         tx.send(line(&id, 5)).await.unwrap();
@@ -525,6 +539,23 @@ mod tests {
         assert_eq!(seen, ["0", "1", "2", "3", "4", "5"]);
     }
 
+    #[test]
+    fn a_large_chunk_of_output_takes_several_bounded_handoffs() {
+        let id = RunId::new();
+        let lines: Vec<String> = (0..LINES_PER_HANDOFF * 2 + 1)
+            .map(|n| n.to_string())
+            .collect();
+        let handoffs = log_events(&id, 0, 1, LogStream::Stdout, lines);
+        let sizes: Vec<usize> = handoffs.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [LINES_PER_HANDOFF, LINES_PER_HANDOFF, 1]);
+        let last = handoffs.concat();
+        assert_eq!(
+            text(&last[LINES_PER_HANDOFF * 2]),
+            (LINES_PER_HANDOFF * 2).to_string()
+        );
+        assert!(log_events(&id, 0, 1, LogStream::Stdout, Vec::new()).is_empty());
+    }
+
     #[tokio::test]
     async fn recv_many_takes_what_is_there_up_to_the_limit() {
         let (tx, mut events) = channel();
@@ -533,7 +564,7 @@ mod tests {
             tx.send(line(&id, n)).await.unwrap();
         }
         let lines: Vec<String> = (3..7).map(|n| n.to_string()).collect();
-        tx.send(log_events(&id, 0, 1, LogStream::Stdout, lines))
+        tx.send(log_events(&id, 0, 1, LogStream::Stdout, lines).concat())
             .await
             .unwrap();
         let mut out = Vec::new();
