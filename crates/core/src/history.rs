@@ -413,7 +413,8 @@ impl LogBuffer {
             self.prefix = format!("{step}\t{name}\t{elapsed_ms}\t");
             self.prefix_of = Some((step, stream, elapsed_ms));
         }
-        let len = self.prefix.len() + line.len() + 1 + 3 * line.matches('\t').count();
+        let tabs = line.bytes().filter(|&b| b == b'\t').count();
+        let len = self.prefix.len() + line.len() + 1 + 3 * tabs;
         let out = if self.tail_lines == 0 && self.head.len() + len <= HEAD_BYTES {
             self.head_lines += 1;
             &mut self.head
@@ -436,7 +437,7 @@ impl LogBuffer {
             &mut self.current
         };
         out.push_str(&self.prefix);
-        if line.contains('\t') {
+        if tabs > 0 {
             out.push_str(&line.replace('\t', "    "));
         } else {
             out.push_str(line);
