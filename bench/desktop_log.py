@@ -80,8 +80,9 @@ def main():
     project = os.path.join(work, "million")
     shutil.copytree(os.path.join(ROOT, "examples", "hello"), project, ignore=shutil.ignore_patterns("busybox"))
     shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(project, "busybox"))
+    CMD = os.environ.get("SLIPWAY_BENCH_COMMAND") or f"seq 1 {LINES}"
     with open(os.path.join(project, "slipway.toml"), "a") as f:
-        f.write(f'\n[[test]]\nname = "a million lines"\nrun = "seq 1 {LINES}"\n')
+        f.write(f'\n[[test]]\nname = "a million lines"\nrun = "{CMD}"\n')
     config = os.path.join(work, "config")
     os.makedirs(config)
     with open(os.path.join(config, "projects.json"), "w") as f:
@@ -150,6 +151,9 @@ def main():
             print(f"control, {len(hogs)} busy loops for 3 s: frames {len(frames)}, max {frames[-1]:.0f}, over 50: {sum(1 for f in frames if f > 50)}, late timer: {driver.execute_script('return window.__gaps;')}")
             return
         driver.find_element(By.CSS_SELECTOR, "[data-testid=run]").click()
+        if os.environ.get("SLIPWAY_BENCH_NO_FOLLOW"):
+            time.sleep(0.3)
+            driver.execute_script("document.querySelector('.log .bar input[type=checkbox]').click()")
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         # Polled once a second: every WebDriver call wakes five processes.

@@ -12,10 +12,10 @@ use slipway_core::project::ProjectInfo;
 use slipway_core::secrets::Secret;
 use slipway_core::{ErrorCode, Problem};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 
 use crate::AppState;
-use crate::session::{Pushed, Sessions};
+use crate::session::{LogSlice, Pushed, Sessions};
 use crate::settings::Settings;
 
 /// A past run with its steps and log.
@@ -124,6 +124,50 @@ pub fn run_attach(
     on_events: Channel<Vec<Pushed>>,
 ) -> Result<(), Problem> {
     sessions.attach(&run_id, on_events)
+}
+
+/// Most rows a window may ask for at once.
+const LOG_ROWS_MAX: u32 = 2_000;
+/// Most search hits returned (a live log holds 100,000 lines).
+const LOG_HITS_MAX: usize = 100_000;
+
+/// Lines of a run's live log: `count` from line `from` (numbered from the
+/// start of the run), or the newest `count` when `from` is absent.
+/// Synchronous, so it runs on the main thread: a copy of a few rows, never
+/// behind the run's own work.
+#[tauri::command]
+#[specta::specta]
+pub fn run_log(
+    sessions: State<'_, Sessions>,
+    run_id: String,
+    from: Option<u64>,
+    count: u32,
+) -> Result<LogSlice, Problem> {
+    if count > LOG_ROWS_MAX {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("count {count} is over the limit of {LOG_ROWS_MAX} rows"),
+        ));
+    }
+    sessions.log_rows(&run_id, from, count as usize)
+}
+
+/// Lines of a run's live log containing `query` (case and colour codes
+/// ignored), by number.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, query))]
+pub async fn run_log_search(
+    app: AppHandle,
+    run_id: String,
+    query: String,
+) -> Result<Vec<u64>, Problem> {
+    tokio::task::spawn_blocking(move || {
+        app.state::<Sessions>()
+            .log_search(&run_id, &query, LOG_HITS_MAX)
+    })
+    .await
+    .map_err(|e| Problem::new(ErrorCode::Io, format!("searching the log failed: {e}")))?
 }
 
 /// Cancels a run; it cleans up and reports `RunFinished`.

@@ -33,6 +33,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::project_inspect,
             commands::run_start,
             commands::run_attach,
+            commands::run_log,
+            commands::run_log_search,
             commands::run_cancel,
             commands::runs_active,
             commands::history_list,

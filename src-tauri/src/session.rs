@@ -3,15 +3,15 @@
 //! for windows that attach late, streams batches to attached channels,
 //! and on the result updates the tray and sends a notification.
 
-use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use slipway_core::event::{Event, LogStream, Outcome, RunEvent};
+use slipway_core::event::{Event, Outcome, RunEvent};
 use slipway_core::history::History;
+use slipway_core::livelog::{LiveLog, LogRow};
 use slipway_core::{ErrorCode, Problem};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -21,21 +21,23 @@ use tokio_util::sync::CancellationToken;
 
 /// How often batched events are pushed to the web view.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
-/// Most events pushed at once (log lines are folded, so this bounds memory,
-/// not the number of messages).
-const BATCH_MAX: usize = 20_000;
 /// Most events taken from the pipeline at once.
 const RECEIVE_MAX: usize = 4_096;
-/// Events kept for replay to late subscribers (the full log is in history).
-const REPLAY_MAX: usize = 100_000;
+/// Events other than log lines kept for windows that attach late.
+const REPLAY_MAX: usize = 10_000;
+/// Lines of a run's log a window can scroll back through (the full log is
+/// in history).
+pub const LIVE_LOG_LINES: usize = 100_000;
+/// Most events handed to the history writer at once.
+const HISTORY_BATCH: usize = 20_000;
 /// Batches that may wait for the history writer before the run waits for
 /// it (and so, through the pipeline's own bound, the container's output).
 const HISTORY_QUEUE: usize = 4;
 
-/// What a run's channel carries: its events in order, with consecutive log
-/// lines of one step and stream folded into one item. A busy log arrives as
-/// a few strings per batch instead of thousands of objects, which is what
-/// keeps the web view's main thread free while a million lines stream in.
+/// What a run's channel carries: its events in order, except log lines,
+/// which stay here: the channel says how many there are, and the window
+/// asks for the rows it draws (`run_log`). A run that writes a million
+/// lines then costs the web view a few dozen rows a frame.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Pushed {
@@ -44,52 +46,26 @@ pub enum Pushed {
         /// The event.
         event: RunEvent,
     },
-    /// Log lines, joined with `\n` (a line never holds one).
-    Lines {
-        /// When the last of them was written.
+    /// The log grew.
+    Log {
+        /// When its newest line was written.
         elapsed_ms: u64,
-        /// The step they belong to.
-        step: usize,
-        /// Where they came from.
-        stream: LogStream,
-        /// The lines.
-        text: String,
+        /// Lines written so far.
+        total: u64,
+        /// Lines no longer held (the oldest held is this one).
+        first: u64,
     },
 }
 
-/// Folds events into what the channel carries.
-pub fn fold<E: Borrow<RunEvent>>(events: &[E]) -> Vec<Pushed> {
-    let mut out: Vec<Pushed> = Vec::new();
-    for event in events {
-        let event: &RunEvent = event.borrow();
-        if let Event::Log { step, stream, line } = &event.event {
-            if let Some(Pushed::Lines {
-                elapsed_ms,
-                step: s,
-                stream: st,
-                text,
-            }) = out.last_mut()
-                && s == step
-                && st == stream
-            {
-                text.push('\n');
-                text.push_str(line);
-                *elapsed_ms = event.elapsed_ms;
-                continue;
-            }
-            out.push(Pushed::Lines {
-                elapsed_ms: event.elapsed_ms,
-                step: *step,
-                stream: *stream,
-                text: line.clone(),
-            });
-        } else {
-            out.push(Pushed::Event {
-                event: event.clone(),
-            });
-        }
-    }
-    out
+/// A window's view of a run's log: some of its lines and where they are.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct LogSlice {
+    /// Lines written so far.
+    pub total: u64,
+    /// Lines no longer held.
+    pub first: u64,
+    /// The lines asked for that are held.
+    pub rows: Vec<LogRow>,
 }
 
 /// A run began.
@@ -135,10 +111,20 @@ struct Active {
     attach: mpsc::UnboundedSender<Channel<Vec<Pushed>>>,
 }
 
-/// The runs in progress.
+/// A run's live log, shared by the task that runs it and the windows that
+/// read it.
+type SharedLog = Arc<Mutex<LiveLog>>;
+
+fn lock_log(log: &SharedLog) -> std::sync::MutexGuard<'_, LiveLog> {
+    log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The runs in progress, and the live log of each project's latest run
+/// (kept after it ends, while the window shows it).
 #[derive(Default)]
 pub struct Sessions {
     active: Mutex<HashMap<String, Active>>,
+    logs: Mutex<HashMap<PathBuf, (String, SharedLog)>>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -187,6 +173,58 @@ impl Sessions {
                 format!("run {run_id} is not in progress"),
             )),
         }
+    }
+
+    /// Starts the live log of a run, replacing the project's previous one.
+    fn new_log(&self, path: &std::path::Path, run_id: &str) -> SharedLog {
+        let log = Arc::new(Mutex::new(LiveLog::new(LIVE_LOG_LINES)));
+        self.logs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(path.to_path_buf(), (run_id.to_owned(), log.clone()));
+        log
+    }
+
+    fn log(&self, run_id: &str) -> Result<SharedLog, Problem> {
+        self.logs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .values()
+            .find(|(id, _)| id == run_id)
+            .map(|(_, log)| log.clone())
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::BadConfig,
+                    format!("run {run_id} has no live log"),
+                )
+                .with_hint("Its project has run again since; open the run in History.")
+            })
+    }
+
+    /// Up to `count` lines of a run's live log from line `from`, or its
+    /// newest `count` lines when `from` is `None`.
+    pub fn log_rows(
+        &self,
+        run_id: &str,
+        from: Option<u64>,
+        count: usize,
+    ) -> Result<LogSlice, Problem> {
+        let log = self.log(run_id)?;
+        let log = lock_log(&log);
+        Ok(LogSlice {
+            total: log.total(),
+            first: log.first(),
+            rows: match from {
+                Some(from) => log.rows(from, count),
+                None => log.tail(count),
+            },
+        })
+    }
+
+    /// Lines of a run's live log that contain `query` (see [`LiveLog::search`]).
+    pub fn log_search(&self, run_id: &str, query: &str, limit: usize) -> Result<Vec<u64>, Problem> {
+        let log = self.log(run_id)?;
+        Ok(lock_log(&log).search(query, limit))
     }
 
     /// Streams a run's events (past ones first) to `channel`.
@@ -240,7 +278,16 @@ pub async fn start(app: &AppHandle, path: PathBuf) -> Result<String, Problem> {
     {
         tracing::warn!(error = %e, "could not announce the run");
     }
-    tauri::async_runtime::spawn(drive(app.clone(), handle, events, attach_rx, project, path));
+    let log = sessions.new_log(&path, &run_id);
+    tauri::async_runtime::spawn(drive(
+        app.clone(),
+        handle,
+        events,
+        attach_rx,
+        log,
+        project,
+        path,
+    ));
     Ok(run_id)
 }
 
@@ -250,16 +297,15 @@ async fn drive(
     handle: slipway_core::pipeline::RunHandle,
     mut events: slipway_core::pipeline::Events,
     mut attach: mpsc::UnboundedReceiver<Channel<Vec<Pushed>>>,
+    log: SharedLog,
     project: String,
     path: PathBuf,
 ) {
     let run_id = handle.run_id().to_string();
     let recorder = HistoryWriter::start();
-    // Each event is shared by the replay, the next batch and the history
-    // writer; a busy log is hundreds of thousands of events a second.
-    let mut replay: VecDeque<Arc<RunEvent>> = VecDeque::new();
+    let mut replay: VecDeque<RunEvent> = VecDeque::new();
     let mut channels: Vec<Channel<Vec<Pushed>>> = Vec::new();
-    let mut batch: Vec<Arc<RunEvent>> = Vec::new();
+    let mut pending = Pending::default();
     let mut incoming: Vec<RunEvent> = Vec::new();
     let mut ticker = tokio::time::interval(BATCH_EVERY);
     let mut finished: Option<(Outcome, u64)> = None;
@@ -270,31 +316,52 @@ async fn drive(
                     break;
                 }
                 for event in incoming.drain(..) {
-                    if let Event::RunFinished { outcome, duration_ms, .. } = &event.event {
-                        finished = Some((outcome.clone(), *duration_ms));
+                    match &event.event {
+                        Event::Log { step, stream, line } => {
+                            // Locked a line at a time: the window's reads
+                            // (on its main thread) never wait for a batch.
+                            let mut log = lock_log(&log);
+                            log.push(*step, *stream, line);
+                            pending.log = Some((event.elapsed_ms, log.total(), log.first()));
+                        }
+                        other => {
+                            if let Event::RunFinished { outcome, duration_ms, .. } = other {
+                                finished = Some((outcome.clone(), *duration_ms));
+                            }
+                            if replay.len() == REPLAY_MAX {
+                                replay.pop_front();
+                            }
+                            replay.push_back(event.clone());
+                            pending.windows.push(Pushed::Event { event: event.clone() });
+                        }
                     }
-                    let event = Arc::new(event);
-                    if replay.len() == REPLAY_MAX {
-                        replay.pop_front();
-                    }
-                    replay.push_back(event.clone());
-                    batch.push(event);
+                    pending.history.push(event);
                 }
-                if batch.len() >= BATCH_MAX {
-                    flush(&mut channels, &mut batch, &recorder).await;
+                if pending.history.len() >= HISTORY_BATCH {
+                    pending.flush(&mut channels, &recorder).await;
                 }
             },
             Some(channel) = attach.recv() => {
-                let past: Vec<Arc<RunEvent>> = replay.iter().cloned().collect();
-                let ok = past.chunks(BATCH_MAX).all(|chunk| channel.send(fold(chunk)).is_ok());
-                if ok {
+                let mut past: Vec<Pushed> = replay
+                    .iter()
+                    .map(|event| Pushed::Event { event: event.clone() })
+                    .collect();
+                let log = lock_log(&log);
+                if log.total() > 0 {
+                    past.push(Pushed::Log {
+                        elapsed_ms: replay.back().map_or(0, |e| e.elapsed_ms),
+                        total: log.total(),
+                        first: log.first(),
+                    });
+                }
+                if channel.send(past).is_ok() {
                     channels.push(channel);
                 }
             }
-            _ = ticker.tick() => flush(&mut channels, &mut batch, &recorder).await,
+            _ = ticker.tick() => pending.flush(&mut channels, &recorder).await,
         }
     }
-    flush(&mut channels, &mut batch, &recorder).await;
+    pending.flush(&mut channels, &recorder).await;
     let (outcome, duration_ms) = match finished {
         Some(f) => f,
         None => (handle.wait().await, 0),
@@ -317,22 +384,33 @@ async fn drive(
     crate::notify::run_result(&app, &result);
 }
 
-/// Sends what came since the last flush to the windows and to history.
-async fn flush(
-    channels: &mut Vec<Channel<Vec<Pushed>>>,
-    batch: &mut Vec<Arc<RunEvent>>,
-    recorder: &HistoryWriter,
-) {
-    if batch.is_empty() {
-        return;
+/// What came since the last flush: for the windows (events, and how far
+/// the log got) and for history (everything).
+#[derive(Default)]
+struct Pending {
+    windows: Vec<Pushed>,
+    log: Option<(u64, u64, u64)>,
+    history: Vec<RunEvent>,
+}
+
+impl Pending {
+    async fn flush(&mut self, channels: &mut Vec<Channel<Vec<Pushed>>>, recorder: &HistoryWriter) {
+        let mut pushed = std::mem::take(&mut self.windows);
+        if let Some((elapsed_ms, total, first)) = self.log.take() {
+            pushed.push(Pushed::Log {
+                elapsed_ms,
+                total,
+                first,
+            });
+        }
+        if !pushed.is_empty() {
+            // A window that went away stops listening; the run goes on.
+            channels.retain(|channel| channel.send(pushed.clone()).is_ok());
+        }
+        if !self.history.is_empty() {
+            recorder.record(std::mem::take(&mut self.history)).await;
+        }
     }
-    let batch = std::mem::take(batch);
-    if !channels.is_empty() {
-        let pushed = fold(&batch);
-        // A window that went away stops listening; the run goes on.
-        channels.retain(|channel| channel.send(pushed.clone()).is_ok());
-    }
-    recorder.record(batch).await;
 }
 
 /// Writes history on its own thread: SQLite calls block, and a connection
@@ -342,13 +420,13 @@ async fn flush(
 /// rather than once a line; the queue is bounded, so a writer that falls
 /// behind slows the run instead of holding its events in memory.
 struct HistoryWriter {
-    tx: mpsc::Sender<Vec<Arc<RunEvent>>>,
+    tx: mpsc::Sender<Vec<RunEvent>>,
     done: tokio::sync::oneshot::Receiver<Option<i64>>,
 }
 
 impl HistoryWriter {
     fn start() -> Self {
-        let (tx, mut rx) = mpsc::channel::<Vec<Arc<RunEvent>>>(HISTORY_QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Vec<RunEvent>>(HISTORY_QUEUE);
         let (done_tx, done) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
             let history = match History::open_default() {
@@ -373,7 +451,7 @@ impl HistoryWriter {
         HistoryWriter { tx, done }
     }
 
-    async fn record(&self, events: Vec<Arc<RunEvent>>) {
+    async fn record(&self, events: Vec<RunEvent>) {
         if self.tx.send(events).await.is_err() {
             tracing::debug!("history writer stopped");
         }
@@ -388,60 +466,47 @@ impl HistoryWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slipway_core::event::RunId;
+    use slipway_core::event::LogStream;
 
-    fn event(run_id: &RunId, elapsed_ms: u64, event: Event) -> RunEvent {
-        RunEvent {
-            run_id: run_id.clone(),
-            elapsed_ms,
-            event,
+    #[test]
+    fn a_window_reads_the_rows_it_asks_for() {
+        let sessions = Sessions::default();
+        let log = sessions.new_log(std::path::Path::new("/p"), "run-1");
+        for n in 0..10 {
+            lock_log(&log).push(2, LogStream::Stdout, &format!("line {n}"));
         }
-    }
-
-    fn log(
-        run_id: &RunId,
-        elapsed_ms: u64,
-        step: usize,
-        stream: LogStream,
-        line: &str,
-    ) -> RunEvent {
-        event(
-            run_id,
-            elapsed_ms,
-            Event::Log {
-                step,
-                stream,
-                line: line.into(),
-            },
-        )
+        let tail = sessions.log_rows("run-1", None, 3).unwrap();
+        assert_eq!((tail.total, tail.first), (10, 0));
+        let texts: Vec<_> = tail.rows.iter().map(|r| (r.seq, r.text.as_str())).collect();
+        assert_eq!(texts, [(7, "line 7"), (8, "line 8"), (9, "line 9")]);
+        let window = sessions.log_rows("run-1", Some(4), 2).unwrap();
+        assert_eq!(
+            window.rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [4, 5]
+        );
+        assert_eq!(sessions.log_search("run-1", "LINE 3", 10).unwrap(), [3]);
     }
 
     #[test]
-    fn consecutive_lines_of_a_stream_fold_in_order() {
-        let id = RunId::new();
-        let started = event(&id, 1, Event::StepStarted { step: 3 });
-        let events = vec![
-            log(&id, 1, 3, LogStream::Stdout, "one"),
-            log(&id, 2, 3, LogStream::Stdout, ""),
-            log(&id, 3, 3, LogStream::Stdout, "three"),
-            log(&id, 4, 3, LogStream::Stderr, "oops"),
-            started.clone(),
-            log(&id, 5, 3, LogStream::Stdout, "four"),
-        ];
-        let lines = |elapsed_ms, stream, text: &str| Pushed::Lines {
-            elapsed_ms,
-            step: 3,
-            stream,
-            text: text.into(),
-        };
-        assert_eq!(
-            fold(&events),
-            vec![
-                lines(3, LogStream::Stdout, "one\n\nthree"),
-                lines(4, LogStream::Stderr, "oops"),
-                Pushed::Event { event: started },
-                lines(5, LogStream::Stdout, "four"),
-            ]
+    fn a_project_keeps_the_log_of_its_latest_run_only() {
+        let sessions = Sessions::default();
+        let path = std::path::Path::new("/p");
+        sessions.new_log(path, "run-1");
+        sessions.new_log(std::path::Path::new("/q"), "run-2");
+        sessions.new_log(path, "run-3");
+        let err = sessions.log_rows("run-1", None, 10).unwrap_err();
+        assert!(err.message.contains("run-1"), "{}", err.message);
+        assert!(
+            err.hint.as_deref().unwrap_or("").contains("History"),
+            "{err:?}"
+        );
+        assert!(sessions.log_rows("run-2", None, 10).is_ok());
+        assert!(
+            sessions
+                .log_rows("run-3", None, 10)
+                .unwrap()
+                .rows
+                .is_empty()
         );
     }
 }

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod event;
 pub mod git;
 pub mod history;
+pub mod livelog;
 pub mod pipeline;
 pub mod project;
 pub mod secrets;

@@ -22,6 +22,18 @@ export const commands = {
 	runStart: (path: string) => typedError<string, Problem_Serialize>(__TAURI_INVOKE("run_start", { path })),
 	/**  Streams a run's events, past ones first, in batches. */
 	runAttach: (runId: string, onEvents: Channel<Pushed_Deserialize[]>) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_attach", { runId, onEvents })),
+	/**
+	 *  Lines of a run's live log: `count` from line `from` (numbered from the
+	 *  start of the run), or the newest `count` when `from` is absent.
+	 *  Synchronous, so it runs on the main thread: a copy of a few rows, never
+	 *  behind the run's own work.
+	 */
+	runLog: (runId: string, from: number | null, count: number) => typedError<LogSlice, Problem_Serialize>(__TAURI_INVOKE("run_log", { runId, from, count })),
+	/**
+	 *  Lines of a run's live log containing `query` (case and colour codes
+	 *  ignored), by number.
+	 */
+	runLogSearch: (runId: string, query: string) => typedError<number[], Problem_Serialize>(__TAURI_INVOKE("run_log_search", { runId, query })),
 	/**  Cancels a run; it cleans up and reports `RunFinished`. */
 	runCancel: (runId: string) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_cancel", { runId })),
 	/**  The runs in progress. */
@@ -482,6 +494,28 @@ export type LogRecord = {
 	line: string,
 };
 
+/**  One line, numbered from the start of the run. */
+export type LogRow = {
+	/**  Its position since the start of the run (0 is the first line). */
+	seq: number,
+	/**  The step it belongs to. */
+	step: number,
+	/**  Where it came from. */
+	stream: LogStream,
+	/**  The line, without its newline. */
+	text: string,
+};
+
+/**  A window's view of a run's log: some of its lines and where they are. */
+export type LogSlice = {
+	/**  Lines written so far. */
+	total: number,
+	/**  Lines no longer held. */
+	first: number,
+	/**  The lines asked for that are held. */
+	rows: LogRow[],
+};
+
 /**  Where a log line came from. */
 export type LogStream = 
 /**  Build output. */
@@ -642,56 +676,52 @@ export type PublishedPort = {
 };
 
 /**
- *  What a run's channel carries: its events in order, with consecutive log
- *  lines of one step and stream folded into one item. A busy log arrives as
- *  a few strings per batch instead of thousands of objects, which is what
- *  keeps the web view's main thread free while a million lines stream in.
+ *  What a run's channel carries: its events in order, except log lines,
+ *  which stay here: the channel says how many there are, and the window
+ *  asks for the rows it draws (`run_log`). A run that writes a million
+ *  lines then costs the web view a few dozen rows a frame.
  */
 export type Pushed = Pushed_Serialize | Pushed_Deserialize;
 
 /**
- *  What a run's channel carries: its events in order, with consecutive log
- *  lines of one step and stream folded into one item. A busy log arrives as
- *  a few strings per batch instead of thousands of objects, which is what
- *  keeps the web view's main thread free while a million lines stream in.
+ *  What a run's channel carries: its events in order, except log lines,
+ *  which stay here: the channel says how many there are, and the window
+ *  asks for the rows it draws (`run_log`). A run that writes a million
+ *  lines then costs the web view a few dozen rows a frame.
  */
 export type Pushed_Deserialize = 
 /**  Any event but a log line. */
 { kind: "event"; 
 /**  The event. */
 event: RunEvent_Deserialize } | 
-/**  Log lines, joined with `\n` (a line never holds one). */
-{ kind: "lines"; 
-/**  When the last of them was written. */
+/**  The log grew. */
+{ kind: "log"; 
+/**  When its newest line was written. */
 elapsed_ms: number; 
-/**  The step they belong to. */
-step: number; 
-/**  Where they came from. */
-stream: LogStream; 
-/**  The lines. */
-text: string };
+/**  Lines written so far. */
+total: number; 
+/**  Lines no longer held (the oldest held is this one). */
+first: number };
 
 /**
- *  What a run's channel carries: its events in order, with consecutive log
- *  lines of one step and stream folded into one item. A busy log arrives as
- *  a few strings per batch instead of thousands of objects, which is what
- *  keeps the web view's main thread free while a million lines stream in.
+ *  What a run's channel carries: its events in order, except log lines,
+ *  which stay here: the channel says how many there are, and the window
+ *  asks for the rows it draws (`run_log`). A run that writes a million
+ *  lines then costs the web view a few dozen rows a frame.
  */
 export type Pushed_Serialize = 
 /**  Any event but a log line. */
 { kind: "event"; 
 /**  The event. */
 event: RunEvent_Serialize } | 
-/**  Log lines, joined with `\n` (a line never holds one). */
-{ kind: "lines"; 
-/**  When the last of them was written. */
+/**  The log grew. */
+{ kind: "log"; 
+/**  When its newest line was written. */
 elapsed_ms: number; 
-/**  The step they belong to. */
-step: number; 
-/**  Where they came from. */
-stream: LogStream; 
-/**  The lines. */
-text: string };
+/**  Lines written so far. */
+total: number; 
+/**  Lines no longer held (the oldest held is this one). */
+first: number };
 
 /**  A past run with its steps and log. */
 export type RunDetails = RunDetails_Serialize | RunDetails_Deserialize;

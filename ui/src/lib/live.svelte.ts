@@ -6,6 +6,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { call, commands, type Pushed } from "./ipc";
+import { RemoteLog } from "./logSource";
 import { applyPushed, newRun, type RunView } from "./runState";
 
 class LiveRuns {
@@ -56,7 +57,14 @@ class LiveRuns {
   async follow(path: string, runId: string): Promise<void> {
     if (this.attached.has(runId)) return;
     this.attached.add(runId);
-    const run = newRun(runId);
+    const logs = new RemoteLog(
+      {
+        rows: (from, count) => call(commands.runLog(runId, from, count)),
+        search: (query) => call(commands.runLogSearch(runId, query)),
+      },
+      () => this.changed(),
+    );
+    const run = newRun(runId, logs);
     this.byPath = { ...this.byPath, [path]: run };
     this.version++;
     const channel = new Channel<Pushed[]>();

@@ -1,12 +1,13 @@
-// A bounded log: the newest `capacity` lines. The full log is in the run
-// history; the viewer keeps memory flat however long a run writes.
+// A bounded log held in the page: the newest `capacity` lines, for a run
+// opened from history (a live run's log stays in Rust: logSource.ts).
 //
-// Lines are kept the way they arrive, as runs of lines joined with "\n"
-// (one string per run, with the offsets where its lines start), and a line
-// becomes a string of its own only when it is shown or searched. A live log
-// of 100,000 lines is then a few hundred strings for the garbage collector
-// to trace instead of 200,000 objects and strings, which is what kept the
-// web view's main thread busy for hundreds of milliseconds at a time.
+// Lines are kept as runs of lines joined with "\n" (one string per run,
+// with the offsets where its lines start), and a line becomes a string of
+// its own only when it is shown or searched: 100,000 lines are a few
+// hundred strings for the garbage collector to trace, not 200,000 objects.
+
+import { stripAnsi } from "./ansi";
+import type { LogSource } from "./logSource";
 
 export interface LogLine {
   /** Position since the start of the run (keeps counting past the capacity). */
@@ -28,7 +29,7 @@ interface Chunk {
   lower?: string;
 }
 
-export class LogBuffer {
+export class LogBuffer implements LogSource {
   private chunks: Chunk[] = [];
   /** Index of the first chunk still held (chunks before it are dropped). */
   private head = 0;
@@ -158,6 +159,14 @@ export class LogBuffer {
       }
     }
     return hits;
+  }
+
+  rows(from: number, to: number): LogLine[] {
+    return this.slice(from, to);
+  }
+
+  find(query: string): Promise<number[]> {
+    return Promise.resolve(this.search(query, stripAnsi).map((i) => i + this.firstSeq));
   }
 
   clear(): void {

@@ -15,7 +15,7 @@ function setup() {
 describe("LogRows", () => {
   it("draws each line at its position with its step as the title", () => {
     const { host, rows } = setup();
-    rows.render(lines(40, 3), 40, -1, ["build", "unit tests"]);
+    rows.render(lines(40, 3), 0, -1, ["build", "unit tests"]);
     const els = [...host.children] as HTMLElement[];
     expect(els.map((e) => e.textContent)).toEqual(["line 40", "line 41", "line 42"]);
     expect(els.map((e) => e.style.top)).toEqual(["720px", "738px", "756px"]);
@@ -23,11 +23,19 @@ describe("LogRows", () => {
     expect(els[0].className).toBe("row stdout");
   });
 
+  it("places lines by their number less the lines dropped before the first shown", () => {
+    const { host, rows } = setup();
+    rows.render(lines(1_040, 2), 1_000, 1_041, []);
+    const els = [...host.children] as HTMLElement[];
+    expect(els.map((e) => e.style.top)).toEqual(["720px", "738px"]);
+    expect(els.map((e) => e.className)).toEqual(["row stdout", "row stdout hit"]);
+  });
+
   it("reuses its elements as a followed log moves on, hiding the spare ones", () => {
     const { host, rows } = setup();
     rows.render(lines(0, 4), 0, -1, []);
     const before = [...host.children];
-    rows.render(lines(100, 2), 100, 101, []);
+    rows.render(lines(100, 2), 0, 101, []);
     expect([...host.children]).toEqual(before);
     const els = before as HTMLElement[];
     expect(els.map((e) => (e.hidden ? null : e.textContent))).toEqual(["line 100", "line 101", null, null]);

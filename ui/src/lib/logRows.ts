@@ -25,10 +25,11 @@ export class LogRows {
   ) {}
 
   /**
-   * Shows `lines`, the first being line `first` of the log; the line at
-   * `hit` (a log index, or -1) is marked as the current search match.
+   * Shows `lines`, each at its position (`seq` minus `offset`, the lines
+   * before the first shown); the line whose `seq` is `hit` (or none, for -1)
+   * is marked as the current search match.
    */
-  render(lines: LogLine[], first: number, hit: number, stepNames: readonly string[]): void {
+  render(lines: LogLine[], offset: number, hit: number, stepNames: readonly string[]): void {
     while (this.rows.length < lines.length) {
       const el = this.host.ownerDocument.createElement("div");
       this.host.appendChild(el);
@@ -42,12 +43,12 @@ export class LogRows {
         continue;
       }
       row.el.hidden = false;
-      const top = (first + i) * this.rowHeight;
+      const top = (line.seq - offset) * this.rowHeight;
       if (row.top !== top) {
         row.el.style.top = `${top}px`;
         row.top = top;
       }
-      const cls = first + i === hit ? `row ${line.stream} hit` : `row ${line.stream}`;
+      const cls = line.seq === hit ? `row ${line.stream} hit` : `row ${line.stream}`;
       if (row.cls !== cls) {
         row.el.className = cls;
         row.cls = cls;

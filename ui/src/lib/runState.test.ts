@@ -1,12 +1,21 @@
 import { describe, expect, it } from "vitest";
 import type { Pushed, RunEvent } from "./ipc";
+import { LogBuffer } from "./logBuffer";
 import { applyEvent, applyPushed, currentStep, newRun, outcomeText, runClock, stepDuration } from "./runState";
+
+/** A live log that records how far it was told the log got. */
+class Told extends LogBuffer {
+  told: number[] = [];
+  grew(total: number): void {
+    this.told.push(total);
+  }
+}
 
 const ev = (elapsed_ms: number, e: Record<string, unknown>) => ({ run_id: "r1", elapsed_ms, ...e }) as unknown as RunEvent;
 
 describe("run view", () => {
   it("folds a whole run", () => {
-    const run = newRun("r1");
+    const run = newRun("r1", new Told(10));
     applyEvent(run, ev(0, {
       type: "run_started", project: "hello", root: "/p", image: "hello:latest",
       git: { commit: "abc", branch: "main", dirty: false },
@@ -17,7 +26,7 @@ describe("run view", () => {
     applyEvent(run, ev(5, { type: "step_started", step: 0 }));
     applyEvent(run, ev(6, { type: "build_step_started", step: 0, number: 1, total: 2, instruction: "COPY a b" }));
     applyEvent(run, ev(9, { type: "build_step_finished", step: 0, number: 1, duration_ms: 3, cached: true }));
-    applyEvent(run, ev(10, { type: "log", step: 0, stream: "build", line: "hello" }));
+    applyEvent(run, ev(10, { type: "context_progress", step: 0, files: 3, bytes: 120 }));
     expect(currentStep(run)?.name).toBe("build");
     expect(stepDuration(run.steps[0], 50)).toBe(45);
     run.receivedAt = 1000;
@@ -31,25 +40,23 @@ describe("run view", () => {
     expect(run.steps.map((s) => s.state)).toEqual(["passed", "failed", "passed"]);
     expect(run.steps[0].build[0]).toMatchObject({ number: 1, cached: true, durationMs: 3 });
     expect(run.url).toBe("http://127.0.0.1:1");
-    expect(run.logs.at(0)?.text).toBe("hello");
+    expect(run.context).toEqual({ files: 3, bytes: 120 });
     expect(run.outcome && outcomeText(run.outcome)).toBe("Failed at run");
     expect(run.steps[1].exitCode).toBe(3);
   });
 
-  it("unfolds log lines in order, between events", () => {
-    const run = newRun("r1");
+  it("tells the live log how far it got, between events", () => {
+    const run = newRun("r1", new Told(10));
     applyEvent(run, ev(0, { type: "run_started", project: "p", image: "i", git: null, steps: [
       { name: "test", kind: "test" },
     ] }));
     const batch: Pushed[] = [
-      { kind: "lines", elapsed_ms: 40, step: 0, stream: "stdout", text: "one\n\nthree" },
+      { kind: "log", elapsed_ms: 40, total: 3, first: 0 },
       { kind: "event", event: ev(41, { type: "step_started", step: 0 }) },
-      { kind: "lines", elapsed_ms: 42, step: 0, stream: "stderr", text: "four" },
-    ] as unknown as Pushed[];
+      { kind: "log", elapsed_ms: 42, total: 4, first: 0 },
+    ];
     applyPushed(run, batch);
-    expect(run.logs.slice(0, 10).map((l) => [l.stream, l.text])).toEqual([
-      ["stdout", "one"], ["stdout", ""], ["stdout", "three"], ["stderr", "four"],
-    ]);
+    expect((run.logs as Told).told).toEqual([3, 4]);
     expect(run.steps[0].state).toBe("running");
     expect(run.elapsedMs).toBe(42);
   });

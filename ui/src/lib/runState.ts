@@ -2,7 +2,7 @@
 // UI's logic is tested without a window.
 
 import type { Outcome, Pushed, RunEvent, StepKind } from "./ipc";
-import { LogBuffer } from "./logBuffer";
+import type { LogSource } from "./logSource";
 
 export type StepState = "pending" | "running" | "passed" | "failed" | "skipped" | "cancelled";
 
@@ -37,26 +37,29 @@ export interface RunView {
   context?: { files: number; bytes: number };
   outcome?: Outcome;
   durationMs?: number;
-  logs: LogBuffer;
+  /** The live log (its lines stay in Rust; see logSource.ts). */
+  logs: LiveLog;
   /** Wall-clock time (ms) the latest event arrived, to extrapolate `elapsedMs`. */
   receivedAt: number;
 }
 
-/** Lines the live log keeps; older ones are in the run's history. */
-export const LIVE_LOG_LINES = 100_000;
-
-export function newRun(runId: string): RunView {
-  return { runId, project: "", image: "", steps: [], elapsedMs: 0, logs: new LogBuffer(LIVE_LOG_LINES), receivedAt: 0 };
+/** A run's live log: read a window at a time, told when it grows. */
+export interface LiveLog extends LogSource {
+  grew(total: number): void;
 }
 
-/** Applies what a run's channel carried: events, and folded log lines. */
+export function newRun(runId: string, logs: LiveLog): RunView {
+  return { runId, project: "", image: "", steps: [], elapsedMs: 0, logs, receivedAt: 0 };
+}
+
+/** Applies what a run's channel carried: events, and how far its log got. */
 export function applyPushed(run: RunView, batch: Pushed[]): RunView {
   for (const item of batch) {
     if (item.kind === "event") {
       applyEvent(run, item.event);
     } else {
       run.elapsedMs = Math.max(run.elapsedMs, item.elapsed_ms);
-      run.logs.pushLines(item.step, item.stream, item.text);
+      run.logs.grew(item.total);
     }
   }
   return run;
@@ -97,9 +100,6 @@ export function applyEvent(run: RunView, ev: RunEvent): RunView {
       break;
     case "container_started":
       run.url = ev.url;
-      break;
-    case "log":
-      run.logs.push(ev.step, ev.stream, ev.line);
       break;
     case "step_finished": {
       const step = run.steps[ev.step];
