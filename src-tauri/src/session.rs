@@ -21,6 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 /// How often batched events are pushed to the web view.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
+/// How often at most the windows are told a log grew: each time, a window
+/// that follows the log fetches and draws its newest rows.
+const LOG_EVERY: Duration = Duration::from_millis(100);
 /// Most events taken from the pipeline at once.
 const RECEIVE_MAX: usize = 4_096;
 /// Events other than log lines kept for windows that attach late.
@@ -361,6 +364,7 @@ async fn drive(
             _ = ticker.tick() => pending.flush(&mut channels, &recorder).await,
         }
     }
+    pending.log_told = None;
     pending.flush(&mut channels, &recorder).await;
     let (outcome, duration_ms) = match finished {
         Some(f) => f,
@@ -390,13 +394,17 @@ async fn drive(
 struct Pending {
     windows: Vec<Pushed>,
     log: Option<(u64, u64, u64)>,
+    /// When the windows were last told the log grew.
+    log_told: Option<std::time::Instant>,
     history: Vec<RunEvent>,
 }
 
 impl Pending {
     async fn flush(&mut self, channels: &mut Vec<Channel<Vec<Pushed>>>, recorder: &HistoryWriter) {
         let mut pushed = std::mem::take(&mut self.windows);
-        if let Some((elapsed_ms, total, first)) = self.log.take() {
+        let log_due = self.log_told.is_none_or(|at| at.elapsed() >= LOG_EVERY);
+        if let Some((elapsed_ms, total, first)) = self.log.take_if(|_| log_due) {
+            self.log_told = Some(std::time::Instant::now());
             pushed.push(Pushed::Log {
                 elapsed_ms,
                 total,
