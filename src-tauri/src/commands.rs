@@ -277,16 +277,21 @@ pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Se
     state.save_settings(settings)
 }
 
-/// The UI reports its first meaningful paint (the project list drawn). It is
+/// The UI reports its first meaningful paint (the project list drawn), with
+/// when its steps were reached (ms since the page started loading). It is
 /// logged, and printed for the startup benchmark when
 /// `SLIPWAY_STARTUP_PROBE` is set.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument]
-pub fn ui_painted() {
+pub fn ui_painted(marks: Vec<(String, f64)>) {
     tracing::info!("first meaningful paint");
     if startup_probe() {
-        eprintln!("SLIPWAY_PAINTED");
+        let marks: Vec<String> = marks
+            .iter()
+            .map(|(name, ms)| format!("{name}={ms:.1}"))
+            .collect();
+        eprintln!("SLIPWAY_PAINTED {}", marks.join(" "));
     }
 }
 

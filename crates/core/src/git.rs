@@ -1,6 +1,8 @@
-//! What Slipway reads from a project's git repository, through the `git` CLI.
+//! What Slipway reads from a project's git repository: through the `git`
+//! CLI, or for the project list (the window's first paint waits for it)
+//! straight from the repository's files, with no process to start.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::event::GitInfo;
 
@@ -20,10 +22,88 @@ pub async fn inspect(root: &Path) -> Option<GitInfo> {
 }
 
 /// The checked-out branch of the repository at `root`, or `None` when HEAD
-/// is detached or `root` is not in a git repository. One `git` call, where
-/// [`inspect`] needs three.
+/// is detached or `root` is not in a git repository. Read from `HEAD`; one
+/// `git` call when the repository's files cannot be read.
 pub async fn branch(root: &Path) -> Option<String> {
-    git(root, &["symbolic-ref", "--short", "-q", "HEAD"]).await
+    match repository(root) {
+        Some(repo) => match std::fs::read_to_string(repo.git_dir.join("HEAD")) {
+            Ok(head) => head
+                .trim()
+                .strip_prefix("ref: refs/heads/")
+                .map(str::to_owned),
+            Err(_) => git(root, &["symbolic-ref", "--short", "-q", "HEAD"]).await,
+        },
+        None => None,
+    }
+}
+
+/// Where a repository keeps its files.
+struct Repository {
+    /// `.git`, or a linked worktree's own directory.
+    git_dir: PathBuf,
+    /// Where the config is (the main `.git` for a linked worktree).
+    common_dir: PathBuf,
+}
+
+/// The repository `root` is in: the nearest `.git` folder, or `.git` file
+/// (`gitdir: ...`, a linked worktree or submodule), at or above it.
+fn repository(root: &Path) -> Option<Repository> {
+    for dir in root.ancestors() {
+        let dot = dir.join(".git");
+        let git_dir = if dot.is_dir() {
+            dot
+        } else if dot.is_file() {
+            let text = std::fs::read_to_string(&dot).ok()?;
+            dir.join(text.trim().strip_prefix("gitdir:")?.trim())
+        } else {
+            continue;
+        };
+        let common_dir = match std::fs::read_to_string(git_dir.join("commondir")) {
+            Ok(rel) => git_dir.join(rel.trim()),
+            Err(_) => git_dir.clone(),
+        };
+        return Some(Repository {
+            git_dir,
+            common_dir,
+        });
+    }
+    None
+}
+
+/// `origin`'s URL as the repository's config file states it: `Ok(None)`
+/// when there is none, `Err(())` when only git can tell (the config includes
+/// other files or rewrites URLs).
+fn origin_in_config(config: &str) -> Result<Option<String>, ()> {
+    let mut in_origin = false;
+    let mut url = None;
+    for line in config.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.split(']').next().unwrap_or("").trim();
+            let (section, sub) = match header.split_once(char::is_whitespace) {
+                Some((section, sub)) => (section, sub.trim().trim_matches('"')),
+                None => (header, ""),
+            };
+            if section.eq_ignore_ascii_case("include") || section.eq_ignore_ascii_case("includeIf")
+            {
+                return Err(());
+            }
+            in_origin = section.eq_ignore_ascii_case("remote") && sub == "origin";
+            continue;
+        }
+        let (key, value) = line.split_once('=').unwrap_or((line, ""));
+        let key = key.trim();
+        if key.eq_ignore_ascii_case("insteadOf") || key.eq_ignore_ascii_case("pushInsteadOf") {
+            return Err(());
+        }
+        if in_origin && key.eq_ignore_ascii_case("url") && url.is_none() {
+            url = Some(value.trim().trim_matches('"').to_owned());
+        }
+    }
+    Ok(url.filter(|u| !u.is_empty()))
 }
 
 async fn git(root: &Path, args: &[&str]) -> Option<String> {
@@ -44,10 +124,15 @@ async fn git(root: &Path, args: &[&str]) -> Option<String> {
 /// The URL of the `origin` remote, if any, without any credentials it
 /// embeds (`https://user:token@host/...` becomes `https://host/...`).
 pub async fn remote_url(root: &Path) -> Option<String> {
-    git(root, &["remote", "get-url", "origin"])
-        .await
-        .filter(|u| !u.is_empty())
-        .map(|u| strip_credentials(&u))
+    let repo = repository(root)?;
+    let stated = std::fs::read_to_string(repo.common_dir.join("config"))
+        .map_err(|_| ())
+        .and_then(|config| origin_in_config(&config));
+    let url = match stated {
+        Ok(url) => url,
+        Err(()) => git(root, &["remote", "get-url", "origin"]).await,
+    };
+    url.filter(|u| !u.is_empty()).map(|u| strip_credentials(&u))
 }
 
 fn strip_credentials(url: &str) -> String {
@@ -65,7 +150,27 @@ fn strip_credentials(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_credentials;
+    use super::{origin_in_config, strip_credentials};
+
+    #[test]
+    fn origin_is_read_from_the_config_unless_git_must_resolve_it() {
+        let config = "[core]\n\tbare = false\n[remote \"upstream\"]\n\turl = https://up/x.git\n\
+                      # a comment\n[remote \"origin\"]\n\turl = git@github.com:o/r.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n";
+        assert_eq!(
+            origin_in_config(config),
+            Ok(Some("git@github.com:o/r.git".into()))
+        );
+        assert_eq!(origin_in_config("[core]\n\tbare = false\n"), Ok(None));
+        assert_eq!(
+            origin_in_config("[Remote \"origin\"]\nURL = \"/srv/r.git\"\n"),
+            Ok(Some("/srv/r.git".into()))
+        );
+        assert_eq!(origin_in_config("[include]\n\tpath = more\n"), Err(()));
+        assert_eq!(
+            origin_in_config("[url \"git@h:\"]\n\tinsteadOf = https://h/\n"),
+            Err(())
+        );
+    }
 
     #[test]
     fn credentials_never_leave_a_remote_url() {

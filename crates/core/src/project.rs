@@ -119,4 +119,52 @@ mod tests {
         assert_eq!(info.git_branch, None);
         assert_eq!(info.git_remote, None);
     }
+
+    #[tokio::test]
+    async fn reads_a_worktree_a_subfolder_and_a_detached_head_like_git() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("main");
+        std::fs::create_dir_all(main.join("services/api")).unwrap();
+        git(&main, &["init", "-q", "-b", "main"]);
+        git(&main, &["remote", "add", "origin", "/srv/app.git"]);
+        let commit = |at: &std::path::Path| {
+            git(
+                at,
+                &[
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@t",
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-m",
+                    "c",
+                ],
+            )
+        };
+        commit(&main);
+        let worktree = dir.path().join("wt");
+        git(
+            &main,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "feature",
+                worktree.to_str().unwrap(),
+            ],
+        );
+        for (at, branch) in [
+            (main.join("services/api"), Some("main")),
+            (worktree.clone(), Some("feature")),
+        ] {
+            let info = super::inspect(&at).await.unwrap();
+            assert_eq!(info.git_branch.as_deref(), branch, "{}", at.display());
+            assert_eq!(info.git_remote.as_deref(), Some("/srv/app.git"));
+        }
+        git(&worktree, &["checkout", "-q", "--detach"]);
+        assert_eq!(super::inspect(&worktree).await.unwrap().git_branch, None);
+    }
 }

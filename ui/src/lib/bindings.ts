@@ -51,11 +51,12 @@ export const commands = {
 	/**  Saves the user's preferences. */
 	settingsSet: (settings: Settings_Deserialize) => typedError<Settings_Serialize, Problem_Serialize>(__TAURI_INVOKE("settings_set", { settings })),
 	/**
-	 *  The UI reports its first meaningful paint (the project list drawn). It is
+	 *  The UI reports its first meaningful paint (the project list drawn), with
+	 *  when its steps were reached (ms since the page started loading). It is
 	 *  logged, and printed for the startup benchmark when
 	 *  `SLIPWAY_STARTUP_PROBE` is set.
 	 */
-	uiPainted: () => __TAURI_INVOKE<void>("ui_painted"),
+	uiPainted: (marks: ([string, number | null])[]) => __TAURI_INVOKE<void>("ui_painted", { marks }),
 	/**
 	 *  Every account (Slipway's and the docker CLI's), and the API URL
 	 *  settings. Never a secret.
