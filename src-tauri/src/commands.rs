@@ -49,13 +49,18 @@ pub async fn engine_status() -> Result<String, Problem> {
     Ok(engine.endpoint().to_string())
 }
 
-/// The recent projects, inspected.
+/// The recent projects, inspected. Synchronous, so it answers on the main
+/// thread with no hop to a worker: it reads a few files per project, and
+/// the window's first paint waits for it.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
-pub async fn projects_list(state: State<'_, AppState>) -> Result<Vec<ProjectInfo>, Problem> {
-    let paths = state.recent_paths();
-    Ok(futures_util::future::join_all(paths.iter().map(|p| crate::inspect_or_describe(p))).await)
+pub fn projects_list(state: State<'_, AppState>) -> Result<Vec<ProjectInfo>, Problem> {
+    Ok(state
+        .recent_paths()
+        .iter()
+        .map(|p| crate::inspect_or_describe(p))
+        .collect())
 }
 
 /// Adds a folder the user chose and returns what it holds.

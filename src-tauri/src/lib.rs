@@ -143,9 +143,41 @@ impl AppState {
     }
 }
 
+/// The page's first data, handed to it as it loads (`window.__SLIPWAY_BOOT__`,
+/// read by `ui/src/lib/boot.ts`), so its first paint waits for no IPC round
+/// trip: the settings and the recent projects, inspected from their files.
+fn boot_script(state: &AppState) -> String {
+    #[derive(serde::Serialize)]
+    struct Boot {
+        /// When it was made (ms since the Unix epoch): a reload much later
+        /// asks again instead.
+        at: u128,
+        settings: Settings,
+        projects: Vec<ProjectInfo>,
+    }
+    let boot = Boot {
+        at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis()),
+        settings: state.settings(),
+        projects: state
+            .recent_paths()
+            .iter()
+            .map(|p| inspect_or_describe(p))
+            .collect(),
+    };
+    match serde_json::to_string(&boot) {
+        Ok(json) => format!("window.__SLIPWAY_BOOT__ = {json};"),
+        Err(e) => {
+            tracing::warn!(error = %e, "the page will ask for its first data");
+            String::new()
+        }
+    }
+}
+
 /// What a recent project holds, or why its folder cannot be read.
-async fn inspect_or_describe(path: &Path) -> ProjectInfo {
-    match slipway_core::project::inspect(path).await {
+fn inspect_or_describe(path: &Path) -> ProjectInfo {
+    match slipway_core::project::inspect_now(path) {
         Ok(info) => info,
         Err(problem) => ProjectInfo {
             path: path.to_path_buf(),
@@ -240,6 +272,14 @@ pub fn run() {
         .setup(move |app| {
             builder.mount_events(app);
             app.manage(AppState::load(config_dir(app.handle())));
+            // The window is made here, not from the config, to hand the page
+            // its first data (`create: false` in tauri.conf.json).
+            let boot = boot_script(&app.state::<AppState>());
+            if let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main") {
+                tauri::WebviewWindowBuilder::from_config(app.handle(), config)?
+                    .initialization_script(boot)
+                    .build()?;
+            }
             app.manage(session::Sessions::default());
             app.manage(notify::Targets::default());
             notify::listen_for_clicks(app.handle());

@@ -25,16 +25,32 @@ pub async fn inspect(root: &Path) -> Option<GitInfo> {
 /// is detached or `root` is not in a git repository. Read from `HEAD`; one
 /// `git` call when the repository's files cannot be read.
 pub async fn branch(root: &Path) -> Option<String> {
-    match repository(root) {
-        Some(repo) => match std::fs::read_to_string(repo.git_dir.join("HEAD")) {
-            Ok(head) => head
-                .trim()
-                .strip_prefix("ref: refs/heads/")
-                .map(str::to_owned),
-            Err(_) => git(root, &["symbolic-ref", "--short", "-q", "HEAD"]).await,
-        },
-        None => None,
+    match branch_in_files(root) {
+        Ok(branch) => branch,
+        Err(()) => git(root, &BRANCH_ARGS).await,
     }
+}
+
+/// [`branch`] for code that cannot wait (the project list): the `git` call,
+/// when needed, blocks.
+pub fn branch_now(root: &Path) -> Option<String> {
+    branch_in_files(root).unwrap_or_else(|()| git_now(root, &BRANCH_ARGS))
+}
+
+const BRANCH_ARGS: [&str; 4] = ["symbolic-ref", "--short", "-q", "HEAD"];
+const REMOTE_ARGS: [&str; 3] = ["remote", "get-url", "origin"];
+
+/// The branch as the repository's files state it; `Err` when only git can
+/// tell.
+fn branch_in_files(root: &Path) -> Result<Option<String>, ()> {
+    let Some(repo) = repository(root) else {
+        return Ok(None);
+    };
+    let head = std::fs::read_to_string(repo.git_dir.join("HEAD")).map_err(|_| ())?;
+    Ok(head
+        .trim()
+        .strip_prefix("ref: refs/heads/")
+        .map(str::to_owned))
 }
 
 /// Where a repository keeps its files.
@@ -122,17 +138,45 @@ async fn git(root: &Path, args: &[&str]) -> Option<String> {
 }
 
 /// The URL of the `origin` remote, if any, without any credentials it
-/// embeds (`https://user:token@host/...` becomes `https://host/...`).
+/// embeds (`https://user:token@host/...` becomes `https://host/...`). Read
+/// from the repository's config; one `git` call when only git can tell.
 pub async fn remote_url(root: &Path) -> Option<String> {
-    let repo = repository(root)?;
-    let stated = std::fs::read_to_string(repo.common_dir.join("config"))
-        .map_err(|_| ())
-        .and_then(|config| origin_in_config(&config));
-    let url = match stated {
+    let url = match remote_in_files(root) {
         Ok(url) => url,
-        Err(()) => git(root, &["remote", "get-url", "origin"]).await,
+        Err(()) => git(root, &REMOTE_ARGS).await,
     };
     url.filter(|u| !u.is_empty()).map(|u| strip_credentials(&u))
+}
+
+/// [`remote_url`] for code that cannot wait (the project list).
+pub fn remote_url_now(root: &Path) -> Option<String> {
+    remote_in_files(root)
+        .unwrap_or_else(|()| git_now(root, &REMOTE_ARGS))
+        .filter(|u| !u.is_empty())
+        .map(|u| strip_credentials(&u))
+}
+
+fn remote_in_files(root: &Path) -> Result<Option<String>, ()> {
+    let Some(repo) = repository(root) else {
+        return Ok(None);
+    };
+    let config = std::fs::read_to_string(repo.common_dir.join("config")).map_err(|_| ())?;
+    origin_in_config(&config)
+}
+
+/// [`git`], blocking.
+fn git_now(root: &Path, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 fn strip_credentials(url: &str) -> String {

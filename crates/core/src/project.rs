@@ -55,13 +55,28 @@ pub fn check_folder(path: &Path) -> Result<PathBuf, Problem> {
 /// Inspects the project at `path`.
 pub async fn inspect(path: &Path) -> Result<ProjectInfo, Problem> {
     let path = check_folder(path)?;
+    let (git_branch, git_remote) =
+        tokio::join!(crate::git::branch(&path), crate::git::remote_url(&path));
+    Ok(describe(path, git_branch, git_remote))
+}
+
+/// [`inspect`] for code that cannot wait: it reads files only, unless the
+/// repository's config needs `git` to resolve its origin (then it blocks on
+/// one `git` call). The desktop's project list, which the window's first
+/// paint waits for, answers this way without a hop to another thread.
+pub fn inspect_now(path: &Path) -> Result<ProjectInfo, Problem> {
+    let path = check_folder(path)?;
+    let git_branch = crate::git::branch_now(&path);
+    let git_remote = crate::git::remote_url_now(&path);
+    Ok(describe(path, git_branch, git_remote))
+}
+
+fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String>) -> ProjectInfo {
     let (image, steps, problem) = match config::load(&path) {
         Ok(p) => (Some(p.image.to_string()), crate::pipeline::plan(&p), None),
         Err(e) => (None, Vec::new(), Some(e.problem())),
     };
-    let (git_branch, git_remote) =
-        tokio::join!(crate::git::branch(&path), crate::git::remote_url(&path));
-    Ok(ProjectInfo {
+    ProjectInfo {
         name: config::default_name(&path),
         has_dockerfile: path.join("Dockerfile").is_file(),
         has_pipeline_file: path.join(config::FILE_NAME).is_file(),
@@ -71,7 +86,7 @@ pub async fn inspect(path: &Path) -> Result<ProjectInfo, Problem> {
         git_branch,
         git_remote,
         path,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -163,8 +178,30 @@ mod tests {
             let info = super::inspect(&at).await.unwrap();
             assert_eq!(info.git_branch.as_deref(), branch, "{}", at.display());
             assert_eq!(info.git_remote.as_deref(), Some("/srv/app.git"));
+            let now = super::inspect_now(&at).unwrap();
+            assert_eq!(
+                (now.git_branch, now.git_remote),
+                (info.git_branch, info.git_remote)
+            );
         }
         git(&worktree, &["checkout", "-q", "--detach"]);
         assert_eq!(super::inspect(&worktree).await.unwrap().git_branch, None);
+    }
+
+    #[tokio::test]
+    async fn asks_git_when_the_config_includes_another_file() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        std::fs::write(
+            dir.path().join(".git/extra"),
+            "[remote \"origin\"]\n\turl = /srv/included.git\n",
+        )
+        .unwrap();
+        git(dir.path(), &["config", "include.path", "extra"]);
+        let info = super::inspect(dir.path()).await.unwrap();
+        assert_eq!(info.git_remote.as_deref(), Some("/srv/included.git"));
+        let now = super::inspect_now(dir.path()).unwrap();
+        assert_eq!(now.git_remote.as_deref(), Some("/srv/included.git"));
+        assert_eq!(now.git_branch.as_deref(), Some("main"));
     }
 }
