@@ -10,7 +10,11 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	/**  Where the Docker engine is, or why it cannot be reached. */
 	engineStatus: () => typedError<string, Problem_Serialize>(__TAURI_INVOKE("engine_status")),
-	/**  The recent projects, inspected. */
+	/**
+	 *  The recent projects, inspected. Synchronous, so it answers on the main
+	 *  thread with no hop to a worker: it reads a few files per project, and
+	 *  the window's first paint waits for it.
+	 */
 	projectsList: () => typedError<ProjectInfo_Serialize[], Problem_Serialize>(__TAURI_INVOKE("projects_list")),
 	/**  Adds a folder the user chose and returns what it holds. */
 	projectAdd: (path: string) => typedError<ProjectInfo_Serialize, Problem_Serialize>(__TAURI_INVOKE("project_add", { path })),
