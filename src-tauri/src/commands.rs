@@ -56,11 +56,7 @@ pub async fn engine_status() -> Result<String, Problem> {
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn projects_list(state: State<'_, AppState>) -> Result<Vec<ProjectInfo>, Problem> {
-    Ok(state
-        .recent_paths()
-        .iter()
-        .map(|p| crate::inspect_or_describe(p))
-        .collect())
+    Ok(crate::recent_projects(&state))
 }
 
 /// Adds a folder the user chose and returns what it holds.

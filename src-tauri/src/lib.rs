@@ -160,11 +160,7 @@ fn boot_script(state: &AppState) -> String {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis()),
         settings: state.settings(),
-        projects: state
-            .recent_paths()
-            .iter()
-            .map(|p| inspect_or_describe(p))
-            .collect(),
+        projects: recent_projects(state),
     };
     match serde_json::to_string(&boot) {
         Ok(json) => format!("window.__SLIPWAY_BOOT__ = {json};"),
@@ -173,6 +169,15 @@ fn boot_script(state: &AppState) -> String {
             String::new()
         }
     }
+}
+
+/// The recent projects, inspected from their files.
+fn recent_projects(state: &AppState) -> Vec<ProjectInfo> {
+    state
+        .recent_paths()
+        .iter()
+        .map(|p| inspect_or_describe(p))
+        .collect()
 }
 
 /// What a recent project holds, or why its folder cannot be read.
@@ -211,7 +216,6 @@ fn config_dir(app: &AppHandle) -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from(".slipway"))
 }
 
-/// Starts the desktop app.
 /// Runs the app's async work (pipelines, their logs, history) on worker
 /// threads that yield to the window: on Linux at a lower priority (nice 10)
 /// than the main thread and WebKit, so a run that saturates the machine
@@ -239,6 +243,7 @@ fn background_runtime() {
     }
 }
 
+/// Starts the desktop app.
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(

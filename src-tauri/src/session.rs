@@ -55,8 +55,6 @@ pub enum Pushed {
         elapsed_ms: u64,
         /// Lines written so far.
         total: u64,
-        /// Lines no longer held (the oldest held is this one).
-        first: u64,
     },
 }
 
@@ -179,19 +177,21 @@ impl Sessions {
     }
 
     /// Starts the live log of a run, replacing the project's previous one.
-    fn new_log(&self, path: &std::path::Path, run_id: &str) -> SharedLog {
-        let log = Arc::new(Mutex::new(LiveLog::new(LIVE_LOG_LINES)));
+    fn logs(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (String, SharedLog)>> {
         self.logs
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn new_log(&self, path: &std::path::Path, run_id: &str) -> SharedLog {
+        let log = Arc::new(Mutex::new(LiveLog::new(LIVE_LOG_LINES)));
+        self.logs()
             .insert(path.to_path_buf(), (run_id.to_owned(), log.clone()));
         log
     }
 
     fn log(&self, run_id: &str) -> Result<SharedLog, Problem> {
-        self.logs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.logs()
             .values()
             .find(|(id, _)| id == run_id)
             .map(|(_, log)| log.clone())
@@ -325,7 +325,7 @@ async fn drive(
                             // (on its main thread) never wait for a batch.
                             let mut log = lock_log(&log);
                             log.push(*step, *stream, line);
-                            pending.log = Some((event.elapsed_ms, log.total(), log.first()));
+                            pending.log = Some((event.elapsed_ms, log.total()));
                         }
                         other => {
                             if let Event::RunFinished { outcome, duration_ms, .. } = other {
@@ -354,7 +354,6 @@ async fn drive(
                     past.push(Pushed::Log {
                         elapsed_ms: replay.back().map_or(0, |e| e.elapsed_ms),
                         total: log.total(),
-                        first: log.first(),
                     });
                 }
                 if channel.send(past).is_ok() {
@@ -393,7 +392,8 @@ async fn drive(
 #[derive(Default)]
 struct Pending {
     windows: Vec<Pushed>,
-    log: Option<(u64, u64, u64)>,
+    /// When the newest line was written, and lines written so far.
+    log: Option<(u64, u64)>,
     /// When the windows were last told the log grew.
     log_told: Option<std::time::Instant>,
     history: Vec<RunEvent>,
@@ -403,13 +403,9 @@ impl Pending {
     async fn flush(&mut self, channels: &mut Vec<Channel<Vec<Pushed>>>, recorder: &HistoryWriter) {
         let mut pushed = std::mem::take(&mut self.windows);
         let log_due = self.log_told.is_none_or(|at| at.elapsed() >= LOG_EVERY);
-        if let Some((elapsed_ms, total, first)) = self.log.take_if(|_| log_due) {
+        if let Some((elapsed_ms, total)) = self.log.take_if(|_| log_due) {
             self.log_told = Some(std::time::Instant::now());
-            pushed.push(Pushed::Log {
-                elapsed_ms,
-                total,
-                first,
-            });
+            pushed.push(Pushed::Log { elapsed_ms, total });
         }
         if !pushed.is_empty() {
             // A window that went away stops listening; the run goes on.

@@ -123,18 +123,30 @@ fn origin_in_config(config: &str) -> Result<Option<String>, ()> {
 }
 
 async fn git(root: &Path, args: &[&str]) -> Option<String> {
-    let output = tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .stdin(std::process::Stdio::null())
+    let output = tokio::process::Command::from(git_command(root, args))
         .output()
         .await
         .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    answer(&output)
+}
+
+/// `git -C root args...`, reading nothing from stdin.
+fn git_command(root: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new("git");
+    command
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// What a `git` call printed, if it succeeded.
+fn answer(output: &std::process::Output) -> Option<String> {
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 /// The URL of the `origin` remote, if any, without any credentials it
@@ -166,17 +178,7 @@ fn remote_in_files(root: &Path) -> Result<Option<String>, ()> {
 
 /// [`git`], blocking.
 fn git_now(root: &Path, args: &[&str]) -> Option<String> {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    answer(&git_command(root, args).output().ok()?)
 }
 
 fn strip_credentials(url: &str) -> String {

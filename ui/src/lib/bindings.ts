@@ -704,9 +704,7 @@ event: RunEvent_Deserialize } |
 /**  When its newest line was written. */
 elapsed_ms: number; 
 /**  Lines written so far. */
-total: number; 
-/**  Lines no longer held (the oldest held is this one). */
-first: number };
+total: number };
 
 /**
  *  What a run's channel carries: its events in order, except log lines,
@@ -724,9 +722,7 @@ event: RunEvent_Serialize } |
 /**  When its newest line was written. */
 elapsed_ms: number; 
 /**  Lines written so far. */
-total: number; 
-/**  Lines no longer held (the oldest held is this one). */
-first: number };
+total: number };
 
 /**  A past run with its steps and log. */
 export type RunDetails = RunDetails_Serialize | RunDetails_Deserialize;

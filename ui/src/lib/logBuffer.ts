@@ -168,11 +168,4 @@ export class LogBuffer implements LogSource {
   find(query: string): Promise<number[]> {
     return Promise.resolve(this.search(query, stripAnsi).map((i) => i + this.firstSeq));
   }
-
-  clear(): void {
-    this.chunks = [];
-    this.head = 0;
-    this.firstSeq = 0;
-    this.total = 0;
-  }
 }

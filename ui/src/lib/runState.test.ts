@@ -51,9 +51,9 @@ describe("run view", () => {
       { name: "test", kind: "test" },
     ] }));
     const batch: Pushed[] = [
-      { kind: "log", elapsed_ms: 40, total: 3, first: 0 },
+      { kind: "log", elapsed_ms: 40, total: 3 },
       { kind: "event", event: ev(41, { type: "step_started", step: 0 }) },
-      { kind: "log", elapsed_ms: 42, total: 4, first: 0 },
+      { kind: "log", elapsed_ms: 42, total: 4 },
     ];
     applyPushed(run, batch);
     expect((run.logs as Told).told).toEqual([3, 4]);
