@@ -278,6 +278,20 @@ pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Se
     state.save_settings(settings)
 }
 
+/// Closes the window the way its close button does: into the tray when
+/// "keep in tray" is on, otherwise quitting (Ctrl+W).
+#[tauri::command]
+#[specta::specta]
+pub fn window_close(window: tauri::Window) -> Result<(), Problem> {
+    window.close().map_err(|e| {
+        Problem::new(
+            ErrorCode::Io,
+            format!("the window could not be closed: {e}"),
+        )
+        .with_hint("Use the window's close button, or Quit in the tray menu.")
+    })
+}
+
 /// The UI reports its first meaningful paint (the project list drawn), with
 /// when its steps were reached (ms since the page started loading). It is
 /// logged, and printed for the startup benchmark when

@@ -13,11 +13,14 @@ mod tray;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use slipway_core::project::ProjectInfo;
 use slipway_core::{ErrorCode, Problem};
 use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager, WindowEvent};
+use tauri_plugin_window_state::StateFlags;
 
 use settings::{RecentProjects, Settings};
 
@@ -44,6 +47,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::settings_get,
             commands::settings_set,
             commands::ui_painted,
+            commands::window_close,
             commands::accounts_list,
             commands::account_login_github,
             commands::account_login_registry,
@@ -198,6 +202,39 @@ fn inspect_or_describe(path: &Path) -> ProjectInfo {
     }
 }
 
+/// Whether the main window has been shown since the app started.
+static REVEALED: AtomicBool = AtomicBool::new(false);
+
+/// How long the window waits, hidden, for its page to start loading.
+const REVEAL_AT_THE_LATEST: Duration = Duration::from_secs(3);
+
+/// Shows the main window the first time its page starts loading.
+///
+/// WebKitGTK's first paint of a window waits (up to 500 ms) for the web
+/// process to answer, and a web process still starting up can be waiting
+/// for the app in turn: about one start in four lost half a second that
+/// way. A window shown once the page loads has a running web process to
+/// ask. A reload later does not show a window the user has hidden.
+fn reveal_once(app: &AppHandle) {
+    if !REVEALED.swap(true, Ordering::SeqCst) {
+        show_window(app);
+    }
+}
+
+/// Shows the main window after [`REVEAL_AT_THE_LATEST`] if its page has
+/// not started loading by then, so a page that never loads is not hidden.
+fn reveal_at_the_latest(app: &AppHandle) {
+    let app = app.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(REVEAL_AT_THE_LATEST);
+        if !REVEALED.swap(true, Ordering::SeqCst) {
+            tracing::warn!("the page has not started loading; showing the window anyway");
+            let handle = app.clone();
+            let _ = app.run_on_main_thread(move || show_window(&handle));
+        }
+    });
+}
+
 /// Shows and focuses the main window.
 pub fn show_window(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
@@ -264,15 +301,23 @@ pub fn run() {
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             show_window(app)
         }))
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // The window's size and place are remembered; whether it shows is
+        // Slipway's call (below), not the last session's.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
+                .build(),
+        )
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .invoke_handler(builder.invoke_handler())
-        .on_page_load(|_, load| {
-            if load.event() == PageLoadEvent::Started && commands::startup_probe() {
+        .on_page_load(|webview, load| match load.event() {
+            PageLoadEvent::Started if commands::startup_probe() => {
                 eprintln!("SLIPWAY_PAGE_STARTED");
             }
+            PageLoadEvent::Finished => reveal_once(webview.app_handle()),
+            _ => {}
         })
         .setup(move |app| {
             builder.mount_events(app);
@@ -284,6 +329,7 @@ pub fn run() {
                 tauri::WebviewWindowBuilder::from_config(app.handle(), config)?
                     .initialization_script(boot)
                     .build()?;
+                reveal_at_the_latest(app.handle());
             }
             app.manage(session::Sessions::default());
             app.manage(notify::Targets::default());

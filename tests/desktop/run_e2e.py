@@ -19,6 +19,7 @@ import traceback
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -403,13 +404,25 @@ def app_running():
     return subprocess.run(["pgrep", "-f", f"^{APP}$"], capture_output=True).returncode == 0
 
 
+def window_map_state():
+    """The main window's map state on the X server (IsViewable when shown)."""
+    out = subprocess.run(["xwininfo", "-name", "Slipway"], capture_output=True, text=True, timeout=10).stdout
+    found = re.search(r"Map State: (\w+)", out)
+    return found.group(1) if found else None
+
+
 def test_window_size_and_position_are_remembered(h):
     h.driver.set_window_rect(x=120, y=80, width=1040, height=690)
     def resized():
         rect = h.driver.get_window_rect()
         return rect if (rect["width"], rect["height"]) == (1040, 690) else None
     placed = wait_for("the window to take its new size", resized, 10)
-    # Quit from the tray, as a user would; the next launch opens where it was.
+    assert window_map_state() == "IsViewable"
+    # Close the window to the tray, then quit from the tray, as a user
+    # would: the next launch opens where it was, and shown, though the
+    # window was hidden when the app quit.
+    ActionChains(h.driver).key_down(Keys.CONTROL).send_keys("w").key_up(Keys.CONTROL).perform()
+    wait_for("the window to hide in the tray", lambda: window_map_state() != "IsViewable", 10)
     item = wait_for("the tray icon", tray_item, 20)
     menu, labels = tray_menu(item)
     click_tray(item, menu, next(i for i, label in labels if label == "Quit"))
@@ -420,6 +433,7 @@ def test_window_size_and_position_are_remembered(h):
         pass
     h.driver = h.launch()
     wait_for("the window", lambda: h.css(".sidebar"), 30)
+    wait_for("the window to show", lambda: window_map_state() == "IsViewable", 10)
     again = h.driver.get_window_rect()
     assert (again["width"], again["height"]) == (1040, 690), again
     assert (again["x"], again["y"]) == (placed["x"], placed["y"]), (placed, again)

@@ -62,6 +62,11 @@ export const commands = {
 	 */
 	uiPainted: (marks: ([string, number | null])[]) => __TAURI_INVOKE<void>("ui_painted", { marks }),
 	/**
+	 *  Closes the window the way its close button does: into the tray when
+	 *  "keep in tray" is on, otherwise quitting (Ctrl+W).
+	 */
+	windowClose: () => typedError<null, Problem_Serialize>(__TAURI_INVOKE("window_close")),
+	/**
 	 *  Every account (Slipway's and the docker CLI's), and the API URL
 	 *  settings. Never a secret.
 	 */

@@ -7,6 +7,7 @@ class FakeRun implements LogFetcher {
   lines: LogLine[] = [];
   total = 0;
   asked: (number | null)[] = [];
+  counts: number[] = [];
   failing = false;
 
   constructor(readonly capacity: number) {}
@@ -22,6 +23,7 @@ class FakeRun implements LogFetcher {
 
   async rows(from: number | null, count: number) {
     this.asked.push(from);
+    this.counts.push(count);
     if (this.failing) throw new Error("run r1 has no live log");
     const start = from === null ? Math.max(this.first, this.total - count) : Math.max(from, this.first);
     return { total: this.total, first: this.first, rows: this.lines.slice(start - this.first, start - this.first + count) };
@@ -56,6 +58,8 @@ describe("RemoteLog", () => {
     expect(pending()).toBe(1);
     await frame();
     expect(run.asked).toEqual([null]);
+    // Following, it asks for about the rows it draws (a screenful at least).
+    expect(run.counts).toEqual([60]);
     expect(changes()).toBe(1);
     expect(log.length).toBe(300);
     const shown = log.rows(260, 300, true);
@@ -87,6 +91,7 @@ describe("RemoteLog", () => {
     expect(log.rows(500, 540, false)).toEqual([]);
     await frame();
     expect(run.asked.at(-1)).toBe(440);
+    expect(run.counts.at(-1)).toBe(160);
     expect(log.rows(500, 540, false).map((l) => l.seq)).toEqual(Array.from({ length: 40 }, (_, i) => 500 + i));
     // A small scroll stays within what was fetched.
     expect(log.rows(520, 560, false).map((l) => l.text)).toContain("line 559");

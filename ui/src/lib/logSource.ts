@@ -28,7 +28,7 @@ export interface LogFetcher {
   search(query: string): Promise<number[]>;
 }
 
-/** Lines fetched beyond the visible ones, so a small scroll needs no fetch. */
+/** Lines fetched beyond the visible ones, so a small scroll needs no fetch (when not following). */
 const MARGIN = 60;
 /** Most lines fetched at once (the command's limit is 2,000). */
 const MAX_FETCH = 1_000;
@@ -104,7 +104,11 @@ export class RemoteLog implements LogSource {
 
   private async fetch(): Promise<void> {
     const { from, to, follow } = this.want;
-    const count = Math.min(MAX_FETCH, Math.max(0, to - from) + MARGIN * 2);
+    // A followed log shows its newest rows and fetches about those (a
+    // screenful at least, before the view knows its size); scrolling back
+    // stops following and fetches around the new place.
+    const size = Math.max(0, to - from);
+    const count = Math.min(MAX_FETCH, follow ? Math.max(size, MARGIN) : size + MARGIN * 2);
     try {
       const slice = await this.fetcher.rows(follow ? null : this.first + Math.max(0, from - MARGIN), count);
       this.total = slice.total;
