@@ -195,7 +195,8 @@ def main():
           f"p99 {frames[int(len(frames) * 0.99)]:.1f} ms, max {frames[-1]:.1f} ms, over 50 ms: {over}")
     if long_frames:
         print("frames over 50 ms (page time ms, length ms, lines shown): "
-              + ", ".join(f"{t}/{d}/{n}" for t, d, n in long_frames))
+              + ", ".join(f"{t}/{d}/{n}" for t, d, n in long_frames)
+              + f"; the run's result showed at {done[0]:.0f}")
     if os.environ.get("SLIPWAY_BENCH_FRAME_CLOCK"):
         # Long frames on CLOCK_MONOTONIC, to line up with `perf record -k monotonic`.
         print("long frames (monotonic s, ms): " + ", ".join(
