@@ -205,16 +205,17 @@ fn inspect_or_describe(path: &Path) -> ProjectInfo {
 /// Whether the main window has been shown since the app started.
 static REVEALED: AtomicBool = AtomicBool::new(false);
 
-/// How long the window waits, hidden, for its page to start loading.
+/// How long the window waits, hidden, for its page to load.
 const REVEAL_AT_THE_LATEST: Duration = Duration::from_secs(3);
 
-/// Shows the main window the first time its page starts loading.
+/// Shows the main window the first time its page has loaded.
 ///
 /// WebKitGTK's first paint of a window waits (up to 500 ms) for the web
 /// process to answer, and a web process still starting up can be waiting
 /// for the app in turn: about one start in four lost half a second that
-/// way. A window shown once the page loads has a running web process to
-/// ask. A reload later does not show a window the user has hidden.
+/// way (BENCHMARKS.md). Once the page has loaded, the web process is up and
+/// answers at once, and the window appears with its content drawn. A
+/// reload later does not show a window the user has hidden.
 fn reveal_once(app: &AppHandle) {
     if !REVEALED.swap(true, Ordering::SeqCst) {
         show_window(app);
@@ -222,13 +223,13 @@ fn reveal_once(app: &AppHandle) {
 }
 
 /// Shows the main window after [`REVEAL_AT_THE_LATEST`] if its page has
-/// not started loading by then, so a page that never loads is not hidden.
+/// not loaded by then, so a page that never loads is not hidden.
 fn reveal_at_the_latest(app: &AppHandle) {
     let app = app.clone();
     std::thread::spawn(move || {
         std::thread::sleep(REVEAL_AT_THE_LATEST);
         if !REVEALED.swap(true, Ordering::SeqCst) {
-            tracing::warn!("the page has not started loading; showing the window anyway");
+            tracing::warn!("the page has not loaded; showing the window anyway");
             let handle = app.clone();
             let _ = app.run_on_main_thread(move || show_window(&handle));
         }
