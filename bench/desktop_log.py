@@ -189,10 +189,14 @@ def main():
         sys.exit(f"the run ended {result}")
     frames.sort()
     over = sum(1 for f in frames if f > 50)
+    # The target is about streaming: frames after the run's result showed
+    # (until the bench noticed, up to a second later) are counted apart.
+    after = sum(1 for t, _, _ in long_frames if t > done[0])
     full = [s for s in samples if full_at is not None and full_at <= s[0] <= done_at]
     print(f"lines: {LINES:,} in {elapsed:.1f} s ({LINES / elapsed:,.0f} lines/s through the window)")
     print(f"frames: {len(frames)}, median {statistics.median(frames):.1f} ms, "
-          f"p99 {frames[int(len(frames) * 0.99)]:.1f} ms, max {frames[-1]:.1f} ms, over 50 ms: {over}")
+          f"p99 {frames[int(len(frames) * 0.99)]:.1f} ms, max {frames[-1]:.1f} ms, over 50 ms: {over}"
+          f" ({over - after} while streaming, {after} after the result showed)")
     if long_frames:
         print("frames over 50 ms (page time ms, length ms, lines shown): "
               + ", ".join(f"{t}/{d}/{n}" for t, d, n in long_frames)

@@ -11,7 +11,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use super::lines::LineSplitter;
+use super::lines::{LineSplitter, ReadPace};
 use super::{Runner, Service, StepEnd};
 use crate::engine::{Engine, EngineError};
 use crate::event::{Event, LogStream, PublishedPort, RunEvent};
@@ -252,7 +252,11 @@ async fn follow_logs(
     let mut logs = docker.logs(&id, Some(options));
     let mut out = LineSplitter::default();
     let mut err = LineSplitter::default();
-    while let Some(Ok(chunk)) = logs.next().await {
+    let mut pace = ReadPace::default();
+    while let Some(Ok(chunk)) = {
+        pace.wait().await;
+        logs.next().await
+    } {
         let lines = match &chunk {
             bollard::container::LogOutput::StdErr { message } => err.push(message),
             other => out.push(other.as_ref()),

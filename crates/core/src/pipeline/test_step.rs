@@ -8,7 +8,7 @@ use bollard::exec::{CreateExecOptions, StartExecResults};
 use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::lines::{LineSplitter, Tail};
+use super::lines::{LineSplitter, ReadPace, Tail};
 use super::{Runner, StepEnd};
 use crate::config::{StepPlace, TestSpec};
 use crate::event::LogStream;
@@ -98,7 +98,11 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
     let stream_output = async {
         let mut out = LineSplitter::default();
         let mut err = LineSplitter::default();
-        while let Some(chunk) = output.next().await {
+        let mut pace = ReadPace::default();
+        while let Some(chunk) = {
+            pace.wait().await;
+            output.next().await
+        } {
             let chunk = chunk.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
             let (lines, stream) = match &chunk {
                 bollard::container::LogOutput::StdErr { message } => {
