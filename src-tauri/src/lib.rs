@@ -216,23 +216,26 @@ const REVEAL_AT_THE_LATEST: Duration = Duration::from_secs(3);
 /// way (BENCHMARKS.md). Once the page has loaded, the web process is up and
 /// answers at once, and the window appears with its content drawn. A
 /// reload later does not show a window the user has hidden.
-fn reveal_once(app: &AppHandle) {
-    if !REVEALED.swap(true, Ordering::SeqCst) {
+fn reveal_once(app: &AppHandle) -> bool {
+    let first = !REVEALED.swap(true, Ordering::SeqCst);
+    if first {
         show_window(app);
     }
+    first
 }
 
 /// Shows the main window after [`REVEAL_AT_THE_LATEST`] if its page has
 /// not loaded by then, so a page that never loads is not hidden.
 fn reveal_at_the_latest(app: &AppHandle) {
     let app = app.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(REVEAL_AT_THE_LATEST);
-        if !REVEALED.swap(true, Ordering::SeqCst) {
-            tracing::warn!("the page has not loaded; showing the window anyway");
-            let handle = app.clone();
-            let _ = app.run_on_main_thread(move || show_window(&handle));
-        }
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(REVEAL_AT_THE_LATEST).await;
+        let handle = app.clone();
+        let _ = app.run_on_main_thread(move || {
+            if reveal_once(&handle) {
+                tracing::warn!("the page has not loaded; showing the window anyway");
+            }
+        });
     });
 }
 
@@ -317,7 +320,9 @@ pub fn run() {
             PageLoadEvent::Started if commands::startup_probe() => {
                 eprintln!("SLIPWAY_PAGE_STARTED");
             }
-            PageLoadEvent::Finished => reveal_once(webview.app_handle()),
+            PageLoadEvent::Finished => {
+                reveal_once(webview.app_handle());
+            }
             _ => {}
         })
         .setup(move |app| {

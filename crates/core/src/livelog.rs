@@ -244,6 +244,15 @@ mod tests {
         rows.iter().map(|r| r.text.clone()).collect()
     }
 
+    /// A live log of `capacity` lines holding `lines` (step, stream, text).
+    fn log_of(capacity: usize, lines: &[(usize, LogStream, &str)]) -> LiveLog {
+        let mut log = LiveLog::new(capacity);
+        for &(step, stream, text) in lines {
+            log.push(step, stream, text);
+        }
+        log
+    }
+
     #[test]
     fn keeps_the_newest_lines_and_counts_the_dropped() {
         let mut log = LiveLog::new(5);
@@ -262,12 +271,16 @@ mod tests {
 
     #[test]
     fn lines_keep_their_step_and_stream_across_pieces() {
-        let mut log = LiveLog::new(100);
-        log.push(0, LogStream::Build, "#1 building");
-        log.push(2, LogStream::Stdout, "");
-        log.push(2, LogStream::Stdout, "out");
-        log.push(2, LogStream::Stderr, "err");
-        log.push(3, LogStream::Stderr, "next step");
+        let log = log_of(
+            100,
+            &[
+                (0, LogStream::Build, "#1 building"),
+                (2, LogStream::Stdout, ""),
+                (2, LogStream::Stdout, "out"),
+                (2, LogStream::Stderr, "err"),
+                (3, LogStream::Stderr, "next step"),
+            ],
+        );
         let rows = log.rows(0, 10);
         let shape: Vec<_> = rows
             .iter()
@@ -302,12 +315,16 @@ mod tests {
 
     #[test]
     fn search_ignores_case_and_escape_codes_and_skips_dropped_lines() {
-        let mut log = LiveLog::new(4);
-        log.push(1, LogStream::Stdout, "Ready at start");
-        log.push(1, LogStream::Stdout, "one");
-        log.push(1, LogStream::Stdout, "\x1b[32mREA\x1b[0mDY after 3 ms");
-        log.push(1, LogStream::Stderr, "not ready");
-        log.push(1, LogStream::Stdout, "\x1b]0;title ready\x07plain");
+        let log = log_of(
+            4,
+            &[
+                (1, LogStream::Stdout, "Ready at start"),
+                (1, LogStream::Stdout, "one"),
+                (1, LogStream::Stdout, "\x1b[32mREA\x1b[0mDY after 3 ms"),
+                (1, LogStream::Stderr, "not ready"),
+                (1, LogStream::Stdout, "\x1b]0;title ready\x07plain"),
+            ],
+        );
         assert_eq!(log.search("ready", 10), [2, 3]);
         assert_eq!(log.search("ready", 1), [2]);
         assert_eq!(log.search("title", 10), Vec::<u64>::new());
