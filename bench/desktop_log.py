@@ -28,7 +28,13 @@ from selenium.webdriver.common.options import ArgOptions
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 APP = os.path.join(TARGET, "release", "slipway-desktop")
+EMPTY = os.path.join(TARGET, "release", "slipway-bench-empty-window")
+CLI = os.path.join(TARGET, "release", "slipway")
 LINES = int(os.environ.get("SLIPWAY_BENCH_LINES", 1_000_000))
+# The control: the empty window (WebKitGTK's floor) measured the same way
+# while the same pipeline streams through the `slipway` CLI: the machine's
+# load without the app's page.
+CONTROL = os.environ.get("SLIPWAY_BENCH_CONTROL") == "empty-window"
 
 FRAME_PROBE = """
 window.__frames = []; window.__long = []; window.__stop = false; let last = performance.now();
@@ -48,7 +54,7 @@ requestAnimationFrame(tick);
 window.__gaps = []; let lt = performance.now();
 function beat() {
   const n = performance.now();
-  if (n - lt > 50) window.__gaps.push(Math.round(n - lt));
+  if (n - lt > 50) window.__gaps.push([Math.round(n), Math.round(n - lt)]);
   lt = n;
   if (!window.__stop) setTimeout(beat, 5);
 }
@@ -75,6 +81,42 @@ def cpu_by_process():
     return used
 
 
+def control(driver, project):
+    """The empty window's frames while `slipway run` streams the same log."""
+    driver.execute_script(FRAME_PROBE)
+    cpu_before = cpu_by_process()
+    started = time.monotonic()
+    run = subprocess.run([CLI, "run", project], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.monotonic() - started
+    cpu_after = cpu_by_process()
+    if run.returncode != 0:
+        sys.exit(f"slipway run failed: {run.stderr.strip()}")
+    frames = driver.execute_script("window.__stop = true; return window.__frames.slice(1);")
+    gaps = driver.execute_script("return window.__gaps;")
+    frames.sort()
+    print(f"control (the empty window, the pipeline run by the CLI): {LINES:,} lines in {elapsed:.1f} s")
+    print(f"frames: {len(frames)}, median {statistics.median(frames):.1f} ms, p99 {frames[int(len(frames) * 0.99)]:.1f} ms, "
+          f"max {frames[-1]:.1f} ms, over 50 ms: {sum(1 for f in frames if f > 50)}")
+    print_gaps(gaps)
+    print_cpu(cpu_before, cpu_after)
+
+
+def print_gaps(gaps):
+    """When the page's 5 ms timer fired over 50 ms late (page time it fired, ms late)."""
+    print(f"main thread busy over 50 ms at a time: {len(gaps)} times"
+          + (f", longest {max(d for _, d in gaps)} ms (page time/ms: "
+             + ", ".join(f"{t}/{d}" for t, d in gaps) + ")" if gaps else ""))
+
+
+def print_cpu(before, after):
+    by_name = {}
+    for pid, (name, used) in after.items():
+        name = name.split("/")[0] if name.startswith("kworker") else name
+        by_name[name] = by_name.get(name, 0) + used - before.get(pid, (name, 0))[1]
+    cpu = sorted(((c, n) for n, c in by_name.items()), reverse=True)
+    print("CPU seconds while streaming: " + ", ".join(f"{n} {c:.2f}" for c, n in cpu[:6] if c >= 0.05))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="slipway-bench-log-")
     project = os.path.join(work, "million")
@@ -92,10 +134,12 @@ def main():
     driver_proc = subprocess.Popen(["tauri-driver"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)
     options = ArgOptions()
-    options.set_capability("tauri:options", {"application": APP})
+    options.set_capability("tauri:options", {"application": EMPTY if CONTROL else APP})
     options.set_capability("browserName", "wry")
     driver = webdriver.Remote(command_executor="http://127.0.0.1:4444", options=options)
     try:
+        if CONTROL:
+            return control(driver, project)
         deadline = time.monotonic() + 60
         while not driver.find_elements(By.CSS_SELECTOR, "[data-testid=run]"):
             if time.monotonic() > deadline:
@@ -205,14 +249,8 @@ def main():
         # Long frames on CLOCK_MONOTONIC, to line up with `perf record -k monotonic`.
         print("long frames (monotonic s, ms): " + ", ".join(
             f"{(origin + t) / 1000 - shift:.3f}/{d}" for t, d, _ in long_frames))
-    print(f"main thread busy over 50 ms at a time: {len(gaps)} times"
-          + (f", longest {max(gaps)} ms" if gaps else ""))
-    by_name = {}
-    for pid, (name, used) in cpu_after.items():
-        name = name.split("/")[0] if name.startswith("kworker") else name
-        by_name[name] = by_name.get(name, 0) + used - cpu_before.get(pid, (name, 0))[1]
-    cpu = sorted(((c, n) for n, c in by_name.items()), reverse=True)
-    print("CPU seconds while streaming: " + ", ".join(f"{n} {c:.2f}" for c, n in cpu[:6] if c >= 0.05))
+    print_gaps(gaps)
+    print_cpu(cpu_before, cpu_after)
     if full:
         print(f"RSS once the live log is full: {full[0][1] / 1024:.0f} MiB; at the end: {full[-1][1] / 1024:.0f} MiB; "
               f"peak {max(s[1] for s in full) / 1024:.0f} MiB ({len(full)} samples)")

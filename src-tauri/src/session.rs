@@ -22,8 +22,15 @@ use tokio_util::sync::CancellationToken;
 /// How often batched events are pushed to the web view.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
 /// How often at most the windows are told a log grew: each time, a window
-/// that follows the log fetches and draws its newest rows.
+/// that follows the log draws the newest rows sent with it.
 const LOG_EVERY: Duration = Duration::from_millis(100);
+/// Most of a log's newest rows sent with each `Pushed::Log`: more than a
+/// window shows (100 rows are 1,800 pixels).
+const TAIL_ROWS: usize = 100;
+/// About how much of a message those rows may take. Tauri hands a message
+/// under 8 KiB to the page as a script; a bigger one makes the page fetch
+/// it, a second request like the `run_log` the rows are sent to spare.
+const TAIL_BYTES: usize = 6_000;
 /// Most events taken from the pipeline at once.
 const RECEIVE_MAX: usize = 4_096;
 /// Events other than log lines kept for windows that attach late.
@@ -38,9 +45,10 @@ const HISTORY_BATCH: usize = 20_000;
 const HISTORY_QUEUE: usize = 4;
 
 /// What a run's channel carries: its events in order, except log lines,
-/// which stay here: the channel says how many there are, and the window
-/// asks for the rows it draws (`run_log`). A run that writes a million
-/// lines then costs the web view a few dozen rows a frame.
+/// which stay here: the channel says how many there are and sends the
+/// newest few, which is what a window that follows the log draws; a window
+/// scrolled back asks for the rows it draws (`run_log`). A run that writes
+/// a million lines then costs the web view a few dozen rows a frame.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Pushed {
@@ -55,7 +63,22 @@ pub enum Pushed {
         elapsed_ms: u64,
         /// Lines written so far.
         total: u64,
+        /// Lines no longer held.
+        first: u64,
+        /// Its newest lines (up to `TAIL_ROWS`, fewer when they are long).
+        tail: Vec<LogRow>,
     },
+}
+
+impl Pushed {
+    fn log(elapsed_ms: u64, log: &LiveLog) -> Self {
+        Pushed::Log {
+            elapsed_ms,
+            total: log.total(),
+            first: log.first(),
+            tail: log.tail_within(TAIL_ROWS, TAIL_BYTES),
+        }
+    }
 }
 
 /// A window's view of a run's log: some of its lines and where they are.
@@ -323,9 +346,8 @@ async fn drive(
                         Event::Log { step, stream, line } => {
                             // Locked a line at a time: the window's reads
                             // (on its main thread) never wait for a batch.
-                            let mut log = lock_log(&log);
-                            log.push(*step, *stream, line);
-                            pending.log = Some((event.elapsed_ms, log.total()));
+                            lock_log(&log).push(*step, *stream, line);
+                            pending.log = Some(event.elapsed_ms);
                         }
                         other => {
                             if let Event::RunFinished { outcome, duration_ms, .. } = other {
@@ -341,7 +363,7 @@ async fn drive(
                     pending.history.push(event);
                 }
                 if pending.history.len() >= HISTORY_BATCH {
-                    pending.flush(&mut channels, &recorder).await;
+                    pending.flush(&mut channels, &recorder, &log).await;
                 }
             },
             Some(channel) = attach.recv() => {
@@ -351,20 +373,17 @@ async fn drive(
                     .collect();
                 let log = lock_log(&log);
                 if log.total() > 0 {
-                    past.push(Pushed::Log {
-                        elapsed_ms: replay.back().map_or(0, |e| e.elapsed_ms),
-                        total: log.total(),
-                    });
+                    past.push(Pushed::log(replay.back().map_or(0, |e| e.elapsed_ms), &log));
                 }
                 if channel.send(past).is_ok() {
                     channels.push(channel);
                 }
             }
-            _ = ticker.tick() => pending.flush(&mut channels, &recorder).await,
+            _ = ticker.tick() => pending.flush(&mut channels, &recorder, &log).await,
         }
     }
     pending.log_told = None;
-    pending.flush(&mut channels, &recorder).await;
+    pending.flush(&mut channels, &recorder, &log).await;
     let (outcome, duration_ms) = match finished {
         Some(f) => f,
         None => (handle.wait().await, 0),
@@ -392,20 +411,25 @@ async fn drive(
 #[derive(Default)]
 struct Pending {
     windows: Vec<Pushed>,
-    /// When the newest line was written, and lines written so far.
-    log: Option<(u64, u64)>,
+    /// When the newest line was written, if the log grew.
+    log: Option<u64>,
     /// When the windows were last told the log grew.
     log_told: Option<std::time::Instant>,
     history: Vec<RunEvent>,
 }
 
 impl Pending {
-    async fn flush(&mut self, channels: &mut Vec<Channel<Vec<Pushed>>>, recorder: &HistoryWriter) {
+    async fn flush(
+        &mut self,
+        channels: &mut Vec<Channel<Vec<Pushed>>>,
+        recorder: &HistoryWriter,
+        log: &SharedLog,
+    ) {
         let mut pushed = std::mem::take(&mut self.windows);
         let log_due = self.log_told.is_none_or(|at| at.elapsed() >= LOG_EVERY);
-        if let Some((elapsed_ms, total)) = self.log.take_if(|_| log_due) {
+        if let Some(elapsed_ms) = self.log.take_if(|_| log_due) {
             self.log_told = Some(std::time::Instant::now());
-            pushed.push(Pushed::Log { elapsed_ms, total });
+            pushed.push(Pushed::log(elapsed_ms, &lock_log(log)));
         }
         if !pushed.is_empty() {
             // A window that went away stops listening; the run goes on.
@@ -489,6 +513,35 @@ mod tests {
             [4, 5]
         );
         assert_eq!(sessions.log_search("run-1", "LINE 3", 10).unwrap(), [3]);
+    }
+
+    #[test]
+    fn a_log_message_carries_the_newest_rows_and_stays_a_script() {
+        let mut log = LiveLog::new(1_000);
+        for n in 0..500 {
+            log.push(1, LogStream::Stdout, &n.to_string());
+        }
+        let Pushed::Log {
+            total, first, tail, ..
+        } = Pushed::log(7, &log)
+        else {
+            unreachable!()
+        };
+        assert_eq!((total, first, tail.len()), (500, 0, TAIL_ROWS));
+        assert_eq!(tail.last().map(|r| r.seq), Some(499));
+        // Long lines: fewer rows, and the message still under Tauri's 8 KiB
+        // limit for handing it over as a script.
+        for n in 0..500 {
+            log.push(1, LogStream::Stderr, &format!("{n} {}", "x".repeat(150)));
+        }
+        let message = vec![Pushed::log(9, &log)];
+        let Pushed::Log { tail, .. } = &message[0] else {
+            unreachable!()
+        };
+        assert!(tail.len() > 20 && tail.len() < TAIL_ROWS, "{}", tail.len());
+        assert_eq!(tail.last().map(|r| r.seq), Some(999));
+        let json = serde_json::to_string(&message).unwrap();
+        assert!(json.len() < 8_192, "{} bytes", json.len());
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct LogRow {
     pub text: String,
 }
 
+/// About what a row's fields other than its text take once serialised
+/// (`{"seq":…,"step":…,"stream":"stdout","text":""}`).
+pub const ROW_OVERHEAD: usize = 56;
+
 /// Consecutive lines of one step and stream.
 #[derive(Debug)]
 struct Piece {
@@ -160,6 +164,23 @@ impl LiveLog {
         self.rows(self.total.saturating_sub(count as u64), count)
     }
 
+    /// The newest lines, at most `count`, and only as many as fit in about
+    /// `bytes` once sent (a line's text plus `ROW_OVERHEAD` for its fields).
+    pub fn tail_within(&self, count: usize, bytes: usize) -> Vec<LogRow> {
+        let mut rows = self.tail(count);
+        let mut size = 0;
+        let keep = rows
+            .iter()
+            .rev()
+            .take_while(|row| {
+                size += row.text.len() + ROW_OVERHEAD;
+                size <= bytes
+            })
+            .count();
+        rows.drain(..rows.len() - keep);
+        rows
+    }
+
     /// `seq` of the held lines that contain `needle`, ignoring case and
     /// terminal escape codes; at most `limit` of them, oldest first.
     pub fn search(&self, needle: &str, limit: usize) -> Vec<u64> {
@@ -251,6 +272,20 @@ mod tests {
             log.push(step, stream, text);
         }
         log
+    }
+
+    #[test]
+    fn a_tail_within_a_size_keeps_the_newest_lines_that_fit() {
+        let mut log = LiveLog::new(100);
+        for n in 0..10 {
+            log.push(1, LogStream::Stdout, &format!("{n:0>10}"));
+        }
+        assert_eq!(log.tail_within(4, 10_000).len(), 4);
+        let row = 10 + ROW_OVERHEAD;
+        let three = log.tail_within(8, 3 * row + row / 2);
+        assert_eq!(texts(&three), ["0000000007", "0000000008", "0000000009"]);
+        assert!(log.tail_within(8, row - 1).is_empty());
+        assert!(LiveLog::new(5).tail_within(8, 10_000).is_empty());
     }
 
     #[test]

@@ -687,17 +687,19 @@ export type PublishedPort = {
 
 /**
  *  What a run's channel carries: its events in order, except log lines,
- *  which stay here: the channel says how many there are, and the window
- *  asks for the rows it draws (`run_log`). A run that writes a million
- *  lines then costs the web view a few dozen rows a frame.
+ *  which stay here: the channel says how many there are and sends the
+ *  newest few, which is what a window that follows the log draws; a window
+ *  scrolled back asks for the rows it draws (`run_log`). A run that writes
+ *  a million lines then costs the web view a few dozen rows a frame.
  */
 export type Pushed = Pushed_Serialize | Pushed_Deserialize;
 
 /**
  *  What a run's channel carries: its events in order, except log lines,
- *  which stay here: the channel says how many there are, and the window
- *  asks for the rows it draws (`run_log`). A run that writes a million
- *  lines then costs the web view a few dozen rows a frame.
+ *  which stay here: the channel says how many there are and sends the
+ *  newest few, which is what a window that follows the log draws; a window
+ *  scrolled back asks for the rows it draws (`run_log`). A run that writes
+ *  a million lines then costs the web view a few dozen rows a frame.
  */
 export type Pushed_Deserialize = 
 /**  Any event but a log line. */
@@ -709,13 +711,18 @@ event: RunEvent_Deserialize } |
 /**  When its newest line was written. */
 elapsed_ms: number; 
 /**  Lines written so far. */
-total: number };
+total: number; 
+/**  Lines no longer held. */
+first: number; 
+/**  Its newest lines (up to `TAIL_ROWS`, fewer when they are long). */
+tail: LogRow[] };
 
 /**
  *  What a run's channel carries: its events in order, except log lines,
- *  which stay here: the channel says how many there are, and the window
- *  asks for the rows it draws (`run_log`). A run that writes a million
- *  lines then costs the web view a few dozen rows a frame.
+ *  which stay here: the channel says how many there are and sends the
+ *  newest few, which is what a window that follows the log draws; a window
+ *  scrolled back asks for the rows it draws (`run_log`). A run that writes
+ *  a million lines then costs the web view a few dozen rows a frame.
  */
 export type Pushed_Serialize = 
 /**  Any event but a log line. */
@@ -727,7 +734,11 @@ event: RunEvent_Serialize } |
 /**  When its newest line was written. */
 elapsed_ms: number; 
 /**  Lines written so far. */
-total: number };
+total: number; 
+/**  Lines no longer held. */
+first: number; 
+/**  Its newest lines (up to `TAIL_ROWS`, fewer when they are long). */
+tail: LogRow[] };
 
 /**  A past run with its steps and log. */
 export type RunDetails = RunDetails_Serialize | RunDetails_Deserialize;

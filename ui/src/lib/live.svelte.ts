@@ -2,29 +2,25 @@
 //
 // Runs are folded into plain objects outside Svelte's deep reactivity (a
 // busy run sends thousands of events a second); views re-read them through
-// `view()`, which depends on `version`, bumped at most once per frame.
+// `view()`, which depends on `version`, bumped by a `Pacer`: at most ten
+// times a second, together with the running steps' clocks.
 
 import { Channel } from "@tauri-apps/api/core";
 import { call, commands, type Pushed } from "./ipc";
 import { RemoteLog } from "./logSource";
+import { Pacer } from "./pacer";
 import { applyPushed, newRun, type RunView } from "./runState";
 
 class LiveRuns {
   /** The latest run of each project folder (running or finished). */
   private byPath: Record<string, RunView> = $state.raw({});
-  /** Bumped (once per animation frame at most) when any run changed. */
+  /** Bumped when any run changed, and every 100 ms while one is going (its clock). */
   version = $state(0);
   private attached = new Set<string>();
-  private frameQueued = false;
-
-  private changed(): void {
-    if (this.frameQueued) return;
-    this.frameQueued = true;
-    requestAnimationFrame(() => {
-      this.frameQueued = false;
-      this.version++;
-    });
-  }
+  private pacer = new Pacer(
+    () => this.version++,
+    () => Object.values(this.byPath).some((run) => !run.outcome),
+  );
 
   /** A snapshot of a project's latest run, for rendering. */
   view(path: string): RunView | undefined {
@@ -62,17 +58,18 @@ class LiveRuns {
         rows: (from, count) => call(commands.runLog(runId, from, count)),
         search: (query) => call(commands.runLogSearch(runId, query)),
       },
-      () => this.changed(),
+      (urgent) => this.pacer.changed(urgent),
     );
     const run = newRun(runId, logs);
     this.byPath = { ...this.byPath, [path]: run };
     this.version++;
+    this.pacer.tick();
     const channel = new Channel<Pushed[]>();
     channel.onmessage = (batch) => {
       if (this.byPath[path] !== run) return;
       applyPushed(run, batch);
       run.receivedAt = Date.now();
-      this.changed();
+      this.pacer.changed();
     };
     // The bindings type the channel with the accepting shape; Rust sends Pushed.
     await call(commands.runAttach(runId, channel as unknown as Parameters<typeof commands.runAttach>[1]));

@@ -66,10 +66,17 @@ export class LogRows {
   }
 }
 
-/** Puts a line's text in `el`, with a span per styled segment when it has escape codes. */
+/**
+ * Puts a line's text in `el`, with a span per styled segment when it has
+ * escape codes. A plain line replaces the text of the row's one text node:
+ * the engine then re-lays out that text, rather than dropping the row's
+ * content and building it again (a followed log changes every row a frame).
+ */
 function fill(el: HTMLElement, text: string): void {
   if (!text.includes("\x1b")) {
-    el.textContent = text;
+    const only = el.firstChild;
+    if (only && only === el.lastChild && only.nodeType === Node.TEXT_NODE) (only as Text).data = text;
+    else el.textContent = text;
     return;
   }
   const doc = el.ownerDocument;

@@ -38,19 +38,27 @@ function setup(capacity = 1_000) {
   const run = new FakeRun(capacity);
   const frames: (() => void)[] = [];
   let changes = 0;
-  const log = new RemoteLog(run, () => changes++, (f) => frames.push(f));
+  const urgent: boolean[] = [];
+  const log = new RemoteLog(
+    run,
+    (u) => {
+      changes++;
+      urgent.push(u);
+    },
+    (f) => frames.push(f),
+  );
   /** Runs the next frame's work and waits for the fetch it starts. */
   const frame = async () => {
     const queued = frames.splice(0);
     queued.forEach((f) => f());
     await new Promise((r) => setTimeout(r, 0));
   };
-  return { run, log, frame, changes: () => changes, pending: () => frames.length };
+  return { run, log, frame, frames, changes: () => changes, urgent, pending: () => frames.length };
 }
 
 describe("RemoteLog", () => {
   it("fetches the newest rows once per frame however often the log grows", async () => {
-    const { run, log, frame, changes, pending } = setup();
+    const { run, log, frame, changes, urgent, pending } = setup();
     expect(log.rows(0, 40, true)).toEqual([]);
     run.write(300);
     log.grew(100);
@@ -61,10 +69,60 @@ describe("RemoteLog", () => {
     // Following, it asks for about the rows it draws (a screenful at least).
     expect(run.counts).toEqual([60]);
     expect(changes()).toBe(1);
+    // A followed log's new rows can wait for the next paced frame.
+    expect(urgent).toEqual([false]);
     expect(log.length).toBe(300);
     const shown = log.rows(260, 300, true);
     expect(shown.map((l) => l.seq)).toEqual(Array.from({ length: 40 }, (_, i) => 260 + i));
     expect(pending()).toBe(0);
+  });
+
+  it("draws a followed log from the rows sent with the news that it grew, with no fetch", async () => {
+    const { run, log, frame, urgent, pending } = setup();
+    log.rows(0, 40, true);
+    run.write(500);
+    log.grew(500, { first: run.first, rows: run.lines.slice(-100) });
+    expect(pending()).toBe(0);
+    expect(urgent).toEqual([false]);
+    expect(log.length).toBe(500);
+    expect(log.rows(460, 500, true).map((l) => l.seq)).toEqual(Array.from({ length: 40 }, (_, i) => 460 + i));
+    expect(pending()).toBe(0);
+    // Too few rows for the view (long lines): it fetches them.
+    run.write(10);
+    log.grew(510, { first: run.first, rows: run.lines.slice(-5) });
+    expect(pending()).toBe(1);
+    await frame();
+    expect(run.asked).toEqual([null]);
+    expect(log.rows(470, 510, true).at(-1)?.seq).toBe(509);
+  });
+
+  it("never goes back to an older answer that arrives after newer rows were sent", async () => {
+    const { run, log, pending, frames } = setup();
+    log.rows(0, 40, true);
+    run.write(100);
+    log.grew(100, { first: 0, rows: run.lines.slice(-5) });
+    expect(pending()).toBe(1);
+    // The fetch starts (and is answered as of line 100)...
+    frames.splice(0).forEach((f) => f());
+    // ...then newer rows come with the channel before the answer lands.
+    run.write(50);
+    log.grew(150, { first: 0, rows: run.lines.slice(-100) });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(log.length).toBe(150);
+    expect(log.rows(110, 150, true).at(-1)?.seq).toBe(149);
+  });
+
+  it("scrolled back, it fetches what it draws and leaves the rows sent to a followed log", async () => {
+    const { run, log, frame, pending } = setup(2_000);
+    run.write(1_000);
+    log.grew(1_000, { first: 0, rows: run.lines.slice(-100) });
+    log.rows(100, 140, false);
+    run.write(10);
+    log.grew(1_010, { first: 0, rows: run.lines.slice(-100) });
+    expect(pending()).toBe(1);
+    await frame();
+    expect(run.asked).toEqual([40]);
+    expect(log.rows(100, 140, false).map((l) => l.seq)).toEqual(Array.from({ length: 40 }, (_, i) => 100 + i));
   });
 
   it("keeps showing the last rows it has while newer ones are fetched", async () => {
@@ -84,12 +142,14 @@ describe("RemoteLog", () => {
   });
 
   it("fetches a window with a margin when the view is scrolled back", async () => {
-    const { run, log, frame, pending } = setup();
+    const { run, log, frame, urgent, pending } = setup();
     run.write(1_000);
     log.grew(1_000);
     await frame();
     expect(log.rows(500, 540, false)).toEqual([]);
     await frame();
+    // Rows the view scrolled to are wanted at once.
+    expect(urgent.at(-1)).toBe(true);
     expect(run.asked.at(-1)).toBe(440);
     expect(run.counts.at(-1)).toBe(160);
     expect(log.rows(500, 540, false).map((l) => l.seq)).toEqual(Array.from({ length: 40 }, (_, i) => 500 + i));

@@ -33,9 +33,18 @@ const MARGIN = 60;
 /** Most lines fetched at once (the command's limit is 2,000). */
 const MAX_FETCH = 1_000;
 
+/** The newest lines of a live log, sent with the news that it grew. */
+export interface LogTail {
+  /** Lines no longer held (before the first line kept). */
+  first: number;
+  /** The newest lines, oldest first. */
+  rows: LogLine[];
+}
+
 /**
  * A run's live log, read a window at a time. The channel says how far the
- * log got (`grew`); the viewer asks for the rows it draws (`rows`), and at
+ * log got and sends its newest rows (`grew`), which is all a followed log
+ * draws. Otherwise the viewer asks for the rows it draws (`rows`), and at
  * most one fetch is in flight, started at the next frame, so a busy log
  * costs one small request per frame at most.
  */
@@ -53,7 +62,8 @@ export class RemoteLog implements LogSource {
 
   constructor(
     private readonly fetcher: LogFetcher,
-    private readonly onChange: () => void,
+    /** Called when new rows are at hand; `urgent` when they are rows the view scrolled to. */
+    private readonly onChange: (urgent: boolean) => void,
     private readonly nextFrame: (f: () => void) => void = (f) => requestAnimationFrame(() => f()),
   ) {}
 
@@ -65,9 +75,21 @@ export class RemoteLog implements LogSource {
     return this.first;
   }
 
-  /** The run has written `total` lines (the channel said so). */
-  grew(total: number): void {
-    this.known = Math.max(this.known, total);
+  /**
+   * The run has written `total` lines (the channel said so), the newest of
+   * which are `tail`. A followed log that those rows fill needs no fetch.
+   */
+  grew(total: number, tail?: LogTail): void {
+    if (total < this.known) return;
+    this.known = total;
+    const { from, to, follow } = this.want;
+    if (!this.gone && follow && tail && tail.rows.length >= Math.min(Math.max(0, to - from), total - tail.first)) {
+      this.total = total;
+      this.first = tail.first;
+      this.cache = tail.rows;
+      this.onChange(false);
+      return;
+    }
     this.request();
   }
 
@@ -111,16 +133,19 @@ export class RemoteLog implements LogSource {
     const count = Math.min(MAX_FETCH, follow ? Math.max(size, MARGIN) : size + MARGIN * 2);
     try {
       const slice = await this.fetcher.rows(follow ? null : this.first + Math.max(0, from - MARGIN), count);
-      this.total = slice.total;
-      this.first = slice.first;
-      this.known = Math.max(this.known, slice.total);
-      this.cache = slice.rows;
+      // Newer rows may have come with the channel meanwhile.
+      if (slice.total >= this.total) {
+        this.total = slice.total;
+        this.first = slice.first;
+        this.known = Math.max(this.known, slice.total);
+        this.cache = slice.rows;
+      }
     } catch {
       // The run's log is gone (its project ran again): keep what is shown.
       this.gone = true;
     }
     this.busy = false;
-    this.onChange();
+    this.onChange(!follow);
     if (this.stale()) this.request();
   }
 }

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { Pushed, RunEvent } from "./ipc";
 import { LogBuffer } from "./logBuffer";
+import type { LogTail } from "./logSource";
 import { applyEvent, applyPushed, currentStep, newRun, outcomeText, runClock, stepDuration } from "./runState";
 
-/** A live log that records how far it was told the log got. */
+/** A live log that records how far it was told the log got, and the newest rows it was sent. */
 class Told extends LogBuffer {
   told: number[] = [];
-  grew(total: number): void {
+  tails: (LogTail | undefined)[] = [];
+  grew(total: number, tail?: LogTail): void {
     this.told.push(total);
+    this.tails.push(tail);
   }
 }
 
@@ -50,13 +53,15 @@ describe("run view", () => {
     applyEvent(run, ev(0, { type: "run_started", project: "p", image: "i", git: null, steps: [
       { name: "test", kind: "test" },
     ] }));
+    const row = (seq: number) => ({ seq, step: 0, stream: "stdout" as const, text: `line ${seq}` });
     const batch: Pushed[] = [
-      { kind: "log", elapsed_ms: 40, total: 3 },
+      { kind: "log", elapsed_ms: 40, total: 3, first: 0, tail: [row(1), row(2)] },
       { kind: "event", event: ev(41, { type: "step_started", step: 0 }) },
-      { kind: "log", elapsed_ms: 42, total: 4 },
+      { kind: "log", elapsed_ms: 42, total: 4, first: 1, tail: [row(3)] },
     ];
     applyPushed(run, batch);
     expect((run.logs as Told).told).toEqual([3, 4]);
+    expect((run.logs as Told).tails).toEqual([{ first: 0, rows: [row(1), row(2)] }, { first: 1, rows: [row(3)] }]);
     expect(run.steps[0].state).toBe("running");
     expect(run.elapsedMs).toBe(42);
   });

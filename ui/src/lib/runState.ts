@@ -2,7 +2,7 @@
 // UI's logic is tested without a window.
 
 import type { Outcome, Pushed, RunEvent, StepKind } from "./ipc";
-import type { LogSource } from "./logSource";
+import type { LogSource, LogTail } from "./logSource";
 
 export type StepState = "pending" | "running" | "passed" | "failed" | "skipped" | "cancelled";
 
@@ -45,7 +45,7 @@ export interface RunView {
 
 /** A run's live log: read a window at a time, told when it grows. */
 export interface LiveLog extends LogSource {
-  grew(total: number): void;
+  grew(total: number, tail?: LogTail): void;
 }
 
 export function newRun(runId: string, logs: LiveLog): RunView {
@@ -59,7 +59,7 @@ export function applyPushed(run: RunView, batch: Pushed[]): RunView {
       applyEvent(run, item.event);
     } else {
       run.elapsedMs = Math.max(run.elapsedMs, item.elapsed_ms);
-      run.logs.grew(item.total);
+      run.logs.grew(item.total, { first: item.first, rows: item.tail });
     }
   }
   return run;
