@@ -84,6 +84,9 @@ def cpu_by_process():
 
 def control(driver, project):
     """The empty window's frames while `slipway run` streams the same log."""
+    for binary in (EMPTY, CLI):
+        if not os.path.exists(binary):
+            sys.exit(f"{binary} is missing: run scripts/bench-desktop-log")
     driver.execute_script(FRAME_PROBE)
     cpu_before = cpu_by_process()
     started = time.monotonic()

@@ -39,6 +39,11 @@ describe("LogRows", () => {
     expect([...host.children]).toEqual(before);
     const els = before as HTMLElement[];
     expect(els.map((e) => (e.hidden ? null : e.textContent))).toEqual(["line 100", "line 101", null, null]);
+    // A plain line's text replaces the row's text, in the same node.
+    const text = els[0].firstChild;
+    rows.render(lines(200, 1), 0, -1, []);
+    expect(els[0].firstChild).toBe(text);
+    expect(els[0].textContent).toBe("line 200");
     expect(els[1].className).toBe("row stdout hit");
     expect(els[0].className).toBe("row stdout");
   });
