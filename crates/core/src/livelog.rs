@@ -34,7 +34,7 @@ pub struct LogRow {
 
 /// About what a row's fields other than its text take once serialised
 /// (`{"seq":…,"step":…,"stream":"stdout","text":""}`).
-pub const ROW_OVERHEAD: usize = 56;
+const ROW_OVERHEAD: usize = 56;
 
 /// Consecutive lines of one step and stream.
 #[derive(Debug)]

@@ -253,10 +253,7 @@ async fn follow_logs(
     let mut out = LineSplitter::default();
     let mut err = LineSplitter::default();
     let mut pace = ReadPace::default();
-    while let Some(Ok(chunk)) = {
-        pace.wait().await;
-        logs.next().await
-    } {
+    while let Some(Ok(chunk)) = pace.next(&mut logs).await {
         let lines = match &chunk {
             bollard::container::LogOutput::StdErr { message } => err.push(message),
             other => out.push(other.as_ref()),

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 /// Collects chunks and hands back whole lines; a line split across chunks is
@@ -143,6 +144,12 @@ impl ReadPace {
             tokio::time::sleep_until(last + self.every).await;
         }
         self.last = Some(Instant::now());
+    }
+
+    /// The stream's next item, read no sooner than the pace allows.
+    pub(crate) async fn next<S: Stream + Unpin>(&mut self, stream: &mut S) -> Option<S::Item> {
+        self.wait().await;
+        stream.next().await
     }
 }
 

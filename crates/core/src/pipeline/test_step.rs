@@ -5,7 +5,6 @@
 use std::process::Stdio;
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::lines::{LineSplitter, ReadPace, Tail};
@@ -99,10 +98,7 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
         let mut out = LineSplitter::default();
         let mut err = LineSplitter::default();
         let mut pace = ReadPace::default();
-        while let Some(chunk) = {
-            pace.wait().await;
-            output.next().await
-        } {
+        while let Some(chunk) = pace.next(&mut output).await {
             let chunk = chunk.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
             let (lines, stream) = match &chunk {
                 bollard::container::LogOutput::StdErr { message } => {
