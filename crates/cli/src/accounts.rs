@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Read};
 
 use clap::{Subcommand, ValueEnum};
 use slipway_core::accounts::{
-    self, Account, AccountKind, AccountSource, AccountStore, SecretState,
+    Account, AccountKind, AccountSource, AccountStore, SecretState,
 };
-use slipway_core::secrets::{Secret, SecretId};
+use slipway_core::secrets::{Secret, SecretId, Secrets};
 use slipway_core::{ErrorCode, Problem};
 
 use crate::EXIT_PASSED;
@@ -18,7 +18,7 @@ pub enum Login {
     /// Sign in to GitHub (or GitHub Enterprise) with a personal access token.
     Github {
         /// The GitHub host: github.com or a GitHub Enterprise host.
-        #[arg(long, default_value = accounts::GITHUB_HOST)]
+        #[arg(long, default_value = slipway_core::github::GITHUB_HOST)]
         host: String,
         /// Read the token from standard input.
         #[arg(long)]
@@ -258,13 +258,13 @@ pub async fn secret(command: SecretCommand) -> Result<u8, Problem> {
             let id = project_secret(kind, &name)?;
             let value = read_secret(!std::io::stdin().is_terminal(), "it on stdin", "secret")?;
             let what = id.describe();
-            accounts::store_secret(id, value).await?;
+            Secrets::os().set(id, value).await?;
             out!("stored {what} in the keychain");
         }
         SecretCommand::Rm { kind, name } => {
             let id = project_secret(kind, &name)?;
             let what = id.describe();
-            if accounts::delete_secret(id).await? {
+            if Secrets::os().delete(id).await? {
                 out!("removed {what}");
             } else {
                 out!("{what} was not set; nothing to remove");

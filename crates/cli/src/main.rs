@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 use slipway_core::config;
 use slipway_core::engine::Engine;
 use slipway_core::event::{Event, Outcome};
-use slipway_core::history::History;
+use slipway_core::history::{self, History};
 use slipway_core::{ErrorCode, Problem};
 
 /// Exit code: every step passed.
@@ -121,16 +121,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            slipway_core::secrets::LOG_CAPS.iter().fold(
-                tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,octocrab=off")),
-                |filter, cap| match cap.parse() {
-                    Ok(directive) => filter.add_directive(directive),
-                    Err(_) => filter,
-                },
-            ),
-        )
+        .with_env_filter(slipway_core::logging::filter())
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -188,18 +179,14 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
     }
 }
 
+/// Most events taken from the run at once.
+const RECEIVE_MAX: usize = 4_096;
+
 async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
     let pipeline = config::load(&dir).map_err(|e| e.problem())?;
     let engine = Engine::connect().await.map_err(|e| e.problem())?;
-    let git = slipway_core::git::inspect(&pipeline.root).await;
-    let history = match History::open_default() {
-        Ok(h) => Some(h),
-        Err(e) => {
-            tracing::warn!("{e}; this run will not be recorded");
-            None
-        }
-    };
-    let mut recorder = history.as_ref().map(History::recorder);
+    let git = slipway_core::git::inspect(&pipeline.root).await.ok();
+    let writer = history::Writer::start(None);
     let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline, git);
 
     let cancel = handle.cancel_token();
@@ -221,19 +208,25 @@ async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
     });
 
     let mut outcome = None;
-    while let Some(event) = events.recv().await {
-        if let Some(rec) = recorder.as_mut()
-            && let Err(e) = rec.record(&event)
-        {
-            tracing::warn!("{e}; the rest of this run will not be recorded");
-            recorder = None;
+    let mut batch = Vec::new();
+    let mut finished = None;
+    while events.recv_many(&mut batch, RECEIVE_MAX).await > 0 {
+        for event in &batch {
+            if let Event::RunFinished { outcome: o, .. } = &event.event {
+                outcome = Some(o.clone());
+                finished = Some(event.clone());
+            } else {
+                view.show(event, writer.seq());
+            }
         }
-        view.show(&event, recorder.as_ref().and_then(|r| r.seq()));
-        if let Event::RunFinished { outcome: o, .. } = &event.event {
-            outcome = Some(o.clone());
-        }
+        writer.record(std::mem::take(&mut batch)).await;
     }
     signals.abort();
+    // The result names the run's history number: shown once it is written.
+    let seq = writer.finish().await;
+    if let Some(event) = &finished {
+        view.show(event, seq);
+    }
     let outcome = match outcome {
         Some(o) => o,
         None => handle.wait().await,
@@ -265,11 +258,7 @@ fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
     }
     let pipeline = config::infer(&root).map_err(|e| e.problem())?;
     let text = config::init_template(&pipeline);
-    // Write beside it and rename, so a failure never leaves half a file.
-    let tmp = root.join(format!(".{}.tmp", config::FILE_NAME));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
+    slipway_core::paths::write_atomic(&path, text.as_bytes()).map_err(|e| {
             Problem::new(
                 ErrorCode::Io,
                 format!("cannot write {}: {e}", path.display()),

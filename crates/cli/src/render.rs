@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use slipway_core::Problem;
 use slipway_core::duration::display as dur;
 use slipway_core::event::{Event, LogStream, Outcome, RunEvent, StepInfo, StepKind, StepStatus};
-use slipway_core::history::{LogRecord, RunRecord, StepRecord};
+use slipway_core::history::{LogRecord, RunRecord, RunResult, StepRecord, StepState};
 
 struct Style {
     color: bool,
@@ -117,6 +117,7 @@ impl RunView {
                 project,
                 image,
                 git,
+                engine,
                 steps,
                 ..
             } => {
@@ -133,6 +134,9 @@ impl RunView {
                     })
                     .unwrap_or_default();
                 self.line(&format!("{} {project} → {image}{git}", s.bold("slipway")));
+                if self.verbose {
+                    self.line(&s.dim(&format!("  on the Docker engine at {engine}")));
+                }
             }
             Event::StepStarted { step } => {
                 let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
@@ -311,11 +315,41 @@ fn ago(started_at_ms: i64) -> String {
     }
 }
 
-fn result_word(s: &Style, result: &str) -> String {
+/// How good a result is, for its colour.
+enum Tone {
+    Good,
+    Bad,
+    Neutral,
+}
+
+fn run_word(result: RunResult) -> (&'static str, Tone) {
     match result {
-        "passed" => s.green(result),
-        "failed" | "error" => s.red(result),
-        _ => s.yellow(result),
+        RunResult::Running => ("running", Tone::Neutral),
+        RunResult::Passed => ("passed", Tone::Good),
+        RunResult::Failed => ("failed", Tone::Bad),
+        RunResult::Cancelled => ("cancelled", Tone::Neutral),
+        RunResult::Error => ("error", Tone::Bad),
+        RunResult::Interrupted => ("interrupted", Tone::Neutral),
+    }
+}
+
+fn step_word(state: StepState) -> (&'static str, Tone) {
+    match state {
+        StepState::Pending => ("pending", Tone::Neutral),
+        StepState::Passed => ("passed", Tone::Good),
+        StepState::Failed => ("failed", Tone::Bad),
+        StepState::Skipped => ("skipped", Tone::Neutral),
+        StepState::Cancelled => ("cancelled", Tone::Neutral),
+    }
+}
+
+/// A result word, padded to `width`, in its colour.
+fn result_word(s: &Style, (word, tone): (&str, Tone), width: usize) -> String {
+    let padded = format!("{word:<width$}");
+    match tone {
+        Tone::Good => s.green(&padded),
+        Tone::Bad => s.red(&padded),
+        Tone::Neutral => s.yellow(&padded),
     }
 }
 
@@ -344,7 +378,7 @@ pub fn history(runs: &[RunRecord]) {
         out!(
             "#{:<5} {:<20} {:<16} {:<18} {:>7}  {:<8}  {}",
             r.seq,
-            result_word(&s, &format!("{:<9}", r.result)),
+            result_word(&s, run_word(r.result), 11),
             r.project,
             git,
             took,
@@ -362,7 +396,7 @@ pub fn logs(run: &RunRecord, steps: &[StepRecord], lines: &[LogRecord], dropped:
         s.bold("run"),
         run.seq,
         run.project,
-        result_word(&s, &run.result),
+        result_word(&s, run_word(run.result), 0),
         run.image
     );
     for step in steps {
@@ -375,8 +409,8 @@ pub fn logs(run: &RunRecord, steps: &[StepRecord], lines: &[LogRecord], dropped:
             .map(|c| format!(" exit {c}"))
             .unwrap_or_default();
         out!(
-            "  {:<9} {:<30} {:>6}{code}",
-            result_word(&s, &step.status),
+            "  {} {:<30} {:>6}{code}",
+            result_word(&s, step_word(step.status), 9),
             step.name,
             took
         );

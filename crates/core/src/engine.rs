@@ -78,10 +78,10 @@ impl EngineError {
             B::HyperLegacyError { .. } | B::IOError { .. } | B::HyperResponseError { .. } => {
                 EngineError::Unreachable {
                     endpoint: endpoint.to_string(),
-                    reason: root_cause(&error),
+                    reason: crate::error::root_cause(&error),
                 }
             }
-            other => EngineError::Client(root_cause(&other)),
+            other => EngineError::Client(crate::error::root_cause(&other)),
         }
     }
 
@@ -109,21 +109,6 @@ impl EngineError {
 impl From<EngineError> for Problem {
     fn from(e: EngineError) -> Self {
         e.problem()
-    }
-}
-
-/// The innermost message of an error chain: "Connection refused (os error 111)"
-/// rather than a stack of wrappers.
-pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = error;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    let text = current.to_string();
-    // Strip Rust's "(os error N)" suffix: the words before it are the message.
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
     }
 }
 

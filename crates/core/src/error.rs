@@ -33,15 +33,30 @@ pub enum ErrorCode {
     SecretMissing,
     /// A service (GitHub, CircleCI, a registry) rejected the credentials.
     AuthRejected,
-    /// A service (GitHub, CircleCI, a registry) could not be reached or answered oddly.
+    /// A service (GitHub, CircleCI, a registry) could not be reached or answered oddly:
+    /// retry later.
     ServiceUnavailable,
+    /// What was asked for does not exist (a run, a project, a repository).
+    NotFound,
+    /// It clashes with something in progress (the project is already running).
+    Conflict,
+    /// A stored login no longer works (revoked or expired token): sign in again.
+    AuthExpired,
+    /// A service's rate limit is spent: retry after the time in the hint.
+    RateLimited,
 }
 
 impl ErrorCode {
     /// Whether the problem lies in what the user gave us (config, usage)
     /// rather than in the environment (engine, ports, disk).
     pub fn is_bad_input(self) -> bool {
-        matches!(self, ErrorCode::BadConfig | ErrorCode::AuthRejected)
+        matches!(
+            self,
+            ErrorCode::BadConfig
+                | ErrorCode::AuthRejected
+                | ErrorCode::AuthExpired
+                | ErrorCode::NotFound
+        )
     }
 }
 
@@ -82,3 +97,37 @@ impl std::fmt::Display for Problem {
 }
 
 impl std::error::Error for Problem {}
+
+/// The innermost message of an error chain: "Connection refused" rather
+/// than a stack of wrappers, without Rust's "(os error N)" suffix.
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    let text = current.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_cause_is_the_innermost_message() {
+        let io = std::io::Error::from_raw_os_error(111);
+        let wrapped = std::io::Error::other(io);
+        assert_eq!(root_cause(&wrapped), "Connection refused");
+    }
+
+    #[test]
+    fn codes_say_who_must_act() {
+        assert!(ErrorCode::NotFound.is_bad_input());
+        assert!(ErrorCode::AuthExpired.is_bad_input());
+        assert!(!ErrorCode::RateLimited.is_bad_input());
+        assert!(!ErrorCode::Conflict.is_bad_input());
+    }
+}

@@ -69,6 +69,10 @@ pub enum Event {
         image: String,
         /// Git state of the folder, when it is a repository.
         git: Option<GitInfo>,
+        /// The Docker engine it runs on (`unix:///var/run/docker.sock`,
+        /// `tcp://host:2376`), as found from DOCKER_HOST or the context.
+        #[serde(default)]
+        engine: String,
         /// Every step of the run, in order.
         steps: Vec<StepInfo>,
         /// Wall-clock start, milliseconds since the Unix epoch.
@@ -183,6 +187,11 @@ pub struct StepInfo {
     pub name: String,
     /// What it does.
     pub kind: StepKind,
+}
+
+/// The index of the first step of `kind` in a run's steps.
+pub fn step_of_kind(steps: &[StepInfo], kind: StepKind) -> Option<usize> {
+    steps.iter().position(|s| s.kind == kind)
 }
 
 /// The kinds of step.

@@ -5,16 +5,70 @@
 use std::path::{Path, PathBuf};
 
 use crate::event::GitInfo;
+use crate::{ErrorCode, Problem};
 
-/// The commit, branch and dirtiness of the repository at `root`, or `None`
-/// when it is not a git repository (or git is not installed).
-pub async fn inspect(root: &Path) -> Option<GitInfo> {
-    let commit = git(root, &["rev-parse", "--verify", "-q", "HEAD"]).await?;
-    let branch = branch(root).await;
-    let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
+/// Why a git question got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitError {
+    /// There is no `git` to run.
+    #[error("git is not installed (no `git` on PATH)")]
+    NotInstalled,
+    /// The folder is not in a git repository.
+    #[error("{} is not in a git repository", .path.display())]
+    NotARepository { path: PathBuf },
+    /// The repository has no commit yet.
+    #[error("the repository at {} has no commit yet", .path.display())]
+    NoCommit { path: PathBuf },
+    /// A git command failed; `stderr` is what git said.
+    #[error("`git {command}` failed: {stderr}")]
+    Failed {
+        command: String,
+        code: Option<i32>,
+        stderr: String,
+    },
+}
+
+impl GitError {
+    /// The problem as a user sees it.
+    pub fn problem(&self) -> Problem {
+        match self {
+            GitError::NotInstalled => Problem::new(ErrorCode::Io, self.to_string())
+                .with_hint("Install git (`apt install git`), then try again."),
+            GitError::NotARepository { .. } => Problem::new(ErrorCode::BadConfig, self.to_string())
+                .with_hint("Open the repository's folder, or run `git init` there."),
+            GitError::NoCommit { .. } => Problem::new(ErrorCode::BadConfig, self.to_string())
+                .with_hint("Commit your work first (`git commit`)."),
+            GitError::Failed { .. } => Problem::new(ErrorCode::Io, self.to_string()),
+        }
+    }
+}
+
+impl From<GitError> for Problem {
+    fn from(e: GitError) -> Self {
+        e.problem()
+    }
+}
+
+/// The commit, branch and dirtiness of the repository at `root`.
+pub async fn inspect(root: &Path) -> Result<GitInfo, GitError> {
+    if repository(root).is_none() {
+        return Err(GitError::NotARepository {
+            path: root.to_path_buf(),
+        });
+    }
+    let commit = run(root, &["rev-parse", "--verify", "-q", "HEAD"])
         .await
-        .is_some_and(|s| !s.is_empty());
-    Some(GitInfo {
+        .map_err(|e| match e {
+            GitError::Failed { code: Some(1), .. } => GitError::NoCommit {
+                path: root.to_path_buf(),
+            },
+            other => other,
+        })?;
+    let branch = branch(root).await;
+    let dirty = !run(root, &["status", "--porcelain", "--untracked-files=no"])
+        .await?
+        .is_empty();
+    Ok(GitInfo {
         commit,
         branch,
         dirty,
@@ -27,18 +81,20 @@ pub async fn inspect(root: &Path) -> Option<GitInfo> {
 pub async fn branch(root: &Path) -> Option<String> {
     match branch_in_files(root) {
         Ok(branch) => branch,
-        Err(()) => git(root, &BRANCH_ARGS).await,
+        Err(()) => run(root, &BRANCH_ARGS).await.ok(),
     }
 }
 
 /// [`branch`] for code that cannot wait (the project list): the `git` call,
 /// when needed, blocks.
 pub fn branch_now(root: &Path) -> Option<String> {
-    branch_in_files(root).unwrap_or_else(|()| git_now(root, &BRANCH_ARGS))
+    branch_in_files(root).unwrap_or_else(|()| run_now(root, &BRANCH_ARGS).ok())
 }
 
 const BRANCH_ARGS: [&str; 4] = ["symbolic-ref", "--short", "-q", "HEAD"];
-const REMOTE_ARGS: [&str; 3] = ["remote", "get-url", "origin"];
+/// `origin`'s URL as configured, before any `url.*.insteadOf` rewrite (the
+/// repository it names; pushes still go through git, which rewrites).
+const REMOTE_ARGS: [&str; 3] = ["config", "--get", "remote.origin.url"];
 
 /// The branch as the repository's files state it; `Err` when only git can
 /// tell.
@@ -87,8 +143,8 @@ fn repository(root: &Path) -> Option<Repository> {
 }
 
 /// `origin`'s URL as the repository's config file states it: `Ok(None)`
-/// when there is none, `Err(())` when only git can tell (the config includes
-/// other files or rewrites URLs).
+/// when there is none, `Err(())` when only git can tell (the config
+/// includes other files). URL rewrites are not applied.
 fn origin_in_config(config: &str) -> Result<Option<String>, ()> {
     let mut in_origin = false;
     let mut url = None;
@@ -112,9 +168,6 @@ fn origin_in_config(config: &str) -> Result<Option<String>, ()> {
         }
         let (key, value) = line.split_once('=').unwrap_or((line, ""));
         let key = key.trim();
-        if key.eq_ignore_ascii_case("insteadOf") || key.eq_ignore_ascii_case("pushInsteadOf") {
-            return Err(());
-        }
         if in_origin && key.eq_ignore_ascii_case("url") && url.is_none() {
             url = Some(value.trim().trim_matches('"').to_owned());
         }
@@ -122,12 +175,12 @@ fn origin_in_config(config: &str) -> Result<Option<String>, ()> {
     Ok(url.filter(|u| !u.is_empty()))
 }
 
-async fn git(root: &Path, args: &[&str]) -> Option<String> {
+/// Runs `git -C root args...` and returns what it printed, trimmed.
+async fn run(root: &Path, args: &[&str]) -> Result<String, GitError> {
     let output = tokio::process::Command::from(git_command(root, args))
         .output()
-        .await
-        .ok()?;
-    answer(&output)
+        .await;
+    answer(args, output)
 }
 
 /// `git -C root args...`, reading nothing from stdin.
@@ -141,12 +194,27 @@ fn git_command(root: &Path, args: &[&str]) -> std::process::Command {
     command
 }
 
-/// What a `git` call printed, if it succeeded.
-fn answer(output: &std::process::Output) -> Option<String> {
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+/// What a `git` call printed, or why it failed.
+fn answer(
+    args: &[&str],
+    output: std::io::Result<std::process::Output>,
+) -> Result<String, GitError> {
+    let output = output.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => GitError::NotInstalled,
+        _ => GitError::Failed {
+            command: args.join(" "),
+            code: None,
+            stderr: e.to_string(),
+        },
+    })?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).trim().to_string());
+    }
+    Err(GitError::Failed {
+        command: args.join(" "),
+        code: output.status.code(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
 }
 
 /// The URL of the `origin` remote, if any, without any credentials it
@@ -155,7 +223,7 @@ fn answer(output: &std::process::Output) -> Option<String> {
 pub async fn remote_url(root: &Path) -> Option<String> {
     let url = match remote_in_files(root) {
         Ok(url) => url,
-        Err(()) => git(root, &REMOTE_ARGS).await,
+        Err(()) => run(root, &REMOTE_ARGS).await.ok(),
     };
     url.filter(|u| !u.is_empty()).map(|u| strip_credentials(&u))
 }
@@ -163,7 +231,7 @@ pub async fn remote_url(root: &Path) -> Option<String> {
 /// [`remote_url`] for code that cannot wait (the project list).
 pub fn remote_url_now(root: &Path) -> Option<String> {
     remote_in_files(root)
-        .unwrap_or_else(|()| git_now(root, &REMOTE_ARGS))
+        .unwrap_or_else(|()| run_now(root, &REMOTE_ARGS).ok())
         .filter(|u| !u.is_empty())
         .map(|u| strip_credentials(&u))
 }
@@ -176,9 +244,9 @@ fn remote_in_files(root: &Path) -> Result<Option<String>, ()> {
     origin_in_config(&config)
 }
 
-/// [`git`], blocking.
-fn git_now(root: &Path, args: &[&str]) -> Option<String> {
-    answer(&git_command(root, args).output().ok()?)
+/// [`run`], blocking.
+fn run_now(root: &Path, args: &[&str]) -> Result<String, GitError> {
+    answer(args, git_command(root, args).output())
 }
 
 fn strip_credentials(url: &str) -> String {
@@ -196,7 +264,23 @@ fn strip_credentials(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{origin_in_config, strip_credentials};
+    use super::{GitError, inspect, origin_in_config, strip_credentials};
+
+    #[tokio::test]
+    async fn inspect_says_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = inspect(dir.path()).await.unwrap_err();
+        assert!(matches!(err, GitError::NotARepository { .. }), "{err:?}");
+        let status = std::process::Command::new("git")
+            .args(["init", "-q", "-b", "main"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = inspect(dir.path()).await.unwrap_err();
+        assert!(matches!(err, GitError::NoCommit { .. }), "{err:?}");
+        assert!(err.problem().hint.unwrap_or_default().contains("git commit"));
+    }
 
     #[test]
     fn origin_is_read_from_the_config_unless_git_must_resolve_it() {
@@ -212,9 +296,12 @@ mod tests {
             Ok(Some("/srv/r.git".into()))
         );
         assert_eq!(origin_in_config("[include]\n\tpath = more\n"), Err(()));
+        // Rewrites are git's business at push time: the configured URL stands.
         assert_eq!(
-            origin_in_config("[url \"git@h:\"]\n\tinsteadOf = https://h/\n"),
-            Err(())
+            origin_in_config(
+                "[url \"git@h:\"]\n\tinsteadOf = https://h/\n[remote \"origin\"]\n\turl = https://h/o/r\n"
+            ),
+            Ok(Some("https://h/o/r".into()))
         );
     }
 

@@ -3,16 +3,20 @@
 //!
 //! A [`Recorder`] turns a run's events into rows: the run when it starts,
 //! its steps as they finish, and its log (bounded and gzip-compressed) when
-//! it ends. A run left `running` by a crash reads as interrupted.
+//! it ends. A [`Writer`] runs a recorder on its own thread for a front end
+//! that must not block (the CLI and the desktop app both use it).
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::event::{Event, LogStream, Outcome, RunEvent, StepStatus};
+use crate::event::{Event, LogStream, Outcome, RunEvent, RunId, StepKind, StepStatus};
 use crate::{ErrorCode, Problem};
 
 /// Bytes of log kept from the start of a run.
@@ -49,6 +53,64 @@ impl From<HistoryError> for Problem {
     }
 }
 
+/// How a recorded run ended, or that it has not.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunResult {
+    /// Still going (or its process died without saying; see `Interrupted`).
+    Running,
+    /// Every step passed.
+    Passed,
+    /// A step failed.
+    Failed,
+    /// The user cancelled it.
+    Cancelled,
+    /// The environment stopped it.
+    Error,
+    /// Its process ended without finishing it (a crash, a kill).
+    Interrupted,
+}
+
+impl From<&Outcome> for RunResult {
+    fn from(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Passed => RunResult::Passed,
+            Outcome::Failed { .. } => RunResult::Failed,
+            Outcome::Cancelled => RunResult::Cancelled,
+            Outcome::Error { .. } => RunResult::Error,
+        }
+    }
+}
+
+/// Where a recorded step got to.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    /// It never finished (not reached, or the run was interrupted).
+    Pending,
+    /// It did what it should.
+    Passed,
+    /// It did not.
+    Failed,
+    /// It did not run.
+    Skipped,
+    /// The run was cancelled while it ran.
+    Cancelled,
+}
+
+impl From<StepStatus> for StepState {
+    fn from(status: StepStatus) -> Self {
+        match status {
+            StepStatus::Passed => StepState::Passed,
+            StepStatus::Failed => StepState::Failed,
+            StepStatus::Skipped => StepState::Skipped,
+            StepStatus::Cancelled => StepState::Cancelled,
+        }
+    }
+}
+
 /// A run as listed in the history.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,7 +118,7 @@ pub struct RunRecord {
     /// Sequence number, what users type (`slipway logs 12`).
     pub seq: i64,
     /// The run id.
-    pub id: String,
+    pub id: RunId,
     /// Project name.
     pub project: String,
     /// Project folder.
@@ -73,8 +135,8 @@ pub struct RunRecord {
     pub started_at_ms: i64,
     /// Total duration, once finished.
     pub duration_ms: Option<i64>,
-    /// `running`, `passed`, `failed`, `cancelled`, `error` or `interrupted`.
-    pub result: String,
+    /// How it ended.
+    pub result: RunResult,
     /// Name of the step that failed.
     pub failed_step: Option<String>,
     /// Why it failed.
@@ -89,10 +151,10 @@ pub struct StepRecord {
     pub index: i64,
     /// Name.
     pub name: String,
-    /// Kind (`build`, `run`, ...).
-    pub kind: String,
-    /// `passed`, `failed`, `skipped`, `cancelled`, or `pending` if never finished.
-    pub status: String,
+    /// What kind of step.
+    pub kind: StepKind,
+    /// Where it got to.
+    pub status: StepState,
     /// Duration.
     pub duration_ms: Option<i64>,
     /// Exit code of its process.
@@ -108,7 +170,7 @@ pub struct LogRecord {
     /// Step index.
     pub step: usize,
     /// Source stream.
-    pub stream: String,
+    pub stream: LogStream,
     /// Milliseconds since the run started.
     pub elapsed_ms: u64,
     /// The text.
@@ -123,18 +185,10 @@ pub struct History {
 }
 
 impl History {
-    /// The folder Slipway keeps its data in.
-    pub fn default_dir() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("SLIPWAY_DATA_DIR").filter(|d| !d.is_empty()) {
-            return Some(PathBuf::from(dir));
-        }
-        directories::ProjectDirs::from("dev", "slipway", "slipway")
-            .map(|d| d.data_dir().to_path_buf())
-    }
-
-    /// Opens (creating if needed) the history in the default folder.
+    /// Opens (creating if needed) the history in the data folder
+    /// ([`crate::paths::data_dir`]).
     pub fn open_default() -> Result<Self, HistoryError> {
-        let dir = Self::default_dir().ok_or_else(|| HistoryError {
+        let dir = crate::paths::data_dir().ok_or_else(|| HistoryError {
             path: PathBuf::from(FILE_NAME),
             message: "no home folder to keep it in".into(),
         })?;
@@ -305,8 +359,8 @@ impl History {
                 Ok(StepRecord {
                     index: r.get(0)?,
                     name: r.get(1)?,
-                    kind: r.get(2)?,
-                    status: r.get(3)?,
+                    kind: word_column(r, 2)?,
+                    status: word_column(r, 3)?,
                     duration_ms: r.get(4)?,
                     exit_code: r.get(5)?,
                     message: r.get(6)?,
@@ -346,7 +400,7 @@ impl History {
                 let mut parts = l.splitn(4, '\t');
                 Some(LogRecord {
                     step: parts.next()?.parse().ok()?,
-                    stream: parts.next()?.to_string(),
+                    stream: from_word(parts.next()?)?,
                     elapsed_ms: parts.next()?.parse().ok()?,
                     line: parts.next()?.to_string(),
                 })
@@ -361,7 +415,7 @@ const RUN_COLUMNS: &str = "seq, id, project, root, image, image_id, git_commit, 
 fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
         seq: r.get(0)?,
-        id: r.get(1)?,
+        id: RunId(r.get::<_, String>(1)?.into()),
         project: r.get(2)?,
         root: r.get(3)?,
         image: r.get(4)?,
@@ -370,7 +424,7 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         git_branch: r.get(7)?,
         started_at_ms: r.get(8)?,
         duration_ms: r.get(9)?,
-        result: r.get(10)?,
+        result: word_column(r, 10)?,
         failed_step: r.get(11)?,
         message: r.get(12)?,
     })
@@ -404,12 +458,7 @@ struct LogBuffer {
 impl LogBuffer {
     fn push(&mut self, step: usize, stream: LogStream, elapsed_ms: u64, line: &str) {
         if self.prefix_of != Some((step, stream, elapsed_ms)) {
-            let name = match stream {
-                LogStream::Build => "build",
-                LogStream::Stdout => "stdout",
-                LogStream::Stderr => "stderr",
-                LogStream::Container => "container",
-            };
+            let name = json_word(&stream);
             self.prefix = format!("{step}\t{name}\t{elapsed_ms}\t");
             self.prefix_of = Some((step, stream, elapsed_ms));
         }
@@ -485,6 +534,7 @@ impl Recorder<'_> {
                 git,
                 steps,
                 started_at_ms,
+                ..
             } => {
                 let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
                 tx.execute(
@@ -569,7 +619,7 @@ impl Recorder<'_> {
                 let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
                 tx.execute(
                     "UPDATE runs SET duration_ms = ?2, result = ?3, failed_step = ?4, message = ?5, image_id = COALESCE(?6, image_id) WHERE seq = ?1",
-                    params![seq, *duration_ms as i64, outcome.label(), failed_step, message, image_id],
+                    params![seq, *duration_ms as i64, json_word(&RunResult::from(outcome)), failed_step, message, image_id],
                 )
                 .map_err(|e| h.err(e))?;
                 tx.execute(
@@ -585,6 +635,7 @@ impl Recorder<'_> {
     }
 }
 
+/// An enum's snake_case name, as stored.
 fn json_word<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
@@ -592,10 +643,105 @@ fn json_word<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// The enum a stored name stands for.
+fn from_word<T: for<'de> Deserialize<'de>>(word: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(word.to_string())).ok()
+}
+
+/// A column holding an enum's name; an unknown name is a read error that
+/// says which.
+fn word_column<T: for<'de> Deserialize<'de>>(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<T> {
+    let word: String = row.get(index)?;
+    from_word(&word).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            format!("unknown value {word:?}").into(),
+        )
+    })
+}
+
+/// Records runs on a thread of its own: SQLite calls block, and a
+/// connection must not be shared between async tasks. Events come in
+/// batches, so a busy log wakes it a few times a second rather than once a
+/// line; its queue is bounded, so a writer that falls behind slows the run
+/// instead of holding its events in memory.
+#[derive(Debug)]
+pub struct Writer {
+    tx: mpsc::Sender<Vec<RunEvent>>,
+    seq: Arc<AtomicI64>,
+    done: oneshot::Receiver<Option<i64>>,
+}
+
+/// Batches that may wait for the writer before the run waits for it.
+const WRITER_QUEUE: usize = 4;
+
+impl Writer {
+    /// Starts recording one run in the history at `path`, or in the data
+    /// folder when `None`. A history that cannot be opened is logged and
+    /// the run goes on unrecorded.
+    pub fn start(path: Option<PathBuf>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Vec<RunEvent>>(WRITER_QUEUE);
+        let (done_tx, done) = oneshot::channel();
+        let seq = Arc::new(AtomicI64::new(0));
+        let shared = seq.clone();
+        std::thread::spawn(move || {
+            let opened = match path {
+                Some(path) => History::open(&path),
+                None => History::open_default(),
+            };
+            let history = match opened {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!("{e}; this run will not be recorded");
+                    done_tx.send(None).ok();
+                    return;
+                }
+            };
+            let mut recorder = history.recorder();
+            'batches: while let Some(batch) = rx.blocking_recv() {
+                for event in batch {
+                    if let Err(e) = recorder.record(&event) {
+                        tracing::warn!("{e}; the rest of this run will not be recorded");
+                        break 'batches;
+                    }
+                    if let Some(seq) = recorder.seq() {
+                        shared.store(seq, Ordering::Relaxed);
+                    }
+                }
+            }
+            done_tx.send(recorder.seq()).ok();
+        });
+        Writer { tx, seq, done }
+    }
+
+    /// Records events, in order; waits while the queue is full.
+    pub async fn record(&self, events: Vec<RunEvent>) {
+        if self.tx.send(events).await.is_err() {
+            tracing::debug!("history writer stopped");
+        }
+    }
+
+    /// The run's history number, once its start is recorded.
+    pub fn seq(&self) -> Option<i64> {
+        Some(self.seq.load(Ordering::Relaxed)).filter(|&s| s > 0)
+    }
+
+    /// Waits until everything sent is written; the run's history number,
+    /// when it was recorded.
+    pub async fn finish(self) -> Option<i64> {
+        drop(self.tx);
+        self.done.await.ok().flatten()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{RunId, StepInfo, StepKind};
+    use crate::event::StepInfo;
 
     fn ev(run_id: &RunId, event: Event) -> RunEvent {
         RunEvent {
@@ -622,6 +768,7 @@ mod tests {
                     branch: Some("main".into()),
                     dirty: false,
                 }),
+                engine: "unix:///var/run/docker.sock".into(),
                 steps: vec![
                     StepInfo {
                         name: "build".into(),
@@ -673,22 +820,85 @@ mod tests {
 
         let run = history.find(&seq.to_string()).unwrap().unwrap();
         assert_eq!(
-            (run.result.as_str(), run.failed_step.as_deref()),
-            ("failed", Some("unit"))
+            (run.result, run.failed_step.as_deref()),
+            (RunResult::Failed, Some("unit"))
         );
+        assert_eq!(run.id, id);
         assert_eq!(run.git_branch.as_deref(), Some("main"));
         assert_eq!(history.find(id.short()).unwrap().unwrap().seq, seq);
         assert_eq!(history.find("last").unwrap().unwrap().seq, seq);
         assert!(history.find("zzzz").unwrap().is_none());
         let steps = history.steps(seq).unwrap();
         assert_eq!(
-            (steps[0].status.as_str(), steps[1].exit_code),
-            ("pending", Some(3))
+            (steps[0].status, steps[1].status, steps[1].exit_code),
+            (StepState::Pending, StepState::Failed, Some(3))
         );
+        assert_eq!((steps[0].kind, steps[1].kind), (StepKind::Build, StepKind::Test));
         let (logs, dropped) = history.logs(seq).unwrap();
         assert_eq!(dropped, 0);
         assert_eq!(logs[0].line, "a    b");
+        assert_eq!(logs[0].stream, LogStream::Stdout);
+        assert_eq!(logs[1].stream, LogStream::Stderr);
         assert_eq!(logs[1].line, "boom");
+    }
+
+    #[tokio::test]
+    async fn the_writer_records_a_run_sent_in_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let writer = Writer::start(Some(path.clone()));
+        let id = RunId::new();
+        writer
+            .record(vec![ev(
+                &id,
+                Event::RunStarted {
+                    project: "p".into(),
+                    root: "/p".into(),
+                    image: "p:latest".into(),
+                    git: None,
+                    engine: String::new(),
+                    steps: vec![StepInfo {
+                        name: "cleanup".into(),
+                        kind: StepKind::Cleanup,
+                    }],
+                    started_at_ms: 1,
+                },
+            )])
+            .await;
+        let lines = (0..1000).map(|n| {
+            ev(
+                &id,
+                Event::Log {
+                    step: 0,
+                    stream: LogStream::Container,
+                    line: n.to_string(),
+                },
+            )
+        });
+        writer.record(lines.collect()).await;
+        writer
+            .record(vec![ev(
+                &id,
+                Event::RunFinished {
+                    outcome: Outcome::Cancelled,
+                    duration_ms: 3,
+                    image_id: None,
+                },
+            )])
+            .await;
+        let seq = writer.finish().await.expect("recorded");
+        let history = History::open(&path).unwrap();
+        let run = history.find("last").unwrap().unwrap();
+        assert_eq!((run.seq, run.result), (seq, RunResult::Cancelled));
+        let (logs, _) = history.logs(seq).unwrap();
+        assert_eq!(logs.len(), 1000);
+        assert_eq!(logs[999].line, "999");
+        // A history that cannot be opened: the run goes on, unrecorded.
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, "x").unwrap();
+        let writer = Writer::start(Some(blocked.join("h.db")));
+        writer.record(vec![ev(&id, Event::StepStarted { step: 0 })]).await;
+        assert_eq!(writer.finish().await, None);
     }
 
     #[test]

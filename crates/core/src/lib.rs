@@ -1,24 +1,41 @@
-//! Slipway's headless core: the local pipeline engine.
+//! Slipway's headless core: the local pipeline engine and the services it
+//! talks to. Front ends (the `slipway` CLI, the desktop app) call these
+//! modules and render what they report; this crate never depends on a UI
+//! toolkit and never prints.
 //!
-//! It owns the pipeline file ([`config`]), the build context ([`context`],
-//! [`dockerignore`]), the Docker engine connection ([`engine`]), a pipeline
-//! run and its typed [`event`]s ([`pipeline`]), and run [`history`]. Front
-//! ends (the `slipway` CLI, the desktop app) render events and call these
-//! functions; this crate never depends on a UI toolkit and never prints.
+//! - [`config`]: the pipeline file (`slipway.toml`) or the pipeline inferred
+//!   from the Dockerfile; [`duration`] reads and shows its durations.
+//! - [`context`] and [`dockerignore`]: the build context, as Docker sends it.
+//! - [`engine`]: finding and connecting to the Docker engine.
+//! - [`pipeline`]: one run (build, run, readiness, tests, cleanup) and its
+//!   typed [`event`]s; [`livelog`] holds a run's log for a window.
+//! - [`history`]: past runs in SQLite, and the writer that records a run.
+//! - [`project`] and [`git`]: what a folder holds and its git state.
+//! - [`github`]: the repository a project is on GitHub and the API client.
+//! - [`accounts`]: who the user is signed in as; [`secrets`]: the only door
+//!   to the OS keychain.
+//! - [`http`]: what the web service clients share.
+//! - [`paths`]: the config and data folders, and atomic writes.
+//! - [`logging`]: the log filter both front ends install.
+//! - [`error`]: [`Problem`], what a front end shows, and its [`ErrorCode`].
 
-pub mod config;
-pub mod duration;
-mod error;
-
-pub use error::{ErrorCode, Problem};
 pub mod accounts;
+pub mod config;
 pub mod context;
 pub mod dockerignore;
+pub mod duration;
 pub mod engine;
+pub mod error;
 pub mod event;
 pub mod git;
+pub mod github;
 pub mod history;
+pub mod http;
 pub mod livelog;
+pub mod logging;
+pub mod paths;
 pub mod pipeline;
 pub mod project;
 pub mod secrets;
+
+pub use error::{ErrorCode, Problem};

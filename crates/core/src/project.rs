@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config;
 use crate::event::StepInfo;
+use crate::github::GithubRepo;
 use crate::{ErrorCode, Problem};
 
 /// A project folder and what was detected in it.
@@ -31,6 +32,9 @@ pub struct ProjectInfo {
     pub git_branch: Option<String>,
     /// URL of the `origin` remote.
     pub git_remote: Option<String>,
+    /// The GitHub repository `origin` names (github.com, or a GitHub
+    /// Enterprise host the user is signed in to).
+    pub github: Option<GithubRepo>,
 }
 
 /// Checks that `path` is an existing folder and returns its canonical form.
@@ -73,9 +77,19 @@ pub fn inspect_now(path: &Path) -> Result<ProjectInfo, Problem> {
 
 fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String>) -> ProjectInfo {
     let (image, steps, problem) = match config::load(&path) {
-        Ok(p) => (Some(p.image.to_string()), crate::pipeline::plan(&p), None),
+        Ok(p) => (
+            Some(p.image.to_string()),
+            crate::pipeline::plan(&p).infos(),
+            None,
+        ),
         Err(e) => (None, Vec::new(), Some(e.problem())),
     };
+    let github = git_remote.as_deref().and_then(|url| {
+        let hosts = crate::accounts::AccountStore::open_default()
+            .map(|store| store.github_hosts())
+            .unwrap_or_default();
+        GithubRepo::from_remote(url, &hosts)
+    });
     ProjectInfo {
         name: config::default_name(&path),
         has_dockerfile: path.join("Dockerfile").is_file(),
@@ -85,6 +99,7 @@ fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String
         problem,
         git_branch,
         git_remote,
+        github,
         path,
     }
 }
@@ -126,6 +141,10 @@ mod tests {
         assert_eq!(
             info.git_remote.as_deref(),
             Some("https://github.com/o/r.git")
+        );
+        assert_eq!(
+            info.github.map(|r| (r.full_name(), r.host)),
+            Some(("o/r".into(), "github.com".into()))
         );
 
         let plain = tempfile::tempdir().unwrap();

@@ -8,9 +8,13 @@
 //! A [`Secret`] prints as `***` and has no `Serialize`, so it cannot reach a
 //! log, a file, the web view or an error message by accident; reading it
 //! takes an explicit [`Secret::expose`].
+//!
+//! Front ends and the rest of the core go through [`Secrets`], whose calls
+//! are async (the keychain's D-Bus round trips run off the async threads);
+//! tests can give it an in-memory store instead of the OS keychain.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use zeroize::Zeroize;
 
@@ -18,11 +22,6 @@ use crate::{ErrorCode, Problem};
 
 /// The service name every Slipway entry is filed under.
 pub const SERVICE: &str = "slipway";
-
-/// Log filter directives front ends add after the user's own: libraries
-/// that log request bodies at debug level (bollard logs a container's
-/// environment, where secrets are passed) stay at info whatever is asked.
-pub const LOG_CAPS: &[&str] = &["bollard=info"];
 
 /// A secret value: a token, a password, a URL with a token in it.
 ///
@@ -69,7 +68,7 @@ impl std::fmt::Display for Secret {
 }
 
 /// Which secret: its kind and what it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SecretId {
     /// A GitHub token for one host (`github.com` or a GitHub Enterprise host).
     GithubToken { host: String },
@@ -117,7 +116,7 @@ impl SecretId {
     /// The command that stores it.
     pub fn how_to_set(&self) -> String {
         match self {
-            SecretId::GithubToken { host } if host == crate::accounts::GITHUB_HOST => {
+            SecretId::GithubToken { host } if host == crate::github::GITHUB_HOST => {
                 "Sign in with `slipway login github --with-token` (or Settings → Accounts).".into()
             }
             SecretId::GithubToken { host } => format!(
@@ -200,6 +199,9 @@ pub enum SecretError {
     /// The secret a step needs was never stored, or was removed.
     #[error("{} is not set", .id.describe())]
     Missing { id: SecretId },
+    /// An empty value was given to store (an empty paste).
+    #[error("{} is empty", .id.describe())]
+    Empty { id: SecretId },
     /// Anything else the keychain reported.
     #[error("the keychain failed: {detail}")]
     Failed { detail: String },
@@ -227,6 +229,8 @@ impl SecretError {
             SecretError::Missing { id } => {
                 Problem::new(ErrorCode::SecretMissing, message).with_hint(id.how_to_set())
             }
+            SecretError::Empty { .. } => Problem::new(ErrorCode::BadConfig, message)
+                .with_hint("Pass the value on standard input."),
             SecretError::Failed { .. } => Problem::new(ErrorCode::KeychainUnavailable, message),
         }
     }
@@ -236,9 +240,9 @@ impl SecretError {
         match error {
             K::NoEntry => SecretError::Missing { id: id.clone() },
             K::NoStorageAccess(e) => SecretError::Locked {
-                detail: crate::engine::root_cause(e.as_ref()),
+                detail: crate::error::root_cause(e.as_ref()),
             },
-            K::PlatformFailure(e) => Self::from_platform(crate::engine::root_cause(e.as_ref())),
+            K::PlatformFailure(e) => Self::from_platform(crate::error::root_cause(e.as_ref())),
             // These carry the stored bytes: never format them.
             K::BadEncoding(_) | K::BadDataFormat(..) => SecretError::Failed {
                 detail: format!("{} is stored in a form Slipway cannot read", id.describe()),
@@ -355,6 +359,132 @@ impl Keychain {
     }
 }
 
+/// Where secrets are kept: the OS keychain, or memory in tests.
+pub trait SecretStore: Send + Sync + std::fmt::Debug {
+    /// Stores a secret, replacing what was there.
+    fn set(&self, id: &SecretId, secret: &Secret) -> Result<(), SecretError>;
+    /// Reads a secret; [`SecretError::Missing`] when it is not set.
+    fn get(&self, id: &SecretId) -> Result<Secret, SecretError>;
+    /// Removes a secret; `false` when there was none.
+    fn delete(&self, id: &SecretId) -> Result<bool, SecretError>;
+}
+
+/// The OS keychain, connected for each call (a connection is cheap and
+/// must not be shared between threads on every platform).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsKeychain;
+
+impl SecretStore for OsKeychain {
+    fn set(&self, id: &SecretId, secret: &Secret) -> Result<(), SecretError> {
+        Keychain::open()?.set(id, secret)
+    }
+    fn get(&self, id: &SecretId) -> Result<Secret, SecretError> {
+        Keychain::open()?.get(id)
+    }
+    fn delete(&self, id: &SecretId) -> Result<bool, SecretError> {
+        Keychain::open()?.delete(id)
+    }
+}
+
+/// Secrets in memory, for tests of code that keeps secrets.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<SecretId, Secret>>,
+}
+
+impl MemoryStore {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<SecretId, Secret>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl SecretStore for MemoryStore {
+    fn set(&self, id: &SecretId, secret: &Secret) -> Result<(), SecretError> {
+        self.entries().insert(id.clone(), secret.clone());
+        Ok(())
+    }
+    fn get(&self, id: &SecretId) -> Result<Secret, SecretError> {
+        self.entries()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| SecretError::Missing { id: id.clone() })
+    }
+    fn delete(&self, id: &SecretId) -> Result<bool, SecretError> {
+        Ok(self.entries().remove(id).is_some())
+    }
+}
+
+/// The one door to secrets for async code: each call runs on a blocking
+/// thread, so the keychain's round trips never stall a run or the window.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    store: Arc<dyn SecretStore>,
+}
+
+impl Default for Secrets {
+    fn default() -> Self {
+        Secrets::os()
+    }
+}
+
+impl Secrets {
+    /// The OS keychain.
+    pub fn os() -> Self {
+        Secrets {
+            store: Arc::new(OsKeychain),
+        }
+    }
+
+    /// Another store (tests: [`MemoryStore`]).
+    pub fn with_store(store: Arc<dyn SecretStore>) -> Self {
+        Secrets { store }
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn SecretStore) -> Result<T, SecretError> + Send + 'static,
+    ) -> Result<T, SecretError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| SecretError::Failed {
+                detail: e.to_string(),
+            })?
+    }
+
+    /// Stores a secret; an empty one is refused.
+    pub async fn set(&self, id: SecretId, secret: Secret) -> Result<(), SecretError> {
+        if secret.is_empty() {
+            return Err(SecretError::Empty { id });
+        }
+        self.call(move |s| s.set(&id, &secret)).await
+    }
+
+    /// Reads a secret; [`SecretError::Missing`] names it when it is not set.
+    pub async fn get(&self, id: SecretId) -> Result<Secret, SecretError> {
+        self.call(move |s| s.get(&id)).await
+    }
+
+    /// Removes a secret; `false` when there was none.
+    pub async fn delete(&self, id: SecretId) -> Result<bool, SecretError> {
+        self.call(move |s| s.delete(&id)).await
+    }
+
+    /// Whether each secret is set, in order, in one trip.
+    pub async fn contains_each(&self, ids: Vec<SecretId>) -> Result<Vec<bool>, SecretError> {
+        self.call(move |s| {
+            ids.iter()
+                .map(|id| match s.get(id) {
+                    Ok(_) => Ok(true),
+                    Err(SecretError::Missing { .. }) => Ok(false),
+                    Err(e) => Err(e),
+                })
+                .collect()
+        })
+        .await
+    }
+}
+
 #[cfg(all(
     unix,
     not(any(target_os = "macos", target_os = "ios", target_os = "android"))
@@ -444,6 +574,29 @@ mod tests {
         let unknown = SecretId::parse_reference("password/x", "hello").err();
         assert!(unknown.is_some_and(|m| m.contains("unknown secret kind \"password\"")));
         assert!(SecretId::parse_reference("deploy-trigger", "hello").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_door_refuses_empty_values_and_names_missing_ones() {
+        let secrets = Secrets::with_store(Arc::new(MemoryStore::default()));
+        let id = SecretId::GithubToken {
+            host: "github.com".into(),
+        };
+        let empty = secrets.set(id.clone(), Secret::new("\n")).await;
+        assert!(matches!(empty, Err(SecretError::Empty { .. })));
+        assert!(matches!(
+            secrets.get(id.clone()).await,
+            Err(SecretError::Missing { .. })
+        ));
+        secrets.set(id.clone(), Secret::new("ghp_x")).await.unwrap();
+        assert_eq!(secrets.get(id.clone()).await.unwrap().expose(), "ghp_x");
+        let other = SecretId::CircleciToken { host: "c".into() };
+        assert_eq!(
+            secrets.contains_each(vec![id.clone(), other]).await.unwrap(),
+            [true, false]
+        );
+        assert!(secrets.delete(id.clone()).await.unwrap());
+        assert!(!secrets.delete(id).await.unwrap());
     }
 
     #[test]

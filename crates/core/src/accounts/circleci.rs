@@ -2,7 +2,8 @@
 
 use serde::Deserialize;
 
-use super::{AccountError, error_message};
+use super::AccountError;
+use crate::http::error_message;
 use crate::secrets::Secret;
 
 /// The token's owner.
@@ -33,18 +34,18 @@ pub(super) async fn me(api: &str, host: &str, token: &Secret) -> Result<Me, Acco
         }
     })?;
     value.set_sensitive(true);
-    let response = super::http_client()
+    let response = crate::http::client()
         .get(&url)
         .header("Circle-Token", value)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| unavailable(crate::engine::root_cause(&e)))?;
+        .map_err(|e| unavailable(crate::error::root_cause(&e)))?;
     let status = response.status();
     let body = response
         .bytes()
         .await
-        .map_err(|e| unavailable(crate::engine::root_cause(&e)))?;
+        .map_err(|e| unavailable(crate::error::root_cause(&e)))?;
     match status.as_u16() {
         200 => {
             let me: Me = serde_json::from_slice(&body)

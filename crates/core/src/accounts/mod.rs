@@ -9,29 +9,23 @@
 
 mod circleci;
 pub mod docker_config;
-mod github;
 mod registry;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::secrets::{Keychain, Secret, SecretError, SecretId};
+use crate::github::{GITHUB_API_ENV, GITHUB_HOST, GithubClient, GithubError};
+use crate::secrets::{Secret, SecretError, SecretId, Secrets};
 use crate::{ErrorCode, Problem};
 
 pub use docker_config::RegistryCredentials;
 pub use registry::normalize_host as normalize_registry_host;
 
-/// GitHub's public host.
-pub const GITHUB_HOST: &str = "github.com";
 /// CircleCI's public host.
 pub const CIRCLECI_HOST: &str = "circleci.com";
-/// Overrides the GitHub API base URL (tests, proxies, GitHub Enterprise).
-pub const GITHUB_API_ENV: &str = "SLIPWAY_GITHUB_API_URL";
 /// Overrides the CircleCI API base URL.
 pub const CIRCLECI_API_ENV: &str = "SLIPWAY_CIRCLECI_API_URL";
-/// The token scopes the GitHub flow needs.
-pub const GITHUB_SCOPES: [&str; 2] = ["repo", "workflow"];
 
 const FILE_NAME: &str = "accounts.json";
 
@@ -165,6 +159,12 @@ pub enum AccountError {
         detail: String,
         hint: String,
     },
+    /// GitHub refused the token, or could not be asked.
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    /// No account for this service and host.
+    #[error("you are not signed in to {service} at {host}")]
+    NotSignedIn { service: &'static str, host: String },
     /// The keychain failed.
     #[error(transparent)]
     Keychain(#[from] SecretError),
@@ -190,6 +190,12 @@ impl AccountError {
             AccountError::Unavailable { hint, .. } => {
                 Problem::new(ErrorCode::ServiceUnavailable, self.to_string())
                     .with_hint(hint.clone())
+            }
+            AccountError::Github(e) => e.problem(),
+            AccountError::NotSignedIn { host, .. } => {
+                Problem::new(ErrorCode::AuthExpired, self.to_string()).with_hint(
+                    SecretId::GithubToken { host: host.clone() }.how_to_set(),
+                )
             }
             AccountError::Keychain(e) => e.problem(),
             AccountError::File { path, .. } => Problem::new(ErrorCode::Io, self.to_string())
@@ -222,15 +228,6 @@ struct AccountsFile {
     /// The API base URL settings.
     #[serde(default)]
     endpoints: Endpoints,
-}
-
-/// The folder Slipway keeps its settings in: `$SLIPWAY_CONFIG_DIR`, else the
-/// platform's config folder (`~/.config/slipway` on Linux).
-pub fn config_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("SLIPWAY_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    directories::ProjectDirs::from("dev", "slipway", "slipway").map(|d| d.config_dir().into())
 }
 
 /// API base URLs: a setting (kept in accounts.json) or the environment.
@@ -274,8 +271,7 @@ impl Endpoints {
     fn github_api(&self, host: &str) -> Result<String, AccountError> {
         let url = match &self.github_api_url {
             Some(url) => url.clone(),
-            None if host == GITHUB_HOST => "https://api.github.com".into(),
-            None => format!("https://{host}/api/v3"),
+            None => crate::github::default_api_url(host),
         };
         check_url(&url, GITHUB_API_ENV)
     }
@@ -306,12 +302,14 @@ pub struct AccountStore {
     path: PathBuf,
     /// What the environment sets; wins over the settings in the file.
     env: Endpoints,
+    secrets: Secrets,
 }
 
 impl AccountStore {
-    /// The store in [`config_dir`], with endpoints from the environment.
+    /// The store in the config folder ([`crate::paths::config_dir`]), with
+    /// endpoints from the environment.
     pub fn open_default() -> Result<Self, AccountError> {
-        let dir = config_dir().ok_or_else(|| AccountError::File {
+        let dir = crate::paths::config_dir().ok_or_else(|| AccountError::File {
             action: "find",
             path: PathBuf::from(FILE_NAME),
             detail: "there is no home folder to keep it in".into(),
@@ -324,7 +322,14 @@ impl AccountStore {
         AccountStore {
             path: dir.join(FILE_NAME),
             env,
+            secrets: Secrets::os(),
         }
+    }
+
+    /// The same store keeping its secrets elsewhere (tests: in memory).
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// The API base URLs logins validate against.
@@ -372,20 +377,27 @@ impl AccountStore {
     }
 
     fn save(&self, file: &AccountsFile) -> Result<(), AccountError> {
-        let fail = |e: std::io::Error| AccountError::File {
+        let text = serde_json::to_vec_pretty(file).unwrap_or_default();
+        crate::paths::write_atomic(&self.path, &text).map_err(|e| AccountError::File {
             action: "write",
             path: self.path.clone(),
             detail: e.to_string(),
-        };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
-        }
-        let text = serde_json::to_vec_pretty(file).unwrap_or_default();
-        // Beside it, then renamed: a failure never leaves half a file.
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(fail)
+        })
+    }
+
+    /// The hosts of the GitHub accounts (github.com and Enterprise hosts),
+    /// for telling which remotes are GitHub repositories. Empty when the
+    /// file cannot be read.
+    pub fn github_hosts(&self) -> Vec<String> {
+        self.load()
+            .map(|file| {
+                file.accounts
+                    .into_iter()
+                    .filter(|a| a.kind == AccountKind::Github)
+                    .map(|a| a.host)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn upsert(&self, account: Account) -> Result<(), AccountError> {
@@ -407,10 +419,11 @@ impl AccountStore {
         let host = normalize_github_host(host.unwrap_or(GITHUB_HOST))?;
         non_empty(&token, "GitHub token")?;
         let api = self.endpoints()?.github_api(&host)?;
-        let user = github::authenticated_user(&api, &host, &token).await?;
+        let client = GithubClient::build(&host, &api, &token)?;
+        let user = crate::github::authenticated_user(&client).await?;
         let account = Account {
             name: user.name,
-            warnings: github::scope_warnings(user.scopes.as_deref()),
+            warnings: crate::github::scope_warnings(user.scopes.as_deref()),
             scopes: user.scopes,
             ..Account::signed_in(AccountKind::Github, host, user.login, api)
         };
@@ -468,7 +481,9 @@ impl AccountStore {
     /// Stores a validated login: the secret in the keychain first, then the
     /// account, so a keychain failure records nothing.
     async fn save_login(&self, account: Account, secret: Secret) -> Result<Account, AccountError> {
-        store_secret(secret_id(account.kind, &account.host), secret).await?;
+        self.secrets
+            .set(secret_id(account.kind, &account.host), secret)
+            .await?;
         self.upsert(account.clone())?;
         tracing::info!(kind = ?account.kind, host = %account.host, user = %account.user, "signed in");
         Ok(account)
@@ -500,7 +515,7 @@ impl AccountStore {
                 ));
             }
         };
-        let removed_secret = delete_secret(secret_id(kind, &host)).await?;
+        let removed_secret = self.secrets.delete(secret_id(kind, &host)).await?;
         let mut file = self.load()?;
         let before = file.accounts.len();
         file.accounts
@@ -524,8 +539,7 @@ impl AccountStore {
             .iter()
             .map(|a| secret_id(a.kind, &a.host))
             .collect();
-        let states: Result<Vec<bool>, _> =
-            keychain_call(move |k| ids.iter().map(|id| k.contains(id)).collect()).await;
+        let states = self.secrets.contains_each(ids).await;
         let keychain = match states {
             Ok(states) => {
                 for (account, set) in accounts.iter_mut().zip(states) {
@@ -576,7 +590,10 @@ impl AccountStore {
             .iter()
             .find(|a| a.kind == AccountKind::Registry && a.host == host)
         {
-            let password = read_secret(SecretId::RegistryPassword { host: host.clone() }).await?;
+            let password = self
+                .secrets
+                .get(SecretId::RegistryPassword { host: host.clone() })
+                .await?;
             return Ok(Some(RegistryCredentials {
                 username: account.user.clone(),
                 password,
@@ -590,10 +607,24 @@ impl AccountStore {
         )
     }
 
-    /// A stored token for a service; [`SecretError::Missing`] names it and
-    /// says how to set it when it is not there.
-    pub async fn token(&self, kind: AccountKind, host: &str) -> Result<Secret, AccountError> {
-        read_secret(secret_id(kind, host)).await
+    /// The GitHub client of the account signed in at `host`, built once
+    /// per host and token. Not signed in, or a token missing from the
+    /// keychain, is an error that says how to sign in.
+    pub async fn github_client(&self, host: &str) -> Result<GithubClient, AccountError> {
+        let signed_in = self
+            .load()?
+            .accounts
+            .iter()
+            .any(|a| a.kind == AccountKind::Github && a.host == host);
+        if !signed_in {
+            return Err(AccountError::NotSignedIn {
+                service: "GitHub",
+                host: host.to_string(),
+            });
+        }
+        let token = self.secrets.get(secret_id(AccountKind::Github, host)).await?;
+        let api = self.endpoints()?.github_api(host)?;
+        Ok(GithubClient::shared(host, &api, &token)?)
     }
 }
 
@@ -604,38 +635,6 @@ fn secret_id(kind: AccountKind, host: &str) -> SecretId {
         AccountKind::Registry => SecretId::RegistryPassword { host },
         AccountKind::Circleci => SecretId::CircleciToken { host },
     }
-}
-
-/// Stores any secret (deploy triggers, webhook secrets) in the keychain.
-pub async fn store_secret(id: SecretId, secret: Secret) -> Result<(), AccountError> {
-    if secret.is_empty() {
-        return Err(AccountError::bad_input(
-            format!("{} is empty", id.describe()),
-            "Pass the value on standard input.",
-        ));
-    }
-    keychain_call(move |k| k.set(&id, &secret)).await
-}
-
-/// Reads any secret from the keychain.
-pub async fn read_secret(id: SecretId) -> Result<Secret, AccountError> {
-    keychain_call(move |k| k.get(&id)).await
-}
-
-/// Removes any secret from the keychain; `false` when there was none.
-pub async fn delete_secret(id: SecretId) -> Result<bool, AccountError> {
-    keychain_call(move |k| k.delete(&id)).await
-}
-
-async fn keychain_call<T: Send + 'static>(
-    f: impl FnOnce(&Keychain) -> Result<T, SecretError> + Send + 'static,
-) -> Result<T, AccountError> {
-    tokio::task::spawn_blocking(move || f(&Keychain::open()?))
-        .await
-        .map_err(|e| SecretError::Failed {
-            detail: e.to_string(),
-        })?
-        .map_err(AccountError::from)
 }
 
 fn non_empty(secret: &Secret, what: &str) -> Result<(), AccountError> {
@@ -650,26 +649,11 @@ fn non_empty(secret: &Secret, what: &str) -> Result<(), AccountError> {
 
 /// `github.com`, `https://github.example.com/` → the bare host.
 fn normalize_github_host(host: &str) -> Result<String, AccountError> {
-    let trimmed = host.trim().trim_end_matches('/');
-    let bare = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"))
-        .unwrap_or(trimmed)
-        .to_ascii_lowercase();
-    let valid = !bare.is_empty()
-        && bare
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if !valid {
-        return Err(AccountError::bad_input(
+    crate::github::normalize_host(host).ok_or_else(|| {
+        AccountError::bad_input(
             format!("{host:?} is not a host name"),
             "Give the GitHub host like github.com or github.example.com.",
-        ));
-    }
-    Ok(if bare == "api.github.com" || bare == "www.github.com" {
-        GITHUB_HOST.to_string()
-    } else {
-        bare
+        )
     })
 }
 
@@ -680,51 +664,9 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// An HTTP client with timeouts, for talking to services.
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
-}
-
-/// The message of a JSON error body (`{"message": ...}`), else the body's
-/// first line, short.
-fn error_message(body: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct Body {
-        message: String,
-    }
-    if let Ok(b) = serde_json::from_slice::<Body>(body) {
-        return b.message;
-    }
-    let text = String::from_utf8_lossy(body);
-    let line = text.lines().next().unwrap_or("").trim();
-    line.chars().take(200).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn github_hosts_are_normalized() {
-        assert_eq!(
-            normalize_github_host("github.com").ok(),
-            Some("github.com".into())
-        );
-        assert_eq!(
-            normalize_github_host("https://GitHub.example.com/").ok(),
-            Some("github.example.com".into())
-        );
-        assert_eq!(
-            normalize_github_host("api.github.com").ok(),
-            Some("github.com".into())
-        );
-        assert!(normalize_github_host("not a host").is_err());
-    }
 
     #[test]
     fn api_urls_follow_settings_then_host() {
@@ -749,17 +691,62 @@ mod tests {
         assert_eq!(err.map(|p| p.code), Some(ErrorCode::BadConfig));
     }
 
-    #[test]
-    fn error_bodies_give_their_message() {
-        assert_eq!(
-            error_message(br#"{"message":"Bad credentials","documentation_url":"x"}"#),
-            "Bad credentials"
-        );
-        assert_eq!(error_message(b"upstream down\nmore"), "upstream down");
+    fn memory_store(dir: &Path) -> (AccountStore, std::sync::Arc<crate::secrets::MemoryStore>) {
+        let memory = std::sync::Arc::new(crate::secrets::MemoryStore::default());
+        let store = AccountStore::at(dir, Endpoints::default())
+            .with_secrets(Secrets::with_store(memory.clone()));
+        (store, memory)
+    }
+
+    fn octocat() -> Account {
+        Account::signed_in(
+            AccountKind::Github,
+            "github.com".into(),
+            "octocat".into(),
+            "https://api.github.com".into(),
+        )
     }
 
     #[tokio::test]
-    async fn accounts_file_round_trips_and_never_holds_secrets() {
+    async fn a_login_keeps_its_secret_in_the_secret_store_never_in_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, memory) = memory_store(dir.path());
+        let token = "ghp_unit_never_in_the_file_0001";
+        store
+            .save_login(octocat(), Secret::new(token))
+            .await
+            .expect("login saved");
+        let id = SecretId::GithubToken {
+            host: "github.com".into(),
+        };
+        use crate::secrets::SecretStore as _;
+        assert_eq!(memory.get(&id).expect("stored").expose(), token);
+        let file = std::fs::read_to_string(store.path()).expect("accounts.json");
+        assert!(file.contains("octocat"), "{file}");
+        assert!(!file.contains(token), "the token reached accounts.json");
+        let listed = store.list().await.expect("list");
+        assert_eq!(listed.accounts[0].secret, SecretState::Set);
+        assert!(!format!("{listed:?}").contains(token));
+        assert!(!serde_json::to_string(&listed).expect("json").contains(token));
+        // The client for the account reads the token from the same store.
+        let client = store.github_client("github.com").await.expect("client");
+        assert_eq!(client.host(), "github.com");
+        let missing = store.github_client("ghe.example.com").await.err();
+        assert_eq!(
+            missing.map(|e| e.problem().code),
+            Some(ErrorCode::AuthExpired)
+        );
+        // Signing out removes both halves.
+        assert_eq!(
+            store.logout(AccountKind::Github, None).await.expect("logout"),
+            ("github.com".to_string(), true)
+        );
+        assert!(memory.get(&id).is_err());
+        assert!(!std::fs::read_to_string(store.path()).expect("file").contains("octocat"));
+    }
+
+    #[tokio::test]
+    async fn accounts_file_round_trips() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = AccountStore::at(dir.path(), Endpoints::default());
         let account = Account {

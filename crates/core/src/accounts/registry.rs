@@ -4,7 +4,8 @@
 
 use reqwest::StatusCode;
 
-use super::{AccountError, error_message, http_client};
+use super::AccountError;
+use crate::http::{client as http_client, error_message};
 use crate::secrets::Secret;
 
 /// Docker Hub's canonical name in Slipway.
@@ -154,10 +155,10 @@ pub(super) async fn check_login(
         let first = match client.get(&url).send().await {
             Ok(r) => r,
             Err(e) if i + 1 < candidates.len() && (e.is_connect() || e.is_request()) => {
-                last_error = crate::engine::root_cause(&e);
+                last_error = crate::error::root_cause(&e);
                 continue;
             }
-            Err(e) => return Err(unreachable(target, &url, crate::engine::root_cause(&e))),
+            Err(e) => return Err(unreachable(target, &url, crate::error::root_cause(&e))),
         };
         return match first.status() {
             StatusCode::OK => Ok(()),
@@ -218,7 +219,7 @@ async fn answer(
         .basic_auth(username, Some(password.expose()))
         .send()
         .await
-        .map_err(|e| unreachable(target, &where_, crate::engine::root_cause(&e)))?;
+        .map_err(|e| unreachable(target, &where_, crate::error::root_cause(&e)))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());

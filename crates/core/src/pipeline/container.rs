@@ -64,7 +64,7 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
     ]);
     let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     for (name, id) in &spec.secrets {
-        match crate::accounts::read_secret(id.clone()).await {
+        match crate::secrets::Secrets::os().get(id.clone()).await {
             Ok(secret) => env.push(format!("{name}={}", secret.expose())),
             Err(e) => {
                 let mut problem = e.problem();

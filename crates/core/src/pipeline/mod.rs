@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 pub use container::{ContainerInfo, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean, containers, stop};
 pub use readiness::{Attempt, ProbeTarget, ReadinessProbe};
 
-use crate::config::{CleanupPolicy, Pipeline};
+use crate::config::{CleanupPolicy, Pipeline, Readiness, TestSpec};
 use crate::engine::Engine;
 use crate::event::{
     Event, GitInfo, Outcome, PublishedPort, RunEvent, RunId, StepInfo, StepKind, StepStatus,
@@ -46,6 +46,16 @@ pub struct Events {
 }
 
 impl Events {
+    /// Events already known, as a stream that ends after them: a recorded
+    /// run replayed, or a front end's tests.
+    pub fn from_events(events: Vec<RunEvent>) -> Self {
+        let (_closed, rx) = mpsc::channel(1);
+        Events {
+            rx,
+            pending: events.into_iter(),
+        }
+    }
+
     /// The next event; `None` once the run has ended and all were read.
     /// Cancel-safe.
     pub async fn recv(&mut self) -> Option<RunEvent> {
@@ -190,35 +200,96 @@ fn log_events(
     handoffs
 }
 
+/// What a planned step does, with the part of the pipeline it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepSpec {
+    /// Build the image.
+    Build,
+    /// Start the service container.
+    Run,
+    /// Wait until the service answers.
+    Ready(Readiness),
+    /// Run one test.
+    Test(TestSpec),
+    /// Remove the run's containers (always last).
+    Cleanup,
+}
+
+/// One step of a run's plan: what it is called and what it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedStep {
+    /// The name shown in the timeline.
+    pub name: String,
+    /// What it does.
+    pub spec: StepSpec,
+}
+
+impl PlannedStep {
+    /// The kind of step, as events report it.
+    pub fn kind(&self) -> StepKind {
+        match self.spec {
+            StepSpec::Build => StepKind::Build,
+            StepSpec::Run => StepKind::Run,
+            StepSpec::Ready(_) => StepKind::Ready,
+            StepSpec::Test(_) => StepKind::Test,
+            StepSpec::Cleanup => StepKind::Cleanup,
+        }
+    }
+
+    /// The step as events and front ends see it.
+    pub fn info(&self) -> StepInfo {
+        StepInfo {
+            name: self.name.clone(),
+            kind: self.kind(),
+        }
+    }
+}
+
+/// The steps a pipeline goes through, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    steps: Vec<PlannedStep>,
+}
+
+impl Plan {
+    /// The steps, in order.
+    pub fn steps(&self) -> &[PlannedStep] {
+        &self.steps
+    }
+
+    /// The steps as events and front ends see them.
+    pub fn infos(&self) -> Vec<StepInfo> {
+        self.steps.iter().map(PlannedStep::info).collect()
+    }
+
+    /// The index of the first step of `kind`.
+    pub fn position(&self, kind: StepKind) -> Option<usize> {
+        self.steps.iter().position(|s| s.kind() == kind)
+    }
+
+    /// The index of the step of `kind` called `name`.
+    pub fn position_named(&self, kind: StepKind, name: &str) -> Option<usize> {
+        self.steps
+            .iter()
+            .position(|s| s.kind() == kind && s.name == name)
+    }
+}
+
 /// The steps a pipeline will go through.
-pub fn plan(pipeline: &Pipeline) -> Vec<StepInfo> {
+pub fn plan(pipeline: &Pipeline) -> Plan {
+    let step = |name: String, spec| PlannedStep { name, spec };
     let mut steps = vec![
-        StepInfo {
-            name: format!("build {}", pipeline.image),
-            kind: StepKind::Build,
-        },
-        StepInfo {
-            name: "run".into(),
-            kind: StepKind::Run,
-        },
+        step(format!("build {}", pipeline.image), StepSpec::Build),
+        step("run".into(), StepSpec::Run),
     ];
-    if pipeline.ready.is_some() {
-        steps.push(StepInfo {
-            name: "ready".into(),
-            kind: StepKind::Ready,
-        });
+    if let Some(ready) = &pipeline.ready {
+        steps.push(step("ready".into(), StepSpec::Ready(ready.clone())));
     }
     for test in &pipeline.tests {
-        steps.push(StepInfo {
-            name: test.name.clone(),
-            kind: StepKind::Test,
-        });
+        steps.push(step(test.name.clone(), StepSpec::Test(test.clone())));
     }
-    steps.push(StepInfo {
-        name: "cleanup".into(),
-        kind: StepKind::Cleanup,
-    });
-    steps
+    steps.push(step("cleanup".into(), StepSpec::Cleanup));
+    Plan { steps }
 }
 
 /// How a step ended, before it becomes events.
@@ -251,7 +322,7 @@ pub(crate) struct Runner {
     started: Instant,
     events: mpsc::Sender<Vec<RunEvent>>,
     cancel: CancellationToken,
-    plan: Vec<StepInfo>,
+    plan: Plan,
     /// Every container this run created, removed at cleanup.
     containers: Vec<String>,
     service: Option<Service>,
@@ -315,13 +386,17 @@ impl Runner {
             root: self.pipeline.root.clone(),
             image: self.pipeline.image.to_string(),
             git,
-            steps: self.plan.clone(),
+            engine: self.engine.endpoint().to_string(),
+            steps: self.plan.infos(),
             started_at_ms,
         })
         .await;
 
         let mut outcome: Option<Outcome> = None;
-        let cleanup_index = self.plan.len() - 1;
+        let cleanup_index = self
+            .plan
+            .position(StepKind::Cleanup)
+            .unwrap_or(self.plan.steps.len());
         for index in 0..cleanup_index {
             if outcome.is_some() {
                 self.finish_step(index, StepStatus::Skipped, 0, None, None)
@@ -337,7 +412,7 @@ impl Runner {
                 end = self.step(index) => end,
             };
             let ms = began.elapsed().as_millis() as u64;
-            let name = self.plan[index].name.clone();
+            let name = self.plan.steps[index].name.clone();
             outcome = match end {
                 StepEnd::Passed { exit_code } => {
                     self.finish_step(index, StepStatus::Passed, ms, exit_code, None)
@@ -431,20 +506,12 @@ impl Runner {
     }
 
     async fn step(&mut self, index: usize) -> StepEnd {
-        match self.plan[index].kind {
-            StepKind::Build => build::run(self, index).await,
-            StepKind::Run => container::start(self, index).await,
-            StepKind::Ready => readiness::run(self, index).await,
-            StepKind::Test => {
-                let first_test = self
-                    .plan
-                    .iter()
-                    .position(|s| s.kind == StepKind::Test)
-                    .unwrap_or(index);
-                let spec = self.pipeline.tests[index - first_test].clone();
-                test_step::run(self, index, &spec).await
-            }
-            StepKind::Cleanup => StepEnd::Passed { exit_code: None },
+        match self.plan.steps[index].spec.clone() {
+            StepSpec::Build => build::run(self, index).await,
+            StepSpec::Run => container::start(self, index).await,
+            StepSpec::Ready(ready) => readiness::run(self, index, &ready).await,
+            StepSpec::Test(spec) => test_step::run(self, index, &spec).await,
+            StepSpec::Cleanup => StepEnd::Passed { exit_code: None },
         }
     }
 

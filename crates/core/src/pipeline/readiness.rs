@@ -82,7 +82,7 @@ impl ReadinessProbe {
             ProbeTarget::Http { url, status } => match self.client.get(url).send().await {
                 Ok(resp) if status.contains(resp.status().as_u16()) => Attempt::Ready,
                 Ok(resp) => Attempt::NotYet(format!("answered HTTP {}", resp.status().as_u16())),
-                Err(e) => Attempt::NotYet(crate::engine::root_cause(&e)),
+                Err(e) => Attempt::NotYet(crate::error::root_cause(&e)),
             },
             ProbeTarget::Tcp { addr } => {
                 let connect = tokio::time::timeout(
@@ -125,17 +125,14 @@ impl ReadinessProbe {
     }
 }
 
-pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
-    let Some(ready) = runner.pipeline.ready.clone() else {
-        return StepEnd::Passed { exit_code: None };
-    };
+pub(super) async fn run(runner: &mut Runner, step: usize, ready: &Readiness) -> StepEnd {
     let Some(service) = runner.service.clone() else {
         return StepEnd::Error(Problem::new(
             ErrorCode::DockerError,
             "no running container to probe",
         ));
     };
-    let target = match resolve(runner, &ready, &service.ports) {
+    let target = match resolve(runner, ready, &service.ports) {
         Ok(t) => t,
         Err(problem) => {
             // An exited container has no published ports: report the exit,

@@ -4,12 +4,12 @@
 use http_body_util::BodyExt;
 use serde::Deserialize;
 
-use super::{AccountError, GITHUB_SCOPES, error_message};
-use crate::secrets::Secret;
+use super::{GITHUB_SCOPES, GithubClient, GithubError};
+use crate::http::error_message;
 
 /// Who a token belongs to and what it may do.
 #[derive(Debug)]
-pub(super) struct User {
+pub struct User {
     pub login: String,
     pub name: Option<String>,
     /// `None` when GitHub does not report scopes (fine-grained tokens).
@@ -23,56 +23,29 @@ struct UserBody {
     name: Option<String>,
 }
 
-/// The GitHub client for `api` authenticated with `token`.
-pub(super) fn client(api: &str, token: &Secret) -> Result<octocrab::Octocrab, AccountError> {
-    let unavailable = |detail: String| AccountError::Unavailable {
-        service: "GitHub",
-        url: api.to_string(),
-        detail,
-        hint: "Check the GitHub API URL (settings or SLIPWAY_GITHUB_API_URL).".into(),
-    };
-    octocrab::Octocrab::builder()
-        .base_uri(api)
-        .map_err(|e| unavailable(e.to_string()))?
-        .personal_token(token.expose().to_string())
-        .add_header(
-            http::header::ACCEPT,
-            "application/vnd.github+json".to_string(),
-        )
-        .add_header(
-            http::HeaderName::from_static("x-github-api-version"),
-            "2022-11-28".to_string(),
-        )
-        .build()
-        .map_err(|e| unavailable(e.to_string()))
-}
-
 /// `GET /user`: the token's owner and scopes, or why GitHub said no.
-pub(super) async fn authenticated_user(
-    api: &str,
-    host: &str,
-    token: &Secret,
-) -> Result<User, AccountError> {
+pub async fn authenticated_user(client: &GithubClient) -> Result<User, GithubError> {
+    let (api, host) = (client.api(), client.host());
     let url = format!("{api}/user");
-    let unavailable = |detail: String| AccountError::Unavailable {
-        service: "GitHub",
+    let unavailable = |detail: String| GithubError::Unavailable {
         url: url.clone(),
         detail,
         hint: format!(
             "Check your connection and the API URL for {host} (settings, or SLIPWAY_GITHUB_API_URL)."
         ),
     };
-    let response = client(api, token)?
+    let response = client
+        .octocrab()
         ._get("/user")
         .await
-        .map_err(|e| unavailable(crate::engine::root_cause(&e)))?;
+        .map_err(|e| unavailable(crate::error::root_cause(&e)))?;
     let status = response.status();
     let headers = response.headers().clone();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| unavailable(crate::engine::root_cause(&e)))?
+        .map_err(|e| unavailable(crate::error::root_cause(&e)))?
         .to_bytes();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     match status.as_u16() {
@@ -85,8 +58,7 @@ pub(super) async fn authenticated_user(
                 scopes: header("x-oauth-scopes").map(parse_scopes),
             })
         }
-        401 => Err(AccountError::Rejected {
-            service: "GitHub",
+        401 => Err(GithubError::Rejected {
             host: host.to_string(),
             reason: error_message(&body),
             hint: format!(
@@ -94,16 +66,13 @@ pub(super) async fn authenticated_user(
             ),
         }),
         403 | 429 if header("x-ratelimit-remaining") == Some("0") => {
-            let reset = header("x-ratelimit-reset").unwrap_or("later");
-            Err(AccountError::Unavailable {
-                service: "GitHub",
-                url,
-                detail: format!("rate limit exceeded ({})", error_message(&body)),
-                hint: format!("Try again after the limit resets (x-ratelimit-reset {reset})."),
+            Err(GithubError::RateLimited {
+                host: host.to_string(),
+                reset: header("x-ratelimit-reset").and_then(|r| r.parse().ok()),
+                detail: error_message(&body),
             })
         }
-        403 => Err(AccountError::Rejected {
-            service: "GitHub",
+        403 => Err(GithubError::Rejected {
             host: host.to_string(),
             reason: error_message(&body),
             hint: "The token may be revoked or need SSO authorisation for your organisation."
@@ -127,7 +96,7 @@ fn parse_scopes(header: &str) -> Vec<String> {
 }
 
 /// What will not work with these scopes, in words.
-pub(super) fn scope_warnings(scopes: Option<&[String]>) -> Vec<String> {
+pub fn scope_warnings(scopes: Option<&[String]>) -> Vec<String> {
     let Some(scopes) = scopes else {
         return vec![
             "GitHub does not report this token's permissions (a fine-grained token): \

@@ -1,0 +1,280 @@
+//! GitHub: which repository a project is ([`GithubRepo`], from its `origin`
+//! remote), the API client built once per host and token ([`GithubClient`]),
+//! and what GitHub's answers mean ([`GithubError`]).
+//!
+//! This module never reads accounts: callers hand it the host, the API URL
+//! and the token (see `accounts::AccountStore::github_client`).
+
+mod auth;
+mod client;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ErrorCode, Problem};
+
+pub use auth::{User, authenticated_user, scope_warnings};
+pub use client::GithubClient;
+
+/// GitHub's public host.
+pub const GITHUB_HOST: &str = "github.com";
+/// Overrides the GitHub API base URL (tests, proxies, GitHub Enterprise).
+pub const GITHUB_API_ENV: &str = "SLIPWAY_GITHUB_API_URL";
+/// The token scopes the GitHub flow needs.
+pub const GITHUB_SCOPES: [&str; 2] = ["repo", "workflow"];
+
+/// The API base URL of a host when no setting names one.
+pub fn default_api_url(host: &str) -> String {
+    if host == GITHUB_HOST {
+        "https://api.github.com".into()
+    } else {
+        format!("https://{host}/api/v3")
+    }
+}
+
+/// `github.com`, `https://github.example.com/` → the bare, lower-case host;
+/// `None` when it is not a host name.
+pub fn normalize_host(host: &str) -> Option<String> {
+    let trimmed = host.trim().trim_end_matches('/');
+    let bare = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .unwrap_or(trimmed)
+        .to_ascii_lowercase();
+    let valid = !bare.is_empty()
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !valid {
+        return None;
+    }
+    Some(
+        if matches!(
+            bare.as_str(),
+            "api.github.com" | "www.github.com" | "ssh.github.com"
+        ) {
+            GITHUB_HOST.to_string()
+        } else {
+            bare
+        },
+    )
+}
+
+/// A repository on GitHub (or a GitHub Enterprise host).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GithubRepo {
+    /// `github.com` or a GitHub Enterprise host.
+    pub host: String,
+    /// The user or organisation.
+    pub owner: String,
+    /// The repository's name, without `.git`.
+    pub name: String,
+}
+
+impl GithubRepo {
+    /// The repository a git remote URL names, when it is on one of
+    /// `hosts` (github.com always counts). Reads the https, ssh and
+    /// `git@host:owner/name` forms, with or without `.git`.
+    pub fn from_remote(url: &str, hosts: &[String]) -> Option<Self> {
+        let url = url.trim();
+        let (authority, path) = match url.split_once("://") {
+            Some((scheme, rest)) => {
+                if !matches!(scheme, "https" | "http" | "ssh" | "git" | "git+ssh") {
+                    return None;
+                }
+                rest.split_once('/')?
+            }
+            // scp-like: [user@]host:path, with no slash before the colon.
+            None => {
+                let (authority, path) = url.split_once(':')?;
+                if authority.contains('/') {
+                    return None;
+                }
+                (authority, path)
+            }
+        };
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = match host_port.rsplit_once(':') {
+            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+            _ => host_port,
+        };
+        let host = normalize_host(host)?;
+        if host != GITHUB_HOST && !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            return None;
+        }
+        let path = path.trim_matches('/');
+        let path = path.strip_suffix(".git").unwrap_or(path);
+        let (owner, name) = path.split_once('/')?;
+        let valid = |part: &str| {
+            !part.is_empty()
+                && !part.contains('/')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        if !valid(owner) || !valid(name) {
+            return None;
+        }
+        Some(GithubRepo {
+            host,
+            owner: owner.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    /// `owner/name`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// The repository's page.
+    pub fn web_url(&self) -> String {
+        format!("https://{}/{}/{}", self.host, self.owner, self.name)
+    }
+}
+
+impl std::fmt::Display for GithubRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.host, self.owner, self.name)
+    }
+}
+
+/// What went wrong talking to GitHub.
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    /// GitHub refused the token (401, or a 403 that is not a rate limit).
+    #[error("GitHub rejected the credentials for {host}: {reason}")]
+    Rejected {
+        host: String,
+        reason: String,
+        hint: String,
+    },
+    /// The rate limit is spent; `reset` is when it refills (Unix seconds).
+    #[error("GitHub's rate limit for {host} is spent ({detail})")]
+    RateLimited {
+        host: String,
+        reset: Option<u64>,
+        detail: String,
+    },
+    /// GitHub could not be reached, or answered something unexpected.
+    #[error("cannot reach GitHub at {url}: {detail}")]
+    Unavailable {
+        url: String,
+        detail: String,
+        hint: String,
+    },
+}
+
+impl GithubError {
+    /// The problem as a user sees it.
+    pub fn problem(&self) -> Problem {
+        let message = self.to_string();
+        match self {
+            GithubError::Rejected { hint, .. } => {
+                Problem::new(ErrorCode::AuthRejected, message).with_hint(hint.clone())
+            }
+            GithubError::RateLimited { reset, .. } => {
+                let when = match reset {
+                    Some(at) => format!("after the limit resets (x-ratelimit-reset {at})"),
+                    None => "in a minute".into(),
+                };
+                Problem::new(ErrorCode::RateLimited, message).with_hint(format!("Try again {when}."))
+            }
+            GithubError::Unavailable { hint, .. } => {
+                Problem::new(ErrorCode::ServiceUnavailable, message).with_hint(hint.clone())
+            }
+        }
+    }
+}
+
+impl From<GithubError> for Problem {
+    fn from(e: GithubError) -> Self {
+        e.problem()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_normalized() {
+        assert_eq!(normalize_host("github.com").as_deref(), Some("github.com"));
+        assert_eq!(
+            normalize_host("https://GitHub.example.com/").as_deref(),
+            Some("github.example.com")
+        );
+        assert_eq!(
+            normalize_host("api.github.com").as_deref(),
+            Some("github.com")
+        );
+        assert_eq!(normalize_host("not a host"), None);
+        assert_eq!(default_api_url("github.com"), "https://api.github.com");
+        assert_eq!(
+            default_api_url("ghe.example.com"),
+            "https://ghe.example.com/api/v3"
+        );
+    }
+
+    #[test]
+    fn remotes_name_their_repository() {
+        let ghe = vec!["ghe.example.com".to_string()];
+        let repo = |owner: &str, name: &str| GithubRepo {
+            host: GITHUB_HOST.into(),
+            owner: owner.into(),
+            name: name.into(),
+        };
+        for url in [
+            "https://github.com/octo/app.git",
+            "https://github.com/octo/app",
+            "https://github.com/octo/app/",
+            "https://bob@github.com/octo/app.git",
+            "http://GitHub.com/octo/app.git",
+            "ssh://git@github.com/octo/app.git",
+            "ssh://git@ssh.github.com:443/octo/app.git",
+            "git@github.com:octo/app.git",
+            "github.com:octo/app",
+            "git://github.com/octo/app.git",
+        ] {
+            assert_eq!(
+                GithubRepo::from_remote(url, &[]),
+                Some(repo("octo", "app")),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            GithubRepo::from_remote("git@ghe.example.com:team/svc.api.git", &ghe),
+            Some(GithubRepo {
+                host: "ghe.example.com".into(),
+                owner: "team".into(),
+                name: "svc.api".into()
+            })
+        );
+        for url in [
+            "git@ghe.example.com:team/svc.git",
+            "https://gitlab.com/octo/app.git",
+            "/srv/git/app.git",
+            "file:///srv/git/app.git",
+            "https://github.com/octo",
+            "https://github.com/octo/app/tree/main",
+            "",
+        ] {
+            assert_eq!(GithubRepo::from_remote(url, &[]), None, "{url}");
+        }
+        let r = repo("octo", "app");
+        assert_eq!(r.full_name(), "octo/app");
+        assert_eq!(r.web_url(), "https://github.com/octo/app");
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let p = GithubError::RateLimited {
+            host: "github.com".into(),
+            reset: Some(1_700_000_000),
+            detail: "API rate limit exceeded".into(),
+        }
+        .problem();
+        assert_eq!(p.code, ErrorCode::RateLimited);
+        assert!(p.hint.unwrap_or_default().contains("1700000000"));
+    }
+}
