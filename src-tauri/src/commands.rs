@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use slipway_core::accounts::{Account, AccountKind, AccountStore, Accounts, Endpoints};
+use slipway_core::event::RunId;
 use slipway_core::history::{History, LogRecord, RunRecord, StepRecord};
 use slipway_core::pipeline::ContainerInfo;
 use slipway_core::project::ProjectInfo;
@@ -35,7 +36,7 @@ pub struct RunDetails {
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ActiveRun {
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Project folder.
     pub path: PathBuf,
 }
@@ -109,7 +110,7 @@ pub async fn run_start(
     app: AppHandle,
     state: State<'_, AppState>,
     path: String,
-) -> Result<String, Problem> {
+) -> Result<RunId, Problem> {
     let path = state.known_project(&path)?;
     state.touch_project(&path)?;
     crate::session::start(&app, path).await
@@ -121,7 +122,7 @@ pub async fn run_start(
 #[tracing::instrument(skip(sessions, on_events))]
 pub fn run_attach(
     sessions: State<'_, Sessions>,
-    run_id: String,
+    run_id: RunId,
     on_events: Channel<Vec<Pushed>>,
 ) -> Result<(), Problem> {
     sessions.attach(&run_id, on_events)
@@ -140,7 +141,7 @@ const LOG_HITS_MAX: usize = 100_000;
 #[specta::specta]
 pub fn run_log(
     sessions: State<'_, Sessions>,
-    run_id: String,
+    run_id: RunId,
     from: Option<u64>,
     count: u32,
 ) -> Result<LogSlice, Problem> {
@@ -160,7 +161,7 @@ pub fn run_log(
 #[tracing::instrument(skip(app, query))]
 pub async fn run_log_search(
     app: AppHandle,
-    run_id: String,
+    run_id: RunId,
     query: String,
 ) -> Result<Vec<u64>, Problem> {
     tokio::task::spawn_blocking(move || {
@@ -175,7 +176,7 @@ pub async fn run_log_search(
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(sessions))]
-pub fn run_cancel(sessions: State<'_, Sessions>, run_id: String) -> Result<(), Problem> {
+pub fn run_cancel(sessions: State<'_, Sessions>, run_id: RunId) -> Result<(), Problem> {
     sessions.cancel(&run_id)
 }
 
@@ -223,7 +224,7 @@ pub async fn history_run(reference: String) -> Result<RunDetails, Problem> {
     with_history(move |h| {
         let run = h.find(&reference)?.ok_or_else(|| {
             Problem::new(
-                ErrorCode::BadConfig,
+                ErrorCode::NotFound,
                 format!("no run {reference:?} in the history"),
             )
         })?;

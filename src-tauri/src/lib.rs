@@ -2,10 +2,12 @@
 //!
 //! It owns windows, the tray, notifications and the user's preferences.
 //! Every command is a thin wrapper over the core ([`commands`]); runs are
-//! owned by one task each ([`session`]). Nothing here builds, runs or tests
-//! containers itself.
+//! owned by one task each ([`session`]), which publish their start and end
+//! ([`news`]) for the tray and notifications to follow. Nothing here builds,
+//! runs or tests containers itself.
 
 mod commands;
+pub mod news;
 mod notify;
 pub mod session;
 mod settings;
@@ -56,9 +58,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::accounts_endpoints_set,
         ])
         .events(tauri_specta::collect_events![
-            session::RunStarted,
-            session::RunFinished,
-            session::Navigate
+            news::RunStarted,
+            news::RunFinished,
+            news::Navigate
         ])
         .dangerously_cast_bigints_to_number()
 }
@@ -198,6 +200,7 @@ fn inspect_or_describe(path: &Path) -> ProjectInfo {
             problem: Some(problem),
             git_branch: None,
             git_remote: None,
+            github: None,
         },
     }
 }
@@ -248,13 +251,16 @@ pub fn show_window(app: &AppHandle) {
     }
 }
 
+/// The config folder the CLI uses too; settings and recent projects an
+/// older app kept in its own folder are brought over once.
 fn config_dir(app: &AppHandle) -> PathBuf {
-    if let Some(dir) = std::env::var_os("SLIPWAY_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
+    let dir = slipway_core::paths::config_dir().unwrap_or_else(|| PathBuf::from(".slipway"));
+    if std::env::var_os(slipway_core::paths::CONFIG_DIR_ENV).is_none()
+        && let Ok(old) = app.path().app_config_dir()
+    {
+        settings::adopt_old_files(&old, &dir);
     }
-    app.path()
-        .app_config_dir()
-        .unwrap_or_else(|_| PathBuf::from(".slipway"))
+    dir
 }
 
 /// Runs the app's async work (pipelines, their logs, history) on worker
@@ -287,16 +293,7 @@ fn background_runtime() {
 /// Starts the desktop app.
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            slipway_core::secrets::LOG_CAPS.iter().fold(
-                tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,octocrab=off")),
-                |filter, cap| match cap.parse() {
-                    Ok(directive) => filter.add_directive(directive),
-                    Err(_) => filter,
-                },
-            ),
-        )
+        .with_env_filter(slipway_core::logging::filter())
         .with_writer(std::io::stderr)
         .init();
     background_runtime();
@@ -337,10 +334,13 @@ pub fn run() {
                     .build()?;
                 reveal_at_the_latest(app.handle());
             }
+            app.manage(news::NewsBus::default());
             app.manage(session::Sessions::default());
             app.manage(notify::Targets::default());
             notify::listen_for_clicks(app.handle());
+            notify::follow_runs(app.handle());
             tray::create(app.handle())?;
+            tray::follow_runs(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -1,5 +1,5 @@
-//! Desktop notifications for run results, through Tauri's notification
-//! plugin.
+//! Desktop notifications for run results (it follows the run news), through
+//! Tauri's notification plugin.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,7 +13,7 @@ use slipway_core::Problem;
 use slipway_core::duration::display;
 use slipway_core::event::Outcome;
 
-use crate::session::{Navigate, RunFinished};
+use crate::news::{Navigate, NewsBus, RunFinished, RunNews};
 
 /// The title and body of a result notification.
 pub fn result_text(result: &RunFinished) -> (String, String) {
@@ -75,8 +75,18 @@ pub fn listen_for_clicks(app: &AppHandle) {
     }
 }
 
+/// Notifies every run's result from now on.
+pub fn follow_runs(app: &AppHandle) {
+    let handle = app.clone();
+    app.state::<NewsBus>().follow(move |news| {
+        if let RunNews::Finished(result) = news {
+            run_result(&handle, &result);
+        }
+    });
+}
+
 /// Notifies the result of a run, if the user wants notifications.
-pub fn run_result(app: &AppHandle, result: &RunFinished) {
+fn run_result(app: &AppHandle, result: &RunFinished) {
     let (title, body) = result_text(result);
     let target = Navigate {
         path: result.path.clone(),

@@ -1,16 +1,18 @@
 //! Run sessions: each pipeline run the app starts is one task that owns it.
 //! The task records the run's history, keeps a bounded replay of its events
-//! for windows that attach late, streams batches to attached channels,
-//! and on the result updates the tray and sends a notification.
+//! for windows that attach late, streams batches to attached channels, and
+//! publishes when the run starts and ends ([`crate::news`]), which the tray
+//! and notifications follow.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use slipway_core::event::{Event, Outcome, RunEvent};
-use slipway_core::history::History;
+use serde::Serialize;
+use slipway_core::event::{Event, Outcome, RunEvent, RunId};
+use slipway_core::history;
 use slipway_core::livelog::{LiveLog, LogRow};
 use slipway_core::{ErrorCode, Problem};
 use tauri::ipc::Channel;
@@ -18,6 +20,8 @@ use tauri::{AppHandle, Manager};
 use tauri_specta::Event as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::news::{NewsBus, RunFinished, RunNews, RunStarted};
 
 /// How often batched events are pushed to the web view.
 const BATCH_EVERY: Duration = Duration::from_millis(50);
@@ -40,9 +44,6 @@ const REPLAY_MAX: usize = 10_000;
 pub const LIVE_LOG_LINES: usize = 100_000;
 /// Most events handed to the history writer at once.
 const HISTORY_BATCH: usize = 20_000;
-/// Batches that may wait for the history writer before the run waits for
-/// it (and so, through the pipeline's own bound, the container's output).
-const HISTORY_QUEUE: usize = 4;
 
 /// What a run's channel carries: its events in order, except log lines,
 /// which stay here: the channel says how many there are and sends the
@@ -92,43 +93,6 @@ pub struct LogSlice {
     pub rows: Vec<LogRow>,
 }
 
-/// A run began.
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
-pub struct RunStarted {
-    /// The run.
-    pub run_id: String,
-    /// Project folder.
-    pub path: PathBuf,
-}
-
-/// A run ended.
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
-pub struct RunFinished {
-    /// The run.
-    pub run_id: String,
-    /// Project folder.
-    pub path: PathBuf,
-    /// Project name.
-    pub project: String,
-    /// History number, when recorded.
-    pub seq: Option<i64>,
-    /// The result.
-    pub outcome: Outcome,
-    /// Total duration.
-    pub duration_ms: u64,
-}
-
-/// The window should show this project (and run, when given).
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
-pub struct Navigate {
-    /// Project folder.
-    pub path: PathBuf,
-    /// Run to open, if any.
-    pub run_id: Option<String>,
-    /// History number of that run, to open it in the history.
-    pub seq: Option<i64>,
-}
-
 struct Active {
     path: PathBuf,
     cancel: CancellationToken,
@@ -147,8 +111,8 @@ fn lock_log(log: &SharedLog) -> std::sync::MutexGuard<'_, LiveLog> {
 /// (kept after it ends, while the window shows it).
 #[derive(Default)]
 pub struct Sessions {
-    active: Mutex<HashMap<String, Active>>,
-    logs: Mutex<HashMap<PathBuf, (String, SharedLog)>>,
+    active: Mutex<HashMap<RunId, Active>>,
+    logs: Mutex<HashMap<PathBuf, (RunId, SharedLog)>>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -158,7 +122,7 @@ impl std::fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Active>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Active>> {
         self.active
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -170,7 +134,7 @@ impl Sessions {
     }
 
     /// The runs in progress: id and project folder.
-    pub fn list(&self) -> Vec<(String, PathBuf)> {
+    pub fn list(&self) -> Vec<(RunId, PathBuf)> {
         self.lock()
             .iter()
             .map(|(id, a)| (id.clone(), a.path.clone()))
@@ -178,7 +142,7 @@ impl Sessions {
     }
 
     /// The run in progress for a project folder, if any.
-    pub fn running_for(&self, path: &std::path::Path) -> Option<String> {
+    pub fn running_for(&self, path: &std::path::Path) -> Option<RunId> {
         self.lock()
             .iter()
             .find(|(_, a)| a.path == path)
@@ -186,44 +150,43 @@ impl Sessions {
     }
 
     /// Asks a run to stop.
-    pub fn cancel(&self, run_id: &str) -> Result<(), Problem> {
+    pub fn cancel(&self, run_id: &RunId) -> Result<(), Problem> {
         match self.lock().get(run_id) {
             Some(active) => {
                 active.cancel.cancel();
                 Ok(())
             }
-            None => Err(Problem::new(
-                ErrorCode::BadConfig,
-                format!("run {run_id} is not in progress"),
-            )),
+            None => Err(not_in_progress(run_id)),
         }
     }
 
+    /// Forgets a run that ended.
+    fn remove(&self, run_id: &RunId) {
+        self.lock().remove(run_id);
+    }
+
     /// Starts the live log of a run, replacing the project's previous one.
-    fn logs(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (String, SharedLog)>> {
+    fn logs(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (RunId, SharedLog)>> {
         self.logs
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn new_log(&self, path: &std::path::Path, run_id: &str) -> SharedLog {
+    fn new_log(&self, path: &std::path::Path, run_id: &RunId) -> SharedLog {
         let log = Arc::new(Mutex::new(LiveLog::new(LIVE_LOG_LINES)));
         self.logs()
-            .insert(path.to_path_buf(), (run_id.to_owned(), log.clone()));
+            .insert(path.to_path_buf(), (run_id.clone(), log.clone()));
         log
     }
 
-    fn log(&self, run_id: &str) -> Result<SharedLog, Problem> {
+    fn log(&self, run_id: &RunId) -> Result<SharedLog, Problem> {
         self.logs()
             .values()
             .find(|(id, _)| id == run_id)
             .map(|(_, log)| log.clone())
             .ok_or_else(|| {
-                Problem::new(
-                    ErrorCode::BadConfig,
-                    format!("run {run_id} has no live log"),
-                )
-                .with_hint("Its project has run again since; open the run in History.")
+                Problem::new(ErrorCode::NotFound, format!("run {run_id} has no live log"))
+                    .with_hint("Its project has run again since; open the run in History.")
             })
     }
 
@@ -231,7 +194,7 @@ impl Sessions {
     /// newest `count` lines when `from` is `None`.
     pub fn log_rows(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         from: Option<u64>,
         count: usize,
     ) -> Result<LogSlice, Problem> {
@@ -248,44 +211,81 @@ impl Sessions {
     }
 
     /// Lines of a run's live log that contain `query` (see [`LiveLog::search`]).
-    pub fn log_search(&self, run_id: &str, query: &str, limit: usize) -> Result<Vec<u64>, Problem> {
+    pub fn log_search(
+        &self,
+        run_id: &RunId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<u64>, Problem> {
         let log = self.log(run_id)?;
         Ok(lock_log(&log).search(query, limit))
     }
 
     /// Streams a run's events (past ones first) to `channel`.
-    pub fn attach(&self, run_id: &str, channel: Channel<Vec<Pushed>>) -> Result<(), Problem> {
+    pub fn attach(&self, run_id: &RunId, channel: Channel<Vec<Pushed>>) -> Result<(), Problem> {
         let sessions = self.lock();
-        let active = sessions.get(run_id).ok_or_else(|| {
-            Problem::new(
-                ErrorCode::BadConfig,
-                format!("run {run_id} is not in progress"),
-            )
-        })?;
+        let active = sessions
+            .get(run_id)
+            .ok_or_else(|| not_in_progress(run_id))?;
         active.attach.send(channel).map_err(|_| {
             Problem::new(
-                ErrorCode::BadConfig,
+                ErrorCode::NotFound,
                 format!("run {run_id} has just finished"),
             )
+            .with_hint("Open it in History.")
         })
     }
 }
 
+fn not_in_progress(run_id: &RunId) -> Problem {
+    Problem::new(
+        ErrorCode::NotFound,
+        format!("run {run_id} is not in progress"),
+    )
+    .with_hint("It has finished: open it in History.")
+}
+
+/// What a run's owner needs from the app around it, so [`drive`] runs (and
+/// is tested) without a window.
+pub trait RunHost: Send + Sync + 'static {
+    /// The runs in progress.
+    fn sessions(&self) -> &Sessions;
+    /// Where the run's history goes; `None` for the data folder.
+    fn history_path(&self) -> Option<PathBuf> {
+        None
+    }
+    /// The run ended: tell the windows and the rest of the app.
+    fn announce(&self, result: RunFinished);
+}
+
+impl RunHost for AppHandle {
+    fn sessions(&self) -> &Sessions {
+        self.state::<Sessions>().inner()
+    }
+
+    fn announce(&self, result: RunFinished) {
+        if let Err(e) = result.clone().emit(self) {
+            tracing::warn!(error = %e, "could not announce the result");
+        }
+        self.state::<NewsBus>().publish(RunNews::Finished(result));
+    }
+}
+
 /// Starts the pipeline of the project at `path`; returns the run id.
-pub async fn start(app: &AppHandle, path: PathBuf) -> Result<String, Problem> {
+pub async fn start(app: &AppHandle, path: PathBuf) -> Result<RunId, Problem> {
     let sessions = app.state::<Sessions>();
     if let Some(run_id) = sessions.running_for(&path) {
         return Err(
-            Problem::new(ErrorCode::BadConfig, "this project is already running")
+            Problem::new(ErrorCode::Conflict, "this project is already running")
                 .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")),
         );
     }
     let pipeline = slipway_core::config::load(&path)?;
     let engine = slipway_core::engine::Engine::connect().await?;
-    let git = slipway_core::git::inspect(&pipeline.root).await;
+    let git = slipway_core::git::inspect(&pipeline.root).await.ok();
     let project = pipeline.project.clone();
     let (handle, events) = slipway_core::pipeline::start(engine, pipeline, git);
-    let run_id = handle.run_id().to_string();
+    let run_id = handle.run_id().clone();
     let (attach_tx, attach_rx) = mpsc::unbounded_channel();
     sessions.lock().insert(
         run_id.clone(),
@@ -295,40 +295,55 @@ pub async fn start(app: &AppHandle, path: PathBuf) -> Result<String, Problem> {
             attach: attach_tx,
         },
     );
-    crate::tray::show_state(app, crate::tray::TrayState::Running);
-    if let Err(e) = (RunStarted {
+    let started = RunStarted {
         run_id: run_id.clone(),
         path: path.clone(),
-    })
-    .emit(app)
-    {
+    };
+    if let Err(e) = started.clone().emit(app) {
         tracing::warn!(error = %e, "could not announce the run");
     }
+    app.state::<NewsBus>().publish(RunNews::Started(started));
     let log = sessions.new_log(&path, &run_id);
-    tauri::async_runtime::spawn(drive(
-        app.clone(),
-        handle,
-        events,
-        attach_rx,
-        log,
+    let run = Run {
+        run_id: run_id.clone(),
         project,
         path,
-    ));
+        log,
+    };
+    tauri::async_runtime::spawn(drive(app.clone(), run, events, attach_rx, handle.wait()));
     Ok(run_id)
 }
 
-/// Owns one run until it ends.
+/// The run a [`drive`] owns: what it is, and its live log.
+#[derive(Debug)]
+pub struct Run {
+    /// The run.
+    pub run_id: RunId,
+    /// Project name.
+    pub project: String,
+    /// Project folder.
+    pub path: PathBuf,
+    /// Its live log, shared with the windows.
+    pub log: SharedLog,
+}
+
+/// Owns one run until it ends: records it, streams it to the windows that
+/// attach, and announces the result through `host`. `ended` resolves to
+/// the outcome when the events end without one.
 async fn drive(
-    app: AppHandle,
-    handle: slipway_core::pipeline::RunHandle,
+    host: impl RunHost,
+    run: Run,
     mut events: slipway_core::pipeline::Events,
     mut attach: mpsc::UnboundedReceiver<Channel<Vec<Pushed>>>,
-    log: SharedLog,
-    project: String,
-    path: PathBuf,
+    ended: impl Future<Output = Outcome>,
 ) {
-    let run_id = handle.run_id().to_string();
-    let recorder = HistoryWriter::start();
+    let Run {
+        run_id,
+        project,
+        path,
+        log,
+    } = run;
+    let recorder = history::Writer::start(host.history_path());
     let mut replay: VecDeque<RunEvent> = VecDeque::new();
     let mut channels: Vec<Channel<Vec<Pushed>>> = Vec::new();
     let mut pending = Pending::default();
@@ -367,15 +382,7 @@ async fn drive(
                 }
             },
             Some(channel) = attach.recv() => {
-                let mut past: Vec<Pushed> = replay
-                    .iter()
-                    .map(|event| Pushed::Event { event: event.clone() })
-                    .collect();
-                let log = lock_log(&log);
-                if log.total() > 0 {
-                    past.push(Pushed::log(replay.back().map_or(0, |e| e.elapsed_ms), &log));
-                }
-                if channel.send(past).is_ok() {
+                if send_past(&channel, &replay, &log) {
                     channels.push(channel);
                 }
             }
@@ -384,26 +391,40 @@ async fn drive(
     }
     pending.log_told = None;
     pending.flush(&mut channels, &recorder, &log).await;
+    // Windows that asked to attach as the run ended get all of it.
+    while let Ok(channel) = attach.try_recv() {
+        send_past(&channel, &replay, &log);
+    }
     let (outcome, duration_ms) = match finished {
         Some(f) => f,
-        None => (handle.wait().await, 0),
+        None => (ended.await, 0),
     };
     let seq = recorder.finish().await;
-    app.state::<Sessions>().lock().remove(&run_id);
-
-    let result = RunFinished {
-        run_id: run_id.clone(),
-        path: path.clone(),
-        project: project.clone(),
+    host.sessions().remove(&run_id);
+    host.announce(RunFinished {
+        run_id,
+        path,
+        project,
         seq,
         outcome,
         duration_ms,
-    };
-    if let Err(e) = result.clone().emit(&app) {
-        tracing::warn!(error = %e, "could not announce the result");
+    });
+}
+
+/// Sends a window that attaches what it missed: the events kept, and how
+/// far the log got. `false` when the window is gone.
+fn send_past(channel: &Channel<Vec<Pushed>>, replay: &VecDeque<RunEvent>, log: &SharedLog) -> bool {
+    let mut past: Vec<Pushed> = replay
+        .iter()
+        .map(|event| Pushed::Event {
+            event: event.clone(),
+        })
+        .collect();
+    let log = lock_log(log);
+    if log.total() > 0 {
+        past.push(Pushed::log(replay.back().map_or(0, |e| e.elapsed_ms), &log));
     }
-    crate::tray::show_result(&app, &result.outcome);
-    crate::notify::run_result(&app, &result);
+    channel.send(past).is_ok()
 }
 
 /// What came since the last flush: for the windows (events, and how far
@@ -422,7 +443,7 @@ impl Pending {
     async fn flush(
         &mut self,
         channels: &mut Vec<Channel<Vec<Pushed>>>,
-        recorder: &HistoryWriter,
+        recorder: &history::Writer,
         log: &SharedLog,
     ) {
         let mut pushed = std::mem::take(&mut self.windows);
@@ -441,78 +462,155 @@ impl Pending {
     }
 }
 
-/// Writes history on its own thread: SQLite calls block, and a connection
-/// must not be shared between async tasks.
-///
-/// Events reach it in batches, so a busy log wakes it a few times a second
-/// rather than once a line; the queue is bounded, so a writer that falls
-/// behind slows the run instead of holding its events in memory.
-struct HistoryWriter {
-    tx: mpsc::Sender<Vec<RunEvent>>,
-    done: tokio::sync::oneshot::Receiver<Option<i64>>,
-}
-
-impl HistoryWriter {
-    fn start() -> Self {
-        let (tx, mut rx) = mpsc::channel::<Vec<RunEvent>>(HISTORY_QUEUE);
-        let (done_tx, done) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let history = match History::open_default() {
-                Ok(h) => h,
-                Err(e) => {
-                    tracing::warn!("{e}; this run will not be recorded");
-                    let _ = done_tx.send(None);
-                    return;
-                }
-            };
-            let mut recorder = history.recorder();
-            'batches: while let Some(batch) = rx.blocking_recv() {
-                for event in batch {
-                    if let Err(e) = recorder.record(&event) {
-                        tracing::warn!("{e}; the rest of this run will not be recorded");
-                        break 'batches;
-                    }
-                }
-            }
-            let _ = done_tx.send(recorder.seq());
-        });
-        HistoryWriter { tx, done }
-    }
-
-    async fn record(&self, events: Vec<RunEvent>) {
-        if self.tx.send(events).await.is_err() {
-            tracing::debug!("history writer stopped");
-        }
-    }
-
-    async fn finish(self) -> Option<i64> {
-        drop(self.tx);
-        self.done.await.ok().flatten()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use slipway_core::event::LogStream;
 
+    fn id(text: &str) -> RunId {
+        RunId(text.into())
+    }
+
+    struct TestHost {
+        sessions: Sessions,
+        history: PathBuf,
+        results: Mutex<Vec<RunFinished>>,
+    }
+
+    impl RunHost for Arc<TestHost> {
+        fn sessions(&self) -> &Sessions {
+            &self.sessions
+        }
+        fn history_path(&self) -> Option<PathBuf> {
+            Some(self.history.clone())
+        }
+        fn announce(&self, result: RunFinished) {
+            self.results.lock().unwrap().push(result);
+        }
+    }
+
+    fn at(run_id: &RunId, elapsed_ms: u64, event: Event) -> RunEvent {
+        RunEvent {
+            run_id: run_id.clone(),
+            elapsed_ms,
+            event,
+        }
+    }
+
+    #[tokio::test]
+    async fn drive_records_streams_and_announces_a_run_without_a_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Arc::new(TestHost {
+            sessions: Sessions::default(),
+            history: dir.path().join("history.db"),
+            results: Mutex::default(),
+        });
+        let run_id = RunId::new();
+        let path = PathBuf::from("/p");
+        let log = host.sessions.new_log(&path, &run_id);
+        let (attach_tx, attach_rx) = mpsc::unbounded_channel();
+        host.sessions.lock().insert(
+            run_id.clone(),
+            Active {
+                path: path.clone(),
+                cancel: CancellationToken::new(),
+                attach: attach_tx.clone(),
+            },
+        );
+        let seen = Arc::new(Mutex::new(String::new()));
+        let window = seen.clone();
+        let channel = Channel::new(move |body| {
+            if let tauri::ipc::InvokeResponseBody::Json(json) = body {
+                window.lock().unwrap().push_str(&json);
+            }
+            Ok(())
+        });
+        attach_tx.send(channel).unwrap();
+        let step = slipway_core::event::StepInfo {
+            name: "unit".into(),
+            kind: slipway_core::event::StepKind::Test,
+        };
+        let mut events = vec![at(
+            &run_id,
+            0,
+            Event::RunStarted {
+                project: "p".into(),
+                root: path.clone(),
+                image: "p:latest".into(),
+                git: None,
+                engine: "unix:///var/run/docker.sock".into(),
+                steps: vec![step],
+                started_at_ms: 1,
+            },
+        )];
+        for n in 0..3 {
+            events.push(at(
+                &run_id,
+                5,
+                Event::Log {
+                    step: 0,
+                    stream: LogStream::Stdout,
+                    line: format!("line {n}"),
+                },
+            ));
+        }
+        events.push(at(
+            &run_id,
+            9,
+            Event::RunFinished {
+                outcome: Outcome::Passed,
+                duration_ms: 9,
+                image_id: None,
+            },
+        ));
+        let run = Run {
+            run_id: run_id.clone(),
+            project: "p".into(),
+            path: path.clone(),
+            log,
+        };
+        let events = slipway_core::pipeline::Events::from_events(events);
+        drive(host.clone(), run, events, attach_rx, async {
+            Outcome::Cancelled
+        })
+        .await;
+
+        let results = host.results.lock().unwrap().clone();
+        assert_eq!(results.len(), 1);
+        assert_eq!(
+            (&results[0].run_id, &results[0].outcome, results[0].seq),
+            (&run_id, &Outcome::Passed, Some(1))
+        );
+        assert!(!host.sessions.any_running(), "the run is forgotten");
+        let history = slipway_core::history::History::open(&host.history).unwrap();
+        assert_eq!(history.logs(1).unwrap().0.len(), 3);
+        let window = seen.lock().unwrap().clone();
+        assert!(window.contains("\"run_started\""), "{window}");
+        assert!(window.contains("\"run_finished\""), "{window}");
+        assert!(window.contains("line 2"), "{window}");
+        assert_eq!(host.sessions.log_rows(&run_id, None, 10).unwrap().total, 3);
+    }
+
     #[test]
     fn a_window_reads_the_rows_it_asks_for() {
         let sessions = Sessions::default();
-        let log = sessions.new_log(std::path::Path::new("/p"), "run-1");
+        let log = sessions.new_log(std::path::Path::new("/p"), &id("run-1"));
         for n in 0..10 {
             lock_log(&log).push(2, LogStream::Stdout, &format!("line {n}"));
         }
-        let tail = sessions.log_rows("run-1", None, 3).unwrap();
+        let tail = sessions.log_rows(&id("run-1"), None, 3).unwrap();
         assert_eq!((tail.total, tail.first), (10, 0));
         let texts: Vec<_> = tail.rows.iter().map(|r| (r.seq, r.text.as_str())).collect();
         assert_eq!(texts, [(7, "line 7"), (8, "line 8"), (9, "line 9")]);
-        let window = sessions.log_rows("run-1", Some(4), 2).unwrap();
+        let window = sessions.log_rows(&id("run-1"), Some(4), 2).unwrap();
         assert_eq!(
             window.rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
             [4, 5]
         );
-        assert_eq!(sessions.log_search("run-1", "LINE 3", 10).unwrap(), [3]);
+        assert_eq!(
+            sessions.log_search(&id("run-1"), "LINE 3", 10).unwrap(),
+            [3]
+        );
     }
 
     #[test]
@@ -548,19 +646,19 @@ mod tests {
     fn a_project_keeps_the_log_of_its_latest_run_only() {
         let sessions = Sessions::default();
         let path = std::path::Path::new("/p");
-        sessions.new_log(path, "run-1");
-        sessions.new_log(std::path::Path::new("/q"), "run-2");
-        sessions.new_log(path, "run-3");
-        let err = sessions.log_rows("run-1", None, 10).unwrap_err();
+        sessions.new_log(path, &id("run-1"));
+        sessions.new_log(std::path::Path::new("/q"), &id("run-2"));
+        sessions.new_log(path, &id("run-3"));
+        let err = sessions.log_rows(&id("run-1"), None, 10).unwrap_err();
         assert!(err.message.contains("run-1"), "{}", err.message);
         assert!(
             err.hint.as_deref().unwrap_or("").contains("History"),
             "{err:?}"
         );
-        assert!(sessions.log_rows("run-2", None, 10).is_ok());
+        assert!(sessions.log_rows(&id("run-2"), None, 10).is_ok());
         assert!(
             sessions
-                .log_rows("run-3", None, 10)
+                .log_rows(&id("run-3"), None, 10)
                 .unwrap()
                 .rows
                 .is_empty()

@@ -84,21 +84,38 @@ pub fn load<T: Default + for<'de> Deserialize<'de>>(path: &Path) -> T {
 
 /// Writes a JSON file atomically.
 pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), Problem> {
-    let fail = |e: std::io::Error| {
+    let text =
+        serde_json::to_vec_pretty(value).map_err(|e| Problem::new(ErrorCode::Io, e.to_string()))?;
+    slipway_core::paths::write_atomic(path, &text).map_err(|e| {
         Problem::new(
             ErrorCode::Io,
             format!("cannot save {}: {e}", path.display()),
         )
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
+        .with_hint("Check that the folder is writable, or set SLIPWAY_CONFIG_DIR to another one.")
+    })
+}
+
+/// The files the app keeps in the config folder.
+const FILES: [&str; 2] = ["settings.json", "projects.json"];
+
+/// Copies the app's files from `old` (the folder an earlier app used) into
+/// `new` when `new` has none of them yet, so nothing is lost on the move.
+pub fn adopt_old_files(old: &Path, new: &Path) {
+    if old == new || FILES.iter().any(|f| new.join(f).exists()) {
+        return;
     }
-    let text =
-        serde_json::to_vec_pretty(value).map_err(|e| Problem::new(ErrorCode::Io, e.to_string()))?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(fail)
+    for file in FILES {
+        let from = old.join(file);
+        let Ok(bytes) = std::fs::read(&from) else {
+            continue;
+        };
+        match slipway_core::paths::write_atomic(&new.join(file), &bytes) {
+            Ok(()) => tracing::info!(from = %from.display(), "settings brought over"),
+            Err(e) => {
+                tracing::warn!(from = %from.display(), error = %e, "could not bring settings over")
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +131,23 @@ mod tests {
         recent.touch(Path::new("/p10"));
         assert_eq!(recent.paths[0], Path::new("/p10"));
         assert_eq!(recent.paths.len(), RECENT_LIMIT);
+    }
+
+    #[test]
+    fn an_older_apps_files_are_brought_over_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+        let mut recent = RecentProjects::default();
+        recent.touch(Path::new("/work/app"));
+        save(&old.join("projects.json"), &recent).unwrap();
+        adopt_old_files(&old, &new);
+        let moved: RecentProjects = load(&new.join("projects.json"));
+        assert_eq!(moved, recent);
+        // Once the new folder has its own, the old one is left alone.
+        save(&old.join("projects.json"), &RecentProjects::default()).unwrap();
+        adopt_old_files(&old, &new);
+        let kept: RecentProjects = load(&new.join("projects.json"));
+        assert_eq!(kept, recent);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The tray icon: its picture shows idle, running, passed or failed; its
-//! menu runs a recent project's pipeline, opens the window, or quits.
+//! The tray icon: its picture shows idle, running, passed or failed (it
+//! follows the run news); its menu runs a recent project's pipeline, opens
+//! the window, or quits.
 
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
@@ -8,6 +9,9 @@ use tauri::{AppHandle, Manager, Runtime};
 use tauri_specta::Event as _;
 
 use slipway_core::event::Outcome;
+
+use crate::news::{Navigate, NewsBus, RunNews};
+use crate::session::Sessions;
 
 const TRAY_ID: &str = "slipway";
 /// Recent projects listed in the menu.
@@ -113,7 +117,7 @@ fn on_menu(app: &AppHandle, id: &str) {
         crate::show_window(app);
     } else if let Some(path) = id.strip_prefix("open:") {
         crate::show_window(app);
-        let _ = crate::session::Navigate {
+        let _ = Navigate {
             path: path.into(),
             run_id: None,
             seq: None,
@@ -130,8 +134,17 @@ fn on_menu(app: &AppHandle, id: &str) {
     }
 }
 
+/// Makes the icon follow the runs: running while one goes, then the result.
+pub fn follow_runs(app: &AppHandle) {
+    let handle = app.clone();
+    app.state::<NewsBus>().follow(move |news| match news {
+        RunNews::Started(_) => show_state(&handle, TrayState::Running),
+        RunNews::Finished(result) => show_result(&handle, &result.outcome),
+    });
+}
+
 /// Shows `state` in the tray.
-pub fn show_state(app: &AppHandle, state: TrayState) {
+fn show_state(app: &AppHandle, state: TrayState) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
@@ -148,8 +161,8 @@ pub fn show_state(app: &AppHandle, state: TrayState) {
 }
 
 /// Shows the result of a run, unless another is still going.
-pub fn show_result(app: &AppHandle, outcome: &Outcome) {
-    if app.state::<crate::session::Sessions>().any_running() {
+fn show_result(app: &AppHandle, outcome: &Outcome) {
+    if app.state::<Sessions>().any_running() {
         return;
     }
     show_state(

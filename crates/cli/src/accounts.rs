@@ -5,9 +5,7 @@
 use std::io::{IsTerminal, Read};
 
 use clap::{Subcommand, ValueEnum};
-use slipway_core::accounts::{
-    Account, AccountKind, AccountSource, AccountStore, SecretState,
-};
+use slipway_core::accounts::{Account, AccountKind, AccountSource, AccountStore, SecretState};
 use slipway_core::secrets::{Secret, SecretId, Secrets};
 use slipway_core::{ErrorCode, Problem};
 

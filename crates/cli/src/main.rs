@@ -259,11 +259,11 @@ fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
     let pipeline = config::infer(&root).map_err(|e| e.problem())?;
     let text = config::init_template(&pipeline);
     slipway_core::paths::write_atomic(&path, text.as_bytes()).map_err(|e| {
-            Problem::new(
-                ErrorCode::Io,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?;
+        Problem::new(
+            ErrorCode::Io,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
     out!("wrote {}", path.display());
     match pipeline.run.ports.first() {
         Some(p) => out!(
@@ -309,7 +309,7 @@ fn logs(reference: &str, json: bool) -> Result<u8, Problem> {
         .map_err(|e| e.problem())?
         .ok_or_else(|| {
             Problem::new(
-                ErrorCode::BadConfig,
+                ErrorCode::NotFound,
                 format!("no run {reference:?} in the history"),
             )
             .with_hint("`slipway history` lists the runs; pass a number like 12, or `last`.")

@@ -1,7 +1,7 @@
 //! Errors at the boundary between the core and its front ends.
 //!
 //! Each integration has its own error enum with the facts needed to act on
-//! it ([`crate::config::ConfigError`], [`crate::engine::EngineError`], ...).
+//! it (`ConfigError`, `EngineError`, `GithubError`, ...).
 //! Front ends receive a [`Problem`]: a small [`ErrorCode`] they branch on, a
 //! one-sentence message and a hint of what to do next.
 

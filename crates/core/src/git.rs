@@ -279,7 +279,12 @@ mod tests {
         assert!(status.success());
         let err = inspect(dir.path()).await.unwrap_err();
         assert!(matches!(err, GitError::NoCommit { .. }), "{err:?}");
-        assert!(err.problem().hint.unwrap_or_default().contains("git commit"));
+        assert!(
+            err.problem()
+                .hint
+                .unwrap_or_default()
+                .contains("git commit")
+        );
     }
 
     #[test]

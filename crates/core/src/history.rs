@@ -833,7 +833,10 @@ mod tests {
             (steps[0].status, steps[1].status, steps[1].exit_code),
             (StepState::Pending, StepState::Failed, Some(3))
         );
-        assert_eq!((steps[0].kind, steps[1].kind), (StepKind::Build, StepKind::Test));
+        assert_eq!(
+            (steps[0].kind, steps[1].kind),
+            (StepKind::Build, StepKind::Test)
+        );
         let (logs, dropped) = history.logs(seq).unwrap();
         assert_eq!(dropped, 0);
         assert_eq!(logs[0].line, "a    b");
@@ -897,7 +900,9 @@ mod tests {
         let blocked = dir.path().join("file");
         std::fs::write(&blocked, "x").unwrap();
         let writer = Writer::start(Some(blocked.join("h.db")));
-        writer.record(vec![ev(&id, Event::StepStarted { step: 0 })]).await;
+        writer
+            .record(vec![ev(&id, Event::StepStarted { step: 0 })])
+            .await;
         assert_eq!(writer.finish().await, None);
     }
 

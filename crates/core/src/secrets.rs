@@ -592,7 +592,10 @@ mod tests {
         assert_eq!(secrets.get(id.clone()).await.unwrap().expose(), "ghp_x");
         let other = SecretId::CircleciToken { host: "c".into() };
         assert_eq!(
-            secrets.contains_each(vec![id.clone(), other]).await.unwrap(),
+            secrets
+                .contains_each(vec![id.clone(), other])
+                .await
+                .unwrap(),
             [true, false]
         );
         assert!(secrets.delete(id.clone()).await.unwrap());

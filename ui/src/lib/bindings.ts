@@ -23,23 +23,23 @@ export const commands = {
 	/**  What a known project folder holds now. */
 	projectInspect: (path: string) => typedError<ProjectInfo_Serialize, Problem_Serialize>(__TAURI_INVOKE("project_inspect", { path })),
 	/**  Starts a project's pipeline; returns the run id. Attach to see it. */
-	runStart: (path: string) => typedError<string, Problem_Serialize>(__TAURI_INVOKE("run_start", { path })),
+	runStart: (path: string) => typedError<RunId, Problem_Serialize>(__TAURI_INVOKE("run_start", { path })),
 	/**  Streams a run's events, past ones first, in batches. */
-	runAttach: (runId: string, onEvents: Channel<Pushed_Deserialize[]>) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_attach", { runId, onEvents })),
+	runAttach: (runId: RunId, onEvents: Channel<Pushed_Deserialize[]>) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_attach", { runId, onEvents })),
 	/**
 	 *  Lines of a run's live log: `count` from line `from` (numbered from the
 	 *  start of the run), or the newest `count` when `from` is absent.
 	 *  Synchronous, so it runs on the main thread: a copy of a few rows, never
 	 *  behind the run's own work.
 	 */
-	runLog: (runId: string, from: number | null, count: number) => typedError<LogSlice, Problem_Serialize>(__TAURI_INVOKE("run_log", { runId, from, count })),
+	runLog: (runId: RunId, from: number | null, count: number) => typedError<LogSlice, Problem_Serialize>(__TAURI_INVOKE("run_log", { runId, from, count })),
 	/**
 	 *  Lines of a run's live log containing `query` (case and colour codes
 	 *  ignored), by number.
 	 */
-	runLogSearch: (runId: string, query: string) => typedError<number[], Problem_Serialize>(__TAURI_INVOKE("run_log_search", { runId, query })),
+	runLogSearch: (runId: RunId, query: string) => typedError<number[], Problem_Serialize>(__TAURI_INVOKE("run_log_search", { runId, query })),
 	/**  Cancels a run; it cleans up and reports `RunFinished`. */
-	runCancel: (runId: string) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_cancel", { runId })),
+	runCancel: (runId: RunId) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_cancel", { runId })),
 	/**  The runs in progress. */
 	runsActive: () => __TAURI_INVOKE<ActiveRun[]>("runs_active"),
 	/**  Past runs, newest first, optionally of one project. */
@@ -185,7 +185,7 @@ export type Accounts_Serialize = {
 /**  A run in progress. */
 export type ActiveRun = {
 	/**  The run. */
-	run_id: string,
+	run_id: RunId,
 	/**  Project folder. */
 	path: string,
 };
@@ -273,8 +273,19 @@ export type ErrorCode =
 "secret_missing" | 
 /**  A service (GitHub, CircleCI, a registry) rejected the credentials. */
 "auth_rejected" | 
-/**  A service (GitHub, CircleCI, a registry) could not be reached or answered oddly. */
-"service_unavailable";
+/**
+ *  A service (GitHub, CircleCI, a registry) could not be reached or answered oddly:
+ *  retry later.
+ */
+"service_unavailable" | 
+/**  What was asked for does not exist (a run, a project, a repository). */
+"not_found" | 
+/**  It clashes with something in progress (the project is already running). */
+"conflict" | 
+/**  A stored login no longer works (revoked or expired token): sign in again. */
+"auth_expired" | 
+/**  A service's rate limit is spent: retry after the time in the hint. */
+"rate_limited";
 
 /**  What happened in a run. */
 export type Event = Event_Serialize | Event_Deserialize;
@@ -291,6 +302,11 @@ root: string;
 image: string; 
 /**  Git state of the folder, when it is a repository. */
 git?: GitInfo_Deserialize | null; 
+/**
+ *  The Docker engine it runs on (`unix:///var/run/docker.sock`,
+ *  `tcp://host:2376`), as found from DOCKER_HOST or the context.
+ */
+engine?: string; 
 /**  Every step of the run, in order. */
 steps: StepInfo[]; 
 /**  Wall-clock start, milliseconds since the Unix epoch. */
@@ -386,6 +402,11 @@ root: string;
 image: string; 
 /**  Git state of the folder, when it is a repository. */
 git: GitInfo_Serialize | null; 
+/**
+ *  The Docker engine it runs on (`unix:///var/run/docker.sock`,
+ *  `tcp://host:2376`), as found from DOCKER_HOST or the context.
+ */
+engine: string; 
 /**  Every step of the run, in order. */
 steps: StepInfo[]; 
 /**  Wall-clock start, milliseconds since the Unix epoch. */
@@ -492,12 +513,22 @@ export type GitInfo_Serialize = {
 	dirty: boolean,
 };
 
+/**  A repository on GitHub (or a GitHub Enterprise host). */
+export type GithubRepo = {
+	/**  `github.com` or a GitHub Enterprise host. */
+	host: string,
+	/**  The user or organisation. */
+	owner: string,
+	/**  The repository's name, without `.git`. */
+	name: string,
+};
+
 /**  A recorded log line. */
 export type LogRecord = {
 	/**  Step index. */
 	step: number,
 	/**  Source stream. */
-	stream: string,
+	stream: LogStream,
 	/**  Milliseconds since the run started. */
 	elapsed_ms: number,
 	/**  The text. */
@@ -545,7 +576,7 @@ export type Navigate_Deserialize = {
 	/**  Project folder. */
 	path: string,
 	/**  Run to open, if any. */
-	run_id?: string | null,
+	run_id?: RunId | null,
 	/**  History number of that run, to open it in the history. */
 	seq?: number | null,
 };
@@ -555,7 +586,7 @@ export type Navigate_Serialize = {
 	/**  Project folder. */
 	path: string,
 	/**  Run to open, if any. */
-	run_id: string | null,
+	run_id: RunId | null,
 	/**  History number of that run, to open it in the history. */
 	seq: number | null,
 };
@@ -651,6 +682,11 @@ export type ProjectInfo_Deserialize = {
 	git_branch?: string | null,
 	/**  URL of the `origin` remote. */
 	git_remote?: string | null,
+	/**
+	 *  The GitHub repository `origin` names (github.com, or a GitHub
+	 *  Enterprise host the user is signed in to).
+	 */
+	github?: GithubRepo | null,
 };
 
 /**  A project folder and what was detected in it. */
@@ -673,6 +709,11 @@ export type ProjectInfo_Serialize = {
 	git_branch: string | null,
 	/**  URL of the `origin` remote. */
 	git_remote: string | null,
+	/**
+	 *  The GitHub repository `origin` names (github.com, or a GitHub
+	 *  Enterprise host the user is signed in to).
+	 */
+	github: GithubRepo | null,
 };
 
 /**  A published port as bound by the engine. */
@@ -792,7 +833,7 @@ export type RunFinished = RunFinished_Serialize | RunFinished_Deserialize;
 /**  A run ended. */
 export type RunFinished_Deserialize = {
 	/**  The run. */
-	run_id: string,
+	run_id: RunId,
 	/**  Project folder. */
 	path: string,
 	/**  Project name. */
@@ -808,7 +849,7 @@ export type RunFinished_Deserialize = {
 /**  A run ended. */
 export type RunFinished_Serialize = {
 	/**  The run. */
-	run_id: string,
+	run_id: RunId,
 	/**  Project folder. */
 	path: string,
 	/**  Project name. */
@@ -836,7 +877,7 @@ export type RunRecord_Deserialize = {
 	/**  Sequence number, what users type (`slipway logs 12`). */
 	seq: number,
 	/**  The run id. */
-	id: string,
+	id: RunId,
 	/**  Project name. */
 	project: string,
 	/**  Project folder. */
@@ -853,8 +894,8 @@ export type RunRecord_Deserialize = {
 	started_at_ms: number,
 	/**  Total duration, once finished. */
 	duration_ms?: number | null,
-	/**  `running`, `passed`, `failed`, `cancelled`, `error` or `interrupted`. */
-	result: string,
+	/**  How it ended. */
+	result: RunResult,
 	/**  Name of the step that failed. */
 	failed_step?: string | null,
 	/**  Why it failed. */
@@ -866,7 +907,7 @@ export type RunRecord_Serialize = {
 	/**  Sequence number, what users type (`slipway logs 12`). */
 	seq: number,
 	/**  The run id. */
-	id: string,
+	id: RunId,
 	/**  Project name. */
 	project: string,
 	/**  Project folder. */
@@ -883,18 +924,33 @@ export type RunRecord_Serialize = {
 	started_at_ms: number,
 	/**  Total duration, once finished. */
 	duration_ms: number | null,
-	/**  `running`, `passed`, `failed`, `cancelled`, `error` or `interrupted`. */
-	result: string,
+	/**  How it ended. */
+	result: RunResult,
 	/**  Name of the step that failed. */
 	failed_step: string | null,
 	/**  Why it failed. */
 	message: string | null,
 };
 
+/**  How a recorded run ended, or that it has not. */
+export type RunResult = 
+/**  Still going (or its process died without saying; see `Interrupted`). */
+"running" | 
+/**  Every step passed. */
+"passed" | 
+/**  A step failed. */
+"failed" | 
+/**  The user cancelled it. */
+"cancelled" | 
+/**  The environment stopped it. */
+"error" | 
+/**  Its process ended without finishing it (a crash, a kill). */
+"interrupted";
+
 /**  A run began. */
 export type RunStarted = {
 	/**  The run. */
-	run_id: string,
+	run_id: RunId,
 	/**  Project folder. */
 	path: string,
 };
@@ -961,10 +1017,10 @@ export type StepRecord_Deserialize = {
 	index: number,
 	/**  Name. */
 	name: string,
-	/**  Kind (`build`, `run`, ...). */
-	kind: string,
-	/**  `passed`, `failed`, `skipped`, `cancelled`, or `pending` if never finished. */
-	status: string,
+	/**  What kind of step. */
+	kind: StepKind,
+	/**  Where it got to. */
+	status: StepState,
 	/**  Duration. */
 	duration_ms?: number | null,
 	/**  Exit code of its process. */
@@ -979,10 +1035,10 @@ export type StepRecord_Serialize = {
 	index: number,
 	/**  Name. */
 	name: string,
-	/**  Kind (`build`, `run`, ...). */
-	kind: string,
-	/**  `passed`, `failed`, `skipped`, `cancelled`, or `pending` if never finished. */
-	status: string,
+	/**  What kind of step. */
+	kind: StepKind,
+	/**  Where it got to. */
+	status: StepState,
 	/**  Duration. */
 	duration_ms: number | null,
 	/**  Exit code of its process. */
@@ -990,6 +1046,19 @@ export type StepRecord_Serialize = {
 	/**  Why it failed. */
 	message: string | null,
 };
+
+/**  Where a recorded step got to. */
+export type StepState = 
+/**  It never finished (not reached, or the run was interrupted). */
+"pending" | 
+/**  It did what it should. */
+"passed" | 
+/**  It did not. */
+"failed" | 
+/**  It did not run. */
+"skipped" | 
+/**  The run was cancelled while it ran. */
+"cancelled";
 
 /**  How a step ended. */
 export type StepStatus = 

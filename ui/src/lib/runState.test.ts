@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Event_Serialize } from "./bindings";
 import type { Pushed, RunEvent } from "./ipc";
 import { LogBuffer } from "./logBuffer";
 import type { LogTail } from "./logSource";
@@ -14,14 +15,14 @@ class Told extends LogBuffer {
   }
 }
 
-const ev = (elapsed_ms: number, e: Record<string, unknown>) => ({ run_id: "r1", elapsed_ms, ...e }) as unknown as RunEvent;
+const ev = (elapsed_ms: number, e: Event_Serialize): RunEvent => ({ run_id: "r1", elapsed_ms, ...e });
 
 describe("run view", () => {
   it("folds a whole run", () => {
     const run = newRun("r1", new Told(10));
     applyEvent(run, ev(0, {
       type: "run_started", project: "hello", root: "/p", image: "hello:latest",
-      git: { commit: "abc", branch: "main", dirty: false },
+      git: { commit: "abc", branch: "main", dirty: false }, engine: "unix:///var/run/docker.sock",
       steps: [{ name: "build", kind: "build" }, { name: "run", kind: "run" }, { name: "cleanup", kind: "cleanup" }],
       started_at_ms: 1,
     }));
@@ -50,7 +51,7 @@ describe("run view", () => {
 
   it("tells the live log how far it got, between events", () => {
     const run = newRun("r1", new Told(10));
-    applyEvent(run, ev(0, { type: "run_started", project: "p", image: "i", git: null, steps: [
+    applyEvent(run, ev(0, { type: "run_started", project: "p", root: "/p", image: "i", git: null, engine: "", started_at_ms: 1, steps: [
       { name: "test", kind: "test" },
     ] }));
     const row = (seq: number) => ({ seq, step: 0, stream: "stdout" as const, text: `line ${seq}` });

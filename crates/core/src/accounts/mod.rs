@@ -193,9 +193,8 @@ impl AccountError {
             }
             AccountError::Github(e) => e.problem(),
             AccountError::NotSignedIn { host, .. } => {
-                Problem::new(ErrorCode::AuthExpired, self.to_string()).with_hint(
-                    SecretId::GithubToken { host: host.clone() }.how_to_set(),
-                )
+                Problem::new(ErrorCode::AuthExpired, self.to_string())
+                    .with_hint(SecretId::GithubToken { host: host.clone() }.how_to_set())
             }
             AccountError::Keychain(e) => e.problem(),
             AccountError::File { path, .. } => Problem::new(ErrorCode::Io, self.to_string())
@@ -622,7 +621,10 @@ impl AccountStore {
                 host: host.to_string(),
             });
         }
-        let token = self.secrets.get(secret_id(AccountKind::Github, host)).await?;
+        let token = self
+            .secrets
+            .get(secret_id(AccountKind::Github, host))
+            .await?;
         let api = self.endpoints()?.github_api(host)?;
         Ok(GithubClient::shared(host, &api, &token)?)
     }
@@ -727,7 +729,11 @@ mod tests {
         let listed = store.list().await.expect("list");
         assert_eq!(listed.accounts[0].secret, SecretState::Set);
         assert!(!format!("{listed:?}").contains(token));
-        assert!(!serde_json::to_string(&listed).expect("json").contains(token));
+        assert!(
+            !serde_json::to_string(&listed)
+                .expect("json")
+                .contains(token)
+        );
         // The client for the account reads the token from the same store.
         let client = store.github_client("github.com").await.expect("client");
         assert_eq!(client.host(), "github.com");
@@ -738,11 +744,18 @@ mod tests {
         );
         // Signing out removes both halves.
         assert_eq!(
-            store.logout(AccountKind::Github, None).await.expect("logout"),
+            store
+                .logout(AccountKind::Github, None)
+                .await
+                .expect("logout"),
             ("github.com".to_string(), true)
         );
         assert!(memory.get(&id).is_err());
-        assert!(!std::fs::read_to_string(store.path()).expect("file").contains("octocat"));
+        assert!(
+            !std::fs::read_to_string(store.path())
+                .expect("file")
+                .contains("octocat")
+        );
     }
 
     #[tokio::test]

@@ -178,7 +178,8 @@ impl GithubError {
                     Some(at) => format!("after the limit resets (x-ratelimit-reset {at})"),
                     None => "in a minute".into(),
                 };
-                Problem::new(ErrorCode::RateLimited, message).with_hint(format!("Try again {when}."))
+                Problem::new(ErrorCode::RateLimited, message)
+                    .with_hint(format!("Try again {when}."))
             }
             GithubError::Unavailable { hint, .. } => {
                 Problem::new(ErrorCode::ServiceUnavailable, message).with_hint(hint.clone())

@@ -1,0 +1,98 @@
+//! What happens to runs, for whoever follows: the web view (as typed
+//! events), and inside the app the tray and notifications, which subscribe
+//! to the [`RunNews`] the run sessions publish.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use slipway_core::event::{Outcome, RunId};
+use tokio::sync::broadcast;
+
+/// A run began.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct RunStarted {
+    /// The run.
+    pub run_id: RunId,
+    /// Project folder.
+    pub path: PathBuf,
+}
+
+/// A run ended.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct RunFinished {
+    /// The run.
+    pub run_id: RunId,
+    /// Project folder.
+    pub path: PathBuf,
+    /// Project name.
+    pub project: String,
+    /// History number, when recorded.
+    pub seq: Option<i64>,
+    /// The result.
+    pub outcome: Outcome,
+    /// Total duration.
+    pub duration_ms: u64,
+}
+
+/// The window should show this project (and run, when given).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct Navigate {
+    /// Project folder.
+    pub path: PathBuf,
+    /// Run to open, if any.
+    pub run_id: Option<RunId>,
+    /// History number of that run, to open it in the history.
+    pub seq: Option<i64>,
+}
+
+/// A change in the app's runs, as its parts inside the app hear it.
+#[derive(Debug, Clone)]
+pub enum RunNews {
+    /// A run began.
+    Started(RunStarted),
+    /// A run ended.
+    Finished(RunFinished),
+}
+
+/// News that may wait for a slow subscriber before the oldest is dropped.
+const BACKLOG: usize = 64;
+
+/// Where run sessions publish and the tray and notifications subscribe.
+#[derive(Debug)]
+pub struct NewsBus {
+    tx: broadcast::Sender<RunNews>,
+}
+
+impl Default for NewsBus {
+    fn default() -> Self {
+        NewsBus {
+            tx: broadcast::channel(BACKLOG).0,
+        }
+    }
+}
+
+impl NewsBus {
+    /// Tells every subscriber; news nobody follows is dropped.
+    pub fn publish(&self, news: RunNews) {
+        if self.tx.send(news).is_err() {
+            tracing::debug!("no one follows run news");
+        }
+    }
+
+    /// Follows the news from now on: `on_news` is called for each, in order,
+    /// on the app's runtime.
+    pub fn follow(&self, on_news: impl Fn(RunNews) + Send + 'static) {
+        let mut rx = self.tx.subscribe();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(news) => on_news(news),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "a run news subscriber fell behind");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,13 @@
+import { describe, expect, it } from "vitest";
+import { actionFor } from "./problems";
+
+describe("problem actions", () => {
+  it("follow the code", () => {
+    expect(actionFor("auth_expired")).toBe("sign_in");
+    expect(actionFor("auth_rejected")).toBe("sign_in");
+    expect(actionFor("rate_limited")).toBe("retry");
+    expect(actionFor("docker_unavailable")).toBe("retry");
+    expect(actionFor("bad_config")).toBeNull();
+    expect(actionFor("not_found")).toBeNull();
+  });
+});

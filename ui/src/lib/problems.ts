@@ -1,0 +1,24 @@
+// What a problem lets the user do next, decided by its code (never by its words).
+
+import type { ErrorCode } from "./bindings";
+
+/** The action a problem's banner offers. */
+export type ProblemAction = "sign_in" | "retry" | null;
+
+/** Sign in again for a refused or expired login; retry for a service or engine that may come back. */
+export function actionFor(code: ErrorCode): ProblemAction {
+  switch (code) {
+    case "auth_rejected":
+    case "auth_expired":
+      return "sign_in";
+    case "rate_limited":
+    case "service_unavailable":
+    case "docker_unavailable":
+      return "retry";
+    default:
+      return null;
+  }
+}
+
+/** Where "Sign in again" leads: set by the app shell to open Settings → Accounts. */
+export const signIn: { open: () => void } = { open: () => {} };
