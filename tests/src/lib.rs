@@ -1,11 +1,18 @@
 //! Shared support for the end-to-end tests: throwaway projects made from
-//! `examples/hello`, the `slipway` binary, and questions to the real Docker
-//! engine. Every helper waits on conditions with timeouts, never on sleeps.
+//! `examples/hello`, the `slipway` binary and its `--json` output read as
+//! the core's typed events, a user's whole environment ([`world::World`]),
+//! the fake web services ([`fake`]), the real local ones ([`services`]),
+//! and questions to the real Docker engine. Every helper waits on
+//! conditions with timeouts, never on sleeps.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test support: a failed expectation is a failed test.
 
 pub mod fake;
 pub mod services;
+pub mod world;
+
+use slipway_core::event::{Event, RunEvent, RunId, StepKind, step_of_kind};
+use slipway_core::pipeline::{LABEL_PROJECT, LABEL_RUN};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -141,13 +148,32 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// One line of `slipway run --json`: a run event, or the error that stopped
+/// the run before it started. Anything else fails the test, naming the line.
+pub fn parse_json_line(line: &str) -> Result<RunEvent, Value> {
+    let value: Value = serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!("`slipway --json` printed a line that is not JSON ({e}): {line}")
+    });
+    if value["type"] == "error" {
+        return Err(value);
+    }
+    match serde_json::from_value(value) {
+        Ok(event) => Ok(event),
+        Err(e) => panic!("`slipway --json` printed a line that is not a run event ({e}): {line}"),
+    }
+}
+
 /// What a `slipway run --json` printed and how it exited.
 #[derive(Debug)]
 pub struct RunResult {
     /// Exit code.
     pub code: i32,
-    /// Events, in order.
+    /// Events as JSON, in order, for checks of the JSON's shape.
     pub events: Vec<Value>,
+    /// The same events, as the core's types.
+    pub typed: Vec<RunEvent>,
+    /// The error printed instead of events, when the run could not start.
+    pub error: Option<Value>,
     /// Standard error.
     pub stderr: String,
     /// Standard output, raw.
@@ -157,13 +183,23 @@ pub struct RunResult {
 impl From<Output> for RunResult {
     fn from(out: Output) -> Self {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let events = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let mut events = Vec::new();
+        let mut typed = Vec::new();
+        let mut error = None;
+        for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+            match parse_json_line(line) {
+                Ok(event) => {
+                    events.push(serde_json::to_value(&event).expect("an event is JSON"));
+                    typed.push(event);
+                }
+                Err(e) => error = Some(e),
+            }
+        }
         RunResult {
             code: out.status.code().unwrap_or(-1),
             events,
+            typed,
+            error,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             stdout,
         }
@@ -178,12 +214,25 @@ impl RunResult {
             .unwrap_or_else(|| panic!("no events; stderr: {}", self.stderr))
     }
 
-    /// The run id.
-    pub fn run_id(&self) -> String {
-        self.last()["run_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+    /// The run id; fails the test when the run printed no event.
+    pub fn run_id(&self) -> RunId {
+        self.typed
+            .last()
+            .map(|e| e.run_id.clone())
+            .unwrap_or_else(|| panic!("no events, so no run id; stderr: {}", self.stderr))
+    }
+
+    /// The index of the first step of `kind`, from the run's plan.
+    pub fn step(&self, kind: StepKind) -> usize {
+        let steps = self
+            .typed
+            .iter()
+            .find_map(|e| match &e.event {
+                Event::RunStarted { steps, .. } => Some(steps.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no run_started event; stderr: {}", self.stderr));
+        step_of_kind(steps, kind).unwrap_or_else(|| panic!("no {kind:?} step in {steps:?}"))
     }
 
     /// Events of one type.
@@ -201,8 +250,32 @@ impl RunResult {
     }
 }
 
-/// Ids of the containers (running or not) carrying `label=value`.
-pub fn containers_labelled(label: &str, value: &str) -> Vec<String> {
+/// Ids of the containers (running or not) of one run.
+pub fn containers_of_run(run_id: &RunId) -> Vec<String> {
+    containers_labelled(LABEL_RUN, &run_id.0)
+}
+
+/// Ids of the containers (running or not) of one project.
+pub fn containers_of_project(project: &str) -> Vec<String> {
+    containers_labelled(LABEL_PROJECT, project)
+}
+
+/// Waits until a run has `count` containers, or fails after `timeout`.
+pub fn wait_for_containers(run_id: &RunId, count: usize, timeout: Duration) {
+    wait_until(
+        &format!("{count} container(s) of run {run_id}"),
+        timeout,
+        || containers_of_run(run_id).len() == count,
+    );
+}
+
+/// Ids of the containers (running or not) carrying `label=value`; an empty
+/// value would match nothing and prove nothing, so it fails the test.
+fn containers_labelled(label: &str, value: &str) -> Vec<String> {
+    assert!(
+        !value.trim().is_empty(),
+        "asked for the containers with an empty {label}: the id is missing"
+    );
     let out = Command::new("docker")
         .args(["ps", "-aq", "--filter", &format!("label={label}={value}")])
         .output()
@@ -237,9 +310,9 @@ pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool
 pub struct LiveRun {
     /// The process.
     pub child: Child,
-    lines: std::sync::mpsc::Receiver<Value>,
+    lines: std::sync::mpsc::Receiver<RunEvent>,
     /// Events seen so far.
-    pub seen: Vec<Value>,
+    pub seen: Vec<RunEvent>,
 }
 
 impl LiveRun {
@@ -254,9 +327,9 @@ impl LiveRun {
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && tx.send(v).is_err()
-                {
+                let event = parse_json_line(&line)
+                    .unwrap_or_else(|e| panic!("the run could not start: {e}"));
+                if tx.send(event).is_err() {
                     return;
                 }
             }
@@ -273,8 +346,8 @@ impl LiveRun {
         &mut self,
         what: &str,
         timeout: Duration,
-        pred: impl Fn(&Value) -> bool,
-    ) -> Value {
+        pred: impl Fn(&RunEvent) -> bool,
+    ) -> RunEvent {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -312,7 +385,7 @@ impl LiveRun {
     }
 
     /// The remaining events after exit.
-    pub fn drain(&mut self) -> Vec<Value> {
+    pub fn drain(&mut self) -> Vec<RunEvent> {
         while let Ok(v) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(v);
         }

@@ -2,109 +2,13 @@
 //! Service (GNOME Keyring on a private bus), a real registry
 //! (docker-registry with htpasswd) and the fake GitHub and CircleCI.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
-use slipway_tests::fake::FakeServices;
-use slipway_tests::services::{Keyring, Registry, SessionBus};
+use slipway_tests::services::{Keyring, Registry};
+use slipway_tests::world::{Run, World, has};
 use slipway_tests::{Project, slipway_bin};
-
-/// One user's world: a keychain, config and data folders, a docker config
-/// folder, and the fake services. Remembers every output for leak checks.
-struct World {
-    bus: SessionBus,
-    fake: FakeServices,
-    config: tempfile::TempDir,
-    data: tempfile::TempDir,
-    docker: tempfile::TempDir,
-    outputs: std::cell::RefCell<Vec<String>>,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl World {
-    fn new(keyring: Keyring) -> Self {
-        World {
-            bus: SessionBus::start(keyring),
-            fake: FakeServices::start(),
-            config: tempfile::tempdir().expect("temp dir"),
-            data: tempfile::tempdir().expect("temp dir"),
-            docker: tempfile::tempdir().expect("temp dir"),
-            outputs: Default::default(),
-        }
-    }
-
-    fn env(&self, mut cmd: Command) -> Command {
-        let path = format!(
-            "{}:{}",
-            self.docker.path().join("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        cmd.env("SLIPWAY_CONFIG_DIR", self.config.path())
-            .env("SLIPWAY_DATA_DIR", self.data.path())
-            .env("DOCKER_CONFIG", self.docker.path())
-            .env("SLIPWAY_GITHUB_API_URL", self.fake.github_api())
-            .env("SLIPWAY_CIRCLECI_API_URL", self.fake.circleci_api())
-            .env("SLIPWAY_LOG", "trace")
-            .env("NO_COLOR", "1")
-            .env("PATH", path);
-        self.bus.command_env(cmd)
-    }
-
-    /// `slipway ARGS` with `stdin`.
-    fn slipway(&self, args: &[&str], stdin: &str) -> Run {
-        let mut cmd = Command::new(slipway_bin());
-        cmd.args(args);
-        self.finish(self.env(cmd), stdin)
-    }
-
-    fn finish(&self, mut cmd: Command, stdin: &str) -> Run {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start slipway");
-        {
-            use std::io::Write;
-            let mut input = child.stdin.take().expect("stdin");
-            input.write_all(stdin.as_bytes()).expect("write stdin");
-        }
-        let out: Output = child.wait_with_output().expect("slipway output");
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        };
-        self.outputs
-            .borrow_mut()
-            .push(format!("{}\n{}", run.stdout, run.stderr));
-        run
-    }
-
-    fn whoami(&self) -> Value {
-        let run = self.slipway(&["whoami", "--json"], "");
-        assert_eq!(run.code, 0, "whoami: {}", run.stderr);
-        serde_json::from_str(&run.stdout).expect("whoami JSON")
-    }
-
-    fn accounts_file(&self) -> String {
-        std::fs::read_to_string(self.config.path().join("accounts.json")).unwrap_or_default()
-    }
-
-    fn entry_names(&self) -> Vec<String> {
-        self.bus
-            .slipway_entries()
-            .into_iter()
-            .map(|(user, _, _)| user)
-            .collect()
-    }
-}
 
 fn account<'a>(whoami: &'a Value, kind: &str, host: &str) -> Option<&'a Value> {
     whoami["accounts"]
@@ -351,8 +255,8 @@ fn registry_login_is_checked_with_the_registry() {
         r#"{{"auths":{{"registry.example.com":{{"auth":"{auth}"}},"https://index.docker.io/v1/":{{}}}},
             "credHelpers":{{"helped.example.com":"slipwaytest"}}}}"#
     );
-    std::fs::write(world.docker.path().join("config.json"), &config).unwrap();
-    let bin = world.docker.path().join("bin");
+    std::fs::write(world.docker_dir().join("config.json"), &config).unwrap();
+    let bin = world.docker_dir().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     write_script(
         &bin.join("docker-credential-slipwaytest"),
@@ -376,7 +280,7 @@ fn registry_login_is_checked_with_the_registry() {
         "an empty auths entry is no login"
     );
     assert_eq!(
-        std::fs::read_to_string(world.docker.path().join("config.json")).unwrap(),
+        std::fs::read_to_string(world.docker_dir().join("config.json")).unwrap(),
         config,
         "docker's config is never written"
     );
@@ -386,11 +290,6 @@ fn registry_login_is_checked_with_the_registry() {
     let missing_host = world.slipway(&["logout", "registry"], "");
     assert_eq!(missing_host.code, 2);
     has(&missing_host.stderr, "the host is missing");
-}
-
-/// Asserts `text` contains `needle`, showing `text` when it does not.
-fn has(text: &str, needle: &str) {
-    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
 }
 
 fn registry_login(world: &World, host: &str, password: &str) -> Run {
@@ -445,7 +344,7 @@ fn keychain_problems_say_what_to_do() {
     cmd.args(["secret", "set", "deploy-trigger", "hello/hub"]);
     let mut cmd = world.env(cmd);
     cmd.env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env("XDG_RUNTIME_DIR", world.config.path());
+        .env("XDG_RUNTIME_DIR", world.config_dir());
     let no_bus = world.finish(cmd, "https://x");
     assert_eq!(no_bus.code, 3, "{}", no_bus.stderr);
     has(&no_bus.stderr, "there is no D-Bus session bus");
@@ -483,21 +382,6 @@ fn keychain_problems_say_what_to_do() {
     );
     let who = locked.whoami();
     assert_eq!(who["accounts"], serde_json::json!([]));
-}
-
-/// Every file under `dir`, except `skip`.
-fn files(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.starts_with(skip) {
-            continue;
-        }
-        if path.is_dir() {
-            files(&path, skip, out);
-        } else {
-            out.push(path);
-        }
-    }
 }
 
 #[test]
@@ -558,7 +442,7 @@ fn secrets_never_reach_logs_files_or_errors() {
     let project = Project::hello("leakcheck");
     let name = slipway_core::config::default_name(project.path());
     project.append_toml(
-        "[run.secrets]\nDEPLOY = \"deploy-trigger/dockerhub\"\n\n[[test]]\nname = \"the deploy URL is there\"\nrun = \"echo \\\"$DEPLOY\\\" | grep -q leak-trigger-token\"\n",
+        "[run.secrets]\nDEPLOY = \"deploy-trigger/dockerhub\"\n\n[[test]]\nname = \"the deploy URL is there\"\nrun = \"echo \\\"$DEPLOY\\\" | grep -q leak-trigger-token && echo deploy-url-checked-by-the-step\"\n",
     );
     let set = world.slipway(
         &[
@@ -572,9 +456,7 @@ fn secrets_never_reach_logs_files_or_errors() {
     assert_eq!(set.code, 0, "{}", set.stderr);
     let mut cmd = project.slipway(&["run", "--json"]);
     cmd.arg(project.path());
-    let mut cmd = world.env(cmd);
-    cmd.env("SLIPWAY_DATA_DIR", world.data.path());
-    let run = world.finish(cmd, "");
+    let run = world.finish(world.env(cmd), "");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     has(&run.stdout, "the deploy URL is there");
     let logs = world.slipway(&["logs", "last", "--json"], "");
@@ -589,7 +471,7 @@ fn secrets_never_reach_logs_files_or_errors() {
         registry_wrong,
         "leak-trigger-token-5e5e",
     ];
-    let outputs = world.outputs.borrow();
+    let outputs = world.outputs();
     assert!(
         outputs.iter().any(|o| o.contains("TRACE")),
         "trace logging was on"
@@ -602,15 +484,15 @@ fn secrets_never_reach_logs_files_or_errors() {
             );
         }
     }
-    let mut all = Vec::new();
-    for dir in [world.config.path(), world.data.path(), world.docker.path()] {
-        files(dir, &world.bus.keyring_dir(), &mut all);
-    }
-    assert!(all.iter().any(|p| p.ends_with("accounts.json")));
-    assert!(all.iter().any(|p| p.ends_with("history.db")), "{all:?}");
-    for path in &all {
-        let bytes = std::fs::read(path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
+    let files = world.file_texts();
+    assert!(files.iter().any(|(p, _)| p.ends_with("accounts.json")));
+    let history = files
+        .iter()
+        .find(|(p, _)| p.ends_with("history.db"))
+        .unwrap_or_else(|| panic!("no history.db among {files:?}"));
+    // The scan sees inside the compressed logs: the run's own output is there.
+    has(&history.1, "deploy-url-checked-by-the-step");
+    for (path, text) in &files {
         for secret in secrets {
             assert!(
                 !text.contains(secret),
@@ -642,7 +524,7 @@ fn a_missing_secret_is_named_with_how_to_set_it() {
         &format!("slipway secret set deploy-trigger {name}/dockerhub"),
     );
     assert!(
-        slipway_tests::containers_labelled("dev.slipway.project", &name).is_empty(),
+        slipway_tests::containers_of_project(&name).is_empty(),
         "no container left"
     );
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use slipway_core::event::{Event, Outcome, StepKind};
-use slipway_tests::{LiveRun, Project, containers_labelled, wait_until};
+use slipway_core::event::{Event, Outcome, StepKind, StepStatus};
+use slipway_tests::{LiveRun, Project, containers_of_run, wait_for_containers, wait_until};
 
 fn slow_project(name: &str) -> Project {
     let project = Project::hello(name);
@@ -17,10 +17,9 @@ async fn cancelling_a_run_removes_its_container() {
     let pipeline = slipway_core::config::load(project.path()).unwrap();
     let engine = slipway_core::engine::Engine::connect().await.unwrap();
     let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline.clone(), None);
-    let run_id = handle.run_id().to_string();
+    let run_id = handle.run_id().clone();
     let slow_step = slipway_core::pipeline::plan(&pipeline)
-        .iter()
-        .position(|s| s.name == "slow")
+        .position_named(StepKind::Test, "slow")
         .unwrap();
 
     let mut saw_container = false;
@@ -36,7 +35,7 @@ async fn cancelling_a_run_removes_its_container() {
     .await
     .expect("the slow step should start");
     assert!(saw_container);
-    assert_eq!(containers_labelled("dev.slipway.run", &run_id).len(), 1);
+    assert_eq!(containers_of_run(&run_id).len(), 1);
 
     handle.cancel();
     let mut last = None;
@@ -52,10 +51,7 @@ async fn cancelling_a_run_removes_its_container() {
         }
         last = Some(ev.event);
     }
-    assert_eq!(
-        cancelled_step,
-        Some(slipway_core::event::StepStatus::Cancelled)
-    );
+    assert_eq!(cancelled_step, Some(StepStatus::Cancelled));
     assert!(
         matches!(
             last,
@@ -67,7 +63,7 @@ async fn cancelling_a_run_removes_its_container() {
         "{last:?}"
     );
     assert_eq!(handle.wait().await, Outcome::Cancelled);
-    assert!(containers_labelled("dev.slipway.run", &run_id).is_empty());
+    assert!(containers_of_run(&run_id).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,9 +72,9 @@ async fn dropping_the_handle_and_events_stops_and_cleans_up() {
     let pipeline = slipway_core::config::load(project.path()).unwrap();
     let engine = slipway_core::engine::Engine::connect().await.unwrap();
     let plan = slipway_core::pipeline::plan(&pipeline);
-    assert_eq!(plan.last().unwrap().kind, StepKind::Cleanup);
+    assert_eq!(plan.steps().last().unwrap().kind(), StepKind::Cleanup);
     let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline, None);
-    let run_id = handle.run_id().to_string();
+    let run_id = handle.run_id().clone();
     tokio::time::timeout(Duration::from_secs(120), async {
         while let Some(ev) = events.recv().await {
             if matches!(ev.event, Event::ContainerStarted { .. }) {
@@ -95,7 +91,7 @@ async fn dropping_the_handle_and_events_stops_and_cleans_up() {
         wait_until(
             "the dropped run's container to be removed",
             Duration::from_secs(60),
-            || containers_labelled("dev.slipway.run", &id).is_empty(),
+            || containers_of_run(&id).is_empty(),
         )
     })
     .await
@@ -106,11 +102,21 @@ async fn dropping_the_handle_and_events_stops_and_cleans_up() {
 fn ctrl_c_cancels_the_cli_and_removes_the_container() {
     let project = slow_project("ctrlc");
     let mut live = LiveRun::start(&project);
-    let started = live.wait_for("the slow test step", Duration::from_secs(120), |e| {
-        e["type"] == "step_started" && e["step"] == 4
+    let plan = live.wait_for("the run to start", Duration::from_secs(30), |e| {
+        matches!(e.event, Event::RunStarted { .. })
     });
-    let run_id = started["run_id"].as_str().unwrap().to_string();
-    assert_eq!(containers_labelled("dev.slipway.run", &run_id).len(), 1);
+    let Event::RunStarted { steps, .. } = &plan.event else {
+        unreachable!()
+    };
+    let slow = steps.iter().position(|s| s.name == "slow").unwrap();
+    let run_id = plan.run_id.clone();
+    live.wait_for(
+        "the slow test step",
+        Duration::from_secs(120),
+        |e| matches!(e.event, Event::StepStarted { step } if step == slow),
+    );
+    // The engine may list the container a moment after the step starts.
+    wait_for_containers(&run_id, 1, Duration::from_secs(10));
 
     let status = std::process::Command::new("kill")
         .args(["-INT", &live.child.id().to_string()])
@@ -119,8 +125,16 @@ fn ctrl_c_cancels_the_cli_and_removes_the_container() {
     assert!(status.success());
     assert_eq!(live.wait_exit(Duration::from_secs(60)), 130);
     let events = live.drain();
-    let last = events.last().unwrap();
-    assert_eq!(last["type"], "run_finished");
-    assert_eq!(last["outcome"]["result"], "cancelled");
-    assert!(containers_labelled("dev.slipway.run", &run_id).is_empty());
+    let last = &events.last().unwrap().event;
+    assert!(
+        matches!(
+            last,
+            Event::RunFinished {
+                outcome: Outcome::Cancelled,
+                ..
+            }
+        ),
+        "{last:?}"
+    );
+    assert!(containers_of_run(&run_id).is_empty());
 }

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use slipway_tests::{Project, containers_labelled, slipway_bin};
+use slipway_tests::{Project, containers_of_run, slipway_bin};
 
 #[test]
 fn malformed_pipeline_file_gives_exact_position_and_exit_2() {
@@ -64,7 +64,7 @@ fn taken_host_port_is_named_and_exit_3() {
         outcome["problem"]["message"],
         format!("port {port} on 127.0.0.1 is already in use")
     );
-    assert!(containers_labelled("dev.slipway.run", &run.run_id()).is_empty());
+    assert!(containers_of_run(&run.run_id()).is_empty());
     drop(listener);
 }
 
@@ -105,7 +105,7 @@ fn clean_removes_containers_kept_by_the_policy() {
     project.write("slipway.toml", &toml);
     let run = project.run_json(&[]);
     assert_eq!(run.code, 1);
-    let kept = containers_labelled("dev.slipway.run", &run.run_id());
+    let kept = containers_of_run(&run.run_id());
     assert_eq!(
         kept.len(),
         1,
@@ -121,21 +121,59 @@ fn clean_removes_containers_kept_by_the_policy() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("removed slipway-keep-"));
-    assert!(containers_labelled("dev.slipway.run", &run.run_id()).is_empty());
+    assert!(containers_of_run(&run.run_id()).is_empty());
 }
+
+/// Every command and subcommand the CLI promises; scripts rely on these.
+const COMMANDS: &[&str] = &[
+    "run",
+    "init",
+    "history",
+    "logs",
+    "clean",
+    "schema",
+    "login",
+    "login github",
+    "login registry",
+    "login circleci",
+    "logout",
+    "whoami",
+    "secret",
+    "secret set",
+    "secret rm",
+];
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["run", "init", "history", "logs", "clean", "schema"] {
-        let out = Command::new(slipway_bin())
-            .args([cmd, "--help"])
-            .output()
-            .unwrap();
+    for cmd in COMMANDS {
+        let mut args: Vec<&str> = cmd.split(' ').collect();
+        args.push("--help");
+        let out = Command::new(slipway_bin()).args(&args).output().unwrap();
         assert!(out.status.success(), "{cmd} --help");
+        let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("Usage: slipway"),
-            "{cmd}"
+            text.contains(&format!("Usage: slipway {cmd}")),
+            "{cmd}: {text}"
         );
+    }
+    // Every command the CLI lists is covered above, so a new one gets checked.
+    let out = Command::new(slipway_bin()).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let listed: Vec<&str> = text
+        .split("Commands:")
+        .nth(1)
+        .and_then(|rest| rest.split("Options:").next())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(!listed.is_empty(), "{text}");
+    for cmd in &listed {
+        assert!(COMMANDS.contains(cmd), "`slipway {cmd}` has no help check");
+    }
+    for cmd in COMMANDS.iter().filter(|c| !c.contains(' ')) {
+        assert!(listed.contains(cmd), "`slipway --help` does not list {cmd}");
     }
     let out = Command::new(slipway_bin())
         .arg("frobnicate")

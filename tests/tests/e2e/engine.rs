@@ -3,7 +3,19 @@
 
 use std::process::Command;
 
-use slipway_tests::{Project, tls_engine};
+use slipway_core::event::Event;
+use slipway_tests::{Project, RunResult, tls_engine};
+
+/// The engine endpoint a run says it used.
+fn engine_used(run: &RunResult) -> String {
+    run.typed
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::RunStarted { engine, .. } => Some(engine.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no run_started event: {}", run.stderr))
+}
 
 #[test]
 fn unreachable_engine_is_one_clear_sentence_and_exit_3() {
@@ -51,6 +63,7 @@ fn docker_host_over_tcp_with_tls() {
         ("DOCKER_CERT_PATH", &certs),
     ]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(engine_used(&run), format!("{host} (TLS) from DOCKER_HOST"));
 
     // Without the client certificate the engine refuses us, and we say so.
     let empty = tempfile::tempdir().unwrap();
@@ -99,6 +112,12 @@ fn current_docker_context_is_used() {
     let out = cmd.output().unwrap();
     let run = slipway_tests::RunResult::from(out);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // The context's own endpoint (the TLS listener), not the default socket
+    // that reaches the same engine.
+    assert_eq!(
+        engine_used(&run),
+        format!("{host} (TLS) from docker context \"slipway-test\"")
+    );
 
     // A context that does not exist is named.
     let out = project

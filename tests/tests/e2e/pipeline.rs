@@ -1,6 +1,6 @@
 //! Whole runs through the CLI: pass, failing test, early exit, failing build.
 
-use slipway_tests::{Project, containers_labelled};
+use slipway_tests::{Project, containers_of_run};
 
 #[test]
 fn hello_passes_and_is_recorded() {
@@ -65,12 +65,12 @@ run = "busybox wget -qO- \"$SLIPWAY_URL/cities.json\" | grep -q Seattle && test 
             .unwrap()
             .starts_with("http://127.0.0.1:")
     );
-    assert!(containers_labelled("dev.slipway.run", &run.run_id()).is_empty());
+    assert!(containers_of_run(&run.run_id()).is_empty());
 
     // History has the run, its steps and its logs.
     let out = project.slipway(&["history", "--json"]).output().unwrap();
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(runs[0]["id"], run.run_id().as_str());
+    assert_eq!(runs[0]["id"], &*run.run_id().0);
     assert_eq!(runs[0]["result"], "passed");
     assert!(runs[0]["image_id"].as_str().unwrap().starts_with("sha256:"));
     let logs = project.slipway(&["logs", "last"]).output().unwrap();
@@ -126,7 +126,7 @@ run = "true"
     let skipped = finished.iter().find(|s| s["step"] == 5).unwrap();
     assert_eq!(skipped["status"], "skipped");
     assert!(run.log_text().contains("looking for Paris"));
-    assert!(containers_labelled("dev.slipway.run", &run.run_id()).is_empty());
+    assert!(containers_of_run(&run.run_id()).is_empty());
 
     // The human view shows the failing step and its output.
     let out = project
@@ -165,7 +165,7 @@ fn container_exiting_before_ready_reports_code_and_logs() {
         .find(|s| s["step"] == 2)
         .unwrap();
     assert_eq!(ready["exit_code"], 3);
-    assert!(containers_labelled("dev.slipway.run", &run.run_id()).is_empty());
+    assert!(containers_of_run(&run.run_id()).is_empty());
 }
 
 #[test]

@@ -1,0 +1,218 @@
+//! A stateful local stand-in for GitHub and CircleCI: the official payloads
+//! and headers (`tests/contracts`), ETag/304, rate-limit headers, GitHub's
+//! and CircleCI's error shapes. Any request it does not know is answered
+//! with a loud 501 and remembered, and tests assert there were none.
+//!
+//! Each service lives in its own module ([`github`], [`circleci`],
+//! [`registry`]) over one shared state; [`http`] holds what they share
+//! (ETags, `Link` pagination, rate-limit headers).
+//!
+//! GitHub's API is at `{url}/github`, CircleCI's at `{url}/circleci/api/v2`,
+//! and `{url}` itself is a registry with Docker Hub's token auth (`/v2/`
+//! answers 401 with a Bearer challenge whose realm is `{url}/token`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+mod circleci;
+mod github;
+pub mod http;
+mod registry;
+
+/// A GitHub user a token belongs to.
+#[derive(Debug, Clone)]
+pub struct GithubUser {
+    pub login: String,
+    pub name: String,
+    /// The `x-oauth-scopes` header; `None` for a fine-grained token (no header).
+    pub scopes: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct World {
+    github: HashMap<String, GithubUser>,
+    circleci: HashMap<String, (String, String)>,
+    registry: HashMap<String, String>,
+    /// GitHub's core rate limit.
+    rate: http::RateLimit,
+    /// Every request, as `METHOD /path`.
+    requests: Vec<String>,
+    /// Requests no route knows.
+    unknown: Vec<String>,
+}
+
+type Shared = Arc<Mutex<World>>;
+
+/// The running fake. Stops when dropped.
+#[derive(Debug)]
+pub struct FakeServices {
+    addr: SocketAddr,
+    world: Shared,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeServices {
+    /// Starts on a free loopback port.
+    pub fn start() -> Self {
+        let world: Shared = Arc::new(Mutex::new(World::default()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let app = router(world.clone());
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx.send(listener.local_addr().expect("addr")).ok();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        stop_rx.await.ok();
+                    })
+                    .await
+                    .expect("serve");
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("fake services did not start");
+        FakeServices {
+            addr,
+            world,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The GitHub API base URL.
+    pub fn github_api(&self) -> String {
+        format!("{}/github", self.url())
+    }
+
+    /// The CircleCI API base URL.
+    pub fn circleci_api(&self) -> String {
+        format!("{}/circleci/api/v2", self.url())
+    }
+
+    /// Makes `token` a valid GitHub token of `login` with these scopes.
+    pub fn github_token(&self, token: &str, login: &str, scopes: Option<&str>) -> &Self {
+        self.world.lock().expect("lock").github.insert(
+            token.to_string(),
+            GithubUser {
+                login: login.to_string(),
+                name: format!("{login} (test)"),
+                scopes: scopes.map(str::to_string),
+            },
+        );
+        self
+    }
+
+    /// Makes `token` a valid CircleCI token of `login`.
+    pub fn circleci_token(&self, token: &str, login: &str) -> &Self {
+        self.world.lock().expect("lock").circleci.insert(
+            token.to_string(),
+            (login.to_string(), format!("{login} (test)")),
+        );
+        self
+    }
+
+    /// Makes `user` / `password` a valid login of the token-auth registry.
+    pub fn registry_user(&self, user: &str, password: &str) -> &Self {
+        self.world
+            .lock()
+            .expect("lock")
+            .registry
+            .insert(user.to_string(), password.to_string());
+        self
+    }
+
+    /// Every request so far, as `METHOD /path`.
+    pub fn requests(&self) -> Vec<String> {
+        self.world.lock().expect("lock").requests.clone()
+    }
+
+    /// GitHub's rate limit as the fake keeps it: what was charged, what is left.
+    pub fn github_rate(&self) -> http::RateLimit {
+        self.world.lock().expect("lock").rate.clone()
+    }
+
+    /// Requests no route knew.
+    pub fn unknown(&self) -> Vec<String> {
+        self.world.lock().expect("lock").unknown.clone()
+    }
+}
+
+impl Drop for FakeServices {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().ok();
+        }
+        let unknown = self.unknown();
+        if !unknown.is_empty() && !std::thread::panicking() {
+            panic!("the fake services got requests they do not know: {unknown:?}");
+        }
+    }
+}
+
+fn router(world: Shared) -> Router {
+    Router::new()
+        .route("/github/user", get(github::user))
+        .route("/circleci/api/v2/me", get(circleci::me))
+        .route("/v2/", get(registry::base))
+        .route("/token", get(registry::token))
+        .fallback(unknown)
+        .layer(axum::middleware::from_fn_with_state(world.clone(), record))
+        .with_state(world)
+}
+
+async fn record(
+    State(world): State<Shared>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let line = match request.uri().query() {
+        Some(q) if request.uri().path() == "/token" => format!("{} /token?{q}", request.method()),
+        _ => format!("{} {}", request.method(), request.uri().path()),
+    };
+    world.lock().expect("lock").requests.push(line);
+    next.run(request).await
+}
+
+async fn unknown(State(world): State<Shared>, request: Request) -> Response {
+    let line = format!("{} {}", request.method(), request.uri());
+    world.lock().expect("lock").unknown.push(line.clone());
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        axum::Json(json!({ "message": format!("fake services: no such route: {line}") })),
+    )
+        .into_response()
+}
+
+/// The token of an `Authorization: Bearer` (or GitHub's `token`) header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("token "))
+        .map(str::to_string)
+}
