@@ -213,12 +213,10 @@ const REVEAL_AT_THE_LATEST: Duration = Duration::from_secs(3);
 
 /// Shows the main window the first time its page has loaded.
 ///
-/// WebKitGTK's first paint of a window waits (up to 500 ms) for the web
-/// process to answer, and a web process still starting up can be waiting
-/// for the app in turn: about one start in four lost half a second that
-/// way (BENCHMARKS.md). Once the page has loaded, the web process is up and
-/// answers at once, and the window appears with its content drawn. A
-/// reload later does not show a window the user has hidden.
+/// WebKitGTK's first paint of a window waits for the web process to answer,
+/// and a web process still starting can be waiting for the app in turn.
+/// Once the page has loaded, the web process answers at once and the window
+/// appears drawn. A reload later does not show a window the user has hidden.
 fn reveal_once(app: &AppHandle) -> bool {
     let first = !REVEALED.swap(true, Ordering::SeqCst);
     if first {

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,7 @@ class Harness:
         with open(dunstrc, "w") as f:
             f.write("[urgency_low]\ntimeout = 0\n[urgency_normal]\ntimeout = 0\n[urgency_critical]\ntimeout = 0\n")
         self.notifications = os.path.join(self.work, "notifications.log")
+        self.notified_from = 0
         self.monitor = subprocess.Popen(
             ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications',member='Notify'"],
             stdout=open(self.notifications, "w"), stderr=subprocess.DEVNULL,
@@ -148,13 +150,40 @@ class Harness:
         with open(path, "w") as f:
             f.write(base + "\n" + extra)
 
+    def fresh(self):
+        """Each test's fixture: whatever ran before, it starts with the hello
+        project's own pipeline on screen, no notification shown, and only the
+        notifications sent from now on counted."""
+        self.write_toml("")
+        subprocess.run(["dunstctl", "close-all"], capture_output=True, timeout=10)
+        with open(self.notifications) as f:
+            self.notified_from = len(f.read())
+        wait_for("the window", lambda: self.driver.find_elements(By.CSS_SELECTOR, ".sidebar"), 30)
+
+        wait_for("the hello project in the sidebar", lambda: self.driver.execute_script(
+            "const b = [...document.querySelectorAll('.sidebar .project')]"
+            ".find((b) => b.querySelector('.name')?.textContent.trim() === arguments[0]);"
+            "if (b) b.click(); return !!b;", self.name))
+        wait_for("the project drawn", lambda: self.css("main h1").text == self.name)
+        self.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(1)").click()
+        wait_for("no run going", lambda: not self.driver.find_elements(By.CSS_SELECTOR, ".timeline > li[data-state=running]"), 60)
+
+    def history_count(self):
+        """Runs recorded so far."""
+        db = os.path.join(os.environ["SLIPWAY_DATA_DIR"], "history.db")
+        if not os.path.exists(db):
+            return 0
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
     def run_and_wait(self, result, timeout=120):
         self.css("[data-testid=run]").click()
         return wait_for(f"the run to end {result}", lambda: self.css(f"[data-testid=outcome][data-result={result}]"), timeout)
 
     def notified(self, text):
+        """Whether a notification with `text` was sent since the test began."""
         with open(self.notifications) as f:
-            return text in f.read()
+            return text in f.read()[self.notified_from:]
 
 
 # Uncaught errors in the page (Svelte reports an effect that keeps
@@ -171,7 +200,7 @@ if (!window.__errors) {
 def test_run_passes(h):
     wait_for("the project in the sidebar", lambda: h.text(".sidebar .project .name") == h.name)
     # Generic font families only on Linux: each named family WebKitGTK cannot
-    # find costs fontconfig lookups at the first layout (BENCHMARKS.md).
+    # find costs fontconfig lookups at the first layout.
     fonts = h.driver.execute_script(
         "return [document.documentElement.dataset.desktop, getComputedStyle(document.body).fontFamily,"
         " getComputedStyle(document.querySelector('main .mono')).fontFamily]")
@@ -212,7 +241,7 @@ def test_cancel_leaves_no_container(h):
     h.css("[data-testid=run]").click()
     wait_for("the slow step to run", lambda: h.css(".timeline > li[data-state=running]").text.startswith("◌ slow")
              or "slow" in h.css(".timeline > li[data-state=running]").text)
-    assert len(containers(h.name)) == 1
+    wait_for("the run's container", lambda: len(containers(h.name)) == 1, 10)
     h.shot("04-running")
     h.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     wait_for("the run to be cancelled", lambda: h.css("[data-testid=outcome][data-result=cancelled]"), 60)
@@ -222,15 +251,17 @@ def test_cancel_leaves_no_container(h):
 
 
 def test_clicking_a_notification_opens_its_run(h):
-    # Leave the project view, then click the newest notification (the
-    # cancelled run's) through the notification server.
+    # Its own run, whose notification is the only one on screen (fresh()).
+    h.run_and_wait("passed")
+    seq = h.history_count()
+    wait_for("the passed notification", lambda: h.notified(f"{h.name}: passed"), 10)
+    # Leave the project view, then click the notification through the
+    # notification server.
     h.driver.find_element(By.CSS_SELECTOR, ".settings-link").click()
     wait_for("the settings view", lambda: h.text("h2") == "Settings")
-    # dunst keeps every notification on screen (see Harness) and lists the
-    # oldest first: position 0 is the first run's result.
     subprocess.run(["dunstctl", "action", "0"], check=True)
     wait_for("the history of the notified run",
-             lambda: (h.text(".detail .head strong") or "").startswith("Run #1"), 15)
+             lambda: (h.text(".detail .head strong") or "").startswith(f"Run #{seq}"), 15)
     assert h.text(".detail .run-result") == "passed"
     h.shot("07-from-notification")
 
@@ -274,14 +305,18 @@ def click_tray(item, menu, item_id):
 
 def test_tray_menu_runs_a_project(h):
     item = wait_for("the tray icon to register", tray_item, 20)
-    # The last run was cancelled, so the tray shows a failure.
-    wait_for("the tray icon to show the failure", lambda: tray_icon_matches(item, "failed"), 10)
     menu, labels = tray_menu(item)
     names = [label for _, label in labels]
     assert h.name in names and "Run pipeline" in names and "Open Slipway" in names and "Quit" in names, names
     run_id = next(i for i, label in labels if label == "Run pipeline")
+    # A failing run from the tray shows a failure...
+    h.write_toml('[[test]]\nname = "fails"\nrun = "false"\n')
+    click_tray(item, menu, run_id)
+    wait_for("the tray-started failing run in the window",
+             lambda: h.css("[data-testid=outcome][data-result=failed]"), 120)
+    wait_for("the tray icon to show the failure", lambda: tray_icon_matches(tray_item(), "failed"), 10)
+    # ...and a passing one the pass.
     h.write_toml("")
-    h.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(1)").click()
     click_tray(item, menu, run_id)
     wait_for("the tray-started run to show in the window",
              lambda: h.css("[data-testid=outcome][data-result=passed]") and h.text("[data-testid=outcome]"), 120)
@@ -448,13 +483,17 @@ def test_a_second_launch_focuses_the_first(h):
 
 
 def test_history_lists_the_runs(h):
+    # Its own runs: one passes, the next fails.
+    h.run_and_wait("passed")
+    h.write_toml('[[test]]\nname = "wants Paris"\nrun = "echo looking for Paris; false"\n')
+    h.run_and_wait("failed")
     h.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(2)").click()
-    rows = wait_for("three runs in history", lambda: len(h.driver.find_elements(By.CSS_SELECTOR, ".history .run")) >= 3
+    rows = wait_for("both runs in history", lambda: len(h.driver.find_elements(By.CSS_SELECTOR, ".history .run")) >= 2
                     and h.driver.find_elements(By.CSS_SELECTOR, ".history .run"))
     results = [r.find_element(By.CSS_SELECTOR, ".result").text for r in rows]
-    assert results[:3] == ["cancelled", "failed", "passed"], results
-    rows[2].click()
-    wait_for("the run's log", lambda: "lists Seattle" in h.css(".detail").text)
+    assert results[:2] == ["failed", "passed"], results
+    rows[1].click()
+    wait_for("the passed run's log", lambda: "lists Seattle" in h.css(".detail").text)
     h.shot("06-history")
 
 
@@ -467,16 +506,21 @@ def main():
     h = H = Harness()
     failures = 0
     try:
-        for test in [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
-                     test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
-                     test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
-                     test_accounts_in_settings, test_window_size_and_position_are_remembered,
-                     test_a_second_launch_focuses_the_first]:
+        tests = [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
+                 test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
+                 test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
+                 test_accounts_in_settings, test_window_size_and_position_are_remembered,
+                 test_a_second_launch_focuses_the_first]
+        # Each test sets up what it needs (Harness.fresh): any order works.
+        if os.environ.get("SLIPWAY_E2E_ORDER") == "reverse":
+            tests.reverse()
+        for test in tests:
             only = os.environ.get("SLIPWAY_E2E_ONLY")
             if only and test.__name__ not in only.split(","):
                 continue
             print(f"{test.__name__} ...", flush=True)
             try:
+                h.fresh()
                 test(h)
                 print("  ok", flush=True)
             except Exception:

@@ -224,15 +224,29 @@ impl RunResult {
 
     /// The index of the first step of `kind`, from the run's plan.
     pub fn step(&self, kind: StepKind) -> usize {
-        let steps = self
+        let steps = self.plan();
+        step_of_kind(steps, kind).unwrap_or_else(|| panic!("no {kind:?} step in {steps:?}"))
+    }
+
+    /// The index of the step of `kind` called `name`, from the run's plan.
+    pub fn step_named(&self, kind: StepKind, name: &str) -> usize {
+        let steps = self.plan();
+        steps
+            .iter()
+            .position(|s| s.kind == kind && s.name == name)
+            .unwrap_or_else(|| panic!("no {kind:?} step {name:?} in {steps:?}"))
+    }
+
+    /// The run's steps, as its start announced them.
+    pub fn plan(&self) -> &[slipway_core::event::StepInfo] {
+        self
             .typed
             .iter()
             .find_map(|e| match &e.event {
                 Event::RunStarted { steps, .. } => Some(steps.as_slice()),
                 _ => None,
             })
-            .unwrap_or_else(|| panic!("no run_started event; stderr: {}", self.stderr));
-        step_of_kind(steps, kind).unwrap_or_else(|| panic!("no {kind:?} step in {steps:?}"))
+            .unwrap_or_else(|| panic!("no run_started event; stderr: {}", self.stderr))
     }
 
     /// Events of one type.

@@ -340,15 +340,6 @@ impl Keychain {
             .map_err(|e| SecretError::from_keyring(e, id))
     }
 
-    /// Whether a secret is set, without reading it into memory for long.
-    pub fn contains(&self, id: &SecretId) -> Result<bool, SecretError> {
-        match self.get(id) {
-            Ok(_) => Ok(true),
-            Err(SecretError::Missing { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Removes a secret; `false` when there was none.
     pub fn delete(&self, id: &SecretId) -> Result<bool, SecretError> {
         match self.entry(id)?.delete_credential() {

@@ -1,9 +1,6 @@
 // When the run views are drawn again. WebKitGTK repaints the window for any
-// change on the page, and on a busy two-core machine each repaint costs its
-// web process several milliseconds whatever changed: a step's clock going
-// from 1.2s to 1.3s costs about what a screenful of new log lines does. A
-// run's clock, its events and its log each used to ask for their own frame,
-// two or three a tenth of a second. The pacer draws them together.
+// change on the page, at about the same cost whatever changed, so a run's
+// clock, its events and its log are drawn together.
 
 /**
  * Calls `draw` at most once every `every` milliseconds while things change,

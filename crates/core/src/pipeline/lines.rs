@@ -113,16 +113,10 @@ impl Tail {
 
 /// Least time between two reads of a container's output.
 ///
-/// A command that floods its output (half a million lines a second) keeps
-/// the engine relaying it in small pieces, each waking the engine, its
-/// shim and Slipway; on a small machine those wake-ups take the CPU from
-/// the window (or terminal) showing the log, whose frames then stall. Read
-/// at most every 2 ms, the engine hands over what gathered meanwhile in one
-/// piece: a flood is read in fewer, bigger pieces. On the two-core bench
-/// machine a million lines took 1.7-2.6 s instead of 1.3-1.8 s, and the
-/// window following them kept every frame under 50 ms in 24 runs of 30
-/// instead of 7 of 10, the longest 56 ms instead of 82 (BENCHMARKS.md).
-/// Output that comes less often than that is not delayed.
+/// A command that floods its output keeps the engine relaying it in small
+/// pieces, each waking the engine, its shim and Slipway, which takes the CPU
+/// from the window showing the log. Spaced reads take what gathered
+/// meanwhile in one piece; output that comes less often is not delayed.
 pub(crate) const READ_EVERY: Duration = Duration::from_millis(2);
 
 /// Spaces reads of a stream at least [`READ_EVERY`] apart.
