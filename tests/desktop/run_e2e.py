@@ -154,11 +154,14 @@ class Harness:
         """Each test's fixture: whatever ran before, it starts with the hello
         project's own pipeline on screen, no notification shown, and only the
         notifications sent from now on counted."""
+        wait_for("the window", lambda: self.driver.find_elements(By.CSS_SELECTOR, ".sidebar"), 30)
+        wait_for("no run going", lambda: self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "window.__TAURI_INTERNALS__.invoke('runs_active').then((r) => done(r.length === 0), () => done(false));"), 120)
         self.write_toml("")
         subprocess.run(["dunstctl", "close-all"], capture_output=True, timeout=10)
         with open(self.notifications) as f:
             self.notified_from = len(f.read())
-        wait_for("the window", lambda: self.driver.find_elements(By.CSS_SELECTOR, ".sidebar"), 30)
 
         wait_for("the hello project in the sidebar", lambda: self.driver.execute_script(
             "const b = [...document.querySelectorAll('.sidebar .project')]"
@@ -166,7 +169,6 @@ class Harness:
             "if (b) b.click(); return !!b;", self.name))
         wait_for("the project drawn", lambda: self.css("main h1").text == self.name)
         self.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(1)").click()
-        wait_for("no run going", lambda: not self.driver.find_elements(By.CSS_SELECTOR, ".timeline > li[data-state=running]"), 60)
 
     def history_count(self):
         """Runs recorded so far."""
@@ -176,9 +178,23 @@ class Harness:
         with sqlite3.connect(db) as conn:
             return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
+    def last_run(self):
+        """The newest recorded run: (number, result), or (0, None)."""
+        db = os.path.join(os.environ["SLIPWAY_DATA_DIR"], "history.db")
+        if not os.path.exists(db):
+            return (0, None)
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("SELECT seq, result FROM runs ORDER BY seq DESC LIMIT 1").fetchone()
+        return row or (0, None)
+
     def run_and_wait(self, result, timeout=120):
-        self.css("[data-testid=run]").click()
-        return wait_for(f"the run to end {result}", lambda: self.css(f"[data-testid=outcome][data-result={result}]"), timeout)
+        """Clicks Run and waits for that run (not an earlier one) to end with `result`."""
+        before = self.history_count()
+        wait_for("the Run button to take the click", lambda: self.css("[data-testid=run]").click() or True, 10)
+        wait_for(f"the new run to end {result}", lambda: self.last_run()[0] > before and self.last_run()[1] == result,
+                 timeout)
+        return wait_for(f"the window to show it {result}",
+                        lambda: self.css(f"[data-testid=outcome][data-result={result}]"), 10)
 
     def notified(self, text):
         """Whether a notification with `text` was sent since the test began."""
@@ -198,7 +214,6 @@ if (!window.__errors) {
 
 
 def test_run_passes(h):
-    wait_for("the project in the sidebar", lambda: h.text(".sidebar .project .name") == h.name)
     # Generic font families only on Linux: each named family WebKitGTK cannot
     # find costs fontconfig lookups at the first layout.
     fonts = h.driver.execute_script(
@@ -259,7 +274,10 @@ def test_clicking_a_notification_opens_its_run(h):
     # notification server.
     h.driver.find_element(By.CSS_SELECTOR, ".settings-link").click()
     wait_for("the settings view", lambda: h.text("h2") == "Settings")
-    subprocess.run(["dunstctl", "action", "0"], check=True)
+    # dunst lists what it shows oldest first: ours, the newest, is last.
+    shown = int(subprocess.run(["dunstctl", "count", "displayed"], capture_output=True, text=True,
+                               check=True).stdout.strip())
+    subprocess.run(["dunstctl", "action", str(shown - 1)], check=True)
     wait_for("the history of the notified run",
              lambda: (h.text(".detail .head strong") or "").startswith(f"Run #{seq}"), 15)
     assert h.text(".detail .run-result") == "passed"
@@ -308,18 +326,22 @@ def test_tray_menu_runs_a_project(h):
     menu, labels = tray_menu(item)
     names = [label for _, label in labels]
     assert h.name in names and "Run pipeline" in names and "Open Slipway" in names and "Quit" in names, names
-    run_id = next(i for i, label in labels if label == "Run pipeline")
+    # The project's own item: its submenu's label comes before its entries.
+    mine = names.index(h.name)
+    run_id = next(i for i, label in labels[mine:] if label == "Run pipeline")
     # A failing run from the tray shows a failure...
     h.write_toml('[[test]]\nname = "fails"\nrun = "false"\n')
+    before = h.history_count()
     click_tray(item, menu, run_id)
-    wait_for("the tray-started failing run in the window",
-             lambda: h.css("[data-testid=outcome][data-result=failed]"), 120)
+    wait_for("the tray-started run to fail", lambda: h.last_run()[0] > before and h.last_run()[1] == "failed", 120)
+    wait_for("the failure in the window", lambda: h.css("[data-testid=outcome][data-result=failed]"), 10)
     wait_for("the tray icon to show the failure", lambda: tray_icon_matches(tray_item(), "failed"), 10)
     # ...and a passing one the pass.
     h.write_toml("")
+    before = h.history_count()
     click_tray(item, menu, run_id)
-    wait_for("the tray-started run to show in the window",
-             lambda: h.css("[data-testid=outcome][data-result=passed]") and h.text("[data-testid=outcome]"), 120)
+    wait_for("the tray-started run to pass", lambda: h.last_run()[0] > before and h.last_run()[1] == "passed", 120)
+    wait_for("the pass in the window", lambda: h.css("[data-testid=outcome][data-result=passed]"), 10)
     wait_for("the tray icon to show the pass", lambda: tray_icon_matches(tray_item(), "passed"), 10)
     h.shot("08-tray-run")
 
