@@ -239,8 +239,7 @@ impl RunResult {
 
     /// The run's steps, as its start announced them.
     pub fn plan(&self) -> &[slipway_core::event::StepInfo] {
-        self
-            .typed
+        self.typed
             .iter()
             .find_map(|e| match &e.event {
                 Event::RunStarted { steps, .. } => Some(steps.as_slice()),

@@ -1,11 +1,13 @@
 //! GitHub: which repository a project is ([`GithubRepo`], from its `origin`
 //! remote), the API client built once per host and token ([`GithubClient`]),
-//! and what GitHub's answers mean ([`GithubError`]).
+//! a commit's checks folded into one state ([`checks`]), and what GitHub's
+//! answers mean ([`GithubError`]).
 //!
 //! This module never reads accounts: callers hand it the host, the API URL
 //! and the token (see `accounts::AccountStore::github_client`).
 
 mod auth;
+pub mod checks;
 mod client;
 
 use serde::{Deserialize, Serialize};
