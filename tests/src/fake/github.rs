@@ -1,13 +1,13 @@
 //! The fake GitHub REST API: the authenticated user, with GitHub's headers,
 //! error shapes, ETags and rate limit.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::http::{etag, not_modified};
-use super::{Shared, World, bearer};
+use super::{GithubFault, Shared, World, bearer};
 
 const GITHUB_USER: &str = include_str!("../../contracts/github/get_authenticated_user.json");
 
@@ -87,7 +87,71 @@ pub(super) async fn user(State(world): State<Shared>, request_headers: HeaderMap
     if not_modified(&request_headers, &etag) {
         // A conditional hit does not count against the rate limit.
         world.rate.refund();
+        world.rate.headers(&mut headers);
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     (StatusCode::OK, headers, text).into_response()
+}
+
+/// Answers a GitHub request with the next injected fault, if any.
+pub(super) async fn faults(
+    State(world): State<Shared>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !request.uri().path().starts_with("/github/") {
+        return next.run(request).await;
+    }
+    let fault = world.lock().expect("lock").github_faults.pop_front();
+    let Some(fault) = fault else {
+        return next.run(request).await;
+    };
+    let mut world = world.lock().expect("lock");
+    let mut headers = github_headers(&mut world);
+    match fault {
+        GithubFault::PrimaryRateLimit { reset_in } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            for (k, v) in [
+                ("x-ratelimit-remaining", "0".to_string()),
+                ("x-ratelimit-reset", (now + reset_in).to_string()),
+            ] {
+                headers.insert(k, HeaderValue::from_str(&v).expect("header"));
+            }
+            github_error(
+                headers,
+                StatusCode::FORBIDDEN,
+                "API rate limit exceeded for user ID 1.",
+                "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            )
+        }
+        GithubFault::SecondaryRateLimit {
+            status,
+            retry_after,
+        } => {
+            headers.insert(
+                "retry-after",
+                HeaderValue::from_str(&retry_after.to_string()).expect("header"),
+            );
+            github_error(
+                headers,
+                StatusCode::from_u16(status).expect("status"),
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            )
+        }
+        GithubFault::ServerError(status) => github_error(
+            headers,
+            StatusCode::from_u16(status).expect("status"),
+            "Server Error",
+            "https://docs.github.com/rest",
+        ),
+        GithubFault::Unauthorized => github_error(
+            headers,
+            StatusCode::UNAUTHORIZED,
+            "Bad credentials",
+            "https://docs.github.com/rest",
+        ),
+    }
 }

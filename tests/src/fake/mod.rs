@@ -43,6 +43,8 @@ struct World {
     registry: HashMap<String, String>,
     /// GitHub's core rate limit.
     rate: http::RateLimit,
+    /// Faults GitHub answers with next, in order, instead of the real answer.
+    github_faults: std::collections::VecDeque<GithubFault>,
     /// Every request, as `METHOD /path`.
     requests: Vec<String>,
     /// Requests no route knows.
@@ -148,6 +150,15 @@ impl FakeServices {
         self.world.lock().expect("lock").requests.clone()
     }
 
+    /// Makes GitHub answer its next requests with these faults, in order.
+    pub fn github_faults(&self, faults: &[GithubFault]) {
+        self.world
+            .lock()
+            .expect("lock")
+            .github_faults
+            .extend(faults.iter().cloned());
+    }
+
     /// GitHub's rate limit as the fake keeps it: what was charged, what is left.
     pub fn github_rate(&self) -> http::RateLimit {
         self.world.lock().expect("lock").rate.clone()
@@ -174,6 +185,19 @@ impl Drop for FakeServices {
     }
 }
 
+/// A fault the fake GitHub answers one request with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GithubFault {
+    /// 403 with `x-ratelimit-remaining: 0` and the reset this many seconds away.
+    PrimaryRateLimit { reset_in: u64 },
+    /// 429 (or 403) with `retry-after` seconds: a secondary rate limit.
+    SecondaryRateLimit { status: u16, retry_after: u64 },
+    /// A server error with this status.
+    ServerError(u16),
+    /// 401 Bad credentials, whatever the token.
+    Unauthorized,
+}
+
 fn router(world: Shared) -> Router {
     Router::new()
         .route("/github/user", get(github::user))
@@ -181,6 +205,10 @@ fn router(world: Shared) -> Router {
         .route("/v2/", get(registry::base))
         .route("/token", get(registry::token))
         .fallback(unknown)
+        .layer(axum::middleware::from_fn_with_state(
+            world.clone(),
+            github::faults,
+        ))
         .layer(axum::middleware::from_fn_with_state(world.clone(), record))
         .with_state(world)
 }

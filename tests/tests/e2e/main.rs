@@ -9,4 +9,5 @@ mod cancel;
 mod cli;
 mod dockerignore;
 mod engine;
+mod github;
 mod pipeline;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ErrorCode, Problem};
 
 pub use auth::{User, authenticated_user, scope_warnings};
-pub use client::GithubClient;
+pub use client::{Fetched, GithubClient, RateBudget};
 
 /// GitHub's public host.
 pub const GITHUB_HOST: &str = "github.com";
@@ -158,6 +158,12 @@ pub enum GithubError {
         reset: Option<u64>,
         detail: String,
     },
+    /// A stored token no longer works (revoked or expired).
+    #[error("GitHub no longer accepts your token for {host}: {reason}")]
+    Expired { host: String, reason: String },
+    /// The repository or resource is not there (or not visible to this token).
+    #[error("GitHub has no {what} at {host} (or your token cannot see it)")]
+    NotFound { what: String, host: String },
     /// GitHub could not be reached, or answered something unexpected.
     #[error("cannot reach GitHub at {url}: {detail}")]
     Unavailable {
@@ -183,6 +189,13 @@ impl GithubError {
                 Problem::new(ErrorCode::RateLimited, message)
                     .with_hint(format!("Try again {when}."))
             }
+            GithubError::Expired { host, .. } => Problem::new(ErrorCode::AuthExpired, message)
+                .with_hint(format!(
+                    "Sign in again: `slipway login github --host {host} --with-token` (or Settings → Accounts)."
+                )),
+            GithubError::NotFound { .. } => Problem::new(ErrorCode::NotFound, message).with_hint(
+                "Check the repository's name in the origin remote, and that your token can read it.",
+            ),
             GithubError::Unavailable { hint, .. } => {
                 Problem::new(ErrorCode::ServiceUnavailable, message).with_hint(hint.clone())
             }
