@@ -1,8 +1,14 @@
 //! What Slipway reads from a project's git repository: through the `git`
 //! CLI, or for the project list (the window's first paint waits for it)
-//! straight from the repository's files, with no process to start.
+//! straight from the repository's files, with no process to start; and
+//! branches made and pushed through the `git` CLI ([`status`],
+//! [`new_branch`], [`push`]).
+
+mod branch;
 
 use std::path::{Path, PathBuf};
+
+pub use branch::{BranchStatus, PushError, PushRejection, new_branch, push, status};
 
 use crate::event::GitInfo;
 use crate::{ErrorCode, Problem};
@@ -19,6 +25,9 @@ pub enum GitError {
     /// The repository has no commit yet.
     #[error("the repository at {} has no commit yet", .path.display())]
     NoCommit { path: PathBuf },
+    /// Not a name git accepts for a branch.
+    #[error("{name:?} is not a valid branch name")]
+    BadBranchName { name: String },
     /// A git command failed; `stderr` is what git said.
     #[error("`git {command}` failed: {stderr}")]
     Failed {
@@ -38,6 +47,8 @@ impl GitError {
                 .with_hint("Open the repository's folder, or run `git init` there."),
             GitError::NoCommit { .. } => Problem::new(ErrorCode::BadConfig, self.to_string())
                 .with_hint("Commit your work first (`git commit`)."),
+            GitError::BadBranchName { .. } => Problem::new(ErrorCode::BadConfig, self.to_string())
+                .with_hint("Use letters, digits, '-', '_' and '/', like feature/login."),
             GitError::Failed { .. } => Problem::new(ErrorCode::Io, self.to_string()),
         }
     }
@@ -176,7 +187,7 @@ fn origin_in_config(config: &str) -> Result<Option<String>, ()> {
 }
 
 /// Runs `git -C root args...` and returns what it printed, trimmed.
-async fn run(root: &Path, args: &[&str]) -> Result<String, GitError> {
+pub(crate) async fn run(root: &Path, args: &[&str]) -> Result<String, GitError> {
     let output = tokio::process::Command::from(git_command(root, args))
         .output()
         .await;
@@ -184,7 +195,7 @@ async fn run(root: &Path, args: &[&str]) -> Result<String, GitError> {
 }
 
 /// `git -C root args...`, reading nothing from stdin.
-fn git_command(root: &Path, args: &[&str]) -> std::process::Command {
+pub(crate) fn git_command(root: &Path, args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new("git");
     command
         .arg("-C")
