@@ -104,6 +104,19 @@ pub(super) async fn faults(
     }
     let fault = world.lock().expect("lock").github_faults.pop_front();
     let Some(fault) = fault else {
+        // Repositories are private: a known token or GitHub's 401.
+        let known = bearer(request.headers())
+            .is_some_and(|t| world.lock().expect("lock").github.contains_key(&t));
+        if request.uri().path().starts_with("/github/repos/") && !known {
+            let mut world = world.lock().expect("lock");
+            let headers = github_headers(&mut world);
+            return github_error(
+                headers,
+                StatusCode::UNAUTHORIZED,
+                "Bad credentials",
+                "https://docs.github.com/rest",
+            );
+        }
         return next.run(request).await;
     };
     let mut world = world.lock().expect("lock");

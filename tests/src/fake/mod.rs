@@ -19,13 +19,14 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use serde_json::json;
 
 mod circleci;
 mod github;
 pub mod http;
 mod registry;
+pub mod repos;
 
 /// A GitHub user a token belongs to.
 #[derive(Debug, Clone)]
@@ -45,6 +46,10 @@ struct World {
     rate: http::RateLimit,
     /// Faults GitHub answers with next, in order, instead of the real answer.
     github_faults: std::collections::VecDeque<GithubFault>,
+    /// GitHub's repositories, by `owner/name`.
+    repos: HashMap<String, repos::FakeRepo>,
+    /// The GitHub API's base URL, for links and `Location`.
+    api_url: String,
     /// Every request, as `METHOD /path`.
     requests: Vec<String>,
     /// Requests no route knows.
@@ -58,6 +63,8 @@ type Shared = Arc<Mutex<World>>;
 pub struct FakeServices {
     addr: SocketAddr,
     world: Shared,
+    /// Where the repositories' bare git folders live.
+    git_root: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -90,9 +97,11 @@ impl FakeServices {
         let addr = addr_rx
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("fake services did not start");
+        world.lock().expect("lock").api_url = format!("http://{addr}/github");
         FakeServices {
             addr,
             world,
+            git_root: tempfile::tempdir().expect("temp dir"),
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -150,6 +159,73 @@ impl FakeServices {
         self.world.lock().expect("lock").requests.clone()
     }
 
+    /// A new repository on the fake GitHub; returns its bare git folder,
+    /// which `git push` reaches (as `origin`, or through `url.insteadOf`).
+    pub fn github_repo(&self, owner: &str, name: &str, default_branch: &str) -> std::path::PathBuf {
+        let repo = repos::FakeRepo::create(self.git_root.path(), owner, name, default_branch);
+        let bare = repo.bare.clone();
+        self.world
+            .lock()
+            .expect("lock")
+            .repos
+            .insert(format!("{owner}/{name}"), repo);
+        bare
+    }
+
+    /// Changes a repository with `change`.
+    pub fn with_repo<T>(&self, full_name: &str, change: impl FnOnce(&mut repos::FakeRepo) -> T) -> T {
+        let mut world = self.world.lock().expect("lock");
+        let repo = world
+            .repos
+            .get_mut(full_name)
+            .unwrap_or_else(|| panic!("no fake repository {full_name}"));
+        change(repo)
+    }
+
+    /// Posts a commit status, as CircleCI does.
+    pub fn post_status(&self, full_name: &str, sha: &str, context: &str, state: &str) {
+        self.with_repo(full_name, |repo| {
+            let id = repo.statuses.len() as u64 + 1;
+            let at = format!("2026-12-01T10:{:02}:{:02}Z", id / 60 % 60, id % 60);
+            repo.statuses.push((
+                sha.to_string(),
+                json!({
+                    "id": id, "state": state, "context": context,
+                    "description": format!("{context}: {state}"),
+                    "target_url": format!("https://circleci.com/gh/{full_name}/{id}"),
+                    "created_at": "2026-12-01T10:00:00Z", "updated_at": at,
+                }),
+            ));
+        });
+    }
+
+    /// Adds or re-runs a check run (a new id, as GitHub gives a re-run);
+    /// returns its id.
+    pub fn check_run(&self, full_name: &str, sha: &str, name: &str, status: &str, conclusion: Option<&str>) -> u64 {
+        self.with_repo(full_name, |repo| {
+            let id = 1000 + repo.check_runs.len() as u64;
+            repo.check_runs.push(json!({
+                "id": id, "name": name, "head_sha": sha, "status": status,
+                "conclusion": conclusion,
+                "started_at": "2026-12-01T10:00:00Z",
+                "completed_at": conclusion.map(|_| "2026-12-01T10:02:00Z"),
+                "html_url": format!("https://github.com/{full_name}/runs/{id}"),
+                "check_suite": { "id": 1 },
+            }));
+            id
+        })
+    }
+
+    /// Requires these checks on `branch`.
+    pub fn protect(&self, full_name: &str, branch: &str, contexts: &[&str]) {
+        self.with_repo(full_name, |repo| {
+            repo.protection.insert(
+                branch.to_string(),
+                contexts.iter().map(|c| c.to_string()).collect(),
+            );
+        });
+    }
+
     /// Makes GitHub answer its next requests with these faults, in order.
     pub fn github_faults(&self, faults: &[GithubFault]) {
         self.world
@@ -201,6 +277,32 @@ pub enum GithubFault {
 fn router(world: Shared) -> Router {
     Router::new()
         .route("/github/user", get(github::user))
+        .route("/github/repos/{owner}/{repo}", get(repos::get_repo))
+        .route(
+            "/github/repos/{owner}/{repo}/pulls",
+            get(repos::list_pulls).post(repos::create_pull),
+        )
+        .route("/github/repos/{owner}/{repo}/pulls/{number}", get(repos::get_pull))
+        .route(
+            "/github/repos/{owner}/{repo}/pulls/{number}/merge",
+            put(repos::merge_pull),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/commits/{reference}/status",
+            get(repos::combined_status),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/commits/{reference}/check-runs",
+            get(repos::check_runs),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/commits/{reference}/check-suites",
+            get(repos::check_suites),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
+            get(repos::required_checks),
+        )
         .route("/circleci/api/v2/me", get(circleci::me))
         .route("/v2/", get(registry::base))
         .route("/token", get(registry::token))

@@ -1,0 +1,551 @@
+//! The fake GitHub's repositories: each one a bare git repository on disk
+//! that `git push` reaches, so branches, commits and merges are real; with
+//! pull requests, commit statuses, check runs and suites, and branch
+//! protection kept beside it. Answers carry GitHub's payloads (from
+//! `tests/contracts`), ETags (a 304 is not charged), `Link` pagination and
+//! `Location` on creation.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::github::github_headers;
+use super::http::{etag, link, not_modified};
+use super::{Shared, World};
+
+const REPO: &str = include_str!("../../contracts/github/get_repo.json");
+const PULL: &str = include_str!("../../contracts/github/get_pull_request.json");
+const MERGED: &str = include_str!("../../contracts/github/merge_pull_request.json");
+const NOT_MERGEABLE: &str = include_str!("../../contracts/github/merge_pull_request.405.json");
+const HEAD_MODIFIED: &str = include_str!("../../contracts/github/merge_pull_request.409.json");
+
+/// One repository of the fake GitHub.
+#[derive(Debug)]
+pub struct FakeRepo {
+    pub default_branch: String,
+    /// The bare repository pushes reach.
+    pub bare: PathBuf,
+    pub pulls: Vec<Pull>,
+    /// Commit statuses, oldest first: (sha, status JSON).
+    pub statuses: Vec<(String, Value)>,
+    /// Check runs, oldest first.
+    pub check_runs: Vec<Value>,
+    /// Check suites by id.
+    pub suites: Vec<Value>,
+    /// Required status checks of protected branches.
+    pub protection: HashMap<String, Vec<String>>,
+    /// How many more reads of a pull request answer `mergeable: null`.
+    pub mergeable_unknown: u32,
+    /// A status the next merge answers with instead of merging (405, 409).
+    pub merge_fault: Option<u16>,
+}
+
+/// A pull request.
+#[derive(Debug, Clone)]
+pub struct Pull {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+    pub state: &'static str,
+    pub merged: bool,
+    pub merge_sha: Option<String>,
+}
+
+/// Runs git in `dir`, returning its trimmed output, or `None` on failure.
+pub fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=GitHub", "-c", "user.email=noreply@github.com"])
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+impl FakeRepo {
+    /// A new empty bare repository under `root`.
+    pub fn create(root: &Path, owner: &str, name: &str, default_branch: &str) -> Self {
+        let bare = root.join(owner).join(format!("{name}.git"));
+        std::fs::create_dir_all(&bare).expect("mkdir");
+        git(&bare, &["init", "-q", "--bare", "-b", default_branch]).expect("git init --bare");
+        FakeRepo {
+            default_branch: default_branch.into(),
+            bare,
+            pulls: Vec::new(),
+            statuses: Vec::new(),
+            check_runs: Vec::new(),
+            suites: Vec::new(),
+            protection: HashMap::new(),
+            mergeable_unknown: 0,
+            merge_fault: None,
+        }
+    }
+
+    /// The commit a branch or SHA names, when it exists.
+    pub fn resolve(&self, reference: &str) -> Option<String> {
+        git(
+            &self.bare,
+            &["rev-parse", "--verify", "-q", &format!("{reference}^{{commit}}")],
+        )
+    }
+}
+
+/// `owner/name` to the repository, or GitHub's 404.
+fn find<'a>(world: &'a mut World, owner: &str, name: &str) -> Result<&'a mut FakeRepo, Response> {
+    let key = format!("{owner}/{name}");
+    match world.repos.get_mut(&key) {
+        Some(repo) => Ok(repo),
+        None => Err(not_found("https://docs.github.com/rest/repos/repos#get-a-repository")),
+    }
+}
+
+fn not_found(docs: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({ "message": "Not Found", "documentation_url": docs, "status": "404" })),
+    )
+        .into_response()
+}
+
+fn unprocessable(resource: &str, field: &str, code: &str, message: Option<&str>) -> Response {
+    let mut error = json!({ "resource": resource, "field": field, "code": code });
+    if let Some(m) = message {
+        error["message"] = json!(m);
+    }
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        axum::Json(json!({
+            "message": "Validation Failed",
+            "errors": [error],
+            "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+            "status": "422"
+        })),
+    )
+        .into_response()
+}
+
+/// A JSON answer with an ETag; a matching `If-None-Match` gets a free 304.
+fn conditional(world: &mut World, request: &HeaderMap, value: &Value) -> Response {
+    let mut headers = github_headers(world);
+    let text = value.to_string();
+    let tag = etag(text.as_bytes());
+    headers.insert("etag", HeaderValue::from_str(&tag).expect("etag"));
+    if not_modified(request, &tag) {
+        world.rate.refund();
+        world.rate.headers(&mut headers);
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    (StatusCode::OK, headers, text).into_response()
+}
+
+fn repo_json(world_url: &str, owner: &str, name: &str, repo: &FakeRepo) -> Value {
+    let mut v: Value = serde_json::from_str(REPO).expect("contract");
+    v["name"] = json!(name);
+    v["full_name"] = json!(format!("{owner}/{name}"));
+    v["owner"]["login"] = json!(owner);
+    v["default_branch"] = json!(repo.default_branch);
+    v["html_url"] = json!(format!("https://github.com/{owner}/{name}"));
+    v["url"] = json!(format!("{world_url}/repos/{owner}/{name}"));
+    v["allow_auto_merge"] = json!(false);
+    v
+}
+
+fn pull_json(owner: &str, name: &str, repo: &FakeRepo, pull: &Pull, mergeable: Value) -> Value {
+    let mut v: Value = serde_json::from_str(PULL).expect("contract");
+    let head_sha = repo.resolve(&pull.head).unwrap_or_default();
+    let base_sha = repo.resolve(&pull.base).unwrap_or_default();
+    v["number"] = json!(pull.number);
+    v["title"] = json!(pull.title);
+    v["body"] = json!(pull.body);
+    v["state"] = json!(pull.state);
+    v["draft"] = json!(pull.draft);
+    v["merged"] = json!(pull.merged);
+    v["mergeable"] = mergeable;
+    v["merge_commit_sha"] = json!(pull.merge_sha);
+    v["html_url"] = json!(format!("https://github.com/{owner}/{name}/pull/{}", pull.number));
+    v["head"]["ref"] = json!(pull.head);
+    v["head"]["sha"] = json!(head_sha);
+    v["head"]["label"] = json!(format!("{owner}:{}", pull.head));
+    v["base"]["ref"] = json!(pull.base);
+    v["base"]["sha"] = json!(base_sha);
+    v["base"]["label"] = json!(format!("{owner}:{}", pull.base));
+    v["head"]["repo"]["full_name"] = json!(format!("{owner}/{name}"));
+    v["base"]["repo"]["full_name"] = json!(format!("{owner}/{name}"));
+    v
+}
+
+type RepoPath = UrlPath<(String, String)>;
+
+/// `GET /repos/{owner}/{repo}`.
+pub(super) async fn get_repo(
+    State(world): State<Shared>,
+    UrlPath((owner, name)): RepoPath,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let api = world.api_url.clone();
+    let value = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo_json(&api, &owner, &name, repo),
+        Err(e) => return e,
+    };
+    conditional(&mut world, &request, &value)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PullQuery {
+    state: Option<String>,
+    head: Option<String>,
+    base: Option<String>,
+}
+
+/// `GET /repos/{owner}/{repo}/pulls`.
+pub(super) async fn list_pulls(
+    State(world): State<Shared>,
+    UrlPath((owner, name)): RepoPath,
+    Query(query): Query<PullQuery>,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let state = query.state.as_deref().unwrap_or("open");
+    let pulls: Vec<Value> = repo
+        .pulls
+        .iter()
+        .rev()
+        .filter(|p| state == "all" || p.state == state)
+        .filter(|p| {
+            query
+                .head
+                .as_deref()
+                .is_none_or(|h| h.split_once(':').map_or(h, |(_, b)| b) == p.head)
+        })
+        .filter(|p| query.base.as_deref().is_none_or(|b| b == p.base))
+        .map(|p| pull_json(&owner, &name, repo, p, Value::Null))
+        .collect();
+    conditional(&mut world, &request, &Value::Array(pulls))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct NewPull {
+    title: Option<String>,
+    body: Option<String>,
+    head: Option<String>,
+    base: Option<String>,
+    #[serde(default)]
+    draft: bool,
+}
+
+/// `POST /repos/{owner}/{repo}/pulls`.
+pub(super) async fn create_pull(
+    State(world): State<Shared>,
+    UrlPath((owner, name)): RepoPath,
+    axum::Json(new): axum::Json<NewPull>,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let mut headers = github_headers(&mut world);
+    let api = world.api_url.clone();
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let (Some(head), Some(base)) = (new.head, new.base) else {
+        return unprocessable("PullRequest", "head", "missing_field", None);
+    };
+    let head = head.split_once(':').map_or(head.clone(), |(_, b)| b.to_string());
+    if repo.resolve(&head).is_none() {
+        return unprocessable("PullRequest", "head", "invalid", None);
+    }
+    if repo.resolve(&base).is_none() {
+        return unprocessable("PullRequest", "base", "invalid", None);
+    }
+    if repo.resolve(&head) == repo.resolve(&base) {
+        return unprocessable(
+            "PullRequest",
+            "",
+            "custom",
+            Some(&format!("No commits between {base} and {head}")),
+        );
+    }
+    if let Some(open) = repo.pulls.iter().find(|p| p.head == head && p.state == "open") {
+        return unprocessable(
+            "PullRequest",
+            "",
+            "custom",
+            Some(&format!("A pull request already exists for {owner}:{} (#{}).", head, open.number)),
+        );
+    }
+    let number = repo.pulls.len() as u64 + 1;
+    let pull = Pull {
+        number,
+        title: new.title.unwrap_or_else(|| head.clone()),
+        body: new.body.unwrap_or_default(),
+        head,
+        base,
+        draft: new.draft,
+        state: "open",
+        merged: false,
+        merge_sha: None,
+    };
+    let value = pull_json(&owner, &name, repo, &pull, Value::Null);
+    repo.pulls.push(pull);
+    headers.insert(
+        "location",
+        HeaderValue::from_str(&format!("{api}/repos/{owner}/{name}/pulls/{number}")).expect("location"),
+    );
+    (StatusCode::CREATED, headers, value.to_string()).into_response()
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{number}`.
+pub(super) async fn get_pull(
+    State(world): State<Shared>,
+    UrlPath((owner, name, number)): UrlPath<(String, String, u64)>,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let Some(pull) = repo.pulls.iter().find(|p| p.number == number).cloned() else {
+        return not_found("https://docs.github.com/rest/pulls/pulls#get-a-pull-request");
+    };
+    let mergeable = if pull.state != "open" {
+        Value::Null
+    } else if repo.mergeable_unknown > 0 {
+        repo.mergeable_unknown -= 1;
+        Value::Null
+    } else {
+        json!(true)
+    };
+    let value = pull_json(&owner, &name, repo, &pull, mergeable);
+    conditional(&mut world, &request, &value)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MergeRequest {
+    sha: Option<String>,
+    merge_method: Option<String>,
+    commit_title: Option<String>,
+}
+
+/// `PUT /repos/{owner}/{repo}/pulls/{number}/merge`: merges in the bare
+/// repository for real.
+pub(super) async fn merge_pull(
+    State(world): State<Shared>,
+    UrlPath((owner, name, number)): UrlPath<(String, String, u64)>,
+    axum::Json(merge): axum::Json<MergeRequest>,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let headers = github_headers(&mut world);
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let Some(index) = repo.pulls.iter().position(|p| p.number == number) else {
+        return not_found("https://docs.github.com/rest/pulls/pulls#merge-a-pull-request");
+    };
+    let pull = repo.pulls[index].clone();
+    let answer = |status: StatusCode, body: &str| (status, headers.clone(), body.to_string()).into_response();
+    match repo.merge_fault.take() {
+        Some(405) => return answer(StatusCode::METHOD_NOT_ALLOWED, NOT_MERGEABLE),
+        Some(409) => return answer(StatusCode::CONFLICT, HEAD_MODIFIED),
+        _ => {}
+    }
+    if pull.state != "open" {
+        return answer(StatusCode::METHOD_NOT_ALLOWED, NOT_MERGEABLE);
+    }
+    let head_sha = repo.resolve(&pull.head).unwrap_or_default();
+    if merge.sha.as_deref().is_some_and(|sha| sha != head_sha) {
+        return answer(StatusCode::CONFLICT, HEAD_MODIFIED);
+    }
+    let method = merge.merge_method.unwrap_or_else(|| "merge".into());
+    let title = merge
+        .commit_title
+        .unwrap_or_else(|| format!("Merge pull request #{number} from {owner}/{}", pull.head));
+    let Some(sha) = merge_in_bare(&repo.bare, &pull.base, &pull.head, &method, &title) else {
+        return answer(StatusCode::METHOD_NOT_ALLOWED, NOT_MERGEABLE);
+    };
+    let pull = &mut repo.pulls[index];
+    pull.state = "closed";
+    pull.merged = true;
+    pull.merge_sha = Some(sha.clone());
+    let mut body: Value = serde_json::from_str(MERGED).expect("contract");
+    body["sha"] = json!(sha);
+    (StatusCode::OK, headers, body.to_string()).into_response()
+}
+
+/// Merges `head` into `base` in a scratch clone and pushes the result back.
+fn merge_in_bare(bare: &Path, base: &str, head: &str, method: &str, title: &str) -> Option<String> {
+    let scratch = tempfile::tempdir().ok()?;
+    let work = scratch.path().join("w");
+    let work_str = work.to_str()?;
+    git(scratch.path(), &["clone", "-q", "-b", base, bare.to_str()?, work_str])?;
+    git(&work, &["fetch", "-q", "origin", head])?;
+    match method {
+        "squash" => {
+            git(&work, &["merge", "-q", "--squash", "FETCH_HEAD"])?;
+            git(&work, &["commit", "-q", "-m", title])?;
+        }
+        "rebase" => {
+            git(&work, &["checkout", "-q", "-B", "rebasing", "FETCH_HEAD"])?;
+            git(&work, &["rebase", "-q", base])?;
+            git(&work, &["checkout", "-q", base])?;
+            git(&work, &["merge", "-q", "--ff-only", "rebasing"])?;
+        }
+        _ => {
+            git(&work, &["merge", "-q", "--no-ff", "-m", title, "FETCH_HEAD"])?;
+        }
+    }
+    git(&work, &["push", "-q", "origin", base])?;
+    git(&work, &["rev-parse", "HEAD"])
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Page {
+    per_page: Option<usize>,
+    page: Option<usize>,
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}/status`.
+pub(super) async fn combined_status(
+    State(world): State<Shared>,
+    UrlPath((owner, name, reference)): UrlPath<(String, String, String)>,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let Some(sha) = repo.resolve(&reference) else {
+        return not_found("https://docs.github.com/rest/commits/statuses");
+    };
+    // The latest status of each context, newest first.
+    let mut latest: Vec<Value> = Vec::new();
+    for (_, status) in repo.statuses.iter().rev().filter(|(s, _)| *s == sha) {
+        if !latest.iter().any(|l| l["context"] == status["context"]) {
+            latest.push(status.clone());
+        }
+    }
+    let state = if latest.iter().any(|s| s["state"] == "error" || s["state"] == "failure") {
+        "failure"
+    } else if latest.is_empty() || latest.iter().any(|s| s["state"] == "pending") {
+        "pending"
+    } else {
+        "success"
+    };
+    let value = json!({
+        "state": state,
+        "statuses": latest,
+        "sha": sha,
+        "total_count": latest.len(),
+        "repository": { "full_name": format!("{owner}/{name}") },
+    });
+    conditional(&mut world, &request, &value)
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`, paginated.
+pub(super) async fn check_runs(
+    State(world): State<Shared>,
+    UrlPath((owner, name, reference)): UrlPath<(String, String, String)>,
+    Query(page): Query<Page>,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let api = world.api_url.clone();
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let Some(sha) = repo.resolve(&reference) else {
+        return not_found("https://docs.github.com/rest/checks/runs");
+    };
+    let all: Vec<&Value> = repo.check_runs.iter().filter(|r| r["head_sha"] == sha.as_str()).collect();
+    let per_page = page.per_page.unwrap_or(30).clamp(1, 100);
+    let number = page.page.unwrap_or(1).max(1);
+    let runs: Vec<Value> = all
+        .iter()
+        .skip((number - 1) * per_page)
+        .take(per_page)
+        .map(|r| (*r).clone())
+        .collect();
+    let value = json!({ "total_count": all.len(), "check_runs": runs });
+    let next = link(
+        &format!("{api}/repos/{owner}/{name}/commits/{reference}/check-runs"),
+        number,
+        per_page,
+        all.len(),
+    );
+    let mut response = conditional(&mut world, &request, &value);
+    if let Some(next) = next {
+        response
+            .headers_mut()
+            .insert("link", HeaderValue::from_str(&next).expect("link"));
+    }
+    response
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}/check-suites`.
+pub(super) async fn check_suites(
+    State(world): State<Shared>,
+    UrlPath((owner, name, reference)): UrlPath<(String, String, String)>,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let Some(sha) = repo.resolve(&reference) else {
+        return not_found("https://docs.github.com/rest/checks/suites");
+    };
+    let suites: Vec<Value> = repo
+        .suites
+        .iter()
+        .filter(|s| s["head_sha"] == sha.as_str())
+        .cloned()
+        .collect();
+    let value = json!({ "total_count": suites.len(), "check_suites": suites });
+    conditional(&mut world, &request, &value)
+}
+
+/// `GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks`.
+pub(super) async fn required_checks(
+    State(world): State<Shared>,
+    UrlPath((owner, name, branch)): UrlPath<(String, String, String)>,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let Some(contexts) = repo.protection.get(&branch).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({
+                "message": "Branch not protected",
+                "documentation_url": "https://docs.github.com/rest/reference/repos#get-branch-protection"
+            })),
+        )
+            .into_response();
+    };
+    let checks: Vec<Value> = contexts.iter().map(|c| json!({ "context": c, "app_id": null })).collect();
+    let value = json!({ "strict": false, "contexts": contexts, "checks": checks });
+    conditional(&mut world, &request, &value)
+}
