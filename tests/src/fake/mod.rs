@@ -173,7 +173,11 @@ impl FakeServices {
     }
 
     /// Changes a repository with `change`.
-    pub fn with_repo<T>(&self, full_name: &str, change: impl FnOnce(&mut repos::FakeRepo) -> T) -> T {
+    pub fn with_repo<T>(
+        &self,
+        full_name: &str,
+        change: impl FnOnce(&mut repos::FakeRepo) -> T,
+    ) -> T {
         let mut world = self.world.lock().expect("lock");
         let repo = world
             .repos
@@ -201,7 +205,14 @@ impl FakeServices {
 
     /// Adds or re-runs a check run (a new id, as GitHub gives a re-run);
     /// returns its id.
-    pub fn check_run(&self, full_name: &str, sha: &str, name: &str, status: &str, conclusion: Option<&str>) -> u64 {
+    pub fn check_run(
+        &self,
+        full_name: &str,
+        sha: &str,
+        name: &str,
+        status: &str,
+        conclusion: Option<&str>,
+    ) -> u64 {
         self.with_repo(full_name, |repo| {
             let id = 1000 + repo.check_runs.len() as u64;
             repo.check_runs.push(json!({
@@ -282,7 +293,10 @@ fn router(world: Shared) -> Router {
             "/github/repos/{owner}/{repo}/pulls",
             get(repos::list_pulls).post(repos::create_pull),
         )
-        .route("/github/repos/{owner}/{repo}/pulls/{number}", get(repos::get_pull))
+        .route(
+            "/github/repos/{owner}/{repo}/pulls/{number}",
+            get(repos::get_pull),
+        )
         .route(
             "/github/repos/{owner}/{repo}/pulls/{number}/merge",
             put(repos::merge_pull),

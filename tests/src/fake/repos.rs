@@ -65,7 +65,12 @@ pub fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["-c", "user.name=GitHub", "-c", "user.email=noreply@github.com"])
+        .args([
+            "-c",
+            "user.name=GitHub",
+            "-c",
+            "user.email=noreply@github.com",
+        ])
         .args(args)
         .output()
         .ok()?;
@@ -97,17 +102,25 @@ impl FakeRepo {
     pub fn resolve(&self, reference: &str) -> Option<String> {
         git(
             &self.bare,
-            &["rev-parse", "--verify", "-q", &format!("{reference}^{{commit}}")],
+            &[
+                "rev-parse",
+                "--verify",
+                "-q",
+                &format!("{reference}^{{commit}}"),
+            ],
         )
     }
 }
 
 /// `owner/name` to the repository, or GitHub's 404.
+#[allow(clippy::result_large_err)] // The error is the answer, sent at once.
 fn find<'a>(world: &'a mut World, owner: &str, name: &str) -> Result<&'a mut FakeRepo, Response> {
     let key = format!("{owner}/{name}");
     match world.repos.get_mut(&key) {
         Some(repo) => Ok(repo),
-        None => Err(not_found("https://docs.github.com/rest/repos/repos#get-a-repository")),
+        None => Err(not_found(
+            "https://docs.github.com/rest/repos/repos#get-a-repository",
+        )),
     }
 }
 
@@ -174,7 +187,10 @@ fn pull_json(owner: &str, name: &str, repo: &FakeRepo, pull: &Pull, mergeable: V
     v["merged"] = json!(pull.merged);
     v["mergeable"] = mergeable;
     v["merge_commit_sha"] = json!(pull.merge_sha);
-    v["html_url"] = json!(format!("https://github.com/{owner}/{name}/pull/{}", pull.number));
+    v["html_url"] = json!(format!(
+        "https://github.com/{owner}/{name}/pull/{}",
+        pull.number
+    ));
     v["head"]["ref"] = json!(pull.head);
     v["head"]["sha"] = json!(head_sha);
     v["head"]["label"] = json!(format!("{owner}:{}", pull.head));
@@ -266,7 +282,9 @@ pub(super) async fn create_pull(
     let (Some(head), Some(base)) = (new.head, new.base) else {
         return unprocessable("PullRequest", "head", "missing_field", None);
     };
-    let head = head.split_once(':').map_or(head.clone(), |(_, b)| b.to_string());
+    let head = head
+        .split_once(':')
+        .map_or(head.clone(), |(_, b)| b.to_string());
     if repo.resolve(&head).is_none() {
         return unprocessable("PullRequest", "head", "invalid", None);
     }
@@ -281,12 +299,19 @@ pub(super) async fn create_pull(
             Some(&format!("No commits between {base} and {head}")),
         );
     }
-    if let Some(open) = repo.pulls.iter().find(|p| p.head == head && p.state == "open") {
+    if let Some(open) = repo
+        .pulls
+        .iter()
+        .find(|p| p.head == head && p.state == "open")
+    {
         return unprocessable(
             "PullRequest",
             "",
             "custom",
-            Some(&format!("A pull request already exists for {owner}:{} (#{}).", head, open.number)),
+            Some(&format!(
+                "A pull request already exists for {owner}:{} (#{}).",
+                head, open.number
+            )),
         );
     }
     let number = repo.pulls.len() as u64 + 1;
@@ -305,7 +330,8 @@ pub(super) async fn create_pull(
     repo.pulls.push(pull);
     headers.insert(
         "location",
-        HeaderValue::from_str(&format!("{api}/repos/{owner}/{name}/pulls/{number}")).expect("location"),
+        HeaderValue::from_str(&format!("{api}/repos/{owner}/{name}/pulls/{number}"))
+            .expect("location"),
     );
     (StatusCode::CREATED, headers, value.to_string()).into_response()
 }
@@ -360,7 +386,9 @@ pub(super) async fn merge_pull(
         return not_found("https://docs.github.com/rest/pulls/pulls#merge-a-pull-request");
     };
     let pull = repo.pulls[index].clone();
-    let answer = |status: StatusCode, body: &str| (status, headers.clone(), body.to_string()).into_response();
+    let answer = |status: StatusCode, body: &str| {
+        (status, headers.clone(), body.to_string()).into_response()
+    };
     match repo.merge_fault.take() {
         Some(405) => return answer(StatusCode::METHOD_NOT_ALLOWED, NOT_MERGEABLE),
         Some(409) => return answer(StatusCode::CONFLICT, HEAD_MODIFIED),
@@ -394,7 +422,10 @@ fn merge_in_bare(bare: &Path, base: &str, head: &str, method: &str, title: &str)
     let scratch = tempfile::tempdir().ok()?;
     let work = scratch.path().join("w");
     let work_str = work.to_str()?;
-    git(scratch.path(), &["clone", "-q", "-b", base, bare.to_str()?, work_str])?;
+    git(
+        scratch.path(),
+        &["clone", "-q", "-b", base, bare.to_str()?, work_str],
+    )?;
     git(&work, &["fetch", "-q", "origin", head])?;
     match method {
         "squash" => {
@@ -408,7 +439,10 @@ fn merge_in_bare(bare: &Path, base: &str, head: &str, method: &str, title: &str)
             git(&work, &["merge", "-q", "--ff-only", "rebasing"])?;
         }
         _ => {
-            git(&work, &["merge", "-q", "--no-ff", "-m", title, "FETCH_HEAD"])?;
+            git(
+                &work,
+                &["merge", "-q", "--no-ff", "-m", title, "FETCH_HEAD"],
+            )?;
         }
     }
     git(&work, &["push", "-q", "origin", base])?;
@@ -442,7 +476,10 @@ pub(super) async fn combined_status(
             latest.push(status.clone());
         }
     }
-    let state = if latest.iter().any(|s| s["state"] == "error" || s["state"] == "failure") {
+    let state = if latest
+        .iter()
+        .any(|s| s["state"] == "error" || s["state"] == "failure")
+    {
         "failure"
     } else if latest.is_empty() || latest.iter().any(|s| s["state"] == "pending") {
         "pending"
@@ -475,7 +512,11 @@ pub(super) async fn check_runs(
     let Some(sha) = repo.resolve(&reference) else {
         return not_found("https://docs.github.com/rest/checks/runs");
     };
-    let all: Vec<&Value> = repo.check_runs.iter().filter(|r| r["head_sha"] == sha.as_str()).collect();
+    let all: Vec<&Value> = repo
+        .check_runs
+        .iter()
+        .filter(|r| r["head_sha"] == sha.as_str())
+        .collect();
     let per_page = page.per_page.unwrap_or(30).clamp(1, 100);
     let number = page.page.unwrap_or(1).max(1);
     let runs: Vec<Value> = all
@@ -545,7 +586,10 @@ pub(super) async fn required_checks(
         )
             .into_response();
     };
-    let checks: Vec<Value> = contexts.iter().map(|c| json!({ "context": c, "app_id": null })).collect();
+    let checks: Vec<Value> = contexts
+        .iter()
+        .map(|c| json!({ "context": c, "app_id": null }))
+        .collect();
     let value = json!({ "strict": false, "contexts": contexts, "checks": checks });
     conditional(&mut world, &request, &value)
 }

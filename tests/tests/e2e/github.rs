@@ -88,3 +88,195 @@ async fn limits_refusals_and_outages_say_what_to_do() {
         Ok(Fetched::Changed { .. })
     ));
 }
+
+/// Runs git in `dir`; fails the test with git's words when it fails.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test]
+async fn a_feature_branch_goes_from_push_to_a_green_merge() {
+    use slipway_core::github::GithubRepo;
+    use slipway_core::github::checks::CheckState;
+    use slipway_core::github::pulls::{MergeMethod, MergeOutcome, NewPull, PullState};
+
+    let fake = FakeServices::start();
+    fake.github_token("ghp_flow", "octo", Some("repo, workflow"));
+    let bare = fake.github_repo("octo", "app", "master");
+    let github = client(&fake, "ghp_flow");
+
+    // The user's clone names GitHub; git reaches the fake through a rewrite.
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("app");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&work, &["init", "-q", "-b", "master"]);
+    git(
+        &work,
+        &["remote", "add", "origin", "https://github.com/octo/app.git"],
+    );
+    let rewrite = format!("url.{}.insteadOf", bare.display());
+    git(
+        &work,
+        &["config", &rewrite, "https://github.com/octo/app.git"],
+    );
+    git(&work, &["commit", "-q", "--allow-empty", "-m", "first"]);
+    slipway_core::git::push(&work, "origin", "master", |_| {})
+        .await
+        .unwrap();
+
+    let remote = slipway_core::git::remote_url(&work).await.unwrap();
+    assert_eq!(
+        remote, "https://github.com/octo/app.git",
+        "read before the rewrite"
+    );
+    let repo = GithubRepo::from_remote(&remote, &[]).unwrap();
+    assert_eq!(repo.full_name(), "octo/app");
+    let info = github.repository(&repo).await.unwrap();
+    assert_eq!(info.default_branch, "master");
+
+    slipway_core::git::new_branch(&work, "origin", "master", "feature/cities")
+        .await
+        .unwrap();
+    std::fs::write(work.join("cities.txt"), "Seattle\n").unwrap();
+    git(&work, &["add", "cities.txt"]);
+    git(&work, &["commit", "-q", "-m", "List Seattle"]);
+    slipway_core::git::push(&work, "origin", "feature/cities", |_| {})
+        .await
+        .unwrap();
+    let head = git(&work, &["rev-parse", "HEAD"]);
+
+    assert_eq!(
+        github.open_pull_for(&repo, "feature/cities").await.unwrap(),
+        None
+    );
+    let pull = github
+        .create_pull(
+            &repo,
+            &NewPull {
+                title: "List Seattle".into(),
+                body: "".into(),
+                head: "feature/cities".into(),
+                base: "master".into(),
+                draft: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((pull.number, pull.head_sha.as_str()), (1, head.as_str()));
+    let again = github
+        .create_pull(
+            &repo,
+            &NewPull {
+                title: "again".into(),
+                body: "".into(),
+                head: "feature/cities".into(),
+                base: "master".into(),
+                draft: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("already exists"), "{again}");
+    assert_eq!(
+        github
+            .open_pull_for(&repo, "feature/cities")
+            .await
+            .unwrap()
+            .map(|p| p.number),
+        Some(1)
+    );
+
+    // Right after the push: no checks yet, which is pending.
+    fake.protect("octo/app", "master", &["ci/circleci: build"]);
+    let checks = github.checks(&repo, &head, Some("master")).await.unwrap();
+    assert_eq!(checks.state, CheckState::Pending);
+
+    // CircleCI's status and Actions' runs on one commit, more than a page of them.
+    fake.post_status("octo/app", &head, "ci/circleci: build", "pending");
+    for n in 0..120 {
+        fake.check_run(
+            "octo/app",
+            &head,
+            &format!("matrix {n}"),
+            "completed",
+            Some("success"),
+        );
+    }
+    let flaky = "integration";
+    fake.check_run("octo/app", &head, flaky, "completed", Some("failure"));
+    let checks = github.checks(&repo, &head, Some("master")).await.unwrap();
+    assert_eq!(
+        checks.checks.len(),
+        122,
+        "every page of check runs was read"
+    );
+    assert_eq!(checks.state, CheckState::Failure);
+    fake.check_run("octo/app", &head, flaky, "completed", Some("success"));
+    fake.post_status("octo/app", &head, "ci/circleci: build", "success");
+    let checks = github.checks(&repo, &head, Some("master")).await.unwrap();
+    assert_eq!(
+        checks.state,
+        CheckState::Success,
+        "the re-run replaced the failure"
+    );
+
+    // A push the user has not seen: the merge refuses the old head.
+    std::fs::write(work.join("cities.txt"), "Seattle\nParis\n").unwrap();
+    git(&work, &["commit", "-q", "-am", "Add Paris"]);
+    slipway_core::git::push(&work, "origin", "feature/cities", |_| {})
+        .await
+        .unwrap();
+    let moved = github
+        .merge(&repo, 1, &head, MergeMethod::Merge)
+        .await
+        .unwrap();
+    assert!(matches!(moved, MergeOutcome::HeadMoved { .. }), "{moved:?}");
+
+    // GitHub still working out mergeability answers null for a while.
+    fake.with_repo("octo/app", |r| r.mergeable_unknown = 2);
+    assert_eq!(github.pull(&repo, 1).await.unwrap().mergeable, None);
+    assert_eq!(github.pull(&repo, 1).await.unwrap().mergeable, None);
+    let pull = github.pull(&repo, 1).await.unwrap();
+    assert_eq!(pull.mergeable, Some(true));
+
+    fake.with_repo("octo/app", |r| r.merge_fault = Some(405));
+    let refused = github
+        .merge(&repo, 1, &pull.head_sha, MergeMethod::Squash)
+        .await
+        .unwrap();
+    assert!(
+        matches!(refused, MergeOutcome::NotMergeable { .. }),
+        "{refused:?}"
+    );
+
+    let merged = github
+        .merge(&repo, 1, &pull.head_sha, MergeMethod::Merge)
+        .await
+        .unwrap();
+    let MergeOutcome::Merged { sha } = merged else {
+        panic!("{merged:?}")
+    };
+    assert_eq!(
+        git(&bare, &["rev-parse", "master"]),
+        sha,
+        "master moved to the merge"
+    );
+    assert_eq!(
+        github.pull(&repo, 1).await.unwrap().state,
+        PullState::Merged
+    );
+    assert!(github.open_pulls(&repo).await.unwrap().is_empty());
+    assert!(fake.unknown().is_empty(), "{:?}", fake.unknown());
+}

@@ -125,84 +125,138 @@ impl GithubClient {
         path: &str,
         etag: Option<&str>,
     ) -> Result<Fetched<T>, GithubError> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.api)
-        };
-        let unavailable = |detail: String| GithubError::Unavailable {
-            url: url.clone(),
-            detail,
-            hint: "Check your connection; Slipway tries again.".into(),
-        };
-        let mut headers = http::HeaderMap::new();
-        if let Some(tag) = etag.and_then(|t| http::HeaderValue::from_str(t).ok()) {
-            headers.insert(http::header::IF_NONE_MATCH, tag);
-        }
-        let response = self
-            .octocrab
-            ._get_with_headers(url.as_str(), Some(headers))
-            .await
-            .map_err(|e| unavailable(crate::error::root_cause(&e)))?;
-        let status = response.status().as_u16();
-        let head = response.headers().clone();
-        let header = |name: &str| head.get(name).and_then(|v| v.to_str().ok());
-        let number = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
-        {
-            let mut budget = self.budget.lock().unwrap_or_else(|e| e.into_inner());
-            budget.remaining = number("x-ratelimit-remaining").or(budget.remaining);
-            budget.reset = number("x-ratelimit-reset").or(budget.reset);
-        }
-        if status == 304 {
+        let answer = self.send(http::Method::GET, path, None, etag).await?;
+        if answer.status == 304 {
             return Ok(Fetched::Unchanged);
         }
+        let answer = answer.success(self, path)?;
+        Ok(Fetched::Changed {
+            value: answer.json(path)?,
+            etag: answer.header("etag").map(str::to_string),
+            next: answer.header("link").and_then(next_link),
+        })
+    }
+
+    /// `GET path` without a conditional: the resource, or why not.
+    pub async fn get_value<T: DeserializeOwned>(&self, path: &str) -> Result<T, GithubError> {
+        match self.get_json(path, None).await? {
+            Fetched::Changed { value, .. } => Ok(value),
+            Fetched::Unchanged => Err(self.unavailable(path, "an unasked-for 304".into())),
+        }
+    }
+
+    /// Every page of a list at `path`, following `Link: rel="next"`;
+    /// `items` takes a page's items out of its body.
+    pub async fn get_all_pages<P: DeserializeOwned, T>(
+        &self,
+        path: &str,
+        mut items: impl FnMut(P) -> Vec<T>,
+    ) -> Result<Vec<T>, GithubError> {
+        let mut all = Vec::new();
+        let mut next = Some(path.to_string());
+        while let Some(url) = next.take() {
+            match self.get_json::<P>(&url, None).await? {
+                Fetched::Changed {
+                    value, next: more, ..
+                } => {
+                    all.extend(items(value));
+                    next = more;
+                }
+                Fetched::Unchanged => break,
+            }
+        }
+        Ok(all)
+    }
+
+    /// Sends a request and returns GitHub's answer whatever its status,
+    /// with the rate budget noted; rate limits, refused tokens and
+    /// unreachable servers are errors already.
+    pub(crate) async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        etag: Option<&str>,
+    ) -> Result<Answer, GithubError> {
+        let url = self.url(path);
+        let unavailable = |detail: String| self.unavailable(&url, detail);
+        let response = match (method.clone(), body) {
+            (http::Method::GET, _) => {
+                let mut headers = http::HeaderMap::new();
+                if let Some(tag) = etag.and_then(|t| http::HeaderValue::from_str(t).ok()) {
+                    headers.insert(http::header::IF_NONE_MATCH, tag);
+                }
+                self.octocrab
+                    ._get_with_headers(url.as_str(), Some(headers))
+                    .await
+            }
+            (http::Method::POST, body) => self.octocrab._post(url.as_str(), body).await,
+            (http::Method::PUT, body) => self.octocrab._put(url.as_str(), body).await,
+            (http::Method::PATCH, body) => self.octocrab._patch(url.as_str(), body).await,
+            (other, _) => {
+                return Err(unavailable(format!(
+                    "{other} is not a method Slipway sends"
+                )));
+            }
+        }
+        .map_err(|e| unavailable(crate::error::root_cause(&e)))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = response
             .into_body()
             .collect()
             .await
             .map_err(|e| unavailable(crate::error::root_cause(&e)))?
             .to_bytes();
+        let answer = Answer {
+            status,
+            headers,
+            body,
+        };
+        {
+            let mut budget = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+            budget.remaining = answer.number("x-ratelimit-remaining").or(budget.remaining);
+            budget.reset = answer.number("x-ratelimit-reset").or(budget.reset);
+        }
         match status {
-            200..=299 => {
-                let value = serde_json::from_slice(&body).map_err(|e| {
-                    unavailable(format!(
-                        "the answer to GET {path} is not what GitHub sends: {e}"
-                    ))
-                })?;
-                Ok(Fetched::Changed {
-                    value,
-                    etag: header("etag").map(str::to_string),
-                    next: header("link").and_then(next_link),
-                })
-            }
             401 => Err(GithubError::Expired {
                 host: self.host.clone(),
-                reason: error_message(&body),
+                reason: error_message(&answer.body),
             }),
             403 | 429
-                if header("retry-after").is_some()
-                    || number("x-ratelimit-remaining") == Some(0) =>
+                if answer.header("retry-after").is_some()
+                    || answer.number("x-ratelimit-remaining") == Some(0) =>
             {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
-                let reset = number("retry-after")
+                let reset = answer
+                    .number("retry-after")
                     .map(|after| now + after)
-                    .or(number("x-ratelimit-reset"));
+                    .or(answer.number("x-ratelimit-reset"));
                 Err(GithubError::RateLimited {
                     host: self.host.clone(),
                     reset,
-                    detail: error_message(&body),
+                    detail: error_message(&answer.body),
                 })
             }
-            404 => Err(GithubError::NotFound {
-                what: path.to_string(),
-                host: self.host.clone(),
-            }),
-            code => Err(unavailable(format!(
-                "HTTP {code}: {}",
-                error_message(&body)
-            ))),
+            _ => Ok(answer),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.api)
+        }
+    }
+
+    fn unavailable(&self, url: &str, detail: String) -> GithubError {
+        GithubError::Unavailable {
+            url: self.url(url),
+            detail,
+            hint: "Check your connection; Slipway tries again.".into(),
         }
     }
 
@@ -219,6 +273,47 @@ impl GithubClient {
     /// The underlying octocrab client.
     pub fn octocrab(&self) -> &octocrab::Octocrab {
         &self.octocrab
+    }
+}
+
+/// An answer from GitHub, not yet judged.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    headers: http::HeaderMap,
+    pub(crate) body: bytes::Bytes,
+}
+
+impl Answer {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn number(&self, name: &str) -> Option<u64> {
+        self.header(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The answer when it is a success; a 404 or another failure as an error.
+    pub(crate) fn success(self, client: &GithubClient, path: &str) -> Result<Self, GithubError> {
+        match self.status {
+            200..=299 => Ok(self),
+            404 => Err(GithubError::NotFound {
+                what: path.to_string(),
+                host: client.host.clone(),
+            }),
+            code => {
+                Err(client.unavailable(path, format!("HTTP {code}: {}", error_message(&self.body))))
+            }
+        }
+    }
+
+    /// The body as `T`.
+    pub(crate) fn json<T: DeserializeOwned>(&self, path: &str) -> Result<T, GithubError> {
+        serde_json::from_slice(&self.body).map_err(|e| GithubError::Unavailable {
+            url: path.to_string(),
+            detail: format!("the answer is not what GitHub sends: {e}"),
+            hint: "Check the GitHub API URL (settings or SLIPWAY_GITHUB_API_URL).".into(),
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! GitHub: which repository a project is ([`GithubRepo`], from its `origin`
 //! remote), the API client built once per host and token ([`GithubClient`]),
-//! a commit's checks folded into one state ([`checks`]), and what GitHub's
-//! answers mean ([`GithubError`]).
+//! a commit's checks folded into one state ([`checks`]), pull requests
+//! ([`pulls`]), and what GitHub's answers mean ([`GithubError`]).
 //!
 //! This module never reads accounts: callers hand it the host, the API URL
 //! and the token (see `accounts::AccountStore::github_client`).
@@ -9,6 +9,7 @@
 mod auth;
 pub mod checks;
 mod client;
+pub mod pulls;
 
 use serde::{Deserialize, Serialize};
 
@@ -164,6 +165,9 @@ pub enum GithubError {
     /// The repository or resource is not there (or not visible to this token).
     #[error("GitHub has no {what} at {host} (or your token cannot see it)")]
     NotFound { what: String, host: String },
+    /// GitHub refused what was asked (its validation failed).
+    #[error("GitHub refused: {message}")]
+    Invalid { message: String },
     /// GitHub could not be reached, or answered something unexpected.
     #[error("cannot reach GitHub at {url}: {detail}")]
     Unavailable {
@@ -196,6 +200,7 @@ impl GithubError {
             GithubError::NotFound { .. } => Problem::new(ErrorCode::NotFound, message).with_hint(
                 "Check the repository's name in the origin remote, and that your token can read it.",
             ),
+            GithubError::Invalid { .. } => Problem::new(ErrorCode::BadConfig, message),
             GithubError::Unavailable { hint, .. } => {
                 Problem::new(ErrorCode::ServiceUnavailable, message).with_hint(hint.clone())
             }

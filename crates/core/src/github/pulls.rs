@@ -1,0 +1,384 @@
+//! A repository's pull requests on GitHub: find the one for a branch, open
+//! one, read its checks, merge it. Outcomes the front ends act on (a moved
+//! head, not mergeable yet) are data, not errors.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::checks::{
+    CheckRun, CheckRunsPage, CheckSuitesPage, ChecksInput, ChecksRollup, CombinedStatus, rollup,
+};
+use super::{GithubClient, GithubError, GithubRepo};
+
+/// What Slipway needs to know of a repository.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoInfo {
+    /// The branch pull requests go into (`master`, `main`).
+    pub default_branch: String,
+    /// Whether GitHub's own auto-merge may be used.
+    #[serde(default)]
+    pub allow_auto_merge: bool,
+}
+
+/// A pull request's state.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullState {
+    /// Open.
+    Open,
+    /// Closed without merging.
+    Closed,
+    /// Merged.
+    Merged,
+}
+
+/// A pull request as Slipway shows it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// Its number (`#12`).
+    pub number: u64,
+    /// Its title.
+    pub title: String,
+    /// Open, closed or merged.
+    pub state: PullState,
+    /// Whether it is a draft.
+    pub draft: bool,
+    /// The branch it brings in.
+    pub head_ref: String,
+    /// The commit at the head of that branch.
+    pub head_sha: String,
+    /// The branch it goes into.
+    pub base_ref: String,
+    /// Its page on GitHub.
+    pub url: String,
+    /// Whether GitHub can merge it; `None` while GitHub is still working it out.
+    pub mergeable: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct PullBody {
+    number: u64,
+    #[serde(default)]
+    title: String,
+    state: String,
+    #[serde(default)]
+    draft: bool,
+    #[serde(default)]
+    merged: bool,
+    #[serde(default)]
+    merged_at: Option<String>,
+    html_url: String,
+    #[serde(default)]
+    mergeable: Option<bool>,
+    head: RefBody,
+    base: RefBody,
+}
+
+#[derive(Deserialize)]
+struct RefBody {
+    #[serde(rename = "ref")]
+    name: String,
+    sha: String,
+}
+
+impl From<PullBody> for PullRequest {
+    fn from(p: PullBody) -> Self {
+        PullRequest {
+            number: p.number,
+            title: p.title,
+            state: if p.merged || (p.state == "closed" && p.merged_at.is_some()) {
+                PullState::Merged
+            } else if p.state == "open" {
+                PullState::Open
+            } else {
+                PullState::Closed
+            },
+            draft: p.draft,
+            head_ref: p.head.name,
+            head_sha: p.head.sha,
+            base_ref: p.base.name,
+            url: p.html_url,
+            mergeable: p.mergeable,
+        }
+    }
+}
+
+/// A new pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPull {
+    pub title: String,
+    pub body: String,
+    /// The branch to bring in.
+    pub head: String,
+    /// The branch to merge into.
+    pub base: String,
+    pub draft: bool,
+}
+
+/// How to merge.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeMethod {
+    /// A merge commit.
+    #[default]
+    Merge,
+    /// One squashed commit.
+    Squash,
+    /// The commits rebased onto the base.
+    Rebase,
+}
+
+impl MergeMethod {
+    fn word(self) -> &'static str {
+        match self {
+            MergeMethod::Merge => "merge",
+            MergeMethod::Squash => "squash",
+            MergeMethod::Rebase => "rebase",
+        }
+    }
+}
+
+/// What a merge did.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum MergeOutcome {
+    /// Merged; `sha` is the commit on the base branch.
+    Merged { sha: String },
+    /// The head moved since it was seen: nothing merged.
+    HeadMoved { message: String },
+    /// GitHub refuses to merge it (conflicts, failing required checks, a draft).
+    NotMergeable { message: String },
+}
+
+impl GithubClient {
+    /// The repository's default branch and merge settings.
+    pub async fn repository(&self, repo: &GithubRepo) -> Result<RepoInfo, GithubError> {
+        self.get_value(&format!("/repos/{}/{}", repo.owner, repo.name))
+            .await
+    }
+
+    /// The open pull request whose head is `branch`, if any.
+    pub async fn open_pull_for(
+        &self,
+        repo: &GithubRepo,
+        branch: &str,
+    ) -> Result<Option<PullRequest>, GithubError> {
+        let path = format!(
+            "/repos/{}/{}/pulls?state=open&head={}:{}",
+            repo.owner,
+            repo.name,
+            repo.owner,
+            encode(branch)
+        );
+        let pulls: Vec<PullBody> = self.get_value(&path).await?;
+        Ok(pulls.into_iter().next().map(PullRequest::from))
+    }
+
+    /// The repository's open pull requests.
+    pub async fn open_pulls(&self, repo: &GithubRepo) -> Result<Vec<PullRequest>, GithubError> {
+        let path = format!(
+            "/repos/{}/{}/pulls?state=open&per_page=100",
+            repo.owner, repo.name
+        );
+        let pulls = self
+            .get_all_pages(&path, |page: Vec<PullBody>| page)
+            .await?;
+        Ok(pulls.into_iter().map(PullRequest::from).collect())
+    }
+
+    /// One pull request.
+    pub async fn pull(&self, repo: &GithubRepo, number: u64) -> Result<PullRequest, GithubError> {
+        let body: PullBody = self
+            .get_value(&format!(
+                "/repos/{}/{}/pulls/{number}",
+                repo.owner, repo.name
+            ))
+            .await?;
+        Ok(body.into())
+    }
+
+    /// Opens a pull request. GitHub's validation failures (no commits
+    /// between the branches, one already open) come back in its words.
+    pub async fn create_pull(
+        &self,
+        repo: &GithubRepo,
+        new: &NewPull,
+    ) -> Result<PullRequest, GithubError> {
+        let path = format!("/repos/{}/{}/pulls", repo.owner, repo.name);
+        let body = json!({
+            "title": new.title, "body": new.body, "head": new.head,
+            "base": new.base, "draft": new.draft,
+        });
+        let answer = self
+            .send(http::Method::POST, &path, Some(&body), None)
+            .await?;
+        if answer.status == 422 {
+            return Err(GithubError::Invalid {
+                message: validation_message(&answer.body),
+            });
+        }
+        let answer = answer.success(self, &path)?;
+        Ok(answer.json::<PullBody>(&path)?.into())
+    }
+
+    /// A commit's checks folded into one state, with the checks `branch`'s
+    /// protection requires when they can be read.
+    pub async fn checks(
+        &self,
+        repo: &GithubRepo,
+        sha: &str,
+        branch: Option<&str>,
+    ) -> Result<ChecksRollup, GithubError> {
+        let base = format!("/repos/{}/{}/commits/{sha}", repo.owner, repo.name);
+        let status: CombinedStatus = self.get_value(&format!("{base}/status")).await?;
+        let runs: Vec<CheckRun> = self
+            .get_all_pages(
+                &format!("{base}/check-runs?per_page=100"),
+                |page: CheckRunsPage| page.check_runs,
+            )
+            .await?;
+        let suites: CheckSuitesPage = self
+            .get_value(&format!("{base}/check-suites?per_page=100"))
+            .await?;
+        let required = match branch {
+            Some(branch) => self.required_checks(repo, branch).await?,
+            None => Vec::new(),
+        };
+        Ok(rollup(
+            sha,
+            &ChecksInput {
+                status: Some(&status),
+                runs: &runs,
+                suites: &suites.check_suites,
+                required: &required,
+            },
+        ))
+    }
+
+    /// The checks `branch`'s protection requires; none when it is not
+    /// protected or the token cannot read its protection.
+    pub async fn required_checks(
+        &self,
+        repo: &GithubRepo,
+        branch: &str,
+    ) -> Result<Vec<String>, GithubError> {
+        #[derive(Deserialize)]
+        struct Required {
+            #[serde(default)]
+            contexts: Vec<String>,
+        }
+        let path = format!(
+            "/repos/{}/{}/branches/{}/protection/required_status_checks",
+            repo.owner,
+            repo.name,
+            encode(branch)
+        );
+        match self.get_value::<Required>(&path).await {
+            Ok(required) => Ok(required.contexts),
+            Err(GithubError::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Merges pull request `number` if its head is still `sha`.
+    pub async fn merge(
+        &self,
+        repo: &GithubRepo,
+        number: u64,
+        sha: &str,
+        method: MergeMethod,
+    ) -> Result<MergeOutcome, GithubError> {
+        let path = format!("/repos/{}/{}/pulls/{number}/merge", repo.owner, repo.name);
+        let body = json!({ "sha": sha, "merge_method": method.word() });
+        let answer = self
+            .send(http::Method::PUT, &path, Some(&body), None)
+            .await?;
+        let message = crate::http::error_message(&answer.body);
+        match answer.status {
+            405 => Ok(MergeOutcome::NotMergeable { message }),
+            409 => Ok(MergeOutcome::HeadMoved { message }),
+            422 => Ok(MergeOutcome::NotMergeable {
+                message: validation_message(&answer.body),
+            }),
+            _ => {
+                #[derive(Deserialize)]
+                struct Merged {
+                    sha: String,
+                }
+                let answer = answer.success(self, &path)?;
+                Ok(MergeOutcome::Merged {
+                    sha: answer.json::<Merged>(&path)?.sha,
+                })
+            }
+        }
+    }
+}
+
+/// GitHub's 422: its message and each error's own words.
+fn validation_message(body: &[u8]) -> String {
+    let value: Value = serde_json::from_slice(body).unwrap_or_default();
+    let details: Vec<String> = value["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            e["message"].as_str().map(str::to_string).or_else(|| {
+                Some(format!(
+                    "{} {}",
+                    e["field"].as_str()?,
+                    e["code"].as_str().unwrap_or("invalid")
+                ))
+            })
+        })
+        .collect();
+    let message = value["message"].as_str().unwrap_or("Validation Failed");
+    if details.is_empty() {
+        message.to_string()
+    } else {
+        format!("{message}: {}", details.join("; "))
+    }
+}
+
+/// A branch name as a URL path segment or query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contract_pull_reads() {
+        let body: PullBody = serde_json::from_str(include_str!(
+            "../../../../tests/contracts/github/get_pull_request.json"
+        ))
+        .unwrap();
+        let pull = PullRequest::from(body);
+        assert_eq!(pull.number, 1347);
+        assert_eq!(pull.state, PullState::Open);
+        assert_eq!(pull.base_ref, "master");
+    }
+
+    #[test]
+    fn validation_failures_are_in_githubs_words() {
+        let body = br#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"No commits between master and feature"}]}"#;
+        assert_eq!(
+            validation_message(body),
+            "Validation Failed: No commits between master and feature"
+        );
+        assert_eq!(encode("feature/login"), "feature%2Flogin");
+    }
+}
