@@ -11,6 +11,7 @@ macro_rules! out {
 }
 
 mod accounts;
+mod pr;
 mod render;
 
 use std::path::PathBuf;
@@ -39,7 +40,7 @@ const EXIT_CANCELLED: u8 = 130;
     name = "slipway",
     version,
     about = "Build, run, probe and test a Docker service locally, before you push.",
-    after_help = "Exit codes: 0 passed, 1 a step failed, 2 bad input (config, usage), 3 environment (engine unreachable, port taken), 130 cancelled."
+    after_help = "Exit codes: 0 passed, 1 a step failed (or checks failed), 2 bad input (config, usage), 3 environment (engine or GitHub unreachable, rate-limited, port taken), 8 checks pending (`pr status`), 130 cancelled."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -116,6 +117,9 @@ enum Command {
     /// Store or remove a project's secret (deploy trigger URL, webhook secret).
     #[command(subcommand)]
     Secret(accounts::SecretCommand),
+    /// Pull requests on GitHub: open (after a preflight run), status, watch, merge, list.
+    #[command(subcommand)]
+    Pr(pr::PrCommand),
 }
 
 fn main() -> ExitCode {
@@ -134,13 +138,16 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ENVIRONMENT);
         }
     };
-    let json = matches!(
-        cli.command,
-        Command::Run { json: true, .. }
-            | Command::History { json: true, .. }
-            | Command::Logs { json: true, .. }
-            | Command::Whoami { json: true }
-    );
+    let json = match &cli.command {
+        Command::Pr(command) => pr::wants_json(command),
+        other => matches!(
+            other,
+            Command::Run { json: true, .. }
+                | Command::History { json: true, .. }
+                | Command::Logs { json: true, .. }
+                | Command::Whoami { json: true }
+        ),
+    };
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(problem) => {
@@ -156,7 +163,8 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> Result<u8, Problem> {
     match command {
-        Command::Run { dir, json, verbose } => run(dir, json, verbose).await,
+        Command::Run { dir, json, verbose } => run(dir, json, verbose, true).await,
+        Command::Pr(command) => pr::run(command).await,
         Command::Init { dir, force } => init(dir, force),
         Command::History {
             project,
@@ -182,7 +190,8 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
 /// Most events taken from the run at once.
 const RECEIVE_MAX: usize = 4_096;
 
-async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
+/// Runs the pipeline in `dir`; `show` false runs it without printing.
+async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, Problem> {
     let pipeline = config::load(&dir).map_err(|e| e.problem())?;
     let engine = Engine::connect().await.map_err(|e| e.problem())?;
     let git = slipway_core::git::inspect(&pipeline.root).await.ok();
@@ -215,7 +224,7 @@ async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
             if let Event::RunFinished { outcome: o, .. } = &event.event {
                 outcome = Some(o.clone());
                 finished = Some(event.clone());
-            } else {
+            } else if show {
                 view.show(event, writer.seq());
             }
         }
@@ -224,7 +233,7 @@ async fn run(dir: PathBuf, json: bool, verbose: bool) -> Result<u8, Problem> {
     signals.abort();
     // The result names the run's history number: shown once it is written.
     let seq = writer.finish().await;
-    if let Some(event) = &finished {
+    if let Some(event) = finished.as_ref().filter(|_| show) {
         view.show(event, seq);
     }
     let outcome = match outcome {

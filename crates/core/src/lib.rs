@@ -11,7 +11,8 @@
 //!   typed [`event`]s; [`livelog`] holds a run's log for a window.
 //! - [`history`]: past runs in SQLite, and the writer that records a run.
 //! - [`project`] and [`git`]: what a folder holds and its git state.
-//! - [`github`]: the repository a project is on GitHub and the API client.
+//! - [`github`]: the repository a project is on GitHub, the API client,
+//!   checks and pull requests; [`flow`] joins them to a project folder.
 //! - [`accounts`]: who the user is signed in as; [`secrets`]: the only door
 //!   to the OS keychain.
 //! - [`http`]: what the web service clients share.
@@ -27,6 +28,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod flow;
 pub mod git;
 pub mod github;
 pub mod history;

@@ -141,6 +141,12 @@ const COMMANDS: &[&str] = &[
     "secret",
     "secret set",
     "secret rm",
+    "pr",
+    "pr open",
+    "pr status",
+    "pr watch",
+    "pr merge",
+    "pr list",
 ];
 
 #[test]

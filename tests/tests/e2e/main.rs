@@ -11,3 +11,4 @@ mod dockerignore;
 mod engine;
 mod github;
 mod pipeline;
+mod pr;

@@ -1,0 +1,427 @@
+//! `slipway pr`: the GitHub flow from the terminal, over the core's
+//! [`slipway_core::flow`]: open a pull request (after a preflight run of
+//! the local pipeline), its checks, watching them, merging.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Subcommand, ValueEnum};
+use slipway_core::accounts::AccountStore;
+use slipway_core::flow::Project;
+use slipway_core::github::checks::{CheckState, ChecksRollup};
+use slipway_core::github::pulls::{MergeMethod, MergeOutcome, PullRequest};
+use slipway_core::github::watch::ChecksWatch;
+use slipway_core::{ErrorCode, Problem};
+
+use crate::{EXIT_FAILED, EXIT_PASSED};
+
+/// Exit code of `pr status` while checks are still running (as `gh pr checks`).
+pub const EXIT_PENDING: u8 = 8;
+
+#[derive(Debug, Subcommand)]
+pub enum PrCommand {
+    /// Push the branch and open a pull request against the default branch,
+    /// after running the local pipeline on the commit being pushed.
+    Open {
+        /// Project folder (a git repository whose origin is on GitHub).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The branch to merge into (default: the repository's default branch).
+        #[arg(long)]
+        base: Option<String>,
+        /// Title (default: the commit's subject, or the branch's name).
+        #[arg(long)]
+        title: Option<String>,
+        /// Body (default: the commits' subjects).
+        #[arg(long)]
+        body: Option<String>,
+        /// Open it as a draft.
+        #[arg(long)]
+        draft: bool,
+        /// Push without running the local pipeline first.
+        #[arg(long)]
+        no_preflight: bool,
+        /// Push even when the preflight run fails.
+        #[arg(long)]
+        push_anyway: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The pull request's checks: exit 0 green, 1 red, 8 pending.
+    Status {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow the pull request's checks until they finish: exit 0 green, 1 red.
+    Watch {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Print one JSON object per change.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge the pull request, guarded by the head commit you see.
+    Merge {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// How to merge.
+        #[arg(long, value_enum, default_value_t = Method::Merge)]
+        method: Method,
+        /// Wait for the checks and merge when they pass (not when they fail,
+        /// nor when the head moves meanwhile).
+        #[arg(long)]
+        when_green: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The open pull requests of this folder's repository.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to merge.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Method {
+    Merge,
+    Squash,
+    Rebase,
+}
+
+impl From<Method> for MergeMethod {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::Merge => MergeMethod::Merge,
+            Method::Squash => MergeMethod::Squash,
+            Method::Rebase => MergeMethod::Rebase,
+        }
+    }
+}
+
+/// Whether a command prints JSON (its errors too).
+pub fn wants_json(command: &PrCommand) -> bool {
+    match command {
+        PrCommand::Open { json, .. }
+        | PrCommand::Status { json, .. }
+        | PrCommand::Watch { json, .. }
+        | PrCommand::Merge { json, .. }
+        | PrCommand::List { json } => *json,
+    }
+}
+
+async fn project(dir: &std::path::Path) -> Result<Project, Problem> {
+    let accounts = AccountStore::open_default()?;
+    Project::open(dir, &accounts).await
+}
+
+pub async fn run(command: PrCommand) -> Result<u8, Problem> {
+    match command {
+        PrCommand::Open {
+            dir,
+            base,
+            title,
+            body,
+            draft,
+            no_preflight,
+            push_anyway,
+            json,
+        } => {
+            let project = project(&dir).await?;
+            let branch = project.feature_branch()?.to_string();
+            if project.branch.changed_files > 0 && !json {
+                eprintln!(
+                    "note: {} changed file(s) are not committed and will not be pushed",
+                    project.branch.changed_files
+                );
+            }
+            let has_pipeline = project.root.join("Dockerfile").is_file()
+                || project.root.join(slipway_core::config::FILE_NAME).is_file();
+            if has_pipeline && !no_preflight {
+                if !json {
+                    eprintln!("preflight: running the local pipeline before the push");
+                }
+                let code = crate::run(project.root.clone(), false, false, !json).await?;
+                if code != EXIT_PASSED && push_anyway && !json {
+                    eprintln!("warning: the preflight run failed; pushing anyway (--push-anyway)");
+                }
+                if code != EXIT_PASSED && !push_anyway {
+                    return Err(Problem::new(
+                        ErrorCode::BadConfig,
+                        "the preflight run failed, so nothing was pushed",
+                    )
+                    .with_hint("Fix it and try again, or pass --push-anyway to push regardless."));
+                }
+            }
+            slipway_core::git::push(&project.root, "origin", &branch, |line| {
+                if !json {
+                    eprintln!("  {line}");
+                }
+            })
+            .await?;
+            let (pull, opened) = project
+                .open_pull_request(base.as_deref(), title, body, draft)
+                .await?;
+            if json {
+                out!(
+                    "{}",
+                    serde_json::json!({ "pull_request": pull, "opened": opened })
+                );
+            } else if opened {
+                out!("opened #{} {}\n{}", pull.number, pull.title, pull.url);
+            } else {
+                out!(
+                    "pushed; #{} was already open for {branch}\n{}",
+                    pull.number,
+                    pull.url
+                );
+            }
+            Ok(EXIT_PASSED)
+        }
+        PrCommand::Status { dir, json } => {
+            let project = project(&dir).await?;
+            let pull = project.require_pull_request().await?;
+            let checks = project.checks(&pull).await?;
+            show_checks(&pull, &checks, json);
+            Ok(exit_for(checks.state))
+        }
+        PrCommand::Watch { dir, json } => {
+            let project = project(&dir).await?;
+            let pull = project.require_pull_request().await?;
+            let rollup = watch(&project, &pull, json).await?;
+            Ok(exit_for(rollup.state))
+        }
+        PrCommand::Merge {
+            dir,
+            method,
+            when_green,
+            json,
+        } => merge(&dir, method.into(), when_green, json).await,
+        PrCommand::List { json } => {
+            let project = project(std::path::Path::new(".")).await?;
+            let pulls = project.client.open_pulls(&project.repo).await?;
+            if json {
+                out!(
+                    "{}",
+                    serde_json::to_string_pretty(&pulls).unwrap_or_default()
+                );
+            } else if pulls.is_empty() {
+                out!("no open pull requests in {}", project.repo.full_name());
+            } else {
+                for p in &pulls {
+                    out!(
+                        "#{:<5} {:<40} {} → {}{}",
+                        p.number,
+                        p.title,
+                        p.head_ref,
+                        p.base_ref,
+                        if p.draft { " (draft)" } else { "" }
+                    );
+                }
+            }
+            Ok(EXIT_PASSED)
+        }
+    }
+}
+
+fn exit_for(state: CheckState) -> u8 {
+    match state {
+        CheckState::Success => EXIT_PASSED,
+        CheckState::Failure => EXIT_FAILED,
+        CheckState::Pending => EXIT_PENDING,
+    }
+}
+
+fn state_word(state: CheckState) -> &'static str {
+    match state {
+        CheckState::Success => "passed",
+        CheckState::Failure => "failed",
+        CheckState::Pending => "pending",
+    }
+}
+
+fn show_checks(pull: &PullRequest, checks: &ChecksRollup, json: bool) {
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "pull_request": pull, "checks": checks })
+        );
+        return;
+    }
+    let (passed, total) = checks.passed();
+    out!(
+        "#{} {} ({} @ {}): checks {} ({passed}/{total} passed)",
+        pull.number,
+        pull.title,
+        pull.head_ref,
+        &pull.head_sha[..pull.head_sha.len().min(7)],
+        state_word(checks.state)
+    );
+    for check in &checks.checks {
+        let took = check
+            .duration_ms
+            .map(|ms| {
+                format!(
+                    " {}",
+                    slipway_core::duration::display(Duration::from_millis(ms))
+                )
+            })
+            .unwrap_or_default();
+        out!(
+            "  {:<8} {}{took}{}",
+            state_word(check.state),
+            check.name,
+            check
+                .url
+                .as_deref()
+                .map(|u| format!("  {u}"))
+                .unwrap_or_default()
+        );
+    }
+    if checks.checks.is_empty() {
+        out!("  no checks reported yet");
+    }
+}
+
+/// Follows the checks of the pull request's head until they finish.
+async fn watch(project: &Project, pull: &PullRequest, json: bool) -> Result<ChecksRollup, Problem> {
+    let required = project
+        .client
+        .required_checks(&project.repo, &pull.base_ref)
+        .await?;
+    let mut watch = ChecksWatch::new(project.repo.clone(), &pull.head_sha, required);
+    let mut told_outage = false;
+    loop {
+        match watch.poll(&project.client).await {
+            Ok(Some(rollup)) => {
+                told_outage = false;
+                show_checks(pull, &rollup, json);
+                if rollup.state != CheckState::Pending {
+                    return Ok(rollup);
+                }
+            }
+            Ok(None) => {}
+            Err(e @ slipway_core::github::GithubError::Unavailable { .. })
+            | Err(e @ slipway_core::github::GithubError::RateLimited { .. }) => {
+                if !told_outage {
+                    let problem = e.problem();
+                    eprintln!(
+                        "warning: {}; still watching ({})",
+                        problem.message,
+                        problem.hint.unwrap_or_default()
+                    );
+                    told_outage = true;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let wait = if told_outage {
+            watch.interval(&project.client).max(Duration::from_secs(10))
+        } else {
+            watch.interval(&project.client)
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn merge(
+    dir: &std::path::Path,
+    method: MergeMethod,
+    when_green: bool,
+    json: bool,
+) -> Result<u8, Problem> {
+    let project = project(dir).await?;
+    let mut pull = project.require_pull_request().await?;
+    if when_green {
+        let rollup = watch(&project, &pull, json).await?;
+        if rollup.state != CheckState::Success {
+            return refused(
+                Problem::new(
+                    ErrorCode::Conflict,
+                    format!("#{}'s checks failed, so it was not merged", pull.number),
+                )
+                .with_hint("Fix the failing checks and push; then merge again."),
+                json,
+            );
+        }
+    }
+    // GitHub works out mergeability after a push: ask again while it does.
+    for wait in [1, 2, 4, 8] {
+        let fresh = project.client.pull(&project.repo, pull.number).await?;
+        if fresh.head_sha != pull.head_sha {
+            return refused(
+                Problem::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "#{}'s head moved to {} while it was watched; nothing was merged",
+                        pull.number,
+                        &fresh.head_sha[..fresh.head_sha.len().min(7)]
+                    ),
+                )
+                .with_hint("Check the new commits, then merge again."),
+                json,
+            );
+        }
+        pull = fresh;
+        if pull.mergeable.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    let outcome = project
+        .client
+        .merge(&project.repo, pull.number, &pull.head_sha, method)
+        .await?;
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "pull_request": pull.number, "merge": outcome })
+        );
+    }
+    match outcome {
+        MergeOutcome::Merged { sha } => {
+            if !json {
+                out!(
+                    "merged #{} into {} ({})",
+                    pull.number,
+                    pull.base_ref,
+                    &sha[..sha.len().min(7)]
+                );
+            }
+            Ok(EXIT_PASSED)
+        }
+        MergeOutcome::HeadMoved { message } => refused(
+            Problem::new(
+                ErrorCode::Conflict,
+                format!("#{} was not merged: {message}", pull.number),
+            )
+            .with_hint("Someone pushed to the branch: check the new commits, then merge again."),
+            json,
+        ),
+        MergeOutcome::NotMergeable { message } => refused(
+            Problem::new(
+                ErrorCode::Conflict,
+                format!("#{} cannot be merged: {message}", pull.number),
+            )
+            .with_hint(
+                "Resolve conflicts or failing required checks (or mark the draft ready), then merge again.",
+            ),
+            json,
+        ),
+    }
+}
+
+/// A merge that did not happen: said, and exit 1 (like a failed step).
+fn refused(problem: Problem, json: bool) -> Result<u8, Problem> {
+    crate::render::problem(&problem, json);
+    Ok(EXIT_FAILED)
+}

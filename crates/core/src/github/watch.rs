@@ -1,0 +1,154 @@
+//! Watching a commit's checks without spending the rate limit: every read
+//! is conditional on the ETag of the last answer, so a poll that finds
+//! nothing new is a row of free 304s, and the interval follows what is
+//! happening (seconds while checks run, longer once they are done, and
+//! GitHub's reset time when the limit is spent).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::checks::{
+    CheckRun, CheckRunsPage, CheckState, CheckSuitesPage, ChecksInput, ChecksRollup,
+    CombinedStatus, rollup,
+};
+use super::{Fetched, GithubClient, GithubError, GithubRepo};
+
+/// How often to look while checks run.
+pub const WHILE_RUNNING: Duration = Duration::from_secs(5);
+/// How often to look once they are done (a re-run or a new push may come).
+pub const WHEN_IDLE: Duration = Duration::from_secs(120);
+
+/// The checks of one commit, re-read with conditional requests.
+#[derive(Debug)]
+pub struct ChecksWatch {
+    repo: GithubRepo,
+    sha: String,
+    required: Vec<String>,
+    /// Last answer of each URL read: its ETag, its body, its next page.
+    cache: HashMap<String, (String, Value, Option<String>)>,
+    last: Option<ChecksRollup>,
+}
+
+impl ChecksWatch {
+    /// Watches `sha`'s checks, with the checks branch protection requires.
+    pub fn new(repo: GithubRepo, sha: &str, required: Vec<String>) -> Self {
+        ChecksWatch {
+            repo,
+            sha: sha.to_string(),
+            required,
+            cache: HashMap::new(),
+            last: None,
+        }
+    }
+
+    /// The commit watched.
+    pub fn sha(&self) -> &str {
+        &self.sha
+    }
+
+    /// Reads the checks again; `Some` with the new rollup when anything
+    /// changed since the last poll (always on the first).
+    pub async fn poll(
+        &mut self,
+        client: &GithubClient,
+    ) -> Result<Option<ChecksRollup>, GithubError> {
+        let base = format!(
+            "/repos/{}/{}/commits/{}",
+            self.repo.owner, self.repo.name, self.sha
+        );
+        let status: CombinedStatus = self.read(client, &format!("{base}/status")).await?;
+        let mut runs: Vec<CheckRun> = Vec::new();
+        let mut next = Some(format!("{base}/check-runs?per_page=100"));
+        while let Some(url) = next.take() {
+            let (page, more): (CheckRunsPage, _) = self.read_page(client, &url).await?;
+            runs.extend(page.check_runs);
+            next = more;
+        }
+        let suites: CheckSuitesPage = self
+            .read(client, &format!("{base}/check-suites?per_page=100"))
+            .await?;
+        let fresh = rollup(
+            &self.sha,
+            &ChecksInput {
+                status: Some(&status),
+                runs: &runs,
+                suites: &suites.check_suites,
+                required: &self.required,
+            },
+        );
+        if self.last.as_ref() == Some(&fresh) {
+            return Ok(None);
+        }
+        self.last = Some(fresh.clone());
+        Ok(Some(fresh))
+    }
+
+    /// The last rollup read.
+    pub fn last(&self) -> Option<&ChecksRollup> {
+        self.last.as_ref()
+    }
+
+    /// How long to wait before the next poll.
+    pub fn interval(&self, client: &GithubClient) -> Duration {
+        let budget = client.budget();
+        if budget.remaining == Some(0)
+            && let Some(reset) = budget.reset
+        {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            return Duration::from_secs(reset.saturating_sub(now).max(1));
+        }
+        match self.last.as_ref().map(|r| r.state) {
+            Some(CheckState::Success | CheckState::Failure) => WHEN_IDLE,
+            _ => WHILE_RUNNING,
+        }
+    }
+
+    async fn read<T: DeserializeOwned>(
+        &mut self,
+        client: &GithubClient,
+        url: &str,
+    ) -> Result<T, GithubError> {
+        Ok(self.read_page(client, url).await?.0)
+    }
+
+    /// One URL's body (the cached one on a 304) and its next page.
+    async fn read_page<T: DeserializeOwned>(
+        &mut self,
+        client: &GithubClient,
+        url: &str,
+    ) -> Result<(T, Option<String>), GithubError> {
+        let etag = self.cache.get(url).map(|(tag, _, _)| tag.clone());
+        let (value, next) = match client.get_json::<Value>(url, etag.as_deref()).await? {
+            Fetched::Unchanged => match self.cache.get(url) {
+                Some((_, value, next)) => (value.clone(), next.clone()),
+                None => return Err(stale(url)),
+            },
+            Fetched::Changed { value, etag, next } => {
+                if let Some(tag) = etag {
+                    self.cache
+                        .insert(url.to_string(), (tag, value.clone(), next.clone()));
+                }
+                (value, next)
+            }
+        };
+        let parsed = serde_json::from_value(value).map_err(|e| GithubError::Unavailable {
+            url: url.to_string(),
+            detail: format!("the answer is not what GitHub sends: {e}"),
+            hint: "Check the GitHub API URL (settings or SLIPWAY_GITHUB_API_URL).".into(),
+        })?;
+        Ok((parsed, next))
+    }
+}
+
+fn stale(url: &str) -> GithubError {
+    GithubError::Unavailable {
+        url: url.to_string(),
+        detail: "GitHub answered 304 to a request that named no ETag".into(),
+        hint: "Try again.".into(),
+    }
+}

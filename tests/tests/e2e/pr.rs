@@ -1,0 +1,157 @@
+//! `slipway pr` against the fake GitHub and a real git remote: a red
+//! preflight stops the push, then push, pull request, checks and merge.
+
+use std::path::Path;
+use std::process::Command;
+
+use slipway_tests::Project;
+use slipway_tests::services::Keyring;
+use slipway_tests::world::{World, has};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_feature_branch_is_pushed_reviewed_and_merged_from_the_cli() {
+    let world = World::new(Keyring::Unlocked);
+    world
+        .fake
+        .github_token("ghp_pr_flow", "octo", Some("repo, workflow"));
+    assert_eq!(
+        world
+            .slipway(&["login", "github", "--with-token"], "ghp_pr_flow")
+            .code,
+        0
+    );
+    let bare = world.fake.github_repo("octo", "hello", "master");
+
+    // The tutorial's shape: a project on master, then a feature branch.
+    let project = Project::hello("prflow");
+    let dir = project.path();
+    git(dir, &["init", "-q", "-b", "master"]);
+    git(
+        dir,
+        &["remote", "add", "origin", "git@github.com:octo/hello.git"],
+    );
+    git(
+        dir,
+        &[
+            "config",
+            &format!("url.{}.insteadOf", bare.display()),
+            "git@github.com:octo/hello.git",
+        ],
+    );
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "The hello service"]);
+    git(dir, &["push", "-q", "origin", "master"]);
+    git(dir, &["switch", "-q", "-c", "feature/paris"]);
+
+    let pr = |args: &[&str]| {
+        let mut cmd = Command::new(slipway_tests::slipway_bin());
+        cmd.args(args).current_dir(dir);
+        let mut cmd = world.env(cmd);
+        cmd.env("SLIPWAY_DATA_DIR", project.data_dir());
+        world.finish(cmd, "")
+    };
+
+    // A red preflight stops the push.
+    project.append_toml(
+        "[[test]]\nname = \"wants Paris\"\nrun = \"grep -q Paris /www/cities.json\"\n",
+    );
+    git(dir, &["commit", "-q", "-am", "Test for Paris"]);
+    let red = pr(&["pr", "open"]);
+    assert_eq!(red.code, 2, "{}\n{}", red.stdout, red.stderr);
+    has(
+        &red.stderr,
+        "the preflight run failed, so nothing was pushed",
+    );
+    has(&red.stdout, "FAILED");
+    assert!(
+        Command::new("git")
+            .arg("-C")
+            .arg(&bare)
+            .args(["rev-parse", "--verify", "-q", "feature/paris"])
+            .output()
+            .unwrap()
+            .stdout
+            .is_empty(),
+        "nothing reached the remote"
+    );
+
+    // Fixed: the preflight passes, the branch is pushed, the PR opened.
+    let cities = project
+        .read("www/cities.json")
+        .replace("Seattle", "Seattle\", \"Paris");
+    project.write("www/cities.json", &cities);
+    git(dir, &["commit", "-q", "-am", "Add Paris"]);
+    let open = pr(&["pr", "open", "--json"]);
+    assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
+    let opened: serde_json::Value =
+        serde_json::from_str(open.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(opened["opened"], true);
+    assert_eq!(opened["pull_request"]["number"], 1);
+    assert_eq!(opened["pull_request"]["base_ref"], "master");
+    let head = git(dir, &["rev-parse", "HEAD"]);
+    assert_eq!(opened["pull_request"]["head_sha"], head.as_str());
+    assert_eq!(git(&bare, &["rev-parse", "feature/paris"]), head);
+
+    // Checks: none yet is pending (8); CircleCI's status and an Actions run.
+    let status = pr(&["pr", "status"]);
+    assert_eq!(status.code, 8, "{}\n{}", status.stdout, status.stderr);
+    has(&status.stdout, "no checks reported yet");
+    world
+        .fake
+        .post_status("octo/hello", &head, "ci/circleci: build", "failure");
+    world
+        .fake
+        .check_run("octo/hello", &head, "tests", "completed", Some("success"));
+    let red = pr(&["pr", "status", "--json"]);
+    assert_eq!(red.code, 1, "{}", red.stdout);
+    let checks: serde_json::Value = serde_json::from_str(&red.stdout).unwrap();
+    assert_eq!(checks["checks"]["state"], "failure");
+    let refused = pr(&["pr", "merge", "--when-green"]);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    has(&refused.stderr, "checks failed, so it was not merged");
+    assert_eq!(
+        git(&bare, &["rev-parse", "master"]),
+        git(dir, &["rev-parse", "master"])
+    );
+
+    world
+        .fake
+        .post_status("octo/hello", &head, "ci/circleci: build", "success");
+    let green = pr(&["pr", "status"]);
+    assert_eq!(green.code, 0, "{}", green.stdout);
+    has(&green.stdout, "checks passed (2/2 passed)");
+
+    let list = pr(&["pr", "list"]);
+    has(&list.stdout, "#1");
+    let merged = pr(&["pr", "merge", "--method", "squash"]);
+    assert_eq!(merged.code, 0, "{}\n{}", merged.stdout, merged.stderr);
+    has(&merged.stdout, "merged #1 into master");
+    let master = git(&bare, &["log", "-1", "--format=%s", "master"]);
+    assert!(
+        master.contains("Add Paris") || master.contains("#1"),
+        "{master}"
+    );
+    let none = pr(&["pr", "list", "--json"]);
+    assert_eq!(none.stdout.trim(), "[]");
+    assert!(
+        world.fake.unknown().is_empty(),
+        "{:?}",
+        world.fake.unknown()
+    );
+}
