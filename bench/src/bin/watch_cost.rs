@@ -5,6 +5,8 @@
 //!
 //!     cargo run --release -p slipway-bench --bin watch-cost [PRS]
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A bench: a failed expectation ends it.
+
 use std::process::Command;
 use std::time::Duration;
 
