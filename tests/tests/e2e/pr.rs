@@ -155,3 +155,101 @@ fn a_feature_branch_is_pushed_reviewed_and_merged_from_the_cli() {
         world.fake.unknown()
     );
 }
+
+#[test]
+fn watching_follows_the_checks_to_their_end_and_polls_for_free_meanwhile() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let world = World::new(Keyring::Unlocked);
+    world.fake.github_token("ghp_watch", "octo", Some("repo"));
+    assert_eq!(
+        world
+            .slipway(&["login", "github", "--with-token"], "ghp_watch")
+            .code,
+        0
+    );
+    let bare = world.fake.github_repo("octo", "svc", "main");
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    git(work, &["init", "-q", "-b", "main"]);
+    git(
+        work,
+        &["remote", "add", "origin", "https://github.com/octo/svc"],
+    );
+    git(
+        work,
+        &[
+            "config",
+            &format!("url.{}.insteadOf", bare.display()),
+            "https://github.com/octo/svc",
+        ],
+    );
+    git(work, &["commit", "-q", "--allow-empty", "-m", "first"]);
+    git(work, &["push", "-q", "origin", "main"]);
+    git(work, &["switch", "-q", "-c", "fix"]);
+    git(work, &["commit", "-q", "--allow-empty", "-m", "Fix it"]);
+    let open = {
+        let mut cmd = Command::new(slipway_tests::slipway_bin());
+        cmd.args(["pr", "open", "--no-preflight"]).current_dir(work);
+        world.finish(world.env(cmd), "")
+    };
+    assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
+    has(&open.stdout, "opened #1 Fix it");
+    let head = git(work, &["rev-parse", "HEAD"]);
+    world
+        .fake
+        .post_status("octo/svc", &head, "ci/circleci: build", "pending");
+
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(["pr", "watch", "--json"]).current_dir(work);
+    let mut child = world
+        .env(cmd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next = |what: &str| -> serde_json::Value {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no line from `pr watch` for {what}"));
+        serde_json::from_str(&line).unwrap()
+    };
+    let first = next("the first look");
+    assert_eq!(first["checks"]["state"], "pending");
+    // Nothing changes for two more polls: they cost nothing.
+    let charged = world.fake.github_rate().charged;
+    let polls = || {
+        world
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.ends_with("/status"))
+            .count()
+    };
+    let seen = polls();
+    slipway_tests::wait_until("two more polls", Duration::from_secs(30), || {
+        polls() >= seen + 2
+    });
+    assert_eq!(
+        world.fake.github_rate().charged,
+        charged,
+        "unchanged polls were free"
+    );
+    world
+        .fake
+        .post_status("octo/svc", &head, "ci/circleci: build", "success");
+    let last = next("the checks passing");
+    assert_eq!(last["checks"]["state"], "success");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
