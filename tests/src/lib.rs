@@ -304,6 +304,24 @@ fn containers_labelled(label: &str, value: &str) -> Vec<String> {
         .collect()
 }
 
+/// Runs `git -C dir args...` as a test user; fails the test with git's
+/// words when git fails, and returns what it printed, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// Waits until `check` is true, or panics after `timeout` naming `what`.
 pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;

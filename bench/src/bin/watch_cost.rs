@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A bench: a failed expectation ends it.
 
-use std::process::Command;
 use std::time::Duration;
 
 use slipway_core::github::GithubClient;
@@ -15,27 +14,7 @@ use slipway_core::github::pulls::NewPull;
 use slipway_core::github::watch::ChecksWatch;
 use slipway_core::secrets::Secret;
 use slipway_tests::fake::FakeServices;
-
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@example.com",
-        ])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use slipway_tests::git;
 
 #[tokio::main]
 async fn main() {

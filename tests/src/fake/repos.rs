@@ -124,6 +124,22 @@ fn find<'a>(world: &'a mut World, owner: &str, name: &str) -> Result<&'a mut Fak
     }
 }
 
+/// The repository and the commit `reference` names in it, or GitHub's 404.
+#[allow(clippy::result_large_err)] // The error is the answer, sent at once.
+fn find_commit<'a>(
+    world: &'a mut World,
+    owner: &str,
+    name: &str,
+    reference: &str,
+    docs: &str,
+) -> Result<(&'a mut FakeRepo, String), Response> {
+    let repo = find(world, owner, name)?;
+    match repo.resolve(reference) {
+        Some(sha) => Ok((repo, sha)),
+        None => Err(not_found(docs)),
+    }
+}
+
 fn not_found(docs: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -462,12 +478,15 @@ pub(super) async fn combined_status(
     request: HeaderMap,
 ) -> Response {
     let mut world = world.lock().expect("lock");
-    let repo = match find(&mut world, &owner, &name) {
-        Ok(repo) => repo,
+    let (repo, sha) = match find_commit(
+        &mut world,
+        &owner,
+        &name,
+        &reference,
+        "https://docs.github.com/rest/commits/statuses",
+    ) {
+        Ok(found) => found,
         Err(e) => return e,
-    };
-    let Some(sha) = repo.resolve(&reference) else {
-        return not_found("https://docs.github.com/rest/commits/statuses");
     };
     // The latest status of each context, newest first.
     let mut latest: Vec<Value> = Vec::new();
@@ -505,12 +524,15 @@ pub(super) async fn check_runs(
 ) -> Response {
     let mut world = world.lock().expect("lock");
     let api = world.api_url.clone();
-    let repo = match find(&mut world, &owner, &name) {
-        Ok(repo) => repo,
+    let (repo, sha) = match find_commit(
+        &mut world,
+        &owner,
+        &name,
+        &reference,
+        "https://docs.github.com/rest/checks/runs",
+    ) {
+        Ok(found) => found,
         Err(e) => return e,
-    };
-    let Some(sha) = repo.resolve(&reference) else {
-        return not_found("https://docs.github.com/rest/checks/runs");
     };
     let all: Vec<&Value> = repo
         .check_runs
@@ -548,12 +570,15 @@ pub(super) async fn check_suites(
     request: HeaderMap,
 ) -> Response {
     let mut world = world.lock().expect("lock");
-    let repo = match find(&mut world, &owner, &name) {
-        Ok(repo) => repo,
+    let (repo, sha) = match find_commit(
+        &mut world,
+        &owner,
+        &name,
+        &reference,
+        "https://docs.github.com/rest/checks/suites",
+    ) {
+        Ok(found) => found,
         Err(e) => return e,
-    };
-    let Some(sha) = repo.resolve(&reference) else {
-        return not_found("https://docs.github.com/rest/checks/suites");
     };
     let suites: Vec<Value> = repo
         .suites

@@ -6,6 +6,7 @@ use slipway_core::ErrorCode;
 use slipway_core::github::{Fetched, GithubClient, GithubError};
 use slipway_core::secrets::Secret;
 use slipway_tests::fake::{FakeServices, GithubFault};
+use slipway_tests::git;
 
 fn client(fake: &FakeServices, token: &str) -> GithubClient {
     GithubClient::build("github.com", &fake.github_api(), &Secret::new(token)).unwrap()
@@ -87,23 +88,6 @@ async fn limits_refusals_and_outages_say_what_to_do() {
         github.get_json::<Value>("/user", None).await,
         Ok(Fetched::Changed { .. })
     ));
-}
-
-/// Runs git in `dir`; fails the test with git's words when it fails.
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[tokio::test]

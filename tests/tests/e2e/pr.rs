@@ -1,28 +1,12 @@
 //! `slipway pr` against the fake GitHub and a real git remote: a red
 //! preflight stops the push, then push, pull request, checks and merge.
 
-use std::path::Path;
 use std::process::Command;
 
 use slipway_tests::Project;
+use slipway_tests::git;
 use slipway_tests::services::Keyring;
 use slipway_tests::world::{World, has};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=dev", "-c", "user.email=dev@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 #[test]
 fn a_feature_branch_is_pushed_reviewed_and_merged_from_the_cli() {

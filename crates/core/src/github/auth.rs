@@ -1,7 +1,6 @@
 //! GitHub token validation: `GET /user` through octocrab, reading the login
 //! and the token's scopes (`x-oauth-scopes`).
 
-use http_body_util::BodyExt;
 use serde::Deserialize;
 
 use super::{GITHUB_SCOPES, GithubClient, GithubError};
@@ -25,64 +24,39 @@ struct UserBody {
 
 /// `GET /user`: the token's owner and scopes, or why GitHub said no.
 pub async fn authenticated_user(client: &GithubClient) -> Result<User, GithubError> {
-    let (api, host) = (client.api(), client.host());
-    let url = format!("{api}/user");
-    let unavailable = |detail: String| GithubError::Unavailable {
-        url: url.clone(),
-        detail,
-        hint: format!(
-            "Check your connection and the API URL for {host} (settings, or SLIPWAY_GITHUB_API_URL)."
-        ),
+    let host = client.host();
+    let create_token = || {
+        format!(
+            "Create a token at https://{host}/settings/tokens with the repo and workflow scopes, then sign in again."
+        )
     };
-    let response = client
-        .octocrab()
-        ._get("/user")
-        .await
-        .map_err(|e| unavailable(crate::error::root_cause(&e)))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| unavailable(crate::error::root_cause(&e)))?
-        .to_bytes();
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    match status.as_u16() {
-        200 => {
-            let user: UserBody = serde_json::from_slice(&body)
-                .map_err(|e| unavailable(format!("the answer to GET /user is not a user: {e}")))?;
-            Ok(User {
-                login: user.login,
-                name: user.name.filter(|n| !n.is_empty()),
-                scopes: header("x-oauth-scopes").map(parse_scopes),
-            })
+    let answer = match client.send(http::Method::GET, "/user", None, None).await {
+        Ok(answer) => answer,
+        // A token being checked is refused, not expired.
+        Err(GithubError::Expired { host, reason }) => {
+            return Err(GithubError::Rejected {
+                host,
+                reason,
+                hint: create_token(),
+            });
         }
-        401 => Err(GithubError::Rejected {
+        Err(e) => return Err(e),
+    };
+    if answer.status == 403 {
+        return Err(GithubError::Rejected {
             host: host.to_string(),
-            reason: error_message(&body),
-            hint: format!(
-                "Create a token at https://{host}/settings/tokens with the repo and workflow scopes, then sign in again."
-            ),
-        }),
-        403 | 429 if header("x-ratelimit-remaining") == Some("0") => {
-            Err(GithubError::RateLimited {
-                host: host.to_string(),
-                reset: header("x-ratelimit-reset").and_then(|r| r.parse().ok()),
-                detail: error_message(&body),
-            })
-        }
-        403 => Err(GithubError::Rejected {
-            host: host.to_string(),
-            reason: error_message(&body),
+            reason: error_message(&answer.body),
             hint: "The token may be revoked or need SSO authorisation for your organisation."
                 .into(),
-        }),
-        code => Err(unavailable(format!(
-            "HTTP {code}: {}",
-            error_message(&body)
-        ))),
+        });
     }
+    let answer = answer.success(client, "/user")?;
+    let user: UserBody = answer.json("/user")?;
+    Ok(User {
+        login: user.login,
+        name: user.name.filter(|n| !n.is_empty()),
+        scopes: answer.header("x-oauth-scopes").map(parse_scopes),
+    })
 }
 
 /// `"repo, workflow"` → `["repo", "workflow"]`.
