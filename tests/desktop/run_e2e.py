@@ -191,6 +191,11 @@ class Harness:
         """Clicks Run and waits for that run (not an earlier one) to end with `result`."""
         before = self.history_count()
         wait_for("the Run button to take the click", lambda: self.css("[data-testid=run]").click() or True, 10)
+        return self.wait_for_new_run(before, result, timeout)
+
+    def wait_for_new_run(self, before, result, timeout=120):
+        """Waits for a run recorded after run number `before` to end with
+        `result`, and for the window to show it."""
         wait_for(f"the new run to end {result}", lambda: self.last_run()[0] > before and self.last_run()[1] == result,
                  timeout)
         return wait_for(f"the window to show it {result}",
@@ -329,20 +334,13 @@ def test_tray_menu_runs_a_project(h):
     # The project's own item: its submenu's label comes before its entries.
     mine = names.index(h.name)
     run_id = next(i for i, label in labels[mine:] if label == "Run pipeline")
-    # A failing run from the tray shows a failure...
-    h.write_toml('[[test]]\nname = "fails"\nrun = "false"\n')
-    before = h.history_count()
-    click_tray(item, menu, run_id)
-    wait_for("the tray-started run to fail", lambda: h.last_run()[0] > before and h.last_run()[1] == "failed", 120)
-    wait_for("the failure in the window", lambda: h.css("[data-testid=outcome][data-result=failed]"), 10)
-    wait_for("the tray icon to show the failure", lambda: tray_icon_matches(tray_item(), "failed"), 10)
-    # ...and a passing one the pass.
-    h.write_toml("")
-    before = h.history_count()
-    click_tray(item, menu, run_id)
-    wait_for("the tray-started run to pass", lambda: h.last_run()[0] > before and h.last_run()[1] == "passed", 120)
-    wait_for("the pass in the window", lambda: h.css("[data-testid=outcome][data-result=passed]"), 10)
-    wait_for("the tray icon to show the pass", lambda: tray_icon_matches(tray_item(), "passed"), 10)
+    # A failing run from the tray shows a failure, then a passing one the pass.
+    for toml, result in [('[[test]]\nname = "fails"\nrun = "false"\n', "failed"), ("", "passed")]:
+        h.write_toml(toml)
+        before = h.history_count()
+        click_tray(item, menu, run_id)
+        h.wait_for_new_run(before, result)
+        wait_for(f"the tray icon to show {result}", lambda: tray_icon_matches(tray_item(), result), 10)
     h.shot("08-tray-run")
 
 
