@@ -84,11 +84,15 @@ fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String
         ),
         Err(e) => (None, Vec::new(), Some(e.problem())),
     };
+    // github.com needs no account; only another host is looked up among
+    // the signed-in ones (a file read the project list otherwise skips).
     let github = git_remote.as_deref().and_then(|url| {
-        let hosts = crate::accounts::AccountStore::open_default()
-            .map(|store| store.github_hosts())
-            .unwrap_or_default();
-        GithubRepo::from_remote(url, &hosts)
+        GithubRepo::from_remote(url, &[]).or_else(|| {
+            let hosts = crate::accounts::AccountStore::open_default()
+                .map(|store| store.github_hosts())
+                .unwrap_or_default();
+            GithubRepo::from_remote(url, &hosts)
+        })
     });
     ProjectInfo {
         name: config::default_name(&path),
