@@ -87,7 +87,9 @@ impl AppState {
     fn load(dir: PathBuf) -> Self {
         AppState {
             settings: Mutex::new(settings::load(&dir.join("settings.json"))),
-            recent: Mutex::new(settings::load(&dir.join("projects.json"))),
+            recent: Mutex::new(settings::load(
+                &dir.join(slipway_core::project::RECENT_FILE),
+            )),
             dir,
         }
     }
@@ -122,7 +124,10 @@ impl AppState {
             change(&mut recent);
             recent.clone()
         };
-        settings::save(&self.dir.join("projects.json"), &snapshot)
+        settings::save(
+            &self.dir.join(slipway_core::project::RECENT_FILE),
+            &snapshot,
+        )
     }
 
     fn touch_project(&self, path: &Path) -> Result<(), Problem> {

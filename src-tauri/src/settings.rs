@@ -96,7 +96,7 @@ pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), Problem> {
 }
 
 /// The files the app keeps in the config folder.
-const FILES: [&str; 2] = ["settings.json", "projects.json"];
+const FILES: [&str; 2] = ["settings.json", slipway_core::project::RECENT_FILE];
 
 /// Copies the app's files from `old` (the folder an earlier app used) into
 /// `new` when `new` has none of them yet, so nothing is lost on the move.

@@ -82,7 +82,8 @@ pub enum PrCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The open pull requests of this folder's repository.
+    /// The open pull requests of this folder's repository and of your
+    /// projects (those added to the app).
     List {
         /// Print JSON.
         #[arg(long)]
@@ -206,31 +207,85 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
             when_green,
             json,
         } => merge(&dir, method.into(), when_green, json).await,
-        PrCommand::List { json } => {
-            let project = project(std::path::Path::new(".")).await?;
-            let pulls = project.client.open_pulls(&project.repo).await?;
-            if json {
-                out!(
-                    "{}",
-                    serde_json::to_string_pretty(&pulls).unwrap_or_default()
-                );
-            } else if pulls.is_empty() {
-                out!("no open pull requests in {}", project.repo.full_name());
-            } else {
-                for p in &pulls {
-                    out!(
-                        "#{:<5} {:<40} {} → {}{}",
-                        p.number,
-                        p.title,
-                        p.head_ref,
-                        p.base_ref,
-                        if p.draft { " (draft)" } else { "" }
-                    );
-                }
+        PrCommand::List { json } => list(json).await,
+    }
+}
+
+/// The open pull requests of this folder's repository and of the projects
+/// added to the app, each repository once.
+async fn list(json: bool) -> Result<u8, Problem> {
+    let accounts = AccountStore::open_default()?;
+    let here = std::path::Path::new(".");
+    let in_repo = slipway_core::git::status(here).await.is_ok();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if in_repo {
+        dirs.push(here.canonicalize().unwrap_or_else(|_| here.to_path_buf()));
+    }
+    dirs.extend(slipway_core::project::recent_paths());
+    let mut seen = Vec::new();
+    let mut listed = Vec::new();
+    for (n, dir) in dirs.iter().enumerate() {
+        let project = match Project::open(dir, &accounts).await {
+            Ok(p) => p,
+            // The folder it runs in must work; a recent project may not be on GitHub.
+            Err(problem) if n == 0 && in_repo => return Err(problem),
+            Err(problem) => {
+                tracing::debug!(dir = %dir.display(), "{}", problem.message);
+                continue;
             }
-            Ok(EXIT_PASSED)
+        };
+        if seen.contains(&project.repo) {
+            continue;
+        }
+        let pulls = project.client.open_pulls(&project.repo).await?;
+        seen.push(project.repo.clone());
+        listed.push((project.repo.full_name(), pulls));
+    }
+    if seen.is_empty() {
+        return Err(Problem::new(
+            ErrorCode::NotFound,
+            "no GitHub repository here or among your projects",
+        )
+        .with_hint(
+            "Run it in a repository whose origin is on GitHub, or add projects in the app.",
+        ));
+    }
+    if json {
+        // Each pull request as the core describes it, with its repository.
+        let rows: Vec<serde_json::Value> = listed
+            .iter()
+            .flat_map(|(repo, pulls)| {
+                pulls.iter().map(move |pull| {
+                    let mut row = serde_json::to_value(pull).unwrap_or_default();
+                    row["repo"] = serde_json::json!(repo);
+                    row
+                })
+            })
+            .collect();
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return Ok(EXIT_PASSED);
+    }
+    for (repo, pulls) in &listed {
+        if pulls.is_empty() {
+            out!("{repo}: no open pull requests");
+            continue;
+        }
+        out!("{repo}:");
+        for p in pulls {
+            out!(
+                "  #{:<5} {:<40} {} → {}{}",
+                p.number,
+                p.title,
+                p.head_ref,
+                p.base_ref,
+                if p.draft { " (draft)" } else { "" }
+            );
         }
     }
+    Ok(EXIT_PASSED)
 }
 
 fn exit_for(state: CheckState) -> u8 {

@@ -37,6 +37,25 @@ pub struct ProjectInfo {
     pub github: Option<GithubRepo>,
 }
 
+/// The project folders added to the desktop app, most recent first
+/// (`projects.json` in the config folder, which the app writes); empty when
+/// there are none or the file cannot be read.
+pub fn recent_paths() -> Vec<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct Recent {
+        #[serde(default)]
+        paths: Vec<PathBuf>,
+    }
+    crate::paths::config_dir()
+        .and_then(|dir| std::fs::read(dir.join(RECENT_FILE)).ok())
+        .and_then(|bytes| serde_json::from_slice::<Recent>(&bytes).ok())
+        .map(|r| r.paths)
+        .unwrap_or_default()
+}
+
+/// The file in the config folder that lists the app's projects.
+pub const RECENT_FILE: &str = "projects.json";
+
 /// Checks that `path` is an existing folder and returns its canonical form.
 pub fn check_folder(path: &Path) -> Result<PathBuf, Problem> {
     let canonical = path.canonicalize().map_err(|e| {

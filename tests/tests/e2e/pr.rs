@@ -237,3 +237,89 @@ fn watching_follows_the_checks_to_their_end_and_polls_for_free_meanwhile() {
     assert_eq!(last["checks"]["state"], "success");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn the_list_covers_the_projects_added_to_the_app() {
+    let world = World::new(Keyring::Unlocked);
+    world.fake.github_token("ghp_list", "octo", Some("repo"));
+    assert_eq!(
+        world
+            .slipway(&["login", "github", "--with-token"], "ghp_list")
+            .code,
+        0
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut projects = Vec::new();
+    for name in ["api", "web"] {
+        let bare = world.fake.github_repo("octo", name, "main");
+        let work = dir.path().join(name);
+        std::fs::create_dir_all(&work).unwrap();
+        git(&work, &["init", "-q", "-b", "main"]);
+        let url = format!("git@github.com:octo/{name}.git");
+        git(&work, &["remote", "add", "origin", &url]);
+        git(
+            &work,
+            &["config", &format!("url.{}.insteadOf", bare.display()), &url],
+        );
+        git(&work, &["commit", "-q", "--allow-empty", "-m", "first"]);
+        git(&work, &["push", "-q", "origin", "main"]);
+        git(&work, &["switch", "-q", "-c", &format!("{name}-change")]);
+        git(
+            &work,
+            &[
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                &format!("Change {name}"),
+            ],
+        );
+        let mut cmd = Command::new(slipway_tests::slipway_bin());
+        cmd.args(["pr", "open", "--no-preflight"])
+            .current_dir(&work);
+        let open = world.finish(world.env(cmd), "");
+        assert_eq!(open.code, 0, "{}", open.stderr);
+        projects.push(work);
+    }
+    // The app's project list, in the shared config folder.
+    std::fs::write(
+        world.config_dir().join("projects.json"),
+        serde_json::json!({ "paths": projects }).to_string(),
+    )
+    .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(["pr", "list", "--json"])
+        .current_dir(elsewhere.path());
+    let list = world.finish(world.env(cmd), "");
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let rows: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let seen: Vec<(String, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["repo"].as_str().unwrap().to_string(),
+                r["title"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("octo/api".to_string(), "Change api".to_string()),
+            ("octo/web".to_string(), "Change web".to_string())
+        ]
+    );
+    // Nowhere to look: said, with what to do.
+    std::fs::remove_file(world.config_dir().join("projects.json")).unwrap();
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(["pr", "list"]).current_dir(elsewhere.path());
+    let none = world.finish(world.env(cmd), "");
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    has(
+        &none.stderr,
+        "no GitHub repository here or among your projects",
+    );
+}
