@@ -31,6 +31,11 @@ pub struct BranchStatus {
 
 /// The branch, its upstream and what differs, from one `git status`.
 pub async fn status(root: &Path) -> Result<BranchStatus, GitError> {
+    if super::repository(root).is_none() {
+        return Err(GitError::NotARepository {
+            path: root.to_path_buf(),
+        });
+    }
     let text = run(root, &["status", "--porcelain=v2", "--branch"]).await?;
     Ok(parse_status(&text))
 }
@@ -322,6 +327,14 @@ mod tests {
         git(&work, &["commit", "-q", "--allow-empty", "-m", "first"]);
         git(&work, &["push", "-q", "origin", "main"]);
         (dir, remote, work)
+    }
+
+    #[tokio::test]
+    async fn status_outside_a_repository_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = status(dir.path()).await.unwrap_err();
+        assert!(matches!(err, GitError::NotARepository { .. }), "{err:?}");
+        assert_eq!(err.problem().code, ErrorCode::BadConfig);
     }
 
     #[test]
