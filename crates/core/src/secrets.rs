@@ -412,12 +412,6 @@ pub struct Secrets {
     store: Arc<dyn SecretStore>,
 }
 
-impl Default for Secrets {
-    fn default() -> Self {
-        Secrets::os()
-    }
-}
-
 impl Secrets {
     /// The OS keychain.
     pub fn os() -> Self {

@@ -1,55 +1,54 @@
 //! `slipway pr` against the fake GitHub and a real git remote: a red
 //! preflight stops the push, then push, pull request, checks and merge.
 
+use std::path::Path;
 use std::process::Command;
 
 use slipway_tests::Project;
 use slipway_tests::git;
 use slipway_tests::services::Keyring;
-use slipway_tests::world::{World, has};
+use slipway_tests::world::{Run, World, has};
+
+/// A world whose user is signed in to GitHub as octo with `token`.
+fn signed_in(token: &str, scopes: &str) -> World {
+    let world = World::new(Keyring::Unlocked);
+    world.fake.github_token(token, "octo", Some(scopes));
+    let login = world.slipway(&["login", "github", "--with-token"], token);
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    world
+}
+
+/// A new repository in `dir` on `branch` whose origin is `url`, which git
+/// rewrites to the fake's bare repository `bare`.
+fn repo_named(dir: &Path, branch: &str, url: &str, bare: &Path) {
+    git(dir, &["init", "-q", "-b", branch]);
+    git(dir, &["remote", "add", "origin", url]);
+    let rewrite = format!("url.{}.insteadOf", bare.display());
+    git(dir, &["config", &rewrite, url]);
+}
+
+/// `slipway ARGS` run in `dir`, in `world`.
+fn slipway_in(world: &World, dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(args).current_dir(dir);
+    world.finish(world.env(cmd), "")
+}
 
 #[test]
 fn a_feature_branch_is_pushed_reviewed_and_merged_from_the_cli() {
-    let world = World::new(Keyring::Unlocked);
-    world
-        .fake
-        .github_token("ghp_pr_flow", "octo", Some("repo, workflow"));
-    assert_eq!(
-        world
-            .slipway(&["login", "github", "--with-token"], "ghp_pr_flow")
-            .code,
-        0
-    );
+    let world = signed_in("ghp_pr_flow", "repo, workflow");
     let bare = world.fake.github_repo("octo", "hello", "master");
 
     // The tutorial's shape: a project on master, then a feature branch.
     let project = Project::hello("prflow");
     let dir = project.path();
-    git(dir, &["init", "-q", "-b", "master"]);
-    git(
-        dir,
-        &["remote", "add", "origin", "git@github.com:octo/hello.git"],
-    );
-    git(
-        dir,
-        &[
-            "config",
-            &format!("url.{}.insteadOf", bare.display()),
-            "git@github.com:octo/hello.git",
-        ],
-    );
+    repo_named(dir, "master", "git@github.com:octo/hello.git", &bare);
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", "The hello service"]);
     git(dir, &["push", "-q", "origin", "master"]);
     git(dir, &["switch", "-q", "-c", "feature/paris"]);
 
-    let pr = |args: &[&str]| {
-        let mut cmd = Command::new(slipway_tests::slipway_bin());
-        cmd.args(args).current_dir(dir);
-        let mut cmd = world.env(cmd);
-        cmd.env("SLIPWAY_DATA_DIR", project.data_dir());
-        world.finish(cmd, "")
-    };
+    let pr = |args: &[&str]| slipway_in(&world, dir, args);
 
     // A red preflight stops the push.
     project.append_toml(
@@ -146,39 +145,16 @@ fn watching_follows_the_checks_to_their_end_and_polls_for_free_meanwhile() {
     use std::process::Stdio;
     use std::time::Duration;
 
-    let world = World::new(Keyring::Unlocked);
-    world.fake.github_token("ghp_watch", "octo", Some("repo"));
-    assert_eq!(
-        world
-            .slipway(&["login", "github", "--with-token"], "ghp_watch")
-            .code,
-        0
-    );
+    let world = signed_in("ghp_watch", "repo");
     let bare = world.fake.github_repo("octo", "svc", "main");
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
-    git(work, &["init", "-q", "-b", "main"]);
-    git(
-        work,
-        &["remote", "add", "origin", "https://github.com/octo/svc"],
-    );
-    git(
-        work,
-        &[
-            "config",
-            &format!("url.{}.insteadOf", bare.display()),
-            "https://github.com/octo/svc",
-        ],
-    );
+    repo_named(work, "main", "https://github.com/octo/svc", &bare);
     git(work, &["commit", "-q", "--allow-empty", "-m", "first"]);
     git(work, &["push", "-q", "origin", "main"]);
     git(work, &["switch", "-q", "-c", "fix"]);
     git(work, &["commit", "-q", "--allow-empty", "-m", "Fix it"]);
-    let open = {
-        let mut cmd = Command::new(slipway_tests::slipway_bin());
-        cmd.args(["pr", "open", "--no-preflight"]).current_dir(work);
-        world.finish(world.env(cmd), "")
-    };
+    let open = slipway_in(&world, work, &["pr", "open", "--no-preflight"]);
     assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
     has(&open.stdout, "opened #1 Fix it");
     let head = git(work, &["rev-parse", "HEAD"]);
@@ -240,26 +216,18 @@ fn watching_follows_the_checks_to_their_end_and_polls_for_free_meanwhile() {
 
 #[test]
 fn the_list_covers_the_projects_added_to_the_app() {
-    let world = World::new(Keyring::Unlocked);
-    world.fake.github_token("ghp_list", "octo", Some("repo"));
-    assert_eq!(
-        world
-            .slipway(&["login", "github", "--with-token"], "ghp_list")
-            .code,
-        0
-    );
+    let world = signed_in("ghp_list", "repo");
     let dir = tempfile::tempdir().unwrap();
     let mut projects = Vec::new();
     for name in ["api", "web"] {
         let bare = world.fake.github_repo("octo", name, "main");
         let work = dir.path().join(name);
         std::fs::create_dir_all(&work).unwrap();
-        git(&work, &["init", "-q", "-b", "main"]);
-        let url = format!("git@github.com:octo/{name}.git");
-        git(&work, &["remote", "add", "origin", &url]);
-        git(
+        repo_named(
             &work,
-            &["config", &format!("url.{}.insteadOf", bare.display()), &url],
+            "main",
+            &format!("git@github.com:octo/{name}.git"),
+            &bare,
         );
         git(&work, &["commit", "-q", "--allow-empty", "-m", "first"]);
         git(&work, &["push", "-q", "origin", "main"]);
@@ -274,10 +242,7 @@ fn the_list_covers_the_projects_added_to_the_app() {
                 &format!("Change {name}"),
             ],
         );
-        let mut cmd = Command::new(slipway_tests::slipway_bin());
-        cmd.args(["pr", "open", "--no-preflight"])
-            .current_dir(&work);
-        let open = world.finish(world.env(cmd), "");
+        let open = slipway_in(&world, &work, &["pr", "open", "--no-preflight"]);
         assert_eq!(open.code, 0, "{}", open.stderr);
         projects.push(work);
     }
@@ -288,10 +253,7 @@ fn the_list_covers_the_projects_added_to_the_app() {
     )
     .unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(slipway_tests::slipway_bin());
-    cmd.args(["pr", "list", "--json"])
-        .current_dir(elsewhere.path());
-    let list = world.finish(world.env(cmd), "");
+    let list = slipway_in(&world, elsewhere.path(), &["pr", "list", "--json"]);
     assert_eq!(list.code, 0, "{}", list.stderr);
     let rows: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
     let seen: Vec<(String, String)> = rows
@@ -314,9 +276,7 @@ fn the_list_covers_the_projects_added_to_the_app() {
     );
     // Nowhere to look: said, with what to do.
     std::fs::remove_file(world.config_dir().join("projects.json")).unwrap();
-    let mut cmd = Command::new(slipway_tests::slipway_bin());
-    cmd.args(["pr", "list"]).current_dir(elsewhere.path());
-    let none = world.finish(world.env(cmd), "");
+    let none = slipway_in(&world, elsewhere.path(), &["pr", "list"]);
     assert_eq!(none.code, 2, "{}", none.stderr);
     has(
         &none.stderr,

@@ -264,16 +264,6 @@ impl GithubClient {
     pub fn host(&self) -> &str {
         &self.host
     }
-
-    /// The API base URL.
-    pub fn api(&self) -> &str {
-        &self.api
-    }
-
-    /// The underlying octocrab client.
-    pub fn octocrab(&self) -> &octocrab::Octocrab {
-        &self.octocrab
-    }
 }
 
 /// An answer from GitHub, not yet judged.

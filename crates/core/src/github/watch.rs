@@ -44,11 +44,6 @@ impl ChecksWatch {
         }
     }
 
-    /// The commit watched.
-    pub fn sha(&self) -> &str {
-        &self.sha
-    }
-
     /// Reads the checks again; `Some` with the new rollup when anything
     /// changed since the last poll (always on the first).
     pub async fn poll(
@@ -84,11 +79,6 @@ impl ChecksWatch {
         }
         self.last = Some(fresh.clone());
         Ok(Some(fresh))
-    }
-
-    /// The last rollup read.
-    pub fn last(&self) -> Option<&ChecksRollup> {
-        self.last.as_ref()
     }
 
     /// How long to wait before the next poll.
