@@ -3,12 +3,16 @@
 //! It owns windows, the tray, notifications and the user's preferences.
 //! Every command is a thin wrapper over the core ([`commands`]); runs are
 //! owned by one task each ([`session`]), which publish their start and end
-//! ([`news`]) for the tray and notifications to follow. Nothing here builds,
+//! ([`news`]) for the tray and notifications to follow. [`flow`] holds the
+//! GitHub flow's commands and [`pulls`] watches the open pull requests.
+//! Nothing here builds,
 //! runs or tests containers itself.
 
 mod commands;
+mod flow;
 pub mod news;
 mod notify;
+mod pulls;
 pub mod session;
 mod settings;
 mod tray;
@@ -56,11 +60,19 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::account_login_circleci,
             commands::account_logout,
             commands::accounts_endpoints_set,
+            flow::flow_status,
+            flow::branch_create,
+            flow::pr_open,
+            flow::pr_merge,
+            flow::pr_arm,
+            flow::pulls_open,
         ])
         .events(tauri_specta::collect_events![
             news::RunStarted,
             news::RunFinished,
-            news::Navigate
+            news::Navigate,
+            news::PullChanged,
+            news::FlowProgress
         ])
         .dangerously_cast_bigints_to_number()
 }
@@ -344,6 +356,8 @@ pub fn run() {
             notify::follow_runs(app.handle());
             tray::create(app.handle())?;
             tray::follow_runs(app.handle());
+            app.manage(pulls::Watcher::default());
+            pulls::start(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

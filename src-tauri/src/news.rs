@@ -1,4 +1,4 @@
-//! What happens to runs, for whoever follows: the web view (as typed
+//! What happens to runs and watched pull requests, for whoever follows: the web view (as typed
 //! events), and inside the app the tray and notifications, which subscribe
 //! to the [`RunNews`] the run sessions publish.
 
@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use slipway_core::event::{Outcome, RunId};
+use slipway_core::flow::follow::{PullView, Transition};
 use tokio::sync::broadcast;
 
 /// A run began.
@@ -45,13 +46,49 @@ pub struct Navigate {
     pub seq: Option<i64>,
 }
 
-/// A change in the app's runs, as its parts inside the app hear it.
+/// A watched pull request changed (its checks, its state, its arming).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct PullChanged {
+    /// Project folder.
+    pub path: PathBuf,
+    /// The pull request as it is now.
+    pub view: PullView,
+}
+
+/// The Push and open PR of a project got further.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct FlowProgress {
+    /// Project folder.
+    pub path: PathBuf,
+    /// What it is doing, in a few words (a line of git's progress).
+    pub message: String,
+}
+
+/// A watched pull request changed, as the tray and notifications hear it.
+#[derive(Debug, Clone)]
+pub struct PullNews {
+    /// Project folder.
+    pub path: PathBuf,
+    /// Project name.
+    pub project: String,
+    /// The pull request as it is now.
+    pub view: PullView,
+    /// What changed, when it is worth a notification.
+    pub transition: Option<Transition>,
+    /// Something else to tell (a merge that failed, an arming undone).
+    pub notice: Option<String>,
+}
+
+/// A change in the app's runs and watched pull requests, as its parts
+/// inside the app hear it.
 #[derive(Debug, Clone)]
 pub enum RunNews {
     /// A run began.
     Started(RunStarted),
     /// A run ended.
     Finished(RunFinished),
+    /// A watched pull request changed.
+    Pull(Box<PullNews>),
 }
 
 /// News that may wait for a slow subscriber before the oldest is dropped.
@@ -77,6 +114,11 @@ impl NewsBus {
         if self.tx.send(news).is_err() {
             tracing::debug!("no one follows run news");
         }
+    }
+
+    /// A receiver of the news from now on, for a task that waits for one.
+    pub fn subscribe(&self) -> broadcast::Receiver<RunNews> {
+        self.tx.subscribe()
     }
 
     /// Follows the news from now on: `on_news` is called for each, in order,

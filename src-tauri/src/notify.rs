@@ -1,4 +1,5 @@
-//! Desktop notifications for run results (it follows the run news), through
+//! Desktop notifications for run results and pull request changes (it
+//! follows the news), through
 //! Tauri's notification plugin.
 
 use std::collections::HashMap;
@@ -13,7 +14,8 @@ use slipway_core::Problem;
 use slipway_core::duration::display;
 use slipway_core::event::Outcome;
 
-use crate::news::{Navigate, NewsBus, RunFinished, RunNews};
+use crate::news::{Navigate, NewsBus, PullNews, RunFinished, RunNews};
+use slipway_core::flow::follow::Transition;
 
 /// The title and body of a result notification.
 pub fn result_text(result: &RunFinished) -> (String, String) {
@@ -38,6 +40,32 @@ pub fn result_text(result: &RunFinished) -> (String, String) {
             (format!("{project}: could not run"), problem.message.clone())
         }
     }
+}
+
+/// The title and body of a pull request's notification, when it changed
+/// in a way worth one.
+pub fn pull_text(news: &PullNews) -> Option<(String, String)> {
+    let pull = &news.view.pull;
+    let who = format!("{} #{}", news.project, pull.number);
+    let title = match (&news.transition, &news.notice) {
+        (Some(Transition::Green), _) if news.view.armed.is_some() => {
+            format!("{who}: checks passed, merging")
+        }
+        (Some(Transition::Green), _) => format!("{who}: checks passed"),
+        (Some(Transition::Red(failed)), _) if !failed.is_empty() => {
+            format!("{who}: {} failed", failed.join(", "))
+        }
+        (Some(Transition::Red(_)), _) => format!("{who}: checks failed"),
+        (Some(Transition::Merged), _) => format!("{who} merged into {}", pull.base_ref),
+        (Some(Transition::Closed), _) => format!("{who} closed"),
+        (None, Some(notice)) => format!("{who}: {notice}"),
+        (None, None) => return None,
+    };
+    let body = match (&news.transition, &news.notice) {
+        (Some(_), Some(notice)) => format!("{}: {notice}", pull.title),
+        _ => pull.title.clone(),
+    };
+    Some((title, body))
 }
 
 /// Where a click on a notification leads: notification id to project and run.
@@ -78,10 +106,19 @@ pub fn listen_for_clicks(app: &AppHandle) {
 /// Notifies every run's result from now on.
 pub fn follow_runs(app: &AppHandle) {
     let handle = app.clone();
-    app.state::<NewsBus>().follow(move |news| {
-        if let RunNews::Finished(result) = news {
-            run_result(&handle, &result);
+    app.state::<NewsBus>().follow(move |news| match news {
+        RunNews::Finished(result) => run_result(&handle, &result),
+        RunNews::Pull(news) => {
+            if let Some((title, body)) = pull_text(&news) {
+                let target = Navigate {
+                    path: news.path.clone(),
+                    run_id: None,
+                    seq: None,
+                };
+                send(&handle, &title, &body, Some(target));
+            }
         }
+        RunNews::Started(_) => {}
     });
 }
 

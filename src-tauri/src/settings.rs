@@ -20,6 +20,8 @@ pub struct Settings {
     pub notifications: bool,
     /// `system`, `light` or `dark`.
     pub theme: Theme,
+    /// Push and open PR runs the pipeline first.
+    pub preflight: bool,
 }
 
 /// The colour theme.
@@ -41,6 +43,7 @@ impl Default for Settings {
             keep_in_tray: true,
             notifications: true,
             theme: Theme::System,
+            preflight: true,
         }
     }
 }

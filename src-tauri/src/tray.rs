@@ -1,7 +1,14 @@
-//! The tray icon: its picture shows idle, running, passed or failed (it
-//! follows the run news); its menu runs a recent project's pipeline, opens
+//! The tray icon: its picture shows idle, running, passed or failed, the
+//! worst of the last run and the watched pull requests (it follows the
+//! news); its menu runs a recent project's pipeline, opens
 //! the window, or quits.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use slipway_core::flow::follow::PullView;
+use slipway_core::github::checks::CheckState;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
@@ -10,7 +17,7 @@ use tauri_specta::Event as _;
 
 use slipway_core::event::Outcome;
 
-use crate::news::{Navigate, NewsBus, RunNews};
+use crate::news::{Navigate, NewsBus, PullNews, RunNews};
 use crate::session::Sessions;
 
 const TRAY_ID: &str = "slipway";
@@ -134,43 +141,146 @@ fn on_menu(app: &AppHandle, id: &str) {
     }
 }
 
-/// Makes the icon follow the runs: running while one goes, then the result.
+/// What the icon sums up: the last local run and each watched pull request.
+#[derive(Debug, Default)]
+pub struct TrayStatus {
+    local: Option<TrayState>,
+    pulls: BTreeMap<PathBuf, (TrayState, String)>,
+}
+
+impl TrayStatus {
+    /// The worst of everything: a failure, else something running, else
+    /// a pass, else idle.
+    fn shown(&self) -> TrayState {
+        self.local
+            .into_iter()
+            .chain(self.pulls.values().map(|(s, _)| *s))
+            .max_by_key(|s| rank(*s))
+            .unwrap_or(TrayState::Idle)
+    }
+
+    /// The tooltip: the state, then a line per watched pull request.
+    fn tooltip(&self) -> String {
+        let mut text = match self.shown() {
+            TrayState::Idle => "Slipway",
+            TrayState::Running => "Slipway: running",
+            TrayState::Passed => "Slipway: passed",
+            TrayState::Failed => "Slipway: failed",
+        }
+        .to_string();
+        for (_, line) in self.pulls.values() {
+            text.push('\n');
+            text.push_str(line);
+        }
+        text
+    }
+
+    fn pull(&mut self, news: &PullNews) {
+        match news.view.state() {
+            None => {
+                self.pulls.remove(&news.path);
+            }
+            Some(state) => {
+                let shown = match state {
+                    CheckState::Pending => TrayState::Running,
+                    CheckState::Success => TrayState::Passed,
+                    CheckState::Failure => TrayState::Failed,
+                };
+                self.pulls.insert(
+                    news.path.clone(),
+                    (shown, pull_line(&news.project, &news.view)),
+                );
+            }
+        }
+    }
+}
+
+fn rank(state: TrayState) -> u8 {
+    match state {
+        TrayState::Idle => 0,
+        TrayState::Passed => 1,
+        TrayState::Running => 2,
+        TrayState::Failed => 3,
+    }
+}
+
+/// `cities #12: checks running, merges when green`.
+pub fn pull_line(project: &str, view: &PullView) -> String {
+    let state = match view.state() {
+        None => "closed",
+        Some(CheckState::Pending) => "checks running",
+        Some(CheckState::Success) => "checks passed",
+        Some(CheckState::Failure) => "checks failed",
+    };
+    let armed = if view.armed.is_some() {
+        ", merges when green"
+    } else {
+        ""
+    };
+    format!("{project} #{}: {state}{armed}", view.pull.number)
+}
+
+/// Makes the icon follow the runs and the watched pull requests: the worst
+/// of the last local result and the pull requests' checks.
 pub fn follow_runs(app: &AppHandle) {
+    app.manage(Mutex::new(TrayStatus::default()));
     let handle = app.clone();
-    app.state::<NewsBus>().follow(move |news| match news {
-        RunNews::Started(_) => show_state(&handle, TrayState::Running),
-        RunNews::Finished(result) => show_result(&handle, &result.outcome),
+    app.state::<NewsBus>().follow(move |news| {
+        let status = handle.state::<Mutex<TrayStatus>>();
+        let Ok(mut status) = status.lock() else {
+            return;
+        };
+        match news {
+            RunNews::Started(_) => status.local = Some(TrayState::Running),
+            RunNews::Finished(result) => {
+                if !handle.state::<Sessions>().any_running() {
+                    status.local = Some(if matches!(result.outcome, Outcome::Passed) {
+                        TrayState::Passed
+                    } else {
+                        TrayState::Failed
+                    });
+                }
+            }
+            RunNews::Pull(news) => status.pull(&news),
+        }
+        show(&handle, &status);
     });
 }
 
-/// Shows `state` in the tray.
-fn show_state(app: &AppHandle, state: TrayState) {
+/// Shows the summed-up state in the tray.
+fn show(app: &AppHandle, status: &TrayStatus) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    if let Err(e) = tray.set_icon(icon(state)) {
+    if let Err(e) = tray.set_icon(icon(status.shown())) {
         tracing::warn!(error = %e, "could not change the tray icon");
     }
-    let tooltip = match state {
-        TrayState::Idle => "Slipway",
-        TrayState::Running => "Slipway: running",
-        TrayState::Passed => "Slipway: passed",
-        TrayState::Failed => "Slipway: failed",
-    };
-    let _ = tray.set_tooltip(Some(tooltip));
+    let _ = tray.set_tooltip(Some(status.tooltip()));
 }
 
-/// Shows the result of a run, unless another is still going.
-fn show_result(app: &AppHandle, outcome: &Outcome) {
-    if app.state::<Sessions>().any_running() {
-        return;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_icon_shows_the_worst_state() {
+        let mut status = TrayStatus::default();
+        assert_eq!(status.shown(), TrayState::Idle);
+        status.local = Some(TrayState::Passed);
+        assert_eq!(status.shown(), TrayState::Passed);
+        status.pulls.insert(
+            "a".into(),
+            (TrayState::Running, "a #1: checks running".into()),
+        );
+        assert_eq!(status.shown(), TrayState::Running);
+        status.pulls.insert(
+            "b".into(),
+            (TrayState::Failed, "b #2: checks failed".into()),
+        );
+        assert_eq!(status.shown(), TrayState::Failed);
+        assert_eq!(
+            status.tooltip(),
+            "Slipway: failed\na #1: checks running\nb #2: checks failed"
+        );
     }
-    show_state(
-        app,
-        if matches!(outcome, Outcome::Passed) {
-            TrayState::Passed
-        } else {
-            TrayState::Failed
-        },
-    );
 }

@@ -9,7 +9,7 @@ use clap::{Subcommand, ValueEnum};
 use slipway_core::accounts::AccountStore;
 use slipway_core::flow::Project;
 use slipway_core::github::checks::{CheckState, ChecksRollup};
-use slipway_core::github::pulls::{MergeMethod, MergeOutcome, PullRequest};
+use slipway_core::github::pulls::{MergeMethod, PullRequest};
 use slipway_core::github::watch::ChecksWatch;
 use slipway_core::{ErrorCode, Problem};
 
@@ -157,7 +157,7 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
                 }
                 if code != EXIT_PASSED && !push_anyway {
                     return Err(Problem::new(
-                        ErrorCode::BadConfig,
+                        ErrorCode::PreflightFailed,
                         "the preflight run failed, so nothing was pushed",
                     )
                     .with_hint("Fix it and try again, or pass --push-anyway to push regardless."));
@@ -395,7 +395,7 @@ async fn merge(
     json: bool,
 ) -> Result<u8, Problem> {
     let project = project(dir).await?;
-    let mut pull = project.require_pull_request().await?;
+    let pull = project.require_pull_request().await?;
     if when_green {
         let rollup = watch(&project, &pull, json).await?;
         if rollup.state != CheckState::Success {
@@ -409,69 +409,25 @@ async fn merge(
             );
         }
     }
-    // GitHub works out mergeability after a push: ask again while it does.
-    for wait in [1, 2, 4, 8] {
-        let fresh = project.client.pull(&project.repo, pull.number).await?;
-        if fresh.head_sha != pull.head_sha {
-            return refused(
-                Problem::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "#{}'s head moved to {} while it was watched; nothing was merged",
-                        pull.number,
-                        &fresh.head_sha[..fresh.head_sha.len().min(7)]
-                    ),
-                )
-                .with_hint("Check the new commits, then merge again."),
-                json,
-            );
-        }
-        pull = fresh;
-        if pull.mergeable.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(wait)).await;
-    }
-    let outcome = project
-        .client
-        .merge(&project.repo, pull.number, &pull.head_sha, method)
-        .await?;
-    if json {
-        out!(
-            "{}",
-            serde_json::json!({ "pull_request": pull.number, "merge": outcome })
-        );
-    }
-    match outcome {
-        MergeOutcome::Merged { sha } => {
-            if !json {
+    match project.merge(&pull, method).await {
+        Ok(sha) => {
+            if json {
+                out!(
+                    "{}",
+                    serde_json::json!({ "pull_request": pull.number, "merge": { "outcome": "merged", "sha": sha } })
+                );
+            } else {
                 out!(
                     "merged #{} into {} ({})",
                     pull.number,
                     pull.base_ref,
-                    &sha[..sha.len().min(7)]
+                    slipway_core::git::short_sha(&sha)
                 );
             }
             Ok(EXIT_PASSED)
         }
-        MergeOutcome::HeadMoved { message } => refused(
-            Problem::new(
-                ErrorCode::Conflict,
-                format!("#{} was not merged: {message}", pull.number),
-            )
-            .with_hint("Someone pushed to the branch: check the new commits, then merge again."),
-            json,
-        ),
-        MergeOutcome::NotMergeable { message } => refused(
-            Problem::new(
-                ErrorCode::Conflict,
-                format!("#{} cannot be merged: {message}", pull.number),
-            )
-            .with_hint(
-                "Resolve conflicts or failing required checks (or mark the draft ready), then merge again.",
-            ),
-            json,
-        ),
+        Err(problem) if problem.code == ErrorCode::Conflict => refused(problem, json),
+        Err(problem) => Err(problem),
     }
 }
 

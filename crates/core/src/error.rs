@@ -44,6 +44,8 @@ pub enum ErrorCode {
     AuthExpired,
     /// A service's rate limit is spent: retry after the time in the hint.
     RateLimited,
+    /// The local pipeline failed before a push, so nothing was pushed.
+    PreflightFailed,
 }
 
 impl ErrorCode {
@@ -53,6 +55,7 @@ impl ErrorCode {
         matches!(
             self,
             ErrorCode::BadConfig
+                | ErrorCode::PreflightFailed
                 | ErrorCode::AuthRejected
                 | ErrorCode::AuthExpired
                 | ErrorCode::NotFound

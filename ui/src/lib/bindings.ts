@@ -84,11 +84,36 @@ export const commands = {
 	accountLogout: (kind: AccountKind, host: string | null) => typedError<boolean, Problem_Serialize>(__TAURI_INVOKE("account_logout", { kind, host })),
 	/**  Saves the API base URL settings and returns the accounts view. */
 	accountsEndpointsSet: (endpoints: Endpoints_Deserialize) => typedError<Accounts_Serialize, Problem_Serialize>(__TAURI_INVOKE("accounts_endpoints_set", { endpoints })),
+	/**
+	 *  Where a project stands in the GitHub flow; its open pull request is
+	 *  watched from now on.
+	 */
+	flowStatus: (path: string) => typedError<FlowStatus_Serialize, Problem_Serialize>(__TAURI_INVOKE("flow_status", { path })),
+	/**  Creates a branch from the up-to-date default branch and switches to it. */
+	branchCreate: (path: string, name: string) => typedError<FlowStatus_Serialize, Problem_Serialize>(__TAURI_INVOKE("branch_create", { path, name })),
+	/**
+	 *  Push and open PR: runs the pipeline first (unless the setting is off or
+	 *  the project has none), pushes the branch with its upstream, opens the
+	 *  pull request against the default branch (or finds the open one) and
+	 *  watches it. A red preflight pushes nothing unless `push_anyway`.
+	 */
+	prOpen: (path: string, pushAnyway: boolean, draft: boolean) => typedError<FlowStatus_Serialize, Problem_Serialize>(__TAURI_INVOKE("pr_open", { path, pushAnyway, draft })),
+	/**  Merges the pull request as the window shows it (its head commit). */
+	prMerge: (path: string, headSha: string, method: MergeMethod) => typedError<FlowStatus_Serialize, Problem_Serialize>(__TAURI_INVOKE("pr_merge", { path, headSha, method })),
+	/**
+	 *  Arms (or disarms) merge when green for the pull request's head commit
+	 *  as the window shows it; it survives a restart.
+	 */
+	prArm: (path: string, headSha: string, method: MergeMethod, armed: boolean) => typedError<PullView_Serialize | null, Problem_Serialize>(__TAURI_INVOKE("pr_arm", { path, headSha, method, armed })),
+	/**  The open pull requests across the user's projects. */
+	pullsOpen: () => typedError<OpenPulls_Serialize, Problem_Serialize>(__TAURI_INVOKE("pulls_open")),
 };
 
 /** Events */
 export const events = {
+	flowProgress: makeEvent<FlowProgress, FlowProgress>("flow-progress"),
 	navigate: makeEvent<Navigate_Serialize, Navigate_Deserialize>("navigate"),
+	pullChanged: makeEvent<PullChanged_Serialize, PullChanged_Deserialize>("pull-changed"),
 	runFinished: makeEvent<RunFinished_Serialize, RunFinished_Deserialize>("run-finished"),
 	runStarted: makeEvent<RunStarted, RunStarted>("run-started"),
 };
@@ -190,6 +215,160 @@ export type ActiveRun = {
 	path: string,
 };
 
+/**  A pull request armed to merge when its checks pass. */
+export type Armed = Armed_Serialize | Armed_Deserialize;
+
+/**  A pull request armed to merge when its checks pass. */
+export type Armed_Deserialize = {
+	/**  The repository. */
+	repo: GithubRepo,
+	/**  The pull request's number. */
+	number: number,
+	/**  The head commit the user armed it for: only this one is merged. */
+	sha: string,
+	/**  How to merge. */
+	method: MergeMethod,
+	/**  When it was armed (seconds since the Unix epoch). */
+	armed_at: number,
+	/**  Whether GitHub's own auto-merge was enabled for it. */
+	auto_merge?: boolean,
+};
+
+/**  A pull request armed to merge when its checks pass. */
+export type Armed_Serialize = {
+	/**  The repository. */
+	repo: GithubRepo,
+	/**  The pull request's number. */
+	number: number,
+	/**  The head commit the user armed it for: only this one is merged. */
+	sha: string,
+	/**  How to merge. */
+	method: MergeMethod,
+	/**  When it was armed (seconds since the Unix epoch). */
+	armed_at: number,
+	/**  Whether GitHub's own auto-merge was enabled for it. */
+	auto_merge: boolean,
+};
+
+/**  Where the checked-out branch stands. */
+export type BranchStatus = BranchStatus_Serialize | BranchStatus_Deserialize;
+
+/**  Where the checked-out branch stands. */
+export type BranchStatus_Deserialize = {
+	/**  The branch; `None` on a detached HEAD. */
+	branch?: string | null,
+	/**  The commit checked out; `None` before the first commit. */
+	commit?: string | null,
+	/**  Its upstream (`origin/feature`), when it has one. */
+	upstream?: string | null,
+	/**  Commits on the branch that its upstream lacks. */
+	ahead: number,
+	/**  Commits on the upstream that the branch lacks. */
+	behind: number,
+	/**  Files with changes not committed (staged or not, and untracked). */
+	changed_files: number,
+};
+
+/**  Where the checked-out branch stands. */
+export type BranchStatus_Serialize = {
+	/**  The branch; `None` on a detached HEAD. */
+	branch: string | null,
+	/**  The commit checked out; `None` before the first commit. */
+	commit: string | null,
+	/**  Its upstream (`origin/feature`), when it has one. */
+	upstream: string | null,
+	/**  Commits on the branch that its upstream lacks. */
+	ahead: number,
+	/**  Commits on the upstream that the branch lacks. */
+	behind: number,
+	/**  Files with changes not committed (staged or not, and untracked). */
+	changed_files: number,
+};
+
+/**  One check of a commit, as the user sees it. */
+export type Check = Check_Serialize | Check_Deserialize;
+
+/**  What reported a check. */
+export type CheckSource = 
+/**  A commit status (`ci/circleci: build`). */
+"status" | 
+/**  A check run (GitHub Actions, other apps). */
+"check_run" | 
+/**  A check suite that has no run yet. */
+"check_suite" | 
+/**  A required check that has not reported. */
+"required";
+
+/**  Where a commit's checks stand. */
+export type CheckState = 
+/**  Not finished, not started, or not reported yet. */
+"pending" | 
+/**  Finished and fine. */
+"success" | 
+/**  Finished and not fine (failure, error, cancelled, timed out, action required). */
+"failure";
+
+/**  One check of a commit, as the user sees it. */
+export type Check_Deserialize = {
+	/**  Its name: the status context or the check run's name. */
+	name: string,
+	/**  Where it stands. */
+	state: CheckState,
+	/**  What reported it. */
+	source: CheckSource,
+	/**  What it said (a status's description, a run's conclusion). */
+	detail?: string | null,
+	/**  How long it ran, when it has finished. */
+	duration_ms?: number | null,
+	/**  Its page (the CI's build, the run on GitHub). */
+	url?: string | null,
+};
+
+/**  One check of a commit, as the user sees it. */
+export type Check_Serialize = {
+	/**  Its name: the status context or the check run's name. */
+	name: string,
+	/**  Where it stands. */
+	state: CheckState,
+	/**  What reported it. */
+	source: CheckSource,
+	/**  What it said (a status's description, a run's conclusion). */
+	detail: string | null,
+	/**  How long it ran, when it has finished. */
+	duration_ms: number | null,
+	/**  Its page (the CI's build, the run on GitHub). */
+	url: string | null,
+};
+
+/**  A commit's checks and the one state they add up to. */
+export type ChecksRollup = ChecksRollup_Serialize | ChecksRollup_Deserialize;
+
+/**  A commit's checks and the one state they add up to. */
+export type ChecksRollup_Deserialize = {
+	/**  The commit the checks are for. */
+	sha: string,
+	/**
+	 *  Failure if any failed; else pending if any is pending, a required
+	 *  one is missing, or there are none; else success.
+	 */
+	state: CheckState,
+	/**  Every check, failures first, then pending ones, then by name. */
+	checks: Check_Deserialize[],
+};
+
+/**  A commit's checks and the one state they add up to. */
+export type ChecksRollup_Serialize = {
+	/**  The commit the checks are for. */
+	sha: string,
+	/**
+	 *  Failure if any failed; else pending if any is pending, a required
+	 *  one is missing, or there are none; else success.
+	 */
+	state: CheckState,
+	/**  Every check, failures first, then pending ones, then by name. */
+	checks: Check_Serialize[],
+};
+
 /**  A container a run left running, as the desktop app lists it. */
 export type ContainerInfo = ContainerInfo_Serialize | ContainerInfo_Deserialize;
 
@@ -285,7 +464,9 @@ export type ErrorCode =
 /**  A stored login no longer works (revoked or expired token): sign in again. */
 "auth_expired" | 
 /**  A service's rate limit is spent: retry after the time in the hint. */
-"rate_limited";
+"rate_limited" | 
+/**  The local pipeline failed before a push, so nothing was pushed. */
+"preflight_failed";
 
 /**  What happened in a run. */
 export type Event = Event_Serialize | Event_Deserialize;
@@ -490,6 +671,45 @@ duration_ms: number;
 /**  The image built, if the build got that far. */
 image_id: string | null };
 
+/**  The Push and open PR of a project got further. */
+export type FlowProgress = {
+	/**  Project folder. */
+	path: string,
+	/**  What it is doing, in a few words (a line of git's progress). */
+	message: string,
+};
+
+/**  Where a project stands in the GitHub flow. */
+export type FlowStatus = FlowStatus_Serialize | FlowStatus_Deserialize;
+
+/**  Where a project stands in the GitHub flow. */
+export type FlowStatus_Deserialize = {
+	/**  Project folder. */
+	path: string,
+	/**  Its repository on GitHub. */
+	repo: GithubRepo,
+	/**  The repository's default branch. */
+	default_branch: string,
+	/**  The branch checked out, ahead/behind, uncommitted changes. */
+	branch: BranchStatus_Deserialize,
+	/**  The pull request for the branch (or the one watched), with its checks. */
+	pull?: PullView_Deserialize | null,
+};
+
+/**  Where a project stands in the GitHub flow. */
+export type FlowStatus_Serialize = {
+	/**  Project folder. */
+	path: string,
+	/**  Its repository on GitHub. */
+	repo: GithubRepo,
+	/**  The repository's default branch. */
+	default_branch: string,
+	/**  The branch checked out, ahead/behind, uncommitted changes. */
+	branch: BranchStatus_Serialize,
+	/**  The pull request for the branch (or the one watched), with its checks. */
+	pull: PullView_Serialize | null,
+};
+
 /**  Git state of a project folder. */
 export type GitInfo = GitInfo_Serialize | GitInfo_Deserialize;
 
@@ -568,6 +788,15 @@ export type LogStream =
 /**  The service container's own output. */
 "container";
 
+/**  How to merge. */
+export type MergeMethod = 
+/**  A merge commit. */
+"merge" | 
+/**  One squashed commit. */
+"squash" | 
+/**  The commits rebased onto the base. */
+"rebase";
+
 /**  The window should show this project (and run, when given). */
 export type Navigate = Navigate_Serialize | Navigate_Deserialize;
 
@@ -589,6 +818,34 @@ export type Navigate_Serialize = {
 	run_id: RunId | null,
 	/**  History number of that run, to open it in the history. */
 	seq: number | null,
+};
+
+/**
+ *  The open pull requests of every project on GitHub (each repository
+ *  once), and the projects that could not be read with why.
+ */
+export type OpenPulls = OpenPulls_Serialize | OpenPulls_Deserialize;
+
+/**
+ *  The open pull requests of every project on GitHub (each repository
+ *  once), and the projects that could not be read with why.
+ */
+export type OpenPulls_Deserialize = {
+	/**  Per project. */
+	projects: ProjectPulls_Deserialize[],
+	/**  Projects on GitHub that could not be read. */
+	problems: ([string, Problem_Deserialize])[],
+};
+
+/**
+ *  The open pull requests of every project on GitHub (each repository
+ *  once), and the projects that could not be read with why.
+ */
+export type OpenPulls_Serialize = {
+	/**  Per project. */
+	projects: ProjectPulls_Serialize[],
+	/**  Projects on GitHub that could not be read. */
+	problems: ([string, Problem_Serialize])[],
 };
 
 /**  The result of a run. */
@@ -716,6 +973,33 @@ export type ProjectInfo_Serialize = {
 	github: GithubRepo | null,
 };
 
+/**  The open pull requests of one project's repository. */
+export type ProjectPulls = ProjectPulls_Serialize | ProjectPulls_Deserialize;
+
+/**  The open pull requests of one project's repository. */
+export type ProjectPulls_Deserialize = {
+	/**  Project folder. */
+	path: string,
+	/**  Project name. */
+	name: string,
+	/**  Its repository. */
+	repo: GithubRepo,
+	/**  Its open pull requests, newest first. */
+	pulls: PullRequest_Deserialize[],
+};
+
+/**  The open pull requests of one project's repository. */
+export type ProjectPulls_Serialize = {
+	/**  Project folder. */
+	path: string,
+	/**  Project name. */
+	name: string,
+	/**  Its repository. */
+	repo: GithubRepo,
+	/**  Its open pull requests, newest first. */
+	pulls: PullRequest_Serialize[],
+};
+
 /**  A published port as bound by the engine. */
 export type PublishedPort = {
 	/**  Port inside the container. */
@@ -724,6 +1008,118 @@ export type PublishedPort = {
 	host_ip: string,
 	/**  Host port. */
 	host_port: number,
+};
+
+/**  A watched pull request changed (its checks, its state, its arming). */
+export type PullChanged = PullChanged_Serialize | PullChanged_Deserialize;
+
+/**  A watched pull request changed (its checks, its state, its arming). */
+export type PullChanged_Deserialize = {
+	/**  Project folder. */
+	path: string,
+	/**  The pull request as it is now. */
+	view: PullView_Deserialize,
+};
+
+/**  A watched pull request changed (its checks, its state, its arming). */
+export type PullChanged_Serialize = {
+	/**  Project folder. */
+	path: string,
+	/**  The pull request as it is now. */
+	view: PullView_Serialize,
+};
+
+/**  A pull request as Slipway shows it. */
+export type PullRequest = PullRequest_Serialize | PullRequest_Deserialize;
+
+/**  A pull request as Slipway shows it. */
+export type PullRequest_Deserialize = {
+	/**  Its number (`#12`). */
+	number: number,
+	/**  Its title. */
+	title: string,
+	/**  Open, closed or merged. */
+	state: PullState,
+	/**  Whether it is a draft. */
+	draft: boolean,
+	/**  The branch it brings in. */
+	head_ref: string,
+	/**  The commit at the head of that branch. */
+	head_sha: string,
+	/**  The branch it goes into. */
+	base_ref: string,
+	/**  Its page on GitHub. */
+	url: string,
+	/**  Whether GitHub can merge it; `None` while GitHub is still working it out. */
+	mergeable?: boolean | null,
+};
+
+/**  A pull request as Slipway shows it. */
+export type PullRequest_Serialize = {
+	/**  Its number (`#12`). */
+	number: number,
+	/**  Its title. */
+	title: string,
+	/**  Open, closed or merged. */
+	state: PullState,
+	/**  Whether it is a draft. */
+	draft: boolean,
+	/**  The branch it brings in. */
+	head_ref: string,
+	/**  The commit at the head of that branch. */
+	head_sha: string,
+	/**  The branch it goes into. */
+	base_ref: string,
+	/**  Its page on GitHub. */
+	url: string,
+	/**  Whether GitHub can merge it; `None` while GitHub is still working it out. */
+	mergeable: boolean | null,
+};
+
+/**  A pull request's state. */
+export type PullState = 
+/**  Open. */
+"open" | 
+/**  Closed without merging. */
+"closed" | 
+/**  Merged. */
+"merged";
+
+/**  A pull request as a front end shows it. */
+export type PullView = PullView_Serialize | PullView_Deserialize;
+
+/**  A pull request as a front end shows it. */
+export type PullView_Deserialize = {
+	/**  Its repository. */
+	repo: GithubRepo,
+	/**  The pull request. */
+	pull: PullRequest_Deserialize,
+	/**  Its head's checks, once read. */
+	checks?: ChecksRollup_Deserialize | null,
+	/**  Armed to merge when green. */
+	armed?: Armed_Deserialize | null,
+	/**
+	 *  The last thing to know that is not in the above: why it was
+	 *  disarmed, why a merge failed, that GitHub is unreachable.
+	 */
+	note?: string | null,
+};
+
+/**  A pull request as a front end shows it. */
+export type PullView_Serialize = {
+	/**  Its repository. */
+	repo: GithubRepo,
+	/**  The pull request. */
+	pull: PullRequest_Serialize,
+	/**  Its head's checks, once read. */
+	checks: ChecksRollup_Serialize | null,
+	/**  Armed to merge when green. */
+	armed: Armed_Serialize | null,
+	/**
+	 *  The last thing to know that is not in the above: why it was
+	 *  disarmed, why a merge failed, that GitHub is unreachable.
+	 */
+	note: string | null,
 };
 
 /**
@@ -975,6 +1371,8 @@ export type Settings_Deserialize = {
 	notifications?: boolean,
 	/**  `system`, `light` or `dark`. */
 	theme?: Theme,
+	/**  Push and open PR runs the pipeline first. */
+	preflight?: boolean,
 };
 
 /**  User preferences. */
@@ -985,6 +1383,8 @@ export type Settings_Serialize = {
 	notifications: boolean,
 	/**  `system`, `light` or `dark`. */
 	theme: Theme,
+	/**  Push and open PR runs the pipeline first. */
+	preflight: boolean,
 };
 
 /**  One step of the plan. */

@@ -5,6 +5,9 @@ import type {
   Account_Serialize,
   Accounts_Serialize,
   ContainerInfo_Serialize,
+  FlowStatus_Serialize,
+  OpenPulls_Serialize,
+  PullView_Serialize,
   Outcome_Serialize,
   Problem_Serialize,
   ProjectInfo_Serialize,
@@ -17,12 +20,15 @@ import type {
 import { commands, events } from "./bindings";
 
 export { commands, events };
-export type { AccountKind, StepKind, Theme } from "./bindings";
+export type { AccountKind, CheckState, MergeMethod, StepKind, Theme } from "./bindings";
 
 // The shapes Rust sends (the bindings also describe what it accepts).
 export type Account = Account_Serialize;
 export type Accounts = Accounts_Serialize;
 export type ContainerInfo = ContainerInfo_Serialize;
+export type FlowStatus = FlowStatus_Serialize;
+export type OpenPulls = OpenPulls_Serialize;
+export type PullView = PullView_Serialize;
 export type Outcome = Outcome_Serialize;
 export type Problem = Problem_Serialize;
 export type ProjectInfo = ProjectInfo_Serialize;

@@ -6,6 +6,7 @@ describe("problem actions", () => {
     expect(actionFor("auth_expired")).toBe("sign_in");
     expect(actionFor("auth_rejected")).toBe("sign_in");
     expect(actionFor("rate_limited")).toBe("retry");
+    expect(actionFor("preflight_failed")).toBe("push_anyway");
     expect(actionFor("docker_unavailable")).toBe("retry");
     expect(actionFor("bad_config")).toBeNull();
     expect(actionFor("not_found")).toBeNull();

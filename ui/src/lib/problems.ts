@@ -3,9 +3,12 @@
 import type { ErrorCode } from "./bindings";
 
 /** The action a problem's banner offers. */
-export type ProblemAction = "sign_in" | "retry" | null;
+export type ProblemAction = "sign_in" | "retry" | "push_anyway" | null;
 
-/** Sign in again for a refused or expired login; retry for a service or engine that may come back. */
+/**
+ * Sign in again for a refused or expired login; retry for a service or
+ * engine that may come back; push anyway after a red preflight run.
+ */
 export function actionFor(code: ErrorCode): ProblemAction {
   switch (code) {
     case "auth_rejected":
@@ -15,6 +18,8 @@ export function actionFor(code: ErrorCode): ProblemAction {
     case "service_unavailable":
     case "docker_unavailable":
       return "retry";
+    case "preflight_failed":
+      return "push_anyway";
     default:
       return null;
   }

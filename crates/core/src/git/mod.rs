@@ -273,6 +273,11 @@ fn strip_credentials(url: &str) -> String {
     }
 }
 
+/// A commit's short form, as git shows it (`a1b2c3d`).
+pub fn short_sha(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{GitError, inspect, origin_in_config, strip_credentials};

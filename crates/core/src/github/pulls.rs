@@ -106,6 +106,17 @@ impl From<PullBody> for PullRequest {
     }
 }
 
+/// A pull request from GitHub's JSON for one.
+pub(crate) fn parse_pull(value: Value, url: &str) -> Result<PullRequest, GithubError> {
+    serde_json::from_value::<PullBody>(value)
+        .map(PullRequest::from)
+        .map_err(|e| GithubError::Unavailable {
+            url: url.to_string(),
+            detail: format!("the answer is not what GitHub sends: {e}"),
+            hint: "Check the GitHub API URL (settings or SLIPWAY_GITHUB_API_URL).".into(),
+        })
+}
+
 /// A new pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPull {

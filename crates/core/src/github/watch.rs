@@ -14,10 +14,12 @@ use super::checks::{
     CheckRun, CheckRunsPage, CheckState, CheckSuitesPage, ChecksInput, ChecksRollup,
     CombinedStatus, rollup,
 };
+use super::pulls::{PullRequest, PullState};
 use super::{Fetched, GithubClient, GithubError, GithubRepo};
 
-/// How often to look while checks run.
-pub const WHILE_RUNNING: Duration = Duration::from_secs(5);
+/// How often to look while checks run: a look that finds nothing new is
+/// free, so a change shows within seconds.
+pub const WHILE_RUNNING: Duration = Duration::from_secs(2);
 /// How often to look once they are done (a re-run or a new push may come).
 pub const WHEN_IDLE: Duration = Duration::from_secs(120);
 
@@ -132,6 +134,80 @@ impl ChecksWatch {
             hint: "Check the GitHub API URL (settings or SLIPWAY_GITHUB_API_URL).".into(),
         })?;
         Ok((parsed, next))
+    }
+}
+
+/// What a look at a watched pull request found new.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PullUpdate {
+    /// The pull request, when it changed (new head, merged, closed, title).
+    pub pull: Option<PullRequest>,
+    /// Its head's checks, when they changed.
+    pub checks: Option<ChecksRollup>,
+}
+
+/// A pull request and its head's checks, re-read with conditional
+/// requests; a new head starts a new checks watch.
+#[derive(Debug)]
+pub struct PullWatch {
+    repo: GithubRepo,
+    pull: PullRequest,
+    etag: Option<String>,
+    required: Vec<String>,
+    checks: ChecksWatch,
+}
+
+impl PullWatch {
+    /// Watches `pull`, whose base branch requires `required` checks.
+    pub fn new(repo: GithubRepo, pull: PullRequest, required: Vec<String>) -> Self {
+        let checks = ChecksWatch::new(repo.clone(), &pull.head_sha, required.clone());
+        PullWatch {
+            repo,
+            pull,
+            etag: None,
+            required,
+            checks,
+        }
+    }
+
+    /// The pull request as last read.
+    pub fn pull(&self) -> &PullRequest {
+        &self.pull
+    }
+
+    /// Reads the pull request and, while it is open, its head's checks.
+    pub async fn poll(&mut self, client: &GithubClient) -> Result<PullUpdate, GithubError> {
+        let url = format!(
+            "/repos/{}/{}/pulls/{}",
+            self.repo.owner, self.repo.name, self.pull.number
+        );
+        let mut update = PullUpdate::default();
+        if let Fetched::Changed { value, etag, .. } =
+            client.get_json::<Value>(&url, self.etag.as_deref()).await?
+        {
+            let fresh: PullRequest = super::pulls::parse_pull(value, &url)?;
+            if fresh.head_sha != self.pull.head_sha {
+                self.checks =
+                    ChecksWatch::new(self.repo.clone(), &fresh.head_sha, self.required.clone());
+            }
+            self.etag = etag;
+            // `mergeable` flips while GitHub works; only what the user sees counts.
+            let mut seen = fresh.clone();
+            seen.mergeable = self.pull.mergeable;
+            if seen != self.pull {
+                update.pull = Some(fresh.clone());
+            }
+            self.pull = fresh;
+        }
+        if self.pull.state == PullState::Open {
+            update.checks = self.checks.poll(client).await?;
+        }
+        Ok(update)
+    }
+
+    /// How long to wait before the next look.
+    pub fn interval(&self, client: &GithubClient) -> Duration {
+        self.checks.interval(client)
     }
 }
 

@@ -2,7 +2,12 @@
 //! which repository and branch it is on, the pull request for that branch,
 //! pushing and opening one, its checks, and merging it. Joins the folder's
 //! git state ([`crate::git`]), the signed-in account ([`crate::accounts`])
-//! and the GitHub client ([`crate::github`]).
+//! and the GitHub client ([`crate::github`]); [`armed`] keeps the pull
+//! requests armed to merge when green.
+
+pub mod armed;
+pub mod follow;
+mod merge;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,305 @@
+//! The GitHub flow's commands for the web view: where a project stands
+//! (branch, pull request, checks), a new branch, Push and open PR (after a
+//! preflight run), merging, merge when green, and the open pull requests
+//! across projects. Each is a thin layer over [`slipway_core::flow`].
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use slipway_core::event::Outcome;
+use slipway_core::flow::Project;
+use slipway_core::flow::armed::{Armed, now_secs};
+use slipway_core::flow::follow::PullView;
+use slipway_core::git::BranchStatus;
+use slipway_core::github::GithubRepo;
+use slipway_core::github::pulls::{MergeMethod, PullRequest};
+use slipway_core::{ErrorCode, Problem};
+use tauri::{AppHandle, Manager, State};
+use tauri_specta::Event as _;
+
+use crate::AppState;
+use crate::news::{FlowProgress, NewsBus, RunNews};
+use crate::pulls::{Watcher, armed_merges, open_project};
+
+/// Where a project stands in the GitHub flow.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct FlowStatus {
+    /// Project folder.
+    pub path: PathBuf,
+    /// Its repository on GitHub.
+    pub repo: GithubRepo,
+    /// The repository's default branch.
+    pub default_branch: String,
+    /// The branch checked out, ahead/behind, uncommitted changes.
+    pub branch: BranchStatus,
+    /// The pull request for the branch (or the one watched), with its checks.
+    pub pull: Option<PullView>,
+}
+
+async fn status_of(
+    watcher: &Watcher,
+    path: &Path,
+    project: Project,
+) -> Result<FlowStatus, Problem> {
+    let pull = match project.pull_request().await? {
+        Some(pull) => Some(watcher.follow(path, project.clone(), pull).await?),
+        None => watcher
+            .view(path)
+            .await
+            .filter(|v| Some(&v.pull.head_ref) == project.branch.branch.as_ref()),
+    };
+    Ok(FlowStatus {
+        path: path.to_path_buf(),
+        repo: project.repo,
+        default_branch: project.info.default_branch,
+        branch: project.branch,
+        pull,
+    })
+}
+
+/// Where a project stands in the GitHub flow; its open pull request is
+/// watched from now on.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state, watcher))]
+pub async fn flow_status(
+    state: State<'_, AppState>,
+    watcher: State<'_, Watcher>,
+    path: String,
+) -> Result<FlowStatus, Problem> {
+    let path = state.known_project(&path)?;
+    let project = open_project(&path).await?;
+    status_of(&watcher, &path, project).await
+}
+
+/// Creates a branch from the up-to-date default branch and switches to it.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state, watcher))]
+pub async fn branch_create(
+    state: State<'_, AppState>,
+    watcher: State<'_, Watcher>,
+    path: String,
+    name: String,
+) -> Result<FlowStatus, Problem> {
+    let path = state.known_project(&path)?;
+    let project = open_project(&path).await?;
+    slipway_core::git::new_branch(&path, "origin", &project.info.default_branch, name.trim())
+        .await?;
+    let project = open_project(&path).await?;
+    status_of(&watcher, &path, project).await
+}
+
+fn progress(app: &AppHandle, path: &Path, message: impl Into<String>) {
+    let progress = FlowProgress {
+        path: path.to_path_buf(),
+        message: message.into(),
+    };
+    if let Err(e) = progress.emit(app) {
+        tracing::debug!(error = %e, "no window to tell of the push");
+    }
+}
+
+/// Runs the pipeline as a preflight and waits for its result (the window
+/// follows it like any run).
+async fn preflight(app: &AppHandle, path: &Path) -> Result<Outcome, Problem> {
+    let mut news = app.state::<NewsBus>().subscribe();
+    let run_id = crate::session::start(app, path.to_path_buf()).await?;
+    loop {
+        match news.recv().await {
+            Ok(RunNews::Finished(done)) if done.run_id == run_id => return Ok(done.outcome),
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                return Err(Problem::new(
+                    ErrorCode::Io,
+                    "the preflight run's result was lost",
+                ));
+            }
+        }
+    }
+}
+
+/// Push and open PR: runs the pipeline first (unless the setting is off or
+/// the project has none), pushes the branch with its upstream, opens the
+/// pull request against the default branch (or finds the open one) and
+/// watches it. A red preflight pushes nothing unless `push_anyway`.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, state, watcher))]
+pub async fn pr_open(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    watcher: State<'_, Watcher>,
+    path: String,
+    push_anyway: bool,
+    draft: bool,
+) -> Result<FlowStatus, Problem> {
+    let path = state.known_project(&path)?;
+    let project = open_project(&path).await?;
+    let branch = project.feature_branch()?.to_string();
+    let has_pipeline =
+        path.join("Dockerfile").is_file() || path.join(slipway_core::config::FILE_NAME).is_file();
+    if state.settings().preflight && has_pipeline && !push_anyway {
+        progress(&app, &path, "Running the pipeline before the push");
+        let outcome = preflight(&app, &path).await?;
+        if !matches!(outcome, Outcome::Passed) {
+            progress(&app, &path, "");
+            return Err(Problem::new(
+                ErrorCode::PreflightFailed,
+                "the pipeline failed before the push, so nothing was pushed",
+            )
+            .with_hint("Fix it and try again, or push anyway."));
+        }
+    }
+    progress(&app, &path, format!("Pushing {branch} to origin"));
+    let pushed = slipway_core::git::push(&path, "origin", &branch, |line| {
+        progress(&app, &path, line.to_string())
+    })
+    .await;
+    if let Err(e) = pushed {
+        progress(&app, &path, "");
+        return Err(e.problem());
+    }
+    progress(&app, &path, "Opening the pull request");
+    let opened = project.open_pull_request(None, None, None, draft).await;
+    progress(&app, &path, "");
+    opened?;
+    let project = open_project(&path).await?;
+    status_of(&watcher, &path, project).await
+}
+
+/// The watched pull request of a project, or why there is none.
+async fn watched(watcher: &Watcher, path: &Path) -> Result<PullView, Problem> {
+    watcher.view(path).await.ok_or_else(|| {
+        Problem::new(ErrorCode::NotFound, "no open pull request for this branch")
+            .with_hint("Push and open one first.")
+    })
+}
+
+/// Merges the pull request as the window shows it (its head commit).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, state, watcher))]
+pub async fn pr_merge(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    watcher: State<'_, Watcher>,
+    path: String,
+    head_sha: String,
+    method: MergeMethod,
+) -> Result<FlowStatus, Problem> {
+    let path = state.known_project(&path)?;
+    let view = watched(&watcher, &path).await?;
+    let project = open_project(&path).await?;
+    let seen = PullRequest {
+        head_sha,
+        ..view.pull
+    };
+    let sha = project.merge(&seen, method).await?;
+    watcher
+        .update(&app, &path, |v| {
+            v.note = Some(format!("merged ({})", slipway_core::git::short_sha(&sha)));
+        })
+        .await;
+    status_of(&watcher, &path, project).await
+}
+
+/// Arms (or disarms) merge when green for the pull request's head commit
+/// as the window shows it; it survives a restart.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, state, watcher))]
+pub async fn pr_arm(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    watcher: State<'_, Watcher>,
+    path: String,
+    head_sha: String,
+    method: MergeMethod,
+    armed: bool,
+) -> Result<Option<PullView>, Problem> {
+    let path = state.known_project(&path)?;
+    let view = watched(&watcher, &path).await?;
+    let store = armed_merges()?;
+    let entry = if armed {
+        let entry = Armed {
+            repo: view.repo.clone(),
+            number: view.pull.number,
+            sha: head_sha,
+            method,
+            armed_at: now_secs(),
+            auto_merge: false,
+        };
+        store.arm(entry.clone())?;
+        Some(entry)
+    } else {
+        store.disarm(&view.repo, view.pull.number)?;
+        None
+    };
+    Ok(watcher
+        .update(&app, &path, move |v| {
+            v.armed = entry;
+            v.note = None;
+        })
+        .await)
+}
+
+/// The open pull requests of one project's repository.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ProjectPulls {
+    /// Project folder.
+    pub path: PathBuf,
+    /// Project name.
+    pub name: String,
+    /// Its repository.
+    pub repo: GithubRepo,
+    /// Its open pull requests, newest first.
+    pub pulls: Vec<PullRequest>,
+}
+
+/// The open pull requests of every project on GitHub (each repository
+/// once), and the projects that could not be read with why.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct OpenPulls {
+    /// Per project.
+    pub projects: Vec<ProjectPulls>,
+    /// Projects on GitHub that could not be read.
+    pub problems: Vec<(PathBuf, Problem)>,
+}
+
+/// The open pull requests across the user's projects.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn pulls_open(state: State<'_, AppState>) -> Result<OpenPulls, Problem> {
+    let mut open = OpenPulls {
+        projects: Vec::new(),
+        problems: Vec::new(),
+    };
+    for path in state.recent_paths() {
+        let info = slipway_core::project::inspect_now(&path);
+        if !info.as_ref().is_ok_and(|i| i.github.is_some()) {
+            continue;
+        }
+        let listed = async {
+            let project = open_project(&path).await?;
+            if open.projects.iter().any(|p| p.repo == project.repo) {
+                return Ok(None);
+            }
+            let pulls = project.client.open_pulls(&project.repo).await?;
+            Ok::<_, Problem>(Some(ProjectPulls {
+                name: slipway_core::config::default_name(&path),
+                path: path.clone(),
+                repo: project.repo,
+                pulls,
+            }))
+        }
+        .await;
+        match listed {
+            Ok(Some(p)) => open.projects.push(p),
+            Ok(None) => {}
+            Err(problem) => open.problems.push((path, problem)),
+        }
+    }
+    Ok(open)
+}

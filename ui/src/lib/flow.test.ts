@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import type { CheckState, FlowStatus, PullView } from "./ipc";
+import { branchChip, checksSummary, primaryAction, pullState } from "./flow";
+
+const repo = { host: "github.com", owner: "octo", name: "cities" };
+
+function view(state: CheckState | null, armed = false, sha = "aaa"): PullView {
+  return {
+    repo,
+    pull: {
+      number: 12, title: "List cities", state: "open", draft: false, head_ref: "feature/cities",
+      head_sha: "aaa", base_ref: "master", url: "https://github.com/octo/cities/pull/12", mergeable: true,
+    },
+    checks: state === null ? null : {
+      sha, state,
+      checks: [
+        { name: "ci/circleci: build", state, source: "status", detail: null, duration_ms: 1000, url: null },
+        { name: "lint", state: "success", source: "check_run", detail: null, duration_ms: null, url: null },
+      ],
+    },
+    armed: armed ? { repo, number: 12, sha: "aaa", method: "merge", armed_at: 1, auto_merge: false } : null,
+    note: null,
+  };
+}
+
+function flow(branch: string | null, pull: PullView | null, ahead = 0, upstream: string | null = null): FlowStatus {
+  return {
+    path: "/p", repo, default_branch: "master", pull,
+    branch: { branch, commit: "aaa", upstream, ahead, behind: 0, changed_files: 0 },
+  };
+}
+
+describe("the primary action", () => {
+  it("runs the pipeline off GitHub, on the default branch and detached", () => {
+    expect(primaryAction(null).kind).toBe("run");
+    expect(primaryAction(flow("master", null)).kind).toBe("run");
+    expect(primaryAction(flow(null, null)).kind).toBe("run");
+  });
+
+  it("follows the pull request from push to merge", () => {
+    expect(primaryAction(flow("feature/cities", null)).label).toBe("Push and open PR");
+    expect(primaryAction(flow("feature/cities", view("pending"))).label).toBe("Merge when green");
+    expect(primaryAction(flow("feature/cities", view(null))).kind).toBe("arm");
+    expect(primaryAction(flow("feature/cities", view("pending", true))).kind).toBe("disarm");
+    expect(primaryAction(flow("feature/cities", view("success"))).label).toBe("Merge");
+    expect(primaryAction(flow("feature/cities", view("failure"))).kind).toBe("run");
+    expect(primaryAction(flow("feature/cities", view("success"), 2, "origin/feature/cities")).label).toBe("Push");
+  });
+
+  it("never calls another commit's green checks the head's", () => {
+    expect(pullState(view("success", false, "bbb"))).toBe("pending");
+    expect(primaryAction(flow("feature/cities", view("success", false, "bbb"))).kind).toBe("arm");
+  });
+});
+
+describe("the chips", () => {
+  it("count checks and describe the branch", () => {
+    expect(checksSummary(view("pending"))).toBe("1/2 checks");
+    expect(checksSummary(view(null))).toBe("no checks yet");
+    expect(branchChip(flow("feature/cities", null, 2, "origin/feature/cities"))).toBe("feature/cities ↑2 ↓0");
+    expect(branchChip(flow("feature/cities", null))).toBe("feature/cities (not pushed)");
+  });
+});

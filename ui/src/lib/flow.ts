@@ -1,0 +1,66 @@
+// The project header's one next action, from where the project stands in
+// the GitHub flow (as GitHub Desktop's primary button follows its repository).
+
+import type { CheckState, FlowStatus, PullView } from "./ipc";
+
+export type PrimaryKind = "run" | "push_open" | "push" | "arm" | "disarm" | "merge";
+
+export type Primary = {
+  kind: PrimaryKind;
+  label: string;
+  /** A line under the button saying why this is the next step. */
+  note: string | null;
+};
+
+/** Where a pull request stands: its head's checks, or null once merged or closed. */
+export function pullState(view: PullView): CheckState | null {
+  if (view.pull.state !== "open") return null;
+  const checks = view.checks;
+  if (!checks || checks.sha !== view.pull.head_sha) return "pending";
+  return checks.state;
+}
+
+/** `3/5 checks`, or `no checks yet`. */
+export function checksSummary(view: PullView): string {
+  const checks = view.checks?.checks ?? [];
+  if (!checks.length) return "no checks yet";
+  const passed = checks.filter((c) => c.state === "success").length;
+  return `${passed}/${checks.length} checks`;
+}
+
+/** The next action for a project, given its flow status (null when it is not on GitHub). */
+export function primaryAction(flow: FlowStatus | null): Primary {
+  const run: Primary = { kind: "run", label: "Run pipeline", note: null };
+  if (!flow) return run;
+  const branch = flow.branch.branch;
+  if (!branch || branch === flow.default_branch) return run;
+  const view = flow.pull;
+  const open = view && view.pull.state === "open" ? view : null;
+  if (!open) {
+    if (!flow.branch.commit) return run;
+    return { kind: "push_open", label: "Push and open PR", note: `into ${flow.default_branch}` };
+  }
+  if (flow.branch.ahead > 0) {
+    return { kind: "push", label: "Push", note: `${flow.branch.ahead} new commit${flow.branch.ahead === 1 ? "" : "s"} for #${open.pull.number}` };
+  }
+  switch (pullState(open)) {
+    case "success":
+      return { kind: "merge", label: "Merge", note: `#${open.pull.number}'s checks passed` };
+    case "failure":
+      return { ...run, note: `#${open.pull.number}'s checks failed: fix it locally, then push` };
+    default:
+      return open.armed
+        ? { kind: "disarm", label: "Armed: merges when green", note: "click to disarm" }
+        : { kind: "arm", label: "Merge when green", note: `#${open.pull.number}'s checks are running` };
+  }
+}
+
+/** `feature-x ↑2 ↓0 · 1 changed file`. */
+export function branchChip(flow: FlowStatus): string {
+  const b = flow.branch;
+  let text = `${b.branch ?? "detached HEAD"}`;
+  if (b.upstream) text += ` ↑${b.ahead} ↓${b.behind}`;
+  else if (b.branch && b.branch !== flow.default_branch) text += " (not pushed)";
+  if (b.changed_files) text += ` · ${b.changed_files} changed file${b.changed_files === 1 ? "" : "s"}`;
+  return text;
+}
