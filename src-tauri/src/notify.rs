@@ -48,10 +48,8 @@ pub fn pull_text(news: &PullNews) -> Option<(String, String)> {
     let pull = &news.view.pull;
     let who = format!("{} #{}", news.project, pull.number);
     let title = match (&news.transition, &news.notice) {
-        (Some(Transition::Green), _) if news.view.armed.is_some() => {
-            format!("{who}: checks passed, merging")
-        }
-        (Some(Transition::Green), _) => format!("{who}: checks passed"),
+        (Some(Transition::Green), Some(notice)) => format!("{who}: checks passed, {notice}"),
+        (Some(Transition::Green), None) => format!("{who}: checks passed"),
         (Some(Transition::Red(failed)), _) if !failed.is_empty() => {
             format!("{who}: {} failed", failed.join(", "))
         }
@@ -62,7 +60,7 @@ pub fn pull_text(news: &PullNews) -> Option<(String, String)> {
         (None, None) => return None,
     };
     let body = match (&news.transition, &news.notice) {
-        (Some(_), Some(notice)) => format!("{}: {notice}", pull.title),
+        (Some(Transition::Red(_)), Some(notice)) => format!("{}: {notice}", pull.title),
         _ => pull.title.clone(),
     };
     Some((title, body))

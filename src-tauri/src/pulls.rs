@@ -215,11 +215,13 @@ async fn act_on_arming(followed: &mut Followed) -> Option<String> {
             Ok(sha) => {
                 // Read again at once: the pull request now says merged.
                 followed.due = Instant::now();
+                followed.view.armed = None;
                 followed.view.note = Some(format!(
                     "merged when green ({})",
                     slipway_core::git::short_sha(&sha)
                 ));
-                None
+                disarm(&armed);
+                return Some("merging".into());
             }
             Err(problem) => Some(format!("could not merge: {}", problem.message)),
         },
@@ -228,12 +230,16 @@ async fn act_on_arming(followed: &mut Followed) -> Option<String> {
     if let Some(text) = &notice {
         followed.view.note = Some(text.clone());
     }
+    disarm(&armed);
+    notice
+}
+
+fn disarm(armed: &slipway_core::flow::armed::Armed) {
     if let Ok(store) = armed_merges()
         && let Err(problem) = store.disarm(&armed.repo, armed.number)
     {
         tracing::warn!("{}", problem.message);
     }
-    notice
 }
 
 /// Tells the web view, the tray and notifications what changed, if anything.

@@ -455,6 +455,144 @@ def test_accounts_in_settings(h):
             assert secret not in text, f"a secret leaked into {where}"
 
 
+def invoke(h, command, args=None):
+    """Calls a command as the page does; {"ok": value} or {"err": problem}."""
+    return h.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1] || {})"
+        ".then((v) => done({ ok: v }), (e) => done({ err: e }));", command, args)
+
+
+def fake(h, *words):
+    """A command to the fake services (see tests/src/bin/fake-services.rs)."""
+    h.fake.stdin.write(" ".join(words) + "\n")
+    h.fake.stdin.flush()
+    return h.fake.stdout.readline().strip()
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def relaunch(h):
+    """Ends the app and starts it again, as a user quitting and reopening it."""
+    try:
+        h.driver.quit()
+    except Exception:  # the app is gone already
+        pass
+    wait_for("the app to quit", lambda: not app_running(), 20)
+    h.driver = h.launch()
+    wait_for("the window", lambda: h.css(".sidebar"), 30)
+
+
+def figure(name, value):
+    """Keeps a measured figure for BENCHMARKS.md (bench/desktop_pr.sh reads it)."""
+    path = os.path.join(SHOTS, "figures.json")
+    figures = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            figures = json.load(f)
+    figures[name] = value
+    with open(path, "w") as f:
+        json.dump(figures, f, indent=1)
+    print(f"  {name}: {value}")
+
+
+def test_pull_request_flow(h):
+    """From commits on a feature branch to merged when green, in the window:
+    one click opens the pull request (after a preflight run) and watches it,
+    a second arms merge when green, which survives a restart and merges when
+    the head's checks pass."""
+    bare = fake(h, "repo", "octocat", "cities", "master")
+    project = os.path.join(tempfile.mkdtemp(dir=h.work), "cities")
+    shutil.copytree(os.path.join(ROOT, "examples", "hello"), project, ignore=shutil.ignore_patterns("busybox"))
+    shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(project, "busybox"))
+    url = "https://github.com/octocat/cities.git"
+    git(project, "init", "-q", "-b", "master")
+    git(project, "config", "user.email", "dev@example.com")
+    git(project, "config", "user.name", "Dev")
+    git(project, "remote", "add", "origin", url)
+    git(project, "config", f"url.{bare}.insteadOf", url)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "Hello")
+    git(project, "push", "-q", "origin", "master")
+    git(project, "switch", "-qc", "feature/cities")
+    with open(os.path.join(project, "CITIES"), "w") as f:
+        f.write("Seattle\n")
+    git(project, "add", "CITIES")
+    git(project, "commit", "-qm", "List cities")
+    head = git(project, "rev-parse", "HEAD")
+
+    assert "ok" in invoke(h, "account_login_github", {"host": None, "token": GITHUB_TOKEN})
+    added = invoke(h, "project_add", {"path": project})
+    assert "ok" in added, added
+    h.driver.refresh()
+    try:
+        wait_for("the cities project", lambda: h.driver.execute_script(
+            "const b = [...document.querySelectorAll('.sidebar .project')]"
+            ".find((b) => b.querySelector('.name')?.textContent.trim() === 'cities');"
+            "if (b) b.click(); return !!b;"))
+        def primary():
+            return h.css("[data-testid=primary-action]")
+
+        def kind():
+            found = h.driver.find_elements(By.CSS_SELECTOR, "[data-testid=primary-action]")
+            return found[0].get_attribute("data-kind") if found else "run"
+        wait_for("Push and open PR", lambda: kind() == "push_open", 30)
+        chip = h.text("[data-testid=branch-chip]")
+        assert chip == "⎇ feature/cities (not pushed)", chip
+        h.shot("13-pr-ready-to-push")
+
+        clicks = 0
+        before = h.history_count()
+        primary().click()
+        clicks += 1
+        # The preflight run passes, the branch is pushed, the PR is opened and watched.
+        h.wait_for_new_run(before, "passed", 180)
+        wait_for("the pull request", lambda: (h.text("[data-testid=pr-chip]") or "").startswith("#1"), 60)
+        wait_for("Merge when green", lambda: kind() == "arm", 10)
+        assert git(bare, "rev-parse", "refs/heads/feature/cities") == head
+        # A status CircleCI posts shows within seconds.
+        posted = time.monotonic()
+        assert fake(h, "status", "octocat/cities", head, "ci/circleci:build", "pending") == "ok"
+        wait_for("the pending check", lambda: "0/1 checks" in (h.text("[data-testid=pr-chip]") or ""), 30)
+        figure("pr_status_to_window_s", round(time.monotonic() - posted, 2))
+
+        primary().click()
+        clicks += 1
+        wait_for("armed", lambda: kind() == "disarm" and "armed" in h.text("[data-testid=pr-chip]"), 10)
+        h.css("[data-testid=pr-chip]").click()
+        wait_for("the checks", lambda: "ci/circleci:build" in h.text("[data-testid=pull-panel]"), 10)
+        h.shot("14-pr-armed")
+        # The open pull requests across projects list it.
+        h.css("[data-testid=pulls-link]").click()
+        wait_for("the open pull requests", lambda: "#1" in (h.text("[data-testid=pulls-view]") or "")
+                 and "List cities" in h.text("[data-testid=pulls-view]"), 30)
+        h.shot("15-pull-requests")
+        figure("clicks_to_pr_watched", 1)
+        figure("clicks_to_merged_when_green", clicks)
+
+        # Armed survives a restart: the relaunched app merges when it goes green.
+        relaunch(h)
+        wait_for("the cities project", lambda: h.driver.execute_script(
+            "const b = [...document.querySelectorAll('.sidebar .project')]"
+            ".find((b) => b.querySelector('.name')?.textContent.trim() === 'cities');"
+            "if (b) b.click(); return !!b;"))
+        wait_for("still armed", lambda: "armed" in (h.text("[data-testid=pr-chip]") or ""), 30)
+        assert fake(h, "check", "octocat/cities", head, "test", "completed", "success").isdigit()
+        assert fake(h, "status", "octocat/cities", head, "ci/circleci:build", "success") == "ok"
+        wait_for("merged", lambda: "merged" in (h.text("[data-testid=pr-chip]") or ""), 30)
+        git(bare, "merge-base", "--is-ancestor", head, "refs/heads/master")
+        wait_for("the notifications", lambda: h.notified("cities #1: checks passed, merging")
+                 and h.notified("cities #1 merged into master"), 10)
+        h.shot("16-pr-merged")
+        assert clicks == 2, clicks
+    finally:
+        invoke(h, "project_remove", {"path": project})
+        invoke(h, "account_logout", {"kind": "github", "host": None})
+        h.driver.refresh()
+
+
 def app_running():
     return subprocess.run(["pgrep", "-f", f"^{APP}$"], capture_output=True).returncode == 0
 
@@ -529,7 +667,7 @@ def main():
         tests = [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
                  test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
                  test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
-                 test_accounts_in_settings, test_window_size_and_position_are_remembered,
+                 test_accounts_in_settings, test_pull_request_flow, test_window_size_and_position_are_remembered,
                  test_a_second_launch_focuses_the_first]
         # Each test sets up what it needs (Harness.fresh): any order works.
         if os.environ.get("SLIPWAY_E2E_ORDER") == "reverse":

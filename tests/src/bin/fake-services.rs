@@ -2,12 +2,19 @@
 //!
 //!     fake-services [--github TOKEN=LOGIN[:SCOPES]]... [--circleci TOKEN=LOGIN]...
 //!
-//! Prints its base URL on the first line, serves until stdin closes, then
-//! exits 1 if it got a request it does not know (and lists them).
+//! Prints its base URL on the first line, then answers commands on stdin,
+//! one per line, with one line each:
+//!
+//!     repo OWNER NAME DEFAULT_BRANCH        → the bare git folder to push to
+//!     status OWNER/NAME SHA CONTEXT STATE   → ok (a commit status, as CircleCI posts)
+//!     check OWNER/NAME SHA NAME STATUS [CONCLUSION] → the check run's id
+//!
+//! When stdin closes it exits, 1 if it got a request it does not know
+//! (and lists them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test tool: a bad argument is a failed test.
 
-use std::io::Read;
+use std::io::{BufRead, Write};
 
 use slipway_tests::fake::FakeServices;
 
@@ -32,8 +39,27 @@ fn main() {
         }
     }
     println!("{}", fake.url());
-    let mut sink = Vec::new();
-    let _ = std::io::stdin().read_to_end(&mut sink);
+    let mut out = std::io::stdout();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.expect("stdin");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.as_slice() {
+            ["repo", owner, name, default] => {
+                fake.github_repo(owner, name, default).display().to_string()
+            }
+            ["status", repo, sha, context, state] => {
+                fake.post_status(repo, sha, context, state);
+                "ok".to_string()
+            }
+            ["check", repo, sha, name, status, rest @ ..] => fake
+                .check_run(repo, sha, name, status, rest.first().copied())
+                .to_string(),
+            [] => continue,
+            other => panic!("unknown command {other:?}"),
+        };
+        writeln!(out, "{answer}").expect("stdout");
+        out.flush().expect("stdout");
+    }
     let unknown = fake.unknown();
     eprintln!("fake-services: {} requests", fake.requests().len());
     if !unknown.is_empty() {

@@ -47,6 +47,14 @@ describe("the primary action", () => {
     expect(primaryAction(flow("feature/cities", view("success"), 2, "origin/feature/cities")).label).toBe("Push");
   });
 
+  it("is back to the pipeline once merged", () => {
+    const merged = view("success");
+    merged.pull.state = "merged";
+    const next = primaryAction(flow("feature/cities", merged, 0, "origin/feature/cities"));
+    expect(next.kind).toBe("run");
+    expect(next.note).toBe("#12 merged into master");
+  });
+
   it("never calls another commit's green checks the head's", () => {
     expect(pullState(view("success", false, "bbb"))).toBe("pending");
     expect(primaryAction(flow("feature/cities", view("success", false, "bbb"))).kind).toBe("arm");

@@ -37,6 +37,9 @@ export function primaryAction(flow: FlowStatus | null): Primary {
   const view = flow.pull;
   const open = view && view.pull.state === "open" ? view : null;
   if (!open) {
+    if (view?.pull.state === "merged" && flow.branch.ahead === 0) {
+      return { ...run, note: `#${view.pull.number} merged into ${view.pull.base_ref}` };
+    }
     if (!flow.branch.commit) return run;
     return { kind: "push_open", label: "Push and open PR", note: `into ${flow.default_branch}` };
   }
