@@ -32,11 +32,16 @@ pub fn repo_root() -> PathBuf {
 /// The `slipway` binary built next to this test binary.
 pub fn slipway_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
-    // target/<profile>/deps/e2e-HASH -> target/<profile>/slipway
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("slipway"))
+    // A test: target/<profile>/deps/e2e-HASH -> target/<profile>/slipway;
+    // a benchmark: target/<profile>/NAME -> target/<profile>/slipway.
+    let beside = exe.parent().map(|d| d.join("slipway"));
+    let bin = beside
+        .filter(|b| b.is_file())
+        .or_else(|| {
+            exe.parent()
+                .and_then(Path::parent)
+                .map(|d| d.join("slipway"))
+        })
         .unwrap_or_default();
     assert!(
         bin.is_file(),
