@@ -221,18 +221,37 @@ pub async fn pr_arm(
     let path = state.known_project(&path)?;
     let view = watched(&watcher, &path).await?;
     let store = armed_merges()?;
+    let project = open_project(&path).await?;
+    let seen = PullRequest {
+        head_sha: head_sha.clone(),
+        ..view.pull.clone()
+    };
     let entry = if armed {
+        // GitHub's own auto-merge when the repository allows it (it merges
+        // even while the app is closed); Slipway's otherwise, or when GitHub
+        // will not (the pull request is already mergeable, for one).
+        let auto_merge = project.info.allow_auto_merge
+            && match project.client.set_auto_merge(&seen, Some(method)).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::info!("GitHub's auto-merge not used: {}", e.problem().message);
+                    false
+                }
+            };
         let entry = Armed {
             repo: view.repo.clone(),
             number: view.pull.number,
             sha: head_sha,
             method,
             armed_at: now_secs(),
-            auto_merge: false,
+            auto_merge,
         };
         store.arm(entry.clone())?;
         Some(entry)
     } else {
+        if view.armed.as_ref().is_some_and(|a| a.auto_merge) {
+            project.client.set_auto_merge(&seen, None).await?;
+        }
         store.disarm(&view.repo, view.pull.number)?;
         None
     };

@@ -206,7 +206,18 @@ async fn act_on_arming(followed: &mut Followed) -> Option<String> {
     let notice = match decision {
         Decision::Wait => return None,
         Decision::Done => None,
-        Decision::Disarm(reason) => Some(format!("no longer armed: {reason}")),
+        Decision::Disarm(reason) => {
+            if armed.auto_merge
+                && let Err(e) = followed
+                    .project
+                    .client
+                    .set_auto_merge(&followed.view.pull, None)
+                    .await
+            {
+                tracing::warn!("GitHub's auto-merge stays on: {}", e.problem().message);
+            }
+            Some(format!("no longer armed: {reason}"))
+        }
         Decision::Merge => match followed
             .project
             .merge(&followed.view.pull, armed.method)

@@ -498,16 +498,16 @@ def figure(name, value):
     print(f"  {name}: {value}")
 
 
-def test_pull_request_flow(h):
-    """From commits on a feature branch to merged when green, in the window:
-    one click opens the pull request (after a preflight run) and watches it,
-    a second arms merge when green, which survives a restart and merges when
-    the head's checks pass."""
-    bare = fake(h, "repo", "octocat", "cities", "master")
-    project = os.path.join(tempfile.mkdtemp(dir=h.work), "cities")
+def github_project(h, name, *options):
+    """A project `name` whose origin is a new repository on the fake GitHub
+    (reached through a url.insteadOf rewrite), with the hello pipeline on
+    master and one commit on feature/cities; the user is signed in and the
+    project added and shown. Returns (folder, bare repository, head)."""
+    bare = fake(h, "repo", "octocat", name, "master", *options)
+    project = os.path.join(tempfile.mkdtemp(dir=h.work), name)
     shutil.copytree(os.path.join(ROOT, "examples", "hello"), project, ignore=shutil.ignore_patterns("busybox"))
     shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(project, "busybox"))
-    url = "https://github.com/octocat/cities.git"
+    url = f"https://github.com/octocat/{name}.git"
     git(project, "init", "-q", "-b", "master")
     git(project, "config", "user.email", "dev@example.com")
     git(project, "config", "user.name", "Dev")
@@ -522,22 +522,49 @@ def test_pull_request_flow(h):
     git(project, "add", "CITIES")
     git(project, "commit", "-qm", "List cities")
     head = git(project, "rev-parse", "HEAD")
-
     assert "ok" in invoke(h, "account_login_github", {"host": None, "token": GITHUB_TOKEN})
     added = invoke(h, "project_add", {"path": project})
     assert "ok" in added, added
     h.driver.refresh()
+    show_project(h, name)
+    return project, bare, head
+
+
+def show_project(h, name):
+    wait_for(f"the {name} project", lambda: h.driver.execute_script(
+        "const b = [...document.querySelectorAll('.sidebar .project')]"
+        ".find((b) => b.querySelector('.name')?.textContent.trim() === arguments[0]);"
+        "if (b) b.click(); return !!b;", name))
+
+
+def forget_project(h, project):
+    invoke(h, "project_remove", {"path": project})
+    invoke(h, "account_logout", {"kind": "github", "host": None})
+    h.driver.refresh()
+
+
+def primary_kind(h):
+    found = h.driver.find_elements(By.CSS_SELECTOR, "[data-testid=primary-action]")
+    return found[0].get_attribute("data-kind") if found else "run"
+
+
+def pr_chip(h):
+    return h.text("[data-testid=pr-chip]") or ""
+
+
+def test_pull_request_flow(h):
+    """From commits on a feature branch to merged when green, in the window:
+    one click opens the pull request (after a preflight run) and watches it,
+    a second arms merge when green, which survives a restart and merges when
+    the head's checks pass."""
+    project, bare, head = github_project(h, "cities")
     try:
-        wait_for("the cities project", lambda: h.driver.execute_script(
-            "const b = [...document.querySelectorAll('.sidebar .project')]"
-            ".find((b) => b.querySelector('.name')?.textContent.trim() === 'cities');"
-            "if (b) b.click(); return !!b;"))
         def primary():
             return h.css("[data-testid=primary-action]")
 
         def kind():
-            found = h.driver.find_elements(By.CSS_SELECTOR, "[data-testid=primary-action]")
-            return found[0].get_attribute("data-kind") if found else "run"
+            return primary_kind(h)
+
         wait_for("Push and open PR", lambda: kind() == "push_open", 30)
         chip = h.text("[data-testid=branch-chip]")
         assert chip == "⎇ feature/cities (not pushed)", chip
@@ -574,10 +601,7 @@ def test_pull_request_flow(h):
 
         # Armed survives a restart: the relaunched app merges when it goes green.
         relaunch(h)
-        wait_for("the cities project", lambda: h.driver.execute_script(
-            "const b = [...document.querySelectorAll('.sidebar .project')]"
-            ".find((b) => b.querySelector('.name')?.textContent.trim() === 'cities');"
-            "if (b) b.click(); return !!b;"))
+        show_project(h, "cities")
         wait_for("still armed", lambda: "armed" in (h.text("[data-testid=pr-chip]") or ""), 30)
         assert fake(h, "check", "octocat/cities", head, "test", "completed", "success").isdigit()
         assert fake(h, "status", "octocat/cities", head, "ci/circleci:build", "success") == "ok"
@@ -588,9 +612,30 @@ def test_pull_request_flow(h):
         h.shot("16-pr-merged")
         assert clicks == 2, clicks
     finally:
-        invoke(h, "project_remove", {"path": project})
-        invoke(h, "account_logout", {"kind": "github", "host": None})
-        h.driver.refresh()
+        forget_project(h, project)
+
+
+def test_merge_when_green_uses_githubs_auto_merge(h):
+    """Where the repository allows it, arming turns GitHub's auto-merge on
+    for the head seen; GitHub merges when it goes green and the window
+    follows."""
+    project, bare, head = github_project(h, "towns", "auto-merge")
+    try:
+        assert fake(h, "status", "octocat/towns", head, "ci/circleci:build", "pending") == "ok"
+        wait_for("Push and open PR", lambda: primary_kind(h) == "push_open", 30)
+        before = h.history_count()
+        h.css("[data-testid=primary-action]").click()
+        h.wait_for_new_run(before, "passed", 180)
+        wait_for("Merge when green", lambda: primary_kind(h) == "arm" and "0/1 checks" in pr_chip(h), 60)
+        h.css("[data-testid=primary-action]").click()
+        wait_for("armed", lambda: primary_kind(h) == "disarm", 10)
+        assert fake(h, "auto-merge", "octocat/towns", "1") == "MERGE"
+        assert fake(h, "status", "octocat/towns", head, "ci/circleci:build", "success") == "ok"
+        wait_for("merged by GitHub", lambda: "merged" in pr_chip(h), 30)
+        git(bare, "merge-base", "--is-ancestor", head, "refs/heads/master")
+        wait_for("the notification", lambda: h.notified("towns #1 merged into master"), 10)
+    finally:
+        forget_project(h, project)
 
 
 def app_running():
@@ -667,7 +712,8 @@ def main():
         tests = [test_run_passes, test_broken_test_step_fails_with_output, test_cancel_leaves_no_container,
                  test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
                  test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
-                 test_accounts_in_settings, test_pull_request_flow, test_window_size_and_position_are_remembered,
+                 test_accounts_in_settings, test_pull_request_flow,
+                 test_merge_when_green_uses_githubs_auto_merge, test_window_size_and_position_are_remembered,
                  test_a_second_launch_focuses_the_first]
         # Each test sets up what it needs (Harness.fresh): any order works.
         if os.environ.get("SLIPWAY_E2E_ORDER") == "reverse":

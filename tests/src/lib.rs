@@ -309,6 +309,18 @@ fn containers_labelled(label: &str, value: &str) -> Vec<String> {
         .collect()
 }
 
+/// A new repository in `dir` whose `origin` is the bare repository `bare`,
+/// with a first (empty) commit on `branch` pushed there.
+pub fn clone_of(dir: &Path, bare: &Path, branch: &str) {
+    git(dir, &["init", "-q", "-b", branch]);
+    git(
+        dir,
+        &["remote", "add", "origin", &bare.display().to_string()],
+    );
+    git(dir, &["commit", "-q", "--allow-empty", "-m", "first"]);
+    git(dir, &["push", "-q", "origin", branch]);
+}
+
 /// Runs `git -C dir args...` as a test user; fails the test with git's
 /// words when git fails, and returns what it printed, trimmed.
 pub fn git(dir: &Path, args: &[&str]) -> String {

@@ -34,13 +34,7 @@ async fn main() {
     // A repository with `prs` feature branches, each with a green PR.
     let dir = tempfile::tempdir().expect("temp dir");
     let work = dir.path();
-    git(work, &["init", "-q", "-b", "master"]);
-    git(
-        work,
-        &["remote", "add", "origin", &bare.display().to_string()],
-    );
-    git(work, &["commit", "-q", "--allow-empty", "-m", "first"]);
-    git(work, &["push", "-q", "origin", "master"]);
+    slipway_tests::clone_of(work, &bare, "master");
     let mut watches = Vec::new();
     for n in 0..prs {
         let branch = format!("feature/{n}");

@@ -5,7 +5,8 @@
 //! Prints its base URL on the first line, then answers commands on stdin,
 //! one per line, with one line each:
 //!
-//!     repo OWNER NAME DEFAULT_BRANCH        → the bare git folder to push to
+//!     repo OWNER NAME DEFAULT_BRANCH [auto-merge] → the bare git folder to push to
+//!     auto-merge OWNER/NAME NUMBER          → the method GitHub's auto-merge is on with, or off
 //!     status OWNER/NAME SHA CONTEXT STATE   → ok (a commit status, as CircleCI posts)
 //!     check OWNER/NAME SHA NAME STATUS [CONCLUSION] → the check run's id
 //!
@@ -44,9 +45,19 @@ fn main() {
         let line = line.expect("stdin");
         let words: Vec<&str> = line.split_whitespace().collect();
         let answer = match words.as_slice() {
-            ["repo", owner, name, default] => {
-                fake.github_repo(owner, name, default).display().to_string()
+            ["repo", owner, name, default, rest @ ..] => {
+                let bare = fake.github_repo(owner, name, default);
+                let full = format!("{owner}/{name}");
+                fake.with_repo(&full, |r| r.allow_auto_merge = rest == ["auto-merge"]);
+                bare.display().to_string()
             }
+            ["auto-merge", repo, number] => fake.with_repo(repo, |r| {
+                r.pulls
+                    .iter()
+                    .find(|p| p.number.to_string() == *number)
+                    .and_then(|p| p.auto_merge.clone())
+                    .unwrap_or_else(|| "off".into())
+            }),
             ["status", repo, sha, context, state] => {
                 fake.post_status(repo, sha, context, state);
                 "ok".to_string()

@@ -19,11 +19,12 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use serde_json::json;
 
 mod circleci;
 mod github;
+mod graphql;
 pub mod http;
 mod registry;
 pub mod repos;
@@ -200,6 +201,7 @@ impl FakeServices {
                     "created_at": "2026-12-01T10:00:00Z", "updated_at": at,
                 }),
             ));
+            repo.auto_merge(owner_of(full_name));
         });
     }
 
@@ -223,6 +225,7 @@ impl FakeServices {
                 "html_url": format!("https://github.com/{full_name}/runs/{id}"),
                 "check_suite": { "id": 1 },
             }));
+            repo.auto_merge(owner_of(full_name));
             id
         })
     }
@@ -285,9 +288,16 @@ pub enum GithubFault {
     Unauthorized,
 }
 
+fn owner_of(full_name: &str) -> &str {
+    full_name
+        .split_once('/')
+        .map_or(full_name, |(owner, _)| owner)
+}
+
 fn router(world: Shared) -> Router {
     Router::new()
         .route("/github/user", get(github::user))
+        .route("/github/graphql", post(graphql::graphql))
         .route("/github/repos/{owner}/{repo}", get(repos::get_repo))
         .route(
             "/github/repos/{owner}/{repo}/pulls",

@@ -44,6 +44,8 @@ pub struct FakeRepo {
     pub mergeable_unknown: u32,
     /// A status the next merge answers with instead of merging (405, 409).
     pub merge_fault: Option<u16>,
+    /// Whether pull requests may use GitHub's auto-merge.
+    pub allow_auto_merge: bool,
 }
 
 /// A pull request.
@@ -58,6 +60,8 @@ pub struct Pull {
     pub state: &'static str,
     pub merged: bool,
     pub merge_sha: Option<String>,
+    /// GitHub's auto-merge, on with this method (`MERGE`, `SQUASH`, `REBASE`).
+    pub auto_merge: Option<String>,
 }
 
 /// Runs git in `dir`, returning its trimmed output, or `None` on failure.
@@ -95,6 +99,73 @@ impl FakeRepo {
             protection: HashMap::new(),
             mergeable_unknown: 0,
             merge_fault: None,
+            allow_auto_merge: false,
+        }
+    }
+
+    /// Whether `sha` passes everything `base` requires: its latest status of
+    /// each context and its check runs all succeeded (at least one of
+    /// them), and every required check is among them.
+    pub fn green(&self, sha: &str, base: &str) -> bool {
+        let mut latest: Vec<&Value> = Vec::new();
+        for (_, status) in self.statuses.iter().rev().filter(|(s, _)| s == sha) {
+            if !latest.iter().any(|l| l["context"] == status["context"]) {
+                latest.push(status);
+            }
+        }
+        let runs: Vec<&Value> = self
+            .check_runs
+            .iter()
+            .filter(|r| r["head_sha"] == sha)
+            .collect();
+        let passed = |name: &str| {
+            latest
+                .iter()
+                .any(|s| s["context"] == name && s["state"] == "success")
+                || runs
+                    .iter()
+                    .any(|r| r["name"] == name && r["conclusion"] == "success")
+        };
+        (!latest.is_empty() || !runs.is_empty())
+            && latest.iter().all(|s| s["state"] == "success")
+            && runs.iter().all(|r| {
+                r["status"] == "completed"
+                    && ["success", "neutral", "skipped"]
+                        .iter()
+                        .any(|c| r["conclusion"] == *c)
+            })
+            && self
+                .protection
+                .get(base)
+                .is_none_or(|required| required.iter().all(|c| passed(c)))
+    }
+
+    /// Merges, as GitHub's auto-merge does, each open pull request with
+    /// auto-merge on whose head is green.
+    pub fn auto_merge(&mut self, owner: &str) {
+        for index in 0..self.pulls.len() {
+            let pull = self.pulls[index].clone();
+            let Some(method) = pull.auto_merge.as_deref().filter(|_| pull.state == "open") else {
+                continue;
+            };
+            let Some(head) = self.resolve(&pull.head) else {
+                continue;
+            };
+            if !self.green(&head, &pull.base) {
+                continue;
+            }
+            let title = format!(
+                "Merge pull request #{} from {owner}/{}",
+                pull.number, pull.head
+            );
+            let method = method.to_lowercase();
+            if let Some(sha) = merge_in_bare(&self.bare, &pull.base, &pull.head, &method, &title) {
+                let pull = &mut self.pulls[index];
+                pull.state = "closed";
+                pull.merged = true;
+                pull.merge_sha = Some(sha);
+                pull.auto_merge = None;
+            }
         }
     }
 
@@ -110,6 +181,11 @@ impl FakeRepo {
             ],
         )
     }
+}
+
+/// A pull request's GraphQL id.
+pub fn node_id(owner: &str, name: &str, number: u64) -> String {
+    format!("PR_{owner}_{name}_{number}")
 }
 
 /// `owner/name` to the repository, or GitHub's 404.
@@ -187,7 +263,7 @@ fn repo_json(world_url: &str, owner: &str, name: &str, repo: &FakeRepo) -> Value
     v["default_branch"] = json!(repo.default_branch);
     v["html_url"] = json!(format!("https://github.com/{owner}/{name}"));
     v["url"] = json!(format!("{world_url}/repos/{owner}/{name}"));
-    v["allow_auto_merge"] = json!(false);
+    v["allow_auto_merge"] = json!(repo.allow_auto_merge);
     v
 }
 
@@ -196,6 +272,15 @@ fn pull_json(owner: &str, name: &str, repo: &FakeRepo, pull: &Pull, mergeable: V
     let head_sha = repo.resolve(&pull.head).unwrap_or_default();
     let base_sha = repo.resolve(&pull.base).unwrap_or_default();
     v["number"] = json!(pull.number);
+    v["node_id"] = json!(node_id(owner, name, pull.number));
+    v["auto_merge"] = match &pull.auto_merge {
+        Some(method) => json!({
+            "enabled_by": { "login": owner },
+            "merge_method": method.to_lowercase(),
+            "commit_title": null, "commit_message": null,
+        }),
+        None => Value::Null,
+    };
     v["title"] = json!(pull.title);
     v["body"] = json!(pull.body);
     v["state"] = json!(pull.state);
@@ -341,6 +426,7 @@ pub(super) async fn create_pull(
         state: "open",
         merged: false,
         merge_sha: None,
+        auto_merge: None,
     };
     let value = pull_json(&owner, &name, repo, &pull, Value::Null);
     repo.pulls.push(pull);

@@ -264,3 +264,77 @@ async fn a_feature_branch_goes_from_push_to_a_green_merge() {
     assert!(github.open_pulls(&repo).await.unwrap().is_empty());
     assert!(fake.unknown().is_empty(), "{:?}", fake.unknown());
 }
+
+#[tokio::test]
+async fn githubs_auto_merge_merges_the_seen_head_when_it_goes_green() {
+    use slipway_core::github::GithubRepo;
+    use slipway_core::github::pulls::{MergeMethod, NewPull, PullState};
+
+    let fake = FakeServices::start();
+    fake.github_token("ghp_auto", "octo", Some("repo"));
+    let github = client(&fake, "ghp_auto");
+    let bare = fake.github_repo("octo", "auto", "master");
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    slipway_tests::clone_of(work, &bare, "master");
+    git(work, &["switch", "-q", "-c", "fix"]);
+    std::fs::write(work.join("fix.txt"), "fixed\n").unwrap();
+    git(work, &["add", "fix.txt"]);
+    git(work, &["commit", "-q", "-m", "Fix"]);
+    git(work, &["push", "-q", "origin", "fix"]);
+    let repo = GithubRepo::from_remote("https://github.com/octo/auto.git", &[]).unwrap();
+    let new = NewPull {
+        title: "Fix".into(),
+        body: String::new(),
+        head: "fix".into(),
+        base: "master".into(),
+        draft: false,
+    };
+    let pull = github.create_pull(&repo, &new).await.unwrap();
+    assert!(!pull.node_id.is_empty() && !pull.auto_merge);
+
+    // Not allowed in the repository: GitHub's words.
+    let refused = github
+        .set_auto_merge(&pull, Some(MergeMethod::Squash))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("Auto merge is not allowed"),
+        "{refused}"
+    );
+    assert!(!github.repository(&repo).await.unwrap().allow_auto_merge);
+    fake.with_repo("octo/auto", |r| r.allow_auto_merge = true);
+    assert!(github.repository(&repo).await.unwrap().allow_auto_merge);
+
+    // Only for the head the user saw.
+    let stale = slipway_core::github::pulls::PullRequest {
+        head_sha: "0".repeat(40),
+        ..pull.clone()
+    };
+    let moved = github
+        .set_auto_merge(&stale, Some(MergeMethod::Squash))
+        .await
+        .unwrap_err();
+    assert!(moved.to_string().contains("expected head sha"), "{moved}");
+
+    fake.post_status("octo/auto", &pull.head_sha, "ci/circleci: build", "pending");
+    github
+        .set_auto_merge(&pull, Some(MergeMethod::Squash))
+        .await
+        .unwrap();
+    assert!(github.pull(&repo, 1).await.unwrap().auto_merge);
+    // Off and on again, then green: GitHub merges it.
+    github.set_auto_merge(&pull, None).await.unwrap();
+    assert!(!github.pull(&repo, 1).await.unwrap().auto_merge);
+    github
+        .set_auto_merge(&pull, Some(MergeMethod::Squash))
+        .await
+        .unwrap();
+    fake.post_status("octo/auto", &pull.head_sha, "ci/circleci: build", "success");
+    let merged = github.pull(&repo, 1).await.unwrap();
+    assert_eq!(merged.state, PullState::Merged);
+    assert_eq!(
+        git(&bare, &["log", "-1", "--format=%s", "master"]),
+        "Merge pull request #1 from octo/fix"
+    );
+}

@@ -1052,6 +1052,10 @@ export type PullRequest_Deserialize = {
 	url: string,
 	/**  Whether GitHub can merge it; `None` while GitHub is still working it out. */
 	mergeable?: boolean | null,
+	/**  Its GraphQL id (for auto-merge). */
+	node_id?: string,
+	/**  Whether GitHub's auto-merge is enabled for it. */
+	auto_merge?: boolean,
 };
 
 /**  A pull request as Slipway shows it. */
@@ -1074,6 +1078,10 @@ export type PullRequest_Serialize = {
 	url: string,
 	/**  Whether GitHub can merge it; `None` while GitHub is still working it out. */
 	mergeable: boolean | null,
+	/**  Its GraphQL id (for auto-merge). */
+	node_id: string,
+	/**  Whether GitHub's auto-merge is enabled for it. */
+	auto_merge: boolean,
 };
 
 /**  A pull request's state. */

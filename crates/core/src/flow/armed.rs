@@ -65,6 +65,8 @@ pub fn decide(armed: &Armed, pull: &PullRequest, checks: Option<&ChecksRollup>) 
     };
     match checks.state {
         CheckState::Pending => Decision::Wait,
+        // GitHub's auto-merge merges it: wait to see it merged.
+        CheckState::Success if armed.auto_merge => Decision::Wait,
         CheckState::Success => Decision::Merge,
         CheckState::Failure => {
             let failed: Vec<&str> = checks
@@ -192,6 +194,8 @@ mod tests {
             base_ref: "master".into(),
             url: "https://github.com/octo/cities/pull/12".into(),
             mergeable: Some(true),
+            node_id: String::new(),
+            auto_merge: false,
         }
     }
 
@@ -254,6 +258,16 @@ mod tests {
             decide(&a, &pull("aaa", PullState::Merged), None),
             Decision::Done
         );
+        // With GitHub's auto-merge on, GitHub merges: Slipway waits to see it.
+        let auto = Armed {
+            auto_merge: true,
+            ..armed("aaa")
+        };
+        assert_eq!(
+            decide(&auto, &open, Some(&checks("aaa", CheckState::Success))),
+            Decision::Wait
+        );
+        assert!(matches!(decide(&auto, &moved, None), Decision::Disarm(_)));
     }
 
     #[test]

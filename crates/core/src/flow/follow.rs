@@ -107,6 +107,8 @@ mod tests {
                 base_ref: "master".into(),
                 url: String::new(),
                 mergeable: None,
+                node_id: String::new(),
+                auto_merge: false,
             },
             checks: checks.map(|state| ChecksRollup {
                 sha: sha.into(),

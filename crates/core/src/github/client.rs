@@ -244,6 +244,15 @@ impl GithubClient {
         }
     }
 
+    /// The GraphQL endpoint beside the REST API (`/graphql` on
+    /// api.github.com, `/api/graphql` on GitHub Enterprise).
+    pub(crate) fn graphql_url(&self) -> String {
+        match self.api.strip_suffix("/api/v3") {
+            Some(root) => format!("{root}/api/graphql"),
+            None => format!("{}/graphql", self.api.trim_end_matches('/')),
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()

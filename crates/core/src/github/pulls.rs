@@ -56,6 +56,12 @@ pub struct PullRequest {
     pub url: String,
     /// Whether GitHub can merge it; `None` while GitHub is still working it out.
     pub mergeable: Option<bool>,
+    /// Its GraphQL id (for auto-merge).
+    #[serde(default)]
+    pub node_id: String,
+    /// Whether GitHub's auto-merge is enabled for it.
+    #[serde(default)]
+    pub auto_merge: bool,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +79,10 @@ struct PullBody {
     html_url: String,
     #[serde(default)]
     mergeable: Option<bool>,
+    #[serde(default)]
+    node_id: String,
+    #[serde(default)]
+    auto_merge: Option<Value>,
     head: RefBody,
     base: RefBody,
 }
@@ -102,6 +112,8 @@ impl From<PullBody> for PullRequest {
             base_ref: p.base.name,
             url: p.html_url,
             mergeable: p.mergeable,
+            node_id: p.node_id,
+            auto_merge: p.auto_merge.is_some_and(|a| !a.is_null()),
         }
     }
 }
@@ -326,6 +338,53 @@ impl GithubClient {
                     sha: answer.json::<Merged>(&path)?.sha,
                 })
             }
+        }
+    }
+
+    /// Turns GitHub's auto-merge on (for `pull`'s head as seen: GitHub
+    /// refuses if it moved) or off. Only GraphQL can; GitHub's refusals
+    /// (not allowed in the repository, already mergeable) come back as
+    /// [`GithubError::Invalid`] in its words.
+    pub async fn set_auto_merge(
+        &self,
+        pull: &PullRequest,
+        method: Option<MergeMethod>,
+    ) -> Result<(), GithubError> {
+        let (query, input) = match method {
+            Some(method) => (
+                "mutation($input: EnablePullRequestAutoMergeInput!) { \
+                 enablePullRequestAutoMerge(input: $input) { pullRequest { number } } }",
+                json!({
+                    "pullRequestId": pull.node_id,
+                    "mergeMethod": method.word().to_uppercase(),
+                    "expectedHeadOid": pull.head_sha,
+                }),
+            ),
+            None => (
+                "mutation($input: DisablePullRequestAutoMergeInput!) { \
+                 disablePullRequestAutoMerge(input: $input) { pullRequest { number } } }",
+                json!({ "pullRequestId": pull.node_id }),
+            ),
+        };
+        let url = self.graphql_url();
+        let body = json!({ "query": query, "variables": { "input": input } });
+        let answer = self
+            .send(http::Method::POST, &url, Some(&body), None)
+            .await?
+            .success(self, &url)?;
+        let value: Value = answer.json(&url)?;
+        let errors: Vec<&str> = value["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["message"].as_str())
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(GithubError::Invalid {
+                message: errors.join("; "),
+            })
         }
     }
 }

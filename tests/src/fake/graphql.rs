@@ -1,0 +1,77 @@
+//! The fake GitHub's GraphQL endpoint: only the two mutations Slipway sends,
+//! turning a pull request's auto-merge on and off, with GitHub's refusals
+//! as GraphQL errors (a 200 whose body has `errors`). Any other query is an
+//! unknown request.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::github::github_headers;
+use super::repos::node_id;
+
+fn refused(field: &str, message: &str) -> Value {
+    json!({
+        "data": { field: null },
+        "errors": [{ "type": "UNPROCESSABLE", "path": [field], "message": message }],
+    })
+}
+
+/// `POST /graphql`.
+pub(super) async fn graphql(State(world): State<Shared>, body: axum::Json<Value>) -> Response {
+    let mut world = world.lock().expect("lock");
+    let headers = github_headers(&mut world);
+    let query = body["query"].as_str().unwrap_or_default();
+    let input = &body["variables"]["input"];
+    let field = if query.contains("enablePullRequestAutoMerge(") {
+        "enablePullRequestAutoMerge"
+    } else if query.contains("disablePullRequestAutoMerge(") {
+        "disablePullRequestAutoMerge"
+    } else {
+        world.unknown.push(format!("POST /graphql {query}"));
+        return (StatusCode::BAD_REQUEST, "unknown GraphQL query").into_response();
+    };
+    let id = input["pullRequestId"].as_str().unwrap_or_default();
+    let found = world.repos.iter_mut().find_map(|(full, repo)| {
+        let (owner, name) = full.split_once('/')?;
+        let index = repo
+            .pulls
+            .iter()
+            .position(|p| node_id(owner, name, p.number) == id)?;
+        Some((owner.to_string(), repo, index))
+    });
+    let Some((owner, repo, index)) = found else {
+        let answer = refused(
+            field,
+            &format!("Could not resolve to a node with the global id of '{id}'"),
+        );
+        return (StatusCode::OK, headers, answer.to_string()).into_response();
+    };
+    let answer = if field == "disablePullRequestAutoMerge" {
+        repo.pulls[index].auto_merge = None;
+        json!({ "data": { field: { "pullRequest": { "number": repo.pulls[index].number } } } })
+    } else if !repo.allow_auto_merge {
+        refused(
+            field,
+            "Pull request Auto merge is not allowed for this repository",
+        )
+    } else if repo.pulls[index].state != "open" {
+        refused(field, "Pull request is not open")
+    } else if input["expectedHeadOid"].as_str() != repo.resolve(&repo.pulls[index].head).as_deref()
+    {
+        refused(field, "Head sha didn't match expected head sha")
+    } else if repo.green(
+        &repo.resolve(&repo.pulls[index].head).unwrap_or_default(),
+        &repo.pulls[index].base.clone(),
+    ) {
+        refused(field, "Pull request is in clean status")
+    } else {
+        let method = input["mergeMethod"].as_str().unwrap_or("MERGE").to_string();
+        repo.pulls[index].auto_merge = Some(method);
+        repo.auto_merge(&owner);
+        json!({ "data": { field: { "pullRequest": { "number": repo.pulls[index].number } } } })
+    };
+    (StatusCode::OK, headers, answer.to_string()).into_response()
+}
