@@ -11,6 +11,7 @@ macro_rules! out {
 }
 
 mod accounts;
+mod import;
 mod pr;
 mod render;
 
@@ -99,6 +100,23 @@ enum Command {
     },
     /// Print the JSON Schema of slipway.toml, for editors.
     Schema,
+    /// Import the project's CircleCI config (circle.yml or
+    /// .circleci/config.yml): print it as a slipway.toml, with the lines that
+    /// could not be imported.
+    Import {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Write it to slipway.toml instead of printing it.
+        #[arg(long)]
+        write: bool,
+        /// With --write: replace an existing slipway.toml.
+        #[arg(long, requires = "write")]
+        force: bool,
+        /// Print JSON: the TOML, skipped and unmapped lines, secrets to set.
+        #[arg(long)]
+        json: bool,
+    },
     /// Sign in to GitHub, a registry or CircleCI; the secret goes to the OS keychain.
     #[command(subcommand)]
     Login(accounts::Login),
@@ -146,6 +164,7 @@ fn main() -> ExitCode {
                 | Command::History { json: true, .. }
                 | Command::Logs { json: true, .. }
                 | Command::Whoami { json: true }
+                | Command::Import { json: true, .. }
         ),
     };
     match runtime.block_on(dispatch(cli.command)) {
@@ -166,6 +185,12 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
         Command::Run { dir, json, verbose } => run(dir, json, verbose, true).await,
         Command::Pr(command) => pr::run(command).await,
         Command::Init { dir, force } => init(dir, force),
+        Command::Import {
+            dir,
+            write,
+            force,
+            json,
+        } => import::run(&dir, write, force, json),
         Command::History {
             project,
             limit,
@@ -193,6 +218,16 @@ const RECEIVE_MAX: usize = 4_096;
 /// Runs the pipeline in `dir`; `show` false runs it without printing.
 async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, Problem> {
     let pipeline = config::load(&dir).map_err(|e| e.problem())?;
+    if let config::PipelineSource::Imported { path } = &pipeline.source
+        && show
+        && !json
+    {
+        eprintln!(
+            "note: no {}: running the pipeline imported from {} (`slipway import --write` saves it)",
+            config::FILE_NAME,
+            path.display()
+        );
+    }
     let engine = Engine::connect().await.map_err(|e| e.problem())?;
     let git = slipway_core::git::inspect(&pipeline.root).await.ok();
     let writer = history::Writer::start(None);

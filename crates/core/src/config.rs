@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use file::{PipelineFile, json_schema};
-pub use infer::{infer, init_template};
+pub use infer::{exposed_ports, infer, init_template};
 
 /// The name of the pipeline file at a project's root.
 pub const FILE_NAME: &str = "slipway.toml";
@@ -40,6 +40,34 @@ pub struct Pipeline {
     pub tests: Vec<TestSpec>,
     /// When containers are removed.
     pub cleanup: CleanupPolicy,
+    /// Deploy triggers, by name.
+    pub deploys: Vec<DeployTrigger>,
+}
+
+/// A deploy trigger declared in `[deploy.NAME]`; its secret part (a URL, a
+/// command) is in the keychain as `deploy-trigger PROJECT/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeployTrigger {
+    /// Its name (`hub`).
+    pub name: String,
+    /// What it does.
+    pub kind: DeployKind,
+    /// The branch it deploys; `None` is the repository's default branch.
+    pub branch: Option<String>,
+    /// For a command trigger: the command, when it is not a secret.
+    pub run: Option<String>,
+}
+
+/// What a deploy trigger does.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployKind {
+    /// A Docker Hub build trigger: a POST with `build=true` to the secret URL.
+    Dockerhub,
+    /// A shell command on this machine: `run`, or the secret command itself.
+    Command,
 }
 
 /// Where a [`Pipeline`] came from.
@@ -53,6 +81,11 @@ pub enum PipelineSource {
     },
     /// Inferred from the Dockerfile; there is no `slipway.toml`.
     Inferred,
+    /// Imported from a CircleCI config; there is no `slipway.toml`.
+    Imported {
+        /// Path of the CI file.
+        path: PathBuf,
+    },
 }
 
 /// An image name and tag.
@@ -432,8 +465,13 @@ impl ConfigError {
     }
 }
 
+/// Parses `text` as a `slipway.toml` at `path` for the project at `root`.
+pub(crate) fn parse_text(root: &Path, path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
+    file::parse(root, path, text)
+}
+
 /// Loads the pipeline of the project at `root`: its `slipway.toml`, or one
-/// inferred from its Dockerfile.
+/// imported from its CircleCI config, or one inferred from its Dockerfile.
 pub fn load(root: &Path) -> Result<Pipeline, ConfigError> {
     let root = root.canonicalize().map_err(|e| {
         ConfigError::new(format!(
@@ -451,7 +489,10 @@ pub fn load(root: &Path) -> Result<Pipeline, ConfigError> {
     let path = root.join(FILE_NAME);
     match std::fs::read_to_string(&path) {
         Ok(text) => file::parse(&root, &path, &text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => infer(&root),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match crate::import::import(&root)? {
+            Some(imported) => crate::import::pipeline(&root, &imported),
+            None => infer(&root),
+        },
         Err(e) => Err(ConfigError::new(format!(
             "cannot read {}: {e}",
             path.display()

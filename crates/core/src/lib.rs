@@ -5,6 +5,7 @@
 //!
 //! - [`config`]: the pipeline file (`slipway.toml`) or the pipeline inferred
 //!   from the Dockerfile; [`duration`] reads and shows its durations.
+//! - [`import`]: a CircleCI config (1.0 or 2.x) as a pipeline.
 //! - [`context`] and [`dockerignore`]: the build context, as Docker sends it.
 //! - [`engine`]: finding and connecting to the Docker engine.
 //! - [`pipeline`]: one run (build, run, readiness, tests, cleanup) and its
@@ -33,6 +34,7 @@ pub mod git;
 pub mod github;
 pub mod history;
 pub mod http;
+pub mod import;
 pub mod livelog;
 pub mod logging;
 pub mod paths;

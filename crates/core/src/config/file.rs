@@ -50,6 +50,25 @@ pub struct PipelineFile {
     /// When the run's containers are removed.
     #[serde(default)]
     pub cleanup: CleanupPolicy,
+    /// Deploy triggers, by name (`[deploy.hub]`). Their secret parts are
+    /// in the keychain: `slipway secret set deploy-trigger PROJECT/NAME`.
+    #[serde(default)]
+    pub deploy: BTreeMap<String, DeploySection>,
+}
+
+/// `[deploy.NAME]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeploySection {
+    /// "dockerhub" (a build trigger: the URL is the secret) or "command"
+    /// (a shell command on this machine: `run`, or the secret itself).
+    #[schemars(with = "super::DeployKind")]
+    pub kind: Spanned<super::DeployKind>,
+    /// The branch it deploys. Defaults to the repository's default branch.
+    pub branch: Option<String>,
+    /// For "command": the command, when it is not a secret.
+    #[schemars(with = "Option<String>")]
+    pub run: Option<Spanned<String>>,
 }
 
 /// `[image]`
@@ -345,6 +364,43 @@ pub(crate) fn resolve(
         });
     }
 
+    let mut deploys = Vec::new();
+    for (name, section) in file.deploy {
+        let kind_span = section.kind.span();
+        let kind = section.kind.into_inner();
+        if name.is_empty() || name.contains('/') || name.len() > 64 {
+            return Err(err(
+                kind_span,
+                format!("deploy trigger name {name:?}: use letters, digits, '-' and '_'"),
+            ));
+        }
+        if let (super::DeployKind::Dockerhub, Some(run)) = (kind, &section.run) {
+            return Err(err(
+                run.span(),
+                format!("[deploy.{name}] is a Docker Hub trigger: its URL is the secret, it has no `run`"),
+            )
+            .with_hint(format!(
+                "Remove `run`, and keep the URL in the keychain: `slipway secret set deploy-trigger {default_name}/{name}`."
+            )));
+        }
+        if section
+            .branch
+            .as_deref()
+            .is_some_and(|b| b.trim().is_empty())
+        {
+            return Err(err(
+                kind_span,
+                format!("[deploy.{name}] has an empty `branch`"),
+            ));
+        }
+        deploys.push(super::DeployTrigger {
+            name,
+            kind,
+            branch: section.branch,
+            run: section.run.map(Spanned::into_inner),
+        });
+    }
+
     Ok(Pipeline {
         project: default_name,
         root: root.to_path_buf(),
@@ -355,6 +411,7 @@ pub(crate) fn resolve(
         ready,
         tests,
         cleanup: file.cleanup,
+        deploys,
     })
 }
 

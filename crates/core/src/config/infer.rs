@@ -65,6 +65,7 @@ pub fn infer(root: &Path) -> Result<Pipeline, ConfigError> {
         }),
         tests: Vec::new(),
         cleanup: CleanupPolicy::Always,
+        deploys: Vec::new(),
     })
 }
 
@@ -153,7 +154,24 @@ pub fn init_template(pipeline: &Pipeline) -> String {
         "# in = \"host\"                    # SLIPWAY_URL, SLIPWAY_HOST, SLIPWAY_PORT are set\n",
     );
     out.push_str("# run = \"curl -fsS $SLIPWAY_URL/\"\n");
-    out.push_str("# timeout = \"2m\"\n");
+    out.push_str("# timeout = \"2m\"\n\n");
+    out.push_str("# Deploy triggers. Secret parts live in the keychain, never here:\n");
+    out.push_str(&format!(
+        "# `slipway secret set deploy-trigger {}/hub` (the URL or command on stdin).\n",
+        pipeline.project
+    ));
+    out.push_str("# [deploy.hub]\n");
+    out.push_str(
+        "# kind = \"dockerhub\"              # a Docker Hub build trigger: POST build=true\n",
+    );
+    out.push_str(
+        "# branch = \"master\"               # default: the repository's default branch\n",
+    );
+    out.push_str("# [deploy.script]\n");
+    out.push_str("# kind = \"command\"                # a command on this machine\n");
+    out.push_str(
+        "# run = \"./deploy.sh\"             # omit it to keep the command itself secret\n",
+    );
     out
 }
 

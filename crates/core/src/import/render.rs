@@ -1,0 +1,385 @@
+//! A read CI config as a commented `slipway.toml`: each section says the
+//! line it came from, and what was not imported is listed at the end.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::commands::{BuildCmd, Mapped, ReadyCmd, RunCmd, classify, local_target, rewrite_port};
+use super::{CiCommand, CiConfig, CiDeploy, Note};
+
+/// The TOML and what the user should know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    pub toml: String,
+    pub skipped: Vec<Note>,
+    pub unmapped: Vec<Note>,
+    pub secrets_to_set: Vec<String>,
+}
+
+/// A TOML string literal.
+fn quote(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// A TOML key, bare when it can be.
+fn key(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        text.to_string()
+    } else {
+        quote(text)
+    }
+}
+
+fn inline_table(pairs: &[(String, String)]) -> String {
+    let items: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{} = {}", key(k), quote(v)))
+        .collect();
+    format!("{{ {} }}", items.join(", "))
+}
+
+/// Name and tag of `NAME[:TAG]` (a registry's `host:port/` is part of the name).
+fn split_image(image: &str) -> (String, Option<String>) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.to_string(), Some(tag.to_string())),
+        _ => (image.to_string(), None),
+    }
+}
+
+/// Renders `ci`, read from `file`, as the pipeline of the project at `root`.
+pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> Rendered {
+    let shown = file
+        .strip_prefix(root)
+        .unwrap_or(file)
+        .display()
+        .to_string();
+    let at = |line: usize| format!("{shown}:{line}");
+    let mut skipped = ci.skipped.clone();
+    let mut unmapped = ci.unmapped.clone();
+    let mut build: Option<(BuildCmd, &CiCommand)> = None;
+    let mut run: Option<(RunCmd, &CiCommand)> = None;
+    let mut ready: Option<(ReadyCmd, &CiCommand)> = None;
+    let mut steps: Vec<&CiCommand> = Vec::new();
+    for cmd in &ci.commands {
+        let note = |why: String| Note {
+            line: cmd.line,
+            text: cmd.text.clone(),
+            why,
+        };
+        match classify(&cmd.text) {
+            Mapped::Build(b) if build.is_none() => build = Some((b, cmd)),
+            Mapped::Build(_) => {
+                unmapped.push(note("a second image: the pipeline builds one".into()))
+            }
+            Mapped::Run(r) if run.is_none() => run = Some((r, cmd)),
+            Mapped::Run(_) => {
+                unmapped.push(note("a second container: the pipeline runs one".into()))
+            }
+            Mapped::Probe(p)
+                if ready.is_none()
+                    && run.is_some()
+                    && steps.is_empty()
+                    && local_target(&p.url).is_some() =>
+            {
+                ready = Some((p, cmd))
+            }
+            Mapped::Probe(_) | Mapped::Host => steps.push(cmd),
+            Mapped::Done(why) => skipped.push(note(why.into())),
+            Mapped::Unmapped(why) => unmapped.push(note(why)),
+        }
+    }
+
+    skipped.sort_by_key(|n| n.line);
+    unmapped.sort_by_key(|n| n.line);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Slipway pipeline imported from {shown} ({}) by `slipway import`.\n\
+         # Each part names the line it came from. Reference: `slipway schema`.\n",
+        ci.version
+    );
+    out.push_str("cleanup = \"always\"\n\n[image]\n");
+    match &build {
+        Some((b, cmd)) => {
+            let _ = writeln!(out, "# {}: {}", at(cmd.line), cmd.text);
+            if let Some(image) = &b.image {
+                let (name, tag) = split_image(image);
+                let _ = writeln!(out, "name = {}", quote(&name));
+                if let Some(tag) = tag {
+                    let _ = writeln!(out, "tag = {}", quote(&tag));
+                }
+            }
+            out.push_str("\n[build]\n");
+            let _ = writeln!(out, "context = {}", quote(&b.context));
+            if let Some(f) = &b.dockerfile {
+                let relative = if b.context == "." {
+                    Some(f.trim_start_matches("./").to_string())
+                } else {
+                    f.strip_prefix(&format!("{}/", b.context.trim_end_matches('/')))
+                        .map(str::to_string)
+                };
+                match relative {
+                    Some(f) => {
+                        let _ = writeln!(out, "dockerfile = {}", quote(&f));
+                    }
+                    None => unmapped.push(Note {
+                        line: cmd.line,
+                        text: format!("-f {f}"),
+                        why: "a Dockerfile outside the build context: set `dockerfile` by hand"
+                            .into(),
+                    }),
+                }
+            }
+            if !b.args.is_empty() {
+                let _ = writeln!(out, "args = {}", inline_table(&b.args));
+            }
+            if let Some(t) = &b.target {
+                let _ = writeln!(out, "target = {}", quote(t));
+            }
+            if b.no_cache {
+                out.push_str("no-cache = true\n");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "# {shown} builds no image: the Dockerfile at the project's root is built.\n\n[build]\ncontext = \".\""
+            );
+        }
+    }
+
+    out.push_str("\n[run]\n");
+    let first_host_port = match &run {
+        Some((r, cmd)) => {
+            let _ = writeln!(out, "# {}: {}", at(cmd.line), cmd.text);
+            if let Some(dropped) = &r.dropped {
+                let _ = writeln!(
+                    out,
+                    "# (`{dropped}` is dropped: the readiness step waits instead)"
+                );
+            }
+            if r.ports.iter().any(|p| p.host.is_some()) {
+                out.push_str(
+                    "# The host ports it named may be taken: a free one is used, and host steps\n\
+                     # get it as SLIPWAY_HOST, SLIPWAY_PORT and SLIPWAY_URL.\n",
+                );
+            }
+            let ports: Vec<String> = r
+                .ports
+                .iter()
+                .map(|p| quote(&p.container.to_string()))
+                .collect();
+            let _ = writeln!(out, "ports = [{}]", ports.join(", "));
+            if !r.env.is_empty() {
+                let _ = writeln!(out, "env = {}", inline_table(&r.env));
+            }
+            if !r.command.is_empty() {
+                let argv: Vec<String> = r.command.iter().map(|a| quote(a)).collect();
+                let _ = writeln!(out, "command = [{}]", argv.join(", "));
+            }
+            r.ports.first().and_then(|p| p.host)
+        }
+        None => {
+            let exposed = std::fs::read_to_string(root.join("Dockerfile"))
+                .map(|d| crate::config::exposed_ports(&d))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "# {shown} runs no container: the Dockerfile's EXPOSEd port is published."
+            );
+            let ports: Vec<String> = exposed
+                .iter()
+                .take(1)
+                .map(|p| quote(&p.to_string()))
+                .collect();
+            let _ = writeln!(out, "ports = [{}]", ports.join(", "));
+            None
+        }
+    };
+
+    if let Some((p, cmd)) = &ready {
+        let _ = writeln!(out, "\n[ready]\n# {}: {}", at(cmd.line), cmd.text);
+        let (port, path) = local_target(&p.url).unwrap_or((0, "/".into()));
+        let container = run.as_ref().and_then(|(r, _)| {
+            r.ports
+                .iter()
+                .find(|m| m.host == Some(port) || (m.host.is_none() && m.container == port))
+                .map(|m| m.container)
+        });
+        match container {
+            Some(c) => {
+                let _ = writeln!(out, "http = {}\nport = {c}", quote(&path));
+            }
+            None => {
+                let _ = writeln!(out, "http = {}", quote(&p.url));
+            }
+        }
+        let status = if p.any_status { "100-599" } else { "200-399" };
+        let _ = writeln!(
+            out,
+            "status = {}   # {}\ntimeout = \"{}s\"   # as long as the command kept trying",
+            quote(status),
+            if p.any_status {
+                "curl without -f accepts any answer"
+            } else {
+                "an error status fails it"
+            },
+            p.timeout.as_secs()
+        );
+    }
+
+    for cmd in &steps {
+        let _ = writeln!(out, "\n[[test]]\n# {}", at(cmd.line));
+        let mut line = match first_host_port {
+            Some(port) => rewrite_port(&cmd.text, port),
+            None => cmd.text.clone(),
+        };
+        if let Some(dir) = &cmd.dir {
+            line = format!("cd {} && {line}", shlex::try_quote(dir).unwrap_or_default());
+        }
+        if line != cmd.text {
+            let _ = writeln!(out, "# was: {}", cmd.text.replace('\n', "\n#      "));
+        }
+        let _ = writeln!(out, "run = {}\nin = \"host\"", quote(&line));
+        let env: Vec<(String, String)> = ci.env.iter().chain(&cmd.env).cloned().collect();
+        if !env.is_empty() {
+            let _ = writeln!(out, "env = {}", inline_table(&env));
+        }
+    }
+
+    let mut secrets_to_set = Vec::new();
+    for deploy in &ci.deploys {
+        deploy_section(
+            &mut out,
+            deploy,
+            project,
+            &at,
+            &mut secrets_to_set,
+            &mut unmapped,
+        );
+    }
+
+    if !skipped.is_empty() {
+        out.push_str("\n# Recognised, with no step of their own:\n");
+        for n in &skipped {
+            let _ = writeln!(
+                out,
+                "#   {}: {} ({})",
+                at(n.line),
+                n.text.replace('\n', " "),
+                n.why
+            );
+        }
+    }
+    if !unmapped.is_empty() {
+        out.push_str("\n# NOT IMPORTED: add these by hand or remove them:\n");
+        for n in &unmapped {
+            let _ = writeln!(
+                out,
+                "#   {}: {} ({})",
+                at(n.line),
+                n.text.replace('\n', " "),
+                n.why
+            );
+        }
+    }
+    Rendered {
+        toml: out,
+        skipped,
+        unmapped,
+        secrets_to_set,
+    }
+}
+
+/// `$DEPLOY` or `${DEPLOY}` alone: the variable's name.
+fn only_variable(text: &str) -> Option<&str> {
+    let t = text.trim();
+    let name = t
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .or_else(|| t.strip_prefix('$'))?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
+}
+
+/// A Docker Hub build trigger: `curl ... build=true ... URL`.
+fn is_hub_trigger(text: &str) -> bool {
+    text.trim_start().starts_with("curl ")
+        && text.contains("build=true")
+        && (text.contains("hub.docker.com") || text.contains("/trigger/"))
+}
+
+fn deploy_section(
+    out: &mut String,
+    deploy: &CiDeploy,
+    project: &str,
+    at: &dyn Fn(usize) -> String,
+    secrets: &mut Vec<String>,
+    unmapped: &mut Vec<Note>,
+) {
+    let _ = writeln!(
+        out,
+        "\n[deploy.{}]\n# {}: deployment {}",
+        key(&deploy.name),
+        at(deploy.line),
+        deploy.name
+    );
+    let set = format!(
+        "slipway secret set deploy-trigger {project}/{}",
+        deploy.name
+    );
+    match deploy.commands.as_slice() {
+        [one] if only_variable(&one.text).is_some() => {
+            let var = only_variable(&one.text).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "# `{}` was a secret command kept in CircleCI: it is kept in your keychain\n\
+                 # (`{set}`, the command on stdin), never in this file.\nkind = \"command\"",
+                one.text
+            );
+            secrets.push(format!("{set}   # the value of ${var}"));
+        }
+        [one] if is_hub_trigger(&one.text) => {
+            let _ = writeln!(
+                out,
+                "# {}: a Docker Hub build trigger. Its URL is a secret: it is kept in your\n\
+                 # keychain (`{set}`, the URL on stdin), never in this file.\nkind = \"dockerhub\"",
+                at(one.line)
+            );
+            secrets.push(format!("{set}   # the trigger URL of {}", at(one.line)));
+        }
+        [] => {
+            out.push_str("kind = \"command\"\n");
+            unmapped.push(Note {
+                line: deploy.line,
+                text: format!("deployment {}", deploy.name),
+                why: "no commands: say what it runs with `run`".into(),
+            });
+        }
+        many => {
+            let script: Vec<String> = many
+                .iter()
+                .map(|c| match &c.dir {
+                    Some(d) => format!(
+                        "(cd {} && {})",
+                        shlex::try_quote(d).unwrap_or_default(),
+                        c.text
+                    ),
+                    None => c.text.clone(),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "kind = \"command\"\nrun = {}",
+                quote(&script.join(" && "))
+            );
+        }
+    }
+    if let Some(branch) = &deploy.branch {
+        let _ = writeln!(out, "branch = {}", quote(branch));
+    }
+}
