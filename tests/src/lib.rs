@@ -69,19 +69,23 @@ pub struct Project {
 }
 
 impl Project {
-    /// A copy of examples/hello whose image is `slipway-test/NAME`.
-    pub fn hello(name: &str) -> Self {
+    /// A copy of `examples/EXAMPLE` in a folder named `NAME-…`.
+    pub fn example(example: &str, name: &str) -> Self {
         let dir = tempfile::Builder::new()
             .prefix(&format!("{name}-"))
             .tempdir()
             .expect("temp dir");
-        let example = repo_root().join("examples/hello");
-        copy_tree(&example, dir.path());
-        std::fs::copy(busybox(), dir.path().join("busybox")).expect("copy busybox");
-        let project = Project {
+        copy_tree(&repo_root().join("examples").join(example), dir.path());
+        Project {
             dir,
             data: tempfile::tempdir().expect("temp dir"),
-        };
+        }
+    }
+
+    /// A copy of examples/hello whose image is `slipway-test/NAME`.
+    pub fn hello(name: &str) -> Self {
+        let project = Self::example("hello", name);
+        std::fs::copy(busybox(), project.path().join("busybox")).expect("copy busybox");
         let toml = project
             .read("slipway.toml")
             .replace("slipway-example/hello", &format!("slipway-test/{name}"));

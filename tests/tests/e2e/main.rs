@@ -10,5 +10,6 @@ mod cli;
 mod dockerignore;
 mod engine;
 mod github;
+mod import;
 mod pipeline;
 mod pr;
