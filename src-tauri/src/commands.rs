@@ -102,6 +102,57 @@ pub async fn project_inspect(
     slipway_core::project::inspect(&path).await
 }
 
+/// The pipeline imported from a project's CircleCI config, as the
+/// `slipway.toml` "Save as slipway.toml" would write, with what was not
+/// imported.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn import_preview(
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<slipway_core::import::Imported, Problem> {
+    imported(&state.known_project(&path)?)
+}
+
+/// The project's CircleCI config imported, checked as a pipeline.
+fn imported(path: &std::path::Path) -> Result<slipway_core::import::Imported, Problem> {
+    let imported = slipway_core::import::import(path)?.ok_or_else(|| {
+        Problem::new(
+            ErrorCode::NotFound,
+            format!("{} has no CircleCI config", path.display()),
+        )
+    })?;
+    slipway_core::import::pipeline(path, &imported)?;
+    Ok(imported)
+}
+
+/// Saves the imported pipeline as the project's `slipway.toml` (never over
+/// an existing one) and returns the project as it is now.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn import_save(state: State<'_, AppState>, path: String) -> Result<ProjectInfo, Problem> {
+    let path = state.known_project(&path)?;
+    let file = path.join(slipway_core::config::FILE_NAME);
+    if file.exists() {
+        return Err(Problem::new(
+            ErrorCode::Conflict,
+            format!("{} already exists", file.display()),
+        )
+        .with_hint("It is the pipeline that runs; edit it instead."));
+    }
+    let imported = imported(&path)?;
+    slipway_core::paths::write_atomic(&file, imported.toml.as_bytes()).map_err(|e| {
+        Problem::new(
+            ErrorCode::Io,
+            format!("cannot write {}: {e}", file.display()),
+        )
+        .with_hint("Check that the project folder is writable.")
+    })?;
+    slipway_core::project::inspect(&path).await
+}
+
 /// Starts a project's pipeline; returns the run id. Attach to see it.
 #[tauri::command]
 #[specta::specta]

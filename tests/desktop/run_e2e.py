@@ -638,6 +638,46 @@ def test_merge_when_green_uses_githubs_auto_merge(h):
         forget_project(h, project)
 
 
+def test_a_circleci_project_runs_as_imported_and_saves(h):
+    """A project with a circle.yml and no slipway.toml runs the imported
+    pipeline from the window, which says so, and saves it as slipway.toml
+    after showing it."""
+    project = os.path.join(tempfile.mkdtemp(dir=h.work), "circle-hello")
+    shutil.copytree(os.path.join(ROOT, "examples", "hello"), project, ignore=shutil.ignore_patterns("busybox", "slipway.toml"))
+    shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(project, "busybox"))
+    with open(os.path.join(project, "circle.yml"), "w") as f:
+        f.write("machine:\n  services:\n    - docker\n"
+                "dependencies:\n  override:\n    - docker build -t slipway-test/circle-hello .\n"
+                "test:\n  override:\n    - docker run -d -p 80:80 slipway-test/circle-hello; sleep 10\n"
+                "    - curl --retry 10 --retry-delay 5 -v http://localhost:80/cities.json\n"
+                "    - busybox wget -qO- http://localhost:80/cities.json | grep -q Seattle\n"
+                "    - docker run --privileged slipway-test/circle-hello true\n")
+    added = invoke(h, "project_add", {"path": project})
+    assert "ok" in added, added
+    h.driver.refresh()
+    try:
+        show_project(h, "circle-hello")
+        notice = wait_for("the imported notice", lambda: h.text("[data-testid=imported]"), 30)
+        assert "Pipeline imported from circle.yml" in notice, notice
+        h.run_and_wait("passed")
+        names = [e.text for e in h.driver.find_elements(By.CSS_SELECTOR, ".timeline > li .name")]
+        assert "busybox wget -qO- http://localhost:80/cities.json | grep -q Seattle" in names, names
+        h.css("[data-testid=import-preview]").click()
+        panel = wait_for("the preview", lambda: h.text("[data-testid=import-panel]"), 30)
+        assert 'name = "slipway-test/circle-hello"' in panel and "Not imported (1)" in panel, panel
+        assert "circle.yml:12" in panel and "--privileged" in panel, panel
+        wait_for("the preview drawn", lambda: h.css("[data-testid=import-panel] pre").is_displayed(), 10)
+        h.shot("17-import-preview")
+        h.css("[data-testid=import-save]").click()
+        wait_for("saved", lambda: not h.driver.find_elements(By.CSS_SELECTOR, "[data-testid=imported]"), 30)
+        with open(os.path.join(project, "slipway.toml")) as f:
+            assert "# Slipway pipeline imported from circle.yml" in f.read()
+        wait_for("the slipway.toml fact", lambda: "slipway.toml" in h.text("header .facts"), 10)
+    finally:
+        invoke(h, "project_remove", {"path": project})
+        h.driver.refresh()
+
+
 def app_running():
     return subprocess.run(["pgrep", "-f", f"^{APP}$"], capture_output=True).returncode == 0
 
@@ -713,7 +753,8 @@ def main():
                  test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
                  test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
                  test_accounts_in_settings, test_pull_request_flow,
-                 test_merge_when_green_uses_githubs_auto_merge, test_window_size_and_position_are_remembered,
+                 test_merge_when_green_uses_githubs_auto_merge,
+                 test_a_circleci_project_runs_as_imported_and_saves, test_window_size_and_position_are_remembered,
                  test_a_second_launch_focuses_the_first]
         # Each test sets up what it needs (Harness.fresh): any order works.
         if os.environ.get("SLIPWAY_E2E_ORDER") == "reverse":

@@ -22,6 +22,9 @@ pub struct ProjectInfo {
     pub has_dockerfile: bool,
     /// Whether there is a `slipway.toml`.
     pub has_pipeline_file: bool,
+    /// The CI file the pipeline is imported from when there is no
+    /// `slipway.toml` (`circle.yml`, `.circleci/config.yml`).
+    pub imported_from: Option<String>,
     /// The image the pipeline builds, when it loads.
     pub image: Option<String>,
     /// The steps of the pipeline, when it loads.
@@ -95,13 +98,22 @@ pub fn inspect_now(path: &Path) -> Result<ProjectInfo, Problem> {
 }
 
 fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String>) -> ProjectInfo {
-    let (image, steps, problem) = match config::load(&path) {
+    let (image, steps, problem, imported_from) = match config::load(&path) {
         Ok(p) => (
             Some(p.image.to_string()),
             crate::pipeline::plan(&p).infos(),
             None,
+            match &p.source {
+                config::PipelineSource::Imported { path: file } => Some(
+                    file.strip_prefix(&path)
+                        .unwrap_or(file)
+                        .display()
+                        .to_string(),
+                ),
+                _ => None,
+            },
         ),
-        Err(e) => (None, Vec::new(), Some(e.problem())),
+        Err(e) => (None, Vec::new(), Some(e.problem()), None),
     };
     // github.com needs no account; only another host is looked up among
     // the signed-in ones (a file read the project list otherwise skips).
@@ -117,6 +129,7 @@ fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String
         name: config::default_name(&path),
         has_dockerfile: path.join("Dockerfile").is_file(),
         has_pipeline_file: path.join(config::FILE_NAME).is_file(),
+        imported_from,
         image,
         steps,
         problem,

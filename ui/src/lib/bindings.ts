@@ -22,6 +22,17 @@ export const commands = {
 	projectRemove: (path: string) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("project_remove", { path })),
 	/**  What a known project folder holds now. */
 	projectInspect: (path: string) => typedError<ProjectInfo_Serialize, Problem_Serialize>(__TAURI_INVOKE("project_inspect", { path })),
+	/**
+	 *  The pipeline imported from a project's CircleCI config, as the
+	 *  `slipway.toml` "Save as slipway.toml" would write, with what was not
+	 *  imported.
+	 */
+	importPreview: (path: string) => typedError<Imported, Problem_Serialize>(__TAURI_INVOKE("import_preview", { path })),
+	/**
+	 *  Saves the imported pipeline as the project's `slipway.toml` (never over
+	 *  an existing one) and returns the project as it is now.
+	 */
+	importSave: (path: string) => typedError<ProjectInfo_Serialize, Problem_Serialize>(__TAURI_INVOKE("import_save", { path })),
 	/**  Starts a project's pipeline; returns the run id. Attach to see it. */
 	runStart: (path: string) => typedError<RunId, Problem_Serialize>(__TAURI_INVOKE("run_start", { path })),
 	/**  Streams a run's events, past ones first, in batches. */
@@ -743,6 +754,25 @@ export type GithubRepo = {
 	name: string,
 };
 
+/**  An imported CI config. */
+export type Imported = {
+	/**  The CI file. */
+	file: string,
+	/**  "CircleCI 1.0" or "CircleCI 2.x". */
+	version: string,
+	/**  The pipeline, as a commented `slipway.toml`. */
+	toml: string,
+	/**  Lines with no step of their own, and why (Slipway does it). */
+	skipped: Note[],
+	/**
+	 *  Lines that could not be mapped, and why: keep them as host steps or
+	 *  remove them.
+	 */
+	unmapped: Note[],
+	/**  Secrets the deploy triggers need, with the command that sets each. */
+	secrets_to_set: string[],
+};
+
 /**  A recorded log line. */
 export type LogRecord = {
 	/**  Step index. */
@@ -818,6 +848,16 @@ export type Navigate_Serialize = {
 	run_id: RunId | null,
 	/**  History number of that run, to open it in the history. */
 	seq: number | null,
+};
+
+/**  A line of the CI file and what became of it. */
+export type Note = {
+	/**  Line in the CI file (1-based). */
+	line: number,
+	/**  The command or key, as written. */
+	text: string,
+	/**  Why it has no step of its own, or why it could not be mapped. */
+	why: string,
 };
 
 /**
@@ -929,6 +969,11 @@ export type ProjectInfo_Deserialize = {
 	has_dockerfile: boolean,
 	/**  Whether there is a `slipway.toml`. */
 	has_pipeline_file: boolean,
+	/**
+	 *  The CI file the pipeline is imported from when there is no
+	 *  `slipway.toml` (`circle.yml`, `.circleci/config.yml`).
+	 */
+	imported_from?: string | null,
 	/**  The image the pipeline builds, when it loads. */
 	image?: string | null,
 	/**  The steps of the pipeline, when it loads. */
@@ -956,6 +1001,11 @@ export type ProjectInfo_Serialize = {
 	has_dockerfile: boolean,
 	/**  Whether there is a `slipway.toml`. */
 	has_pipeline_file: boolean,
+	/**
+	 *  The CI file the pipeline is imported from when there is no
+	 *  `slipway.toml` (`circle.yml`, `.circleci/config.yml`).
+	 */
+	imported_from: string | null,
 	/**  The image the pipeline builds, when it loads. */
 	image: string | null,
 	/**  The steps of the pipeline, when it loads. */

@@ -6,6 +6,7 @@ import type {
   Accounts_Serialize,
   ContainerInfo_Serialize,
   FlowStatus_Serialize,
+  Imported,
   OpenPulls_Serialize,
   PullView_Serialize,
   Outcome_Serialize,
@@ -27,6 +28,7 @@ export type Account = Account_Serialize;
 export type Accounts = Accounts_Serialize;
 export type ContainerInfo = ContainerInfo_Serialize;
 export type FlowStatus = FlowStatus_Serialize;
+export type { Imported };
 export type OpenPulls = OpenPulls_Serialize;
 export type PullView = PullView_Serialize;
 export type Outcome = Outcome_Serialize;

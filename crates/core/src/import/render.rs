@@ -242,7 +242,8 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
             line = format!("cd {} && {line}", shlex::try_quote(dir).unwrap_or_default());
         }
         if line != cmd.text {
-            let _ = writeln!(out, "# was: {}", cmd.text.replace('\n', "\n#      "));
+            // Named as the user wrote it; run with the port Slipway published.
+            let _ = writeln!(out, "name = {}", quote(&cmd.text));
         }
         let _ = writeln!(out, "run = {}\nin = \"host\"", quote(&line));
         let env: Vec<(String, String)> = ci.env.iter().chain(&cmd.env).cloned().collect();
