@@ -344,6 +344,10 @@ pub struct TestSpec {
     pub env: BTreeMap<String, String>,
     /// Fail the step after this long.
     pub timeout: Duration,
+    /// Files (relative to the project) whose contents, with the command and
+    /// its environment, decide whether a host step is unchanged since it last
+    /// passed; an unchanged step is not run again. Empty: it always runs.
+    pub cache: Vec<PathBuf>,
 }
 
 /// A command as written in the pipeline file.

@@ -132,6 +132,7 @@ const COMMANDS: &[&str] = &[
     "logs",
     "clean",
     "schema",
+    "import",
     "login",
     "login github",
     "login registry",

@@ -35,19 +35,24 @@ fn take_port_80() -> Option<std::net::TcpListener> {
     std::net::TcpListener::bind("127.0.0.1:80").ok()
 }
 
-fn run_imported(project: &Project) -> RunResult {
+/// `PATH` with a venv in front, kept as long as the returned folder.
+fn tools_path() -> (tempfile::TempDir, String) {
     let tools = tempfile::tempdir().unwrap();
     let path = format!(
         "{}:{}",
         venv(tools.path()).display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    (tools, path)
+}
+
+fn run_imported(project: &Project, path: &str) -> RunResult {
     let _port = take_port_80();
     assert!(
         std::net::TcpListener::bind("127.0.0.1:80").is_err(),
         "port 80 is taken for the run"
     );
-    project.run_json(&[("PATH", &path)])
+    project.run_json(&[("PATH", path)])
 }
 
 fn assert_passed_on_a_free_port(run: &RunResult) {
@@ -88,7 +93,7 @@ fn the_tutorials_circle_yml_runs_as_it_is() {
         "(`sleep 10` is dropped: the readiness step waits instead)",
         "http = \"/\"\nport = 80",
         "timeout = \"50s\"",
-        "run = \"pip install -r requirements.txt\"\nin = \"host\"",
+        "run = \"pip install -r requirements.txt\"\nin = \"host\"\ncache = [\"requirements.txt\"]",
         "[deploy.hub]",
         "branch = \"master\"",
         "circle.yml:7: docker info",
@@ -100,8 +105,29 @@ fn the_tutorials_circle_yml_runs_as_it_is() {
         "{stderr}"
     );
 
-    let run = run_imported(&project);
+    let (_tools, path) = tools_path();
+    let run = run_imported(&project, &path);
     assert_passed_on_a_free_port(&run);
+    let pip = run.step_named(StepKind::Test, "pip install -r requirements.txt");
+    assert!(run.log_text().contains("Requirement already satisfied"));
+
+    // The install runs again only when requirements.txt (or the command) changes.
+    let again = run_imported(&project, &path);
+    assert_passed_on_a_free_port(&again);
+    assert!(
+        again.log_text().contains("not run again"),
+        "{}",
+        again.log_text()
+    );
+    assert!(!again.log_text().contains("Requirement already satisfied"));
+    assert_eq!(
+        again.step_named(StepKind::Test, "pip install -r requirements.txt"),
+        pip
+    );
+    project.write("requirements.txt", "Flask\n# pinned later\n");
+    let changed = run_imported(&project, &path);
+    assert_passed_on_a_free_port(&changed);
+    assert!(changed.log_text().contains("Requirement already satisfied"));
 
     // Saved, it is the same pipeline; saving again needs --force.
     let write = project
@@ -161,7 +187,8 @@ workflows:
               only: master
 ",
     );
-    let run = run_imported(&project);
+    let (_tools, path) = tools_path();
+    let run = run_imported(&project, &path);
     assert_passed_on_a_free_port(&run);
 }
 

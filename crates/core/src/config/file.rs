@@ -191,6 +191,11 @@ pub struct TestSection {
     /// Fail the step after this long. Defaults to "10m".
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Spanned<String>>,
+    /// Host steps only: files (like "requirements.txt") whose contents, with
+    /// the command and its environment, decide whether the step is unchanged
+    /// since it last passed; an unchanged step is not run again.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub cache: Option<Spanned<Vec<String>>>,
 }
 
 /// The JSON Schema of `slipway.toml`, for editors.
@@ -355,12 +360,33 @@ pub(crate) fn resolve(
             Some(d) => crate::duration::parse(d.get_ref()).map_err(|m| err(d.span(), m))?,
             None => DEFAULT_TEST_TIMEOUT,
         };
+        let cache_span = t.cache.as_ref().map_or(span.clone(), |c| c.span());
+        let cache: Vec<std::path::PathBuf> = t
+            .cache
+            .map(|c| c.into_inner().into_iter().map(Into::into).collect())
+            .unwrap_or_default();
+        if !cache.is_empty() && t.place != StepPlace::Host {
+            return Err(err(
+                cache_span,
+                "`cache` is for host steps: a container step runs in a fresh container".into(),
+            )
+            .with_hint("Add `in = \"host\"`, or remove `cache`."));
+        }
+        if let Some(bad) = cache.iter().find(|p| {
+            p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir)
+        }) {
+            return Err(err(
+                cache_span,
+                format!("cache file {} is not inside the project", bad.display()),
+            ));
+        }
         tests.push(TestSpec {
             name: t.name.unwrap_or_else(|| command.display()),
             command,
             place: t.place,
             env: t.env,
             timeout,
+            cache,
         });
     }
 
@@ -539,6 +565,32 @@ mod tests {
         std::fs::write(dir.path().join("slipway.toml"), toml).unwrap();
         let result = super::super::load(dir.path());
         (dir, result)
+    }
+
+    #[test]
+    fn deploy_triggers_and_step_caches_are_checked() {
+        let (_dir, p) = project(
+            "[run]\nports = [\"80\"]\n[[test]]\nrun = \"pip install -r r.txt\"\nin = \"host\"\ncache = [\"r.txt\"]\n[deploy.hub]\nkind = \"dockerhub\"\nbranch = \"master\"\n",
+        );
+        let p = p.unwrap();
+        assert_eq!(p.tests[0].cache, [std::path::PathBuf::from("r.txt")]);
+        assert_eq!(p.deploys[0].kind, crate::config::DeployKind::Dockerhub);
+        let (_dir, e) = project("[[test]]\nrun = \"make\"\ncache = [\"r.txt\"]\n");
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("`cache` is for host steps")
+        );
+        let (_dir, e) = project("[deploy.hub]\nkind = \"dockerhub\"\nrun = \"curl x\"\n");
+        let e = e.unwrap_err();
+        assert!(e.to_string().contains("its URL is the secret"), "{e}");
+        assert!(
+            e.hint
+                .unwrap()
+                .contains("slipway secret set deploy-trigger")
+        );
+        let (_dir, e) = project("[deploy.hub]\nkind = \"ftp\"\n");
+        assert!(e.unwrap_err().to_string().contains("slipway.toml:2:8"));
     }
 
     #[test]

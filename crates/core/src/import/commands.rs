@@ -418,6 +418,33 @@ fn with_scheme(url: &str) -> String {
     }
 }
 
+/// The files a dependency install reads (`pip install -r requirements.txt`,
+/// `npm ci`, `bundle install`): the step need not run again while they and
+/// the command are unchanged. Empty for any other command.
+pub fn dependency_files(line: &str) -> Vec<String> {
+    let Some(words) = shlex::split(line) else {
+        return Vec::new();
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [pip, "install", rest @ ..] if pip.starts_with("pip") || *pip == "python" => rest
+            .windows(2)
+            .filter(|w| w[0] == "-r" || w[0] == "--requirement")
+            .map(|w| w[1].to_string())
+            .collect(),
+        ["python" | "python3", "-m", "pip", "install", rest @ ..] => rest
+            .windows(2)
+            .filter(|w| w[0] == "-r" || w[0] == "--requirement")
+            .map(|w| w[1].to_string())
+            .collect(),
+        ["npm", "ci"] => vec!["package-lock.json".into()],
+        ["npm", "install"] => vec!["package.json".into(), "package-lock.json".into()],
+        ["yarn"] | ["yarn", "install", ..] => vec!["package.json".into(), "yarn.lock".into()],
+        ["bundle", "install", ..] => vec!["Gemfile".into(), "Gemfile.lock".into()],
+        _ => Vec::new(),
+    }
+}
+
 /// Host and port (80 by default) and path of an http URL on this machine
 /// (`localhost`, `127.0.0.1`, `0.0.0.0`), or `None` for any other.
 pub fn local_target(url: &str) -> Option<(u16, String)> {
@@ -568,6 +595,21 @@ mod tests {
         assert!(why("docker run -d -e TOKEN user/app").contains("environment"));
         assert!(why("docker build https://github.com/x/y.git").contains("context"));
         assert!(why("echo 'unbalanced").contains("quotes"));
+    }
+
+    #[test]
+    fn dependency_installs_name_their_files() {
+        assert_eq!(
+            dependency_files("pip install -r requirements.txt"),
+            ["requirements.txt"]
+        );
+        assert_eq!(
+            dependency_files("python3 -m pip install -r req/dev.txt -r req/base.txt"),
+            ["req/dev.txt", "req/base.txt"]
+        );
+        assert_eq!(dependency_files("npm ci"), ["package-lock.json"]);
+        assert!(dependency_files("pip install flask").is_empty());
+        assert!(dependency_files("python app/tests.py").is_empty());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::commands::{BuildCmd, Mapped, ReadyCmd, RunCmd, classify, local_target, rewrite_port};
+use super::commands::{
+    BuildCmd, Mapped, ReadyCmd, RunCmd, classify, dependency_files, local_target, rewrite_port,
+};
 use super::{CiCommand, CiConfig, CiDeploy, Note};
 
 /// The TOML and what the user should know about it.
@@ -246,6 +248,19 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
             let _ = writeln!(out, "name = {}", quote(&cmd.text));
         }
         let _ = writeln!(out, "run = {}\nin = \"host\"", quote(&line));
+        // Installs again only when what it installs from changes.
+        let files: Vec<String> = dependency_files(&cmd.text)
+            .into_iter()
+            .filter(|f| cmd.dir.is_none() && root.join(f).is_file())
+            .map(|f| quote(&f))
+            .collect();
+        if !files.is_empty() {
+            let _ = writeln!(
+                out,
+                "cache = [{}]   # runs again when these or the command change",
+                files.join(", ")
+            );
+        }
         let env: Vec<(String, String)> = ci.env.iter().chain(&cmd.env).cloned().collect();
         if !env.is_empty() {
             let _ = writeln!(out, "env = {}", inline_table(&env));

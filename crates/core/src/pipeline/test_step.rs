@@ -17,12 +17,36 @@ use crate::{ErrorCode, Problem};
 const FAILURE_LINES: usize = 30;
 
 pub(super) async fn run(runner: &mut Runner, step: usize, spec: &TestSpec) -> StepEnd {
+    let stamp = cache_stamp(&runner.pipeline.root, spec);
+    if let Some(stamp) = &stamp
+        && stamp.is_file()
+    {
+        let files: Vec<String> = spec.cache.iter().map(|p| p.display().to_string()).collect();
+        runner
+            .log(
+                step,
+                LogStream::Stdout,
+                format!(
+                    "unchanged since it last passed ({}, the command and its environment): not run again",
+                    files.join(", ")
+                ),
+            )
+            .await;
+        return StepEnd::Passed { exit_code: None };
+    }
     let result = match spec.place {
         StepPlace::Container => in_container(runner, step, spec).await,
         StepPlace::Host => on_host(runner, step, spec).await,
     };
     match result {
-        Ok((0, _)) => StepEnd::Passed { exit_code: Some(0) },
+        Ok((0, _)) => {
+            if let Some(stamp) = &stamp
+                && let Err(e) = crate::paths::write_atomic(stamp, b"passed\n")
+            {
+                tracing::debug!(error = %e, "the step's cache stamp was not kept");
+            }
+            StepEnd::Passed { exit_code: Some(0) }
+        }
         Ok((code, tail)) => {
             let mut message = format!("`{}` exited with code {code}", spec.command.display());
             if !tail.is_empty() {
@@ -39,6 +63,46 @@ pub(super) async fn run(runner: &mut Runner, step: usize, spec: &TestSpec) -> St
 }
 
 type StepOutput = Result<(i64, String), StepEnd>;
+
+/// Where a cached host step's "passed" mark is kept: a file named by a
+/// digest of the project, the command, its environment (and PATH, which
+/// picks the tools) and its cache files' contents. `None` when the step is
+/// not cached or there is no data folder.
+fn cache_stamp(root: &std::path::Path, spec: &TestSpec) -> Option<std::path::PathBuf> {
+    use sha2::{Digest, Sha256};
+    if spec.cache.is_empty() || spec.place != StepPlace::Host {
+        return None;
+    }
+    let mut digest = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(bytes);
+    };
+    part(root.as_os_str().as_encoded_bytes());
+    part(spec.command.display().as_bytes());
+    for (k, v) in &spec.env {
+        part(k.as_bytes());
+        part(v.as_bytes());
+    }
+    part(
+        std::env::var_os("PATH")
+            .unwrap_or_default()
+            .as_encoded_bytes(),
+    );
+    for file in &spec.cache {
+        part(file.as_os_str().as_encoded_bytes());
+        match std::fs::read(root.join(file)) {
+            Ok(bytes) => part(&bytes),
+            Err(_) => part(b"\0missing"),
+        }
+    }
+    let key: String = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(crate::paths::data_dir()?.join("step-cache").join(key))
+}
 
 fn timed_out(spec: &TestSpec, tail: &Tail) -> StepEnd {
     let mut message = format!(
