@@ -100,9 +100,11 @@ enum Command {
     },
     /// Print the JSON Schema of slipway.toml, for editors.
     Schema,
-    /// Import the project's CircleCI config (circle.yml or
-    /// .circleci/config.yml): print it as a slipway.toml, with the lines that
-    /// could not be imported.
+    /// Import a CircleCI config as a pipeline: print it, or --write it.
+    ///
+    /// Reads circle.yml (CircleCI 1.0) or .circleci/config.yml (2.x) and
+    /// prints it as a commented slipway.toml; the lines that could not be
+    /// imported, and the secrets deploy triggers need, go to stderr.
     Import {
         /// Project folder.
         #[arg(default_value = ".")]
