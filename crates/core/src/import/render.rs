@@ -292,7 +292,7 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
         }
     }
     if !unmapped.is_empty() {
-        out.push_str("\n# NOT IMPORTED: add these by hand or remove them:\n");
+        out.push_str("\n# NOT IMPORTED: add these by hand or remove them.\n");
         for n in &unmapped {
             let _ = writeln!(
                 out,
@@ -301,6 +301,14 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
                 n.text.replace('\n', " "),
                 n.why
             );
+            // A command can be kept as it is, as a host step: uncomment it.
+            if n.text.contains(' ') && !n.text.contains('\n') {
+                let _ = writeln!(
+                    out,
+                    "#   To keep it as a host step:\n# [[test]]\n# run = {}\n# in = \"host\"",
+                    quote(&n.text)
+                );
+            }
         }
     }
     Rendered {

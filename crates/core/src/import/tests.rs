@@ -211,6 +211,17 @@ test:
         ]
     );
     assert!(imported.toml.contains("# NOT IMPORTED"));
+    // Each unmapped command can be kept by uncommenting it as a host step.
+    let kept = imported
+        .toml
+        .replace("\n# [[test]]", "\n[[test]]")
+        .replace("\n# run = ", "\nrun = ")
+        .replace("\n# in = ", "\nin = ");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nEXPOSE 8000\n").unwrap();
+    let path = dir.path().join("slipway.toml");
+    let with_kept = crate::config::parse_text(dir.path(), &path, &kept).unwrap();
+    assert_eq!(with_kept.tests.len(), 3, "{kept}");
     // No run: the Dockerfile's EXPOSEd port is published, and the rest runs.
     assert_eq!(p.run.ports[0].container_port, 8000);
     assert_eq!(shell(&p), ["make test"]);
