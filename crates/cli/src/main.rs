@@ -11,6 +11,7 @@ macro_rules! out {
 }
 
 mod accounts;
+mod deploy;
 mod import;
 mod pr;
 mod render;
@@ -41,7 +42,7 @@ const EXIT_CANCELLED: u8 = 130;
     name = "slipway",
     version,
     about = "Build, run, probe and test a Docker service locally, before you push.",
-    after_help = "Exit codes: 0 passed, 1 a step failed (or checks failed), 2 bad input (config, usage), 3 environment (engine or GitHub unreachable, rate-limited, port taken), 8 checks pending (`pr status`), 130 cancelled."
+    after_help = "Exit codes: 0 passed, 1 a step failed (or checks failed, or a deploy failed), 2 bad input (config, usage), 3 environment (engine or GitHub unreachable, rate-limited, port taken), 4 a deploy refused by its gate (nothing sent), 8 checks pending (`pr status`), 130 cancelled."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -137,6 +138,43 @@ enum Command {
     /// Store or remove a project's secret (deploy trigger URL, webhook secret).
     #[command(subcommand)]
     Secret(accounts::SecretCommand),
+    /// Fire the project's deploy trigger for the green tip of its branch, once.
+    ///
+    /// The gate: the commit must be the tip of the trigger's branch on
+    /// GitHub (the default branch unless the trigger names one) and its
+    /// checks green; otherwise nothing is sent and the exit code is 4.
+    Deploy {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The trigger (may be left out when the project declares one).
+        #[arg(long)]
+        trigger: Option<String>,
+        /// The commit to deploy (default: the branch's tip on GitHub).
+        #[arg(long)]
+        sha: Option<String>,
+        /// Deploy even if the gate refuses (recorded with the deploy).
+        #[arg(long)]
+        force: bool,
+        /// Deploy a commit already deployed through this trigger again.
+        #[arg(long)]
+        again: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List past deploys, newest first.
+    Deploys {
+        /// Only deploys of this project.
+        #[arg(long)]
+        project: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pull requests on GitHub: open (after a preflight run), status, watch, merge, list.
     #[command(subcommand)]
     Pr(pr::PrCommand),
@@ -167,6 +205,8 @@ fn main() -> ExitCode {
                 | Command::Logs { json: true, .. }
                 | Command::Whoami { json: true }
                 | Command::Import { json: true, .. }
+                | Command::Deploy { json: true, .. }
+                | Command::Deploys { json: true, .. }
         ),
     };
     match runtime.block_on(dispatch(cli.command)) {
@@ -187,6 +227,31 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
         Command::Run { dir, json, verbose } => run(dir, json, verbose, true).await,
         Command::Pr(command) => pr::run(command).await,
         Command::Init { dir, force } => init(dir, force),
+        Command::Deploy {
+            dir,
+            trigger,
+            sha,
+            force,
+            again,
+            json,
+        } => {
+            deploy::run(
+                &dir,
+                deploy::Args {
+                    trigger,
+                    sha,
+                    force,
+                    again,
+                    json,
+                },
+            )
+            .await
+        }
+        Command::Deploys {
+            project,
+            limit,
+            json,
+        } => deploy::list(project, limit, json),
         Command::Import {
             dir,
             write,

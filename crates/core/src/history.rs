@@ -26,7 +26,7 @@ const TAIL_BYTES: usize = 7 << 20;
 /// The database file's name.
 const FILE_NAME: &str = "history.db";
 /// Current schema version (`PRAGMA user_version`).
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 /// Why the history could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +214,15 @@ impl History {
         Ok(history)
     }
 
+    /// The connection, for the deploy history beside the runs.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn error(&self, e: rusqlite::Error) -> HistoryError {
+        self.err(e)
+    }
+
     fn err(&self, e: rusqlite::Error) -> HistoryError {
         HistoryError {
             path: self.path.clone(),
@@ -278,6 +287,31 @@ impl History {
                         gzip BLOB NOT NULL
                      );
                      PRAGMA user_version = 1;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        if version < 2 {
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     CREATE TABLE IF NOT EXISTS deploys (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        project TEXT NOT NULL,
+                        trigger TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        branch TEXT NOT NULL,
+                        sha TEXT NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        origin TEXT NOT NULL,
+                        forced TEXT,
+                        state TEXT NOT NULL,
+                        detail TEXT,
+                        started_at_ms INTEGER NOT NULL,
+                        finished_at_ms INTEGER,
+                        UNIQUE (project, trigger, sha, attempt)
+                     );
+                     PRAGMA user_version = 2;
                      COMMIT;",
                 )
                 .map_err(|e| self.err(e))?;

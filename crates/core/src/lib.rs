@@ -24,6 +24,7 @@
 pub mod accounts;
 pub mod config;
 pub mod context;
+pub mod deploy;
 pub mod dockerignore;
 pub mod duration;
 pub mod engine;

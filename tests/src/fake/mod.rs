@@ -26,6 +26,7 @@ mod circleci;
 mod github;
 mod graphql;
 pub mod http;
+pub mod hub;
 mod registry;
 pub mod repos;
 
@@ -55,6 +56,10 @@ struct World {
     requests: Vec<String>,
     /// Requests no route knows.
     unknown: Vec<String>,
+    /// What Docker Hub's build trigger received.
+    hub: Vec<hub::HubTrigger>,
+    /// How it answers.
+    hub_answer: hub::HubAnswer,
 }
 
 type Shared = Arc<Mutex<World>>;
@@ -153,6 +158,21 @@ impl FakeServices {
             .registry
             .insert(user.to_string(), password.to_string());
         self
+    }
+
+    /// A Docker Hub build trigger URL of this fake, with `token` in it.
+    pub fn hub_trigger_url(&self, token: &str) -> String {
+        format!("{}/hub/u/octo/app/trigger/{token}/", self.url())
+    }
+
+    /// What the build trigger received so far.
+    pub fn hub_requests(&self) -> Vec<hub::HubTrigger> {
+        self.world.lock().expect("lock").hub.clone()
+    }
+
+    /// How the build trigger answers from now on.
+    pub fn hub_answer(&self, answer: hub::HubAnswer) {
+        self.world.lock().expect("lock").hub_answer = answer;
     }
 
     /// Every request so far, as `METHOD /path`.
@@ -298,6 +318,11 @@ fn router(world: Shared) -> Router {
     Router::new()
         .route("/github/user", get(github::user))
         .route("/github/graphql", post(graphql::graphql))
+        .route(
+            "/github/repos/{owner}/{repo}/branches/{branch}",
+            get(repos::get_branch),
+        )
+        .route("/hub/u/{user}/{repo}/trigger/{token}/", post(hub::trigger))
         .route("/github/repos/{owner}/{repo}", get(repos::get_repo))
         .route(
             "/github/repos/{owner}/{repo}/pulls",

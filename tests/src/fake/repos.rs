@@ -21,6 +21,7 @@ use super::{Shared, World};
 
 const REPO: &str = include_str!("../../contracts/github/get_repo.json");
 const PULL: &str = include_str!("../../contracts/github/get_pull_request.json");
+const BRANCH: &str = include_str!("../../contracts/github/get_branch.json");
 const MERGED: &str = include_str!("../../contracts/github/merge_pull_request.json");
 const NOT_MERGEABLE: &str = include_str!("../../contracts/github/merge_pull_request.405.json");
 const HEAD_MODIFIED: &str = include_str!("../../contracts/github/merge_pull_request.409.json");
@@ -318,6 +319,28 @@ pub(super) async fn get_repo(
         Err(e) => return e,
     };
     conditional(&mut world, &request, &value)
+}
+
+/// `GET /repos/{owner}/{repo}/branches/{branch}`: the branch and its tip.
+pub(super) async fn get_branch(
+    State(world): State<Shared>,
+    UrlPath((owner, name, branch)): UrlPath<(String, String, String)>,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let Some(sha) = repo.resolve(&format!("refs/heads/{branch}")) else {
+        return not_found("https://docs.github.com/rest/branches/branches#get-a-branch");
+    };
+    let protected = repo.protection.contains_key(&branch);
+    let mut v: Value = serde_json::from_str(BRANCH).expect("contract");
+    v["name"] = json!(branch);
+    v["commit"]["sha"] = json!(sha);
+    v["protected"] = json!(protected);
+    conditional(&mut world, &request, &v)
 }
 
 #[derive(Debug, Deserialize)]

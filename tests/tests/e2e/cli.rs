@@ -133,6 +133,8 @@ const COMMANDS: &[&str] = &[
     "clean",
     "schema",
     "import",
+    "deploy",
+    "deploys",
     "login",
     "login github",
     "login registry",

@@ -7,6 +7,7 @@
 mod accounts;
 mod cancel;
 mod cli;
+mod deploy;
 mod dockerignore;
 mod engine;
 mod github;

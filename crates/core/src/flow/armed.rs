@@ -69,12 +69,7 @@ pub fn decide(armed: &Armed, pull: &PullRequest, checks: Option<&ChecksRollup>) 
         CheckState::Success if armed.auto_merge => Decision::Wait,
         CheckState::Success => Decision::Merge,
         CheckState::Failure => {
-            let failed: Vec<&str> = checks
-                .checks
-                .iter()
-                .filter(|c| c.state == CheckState::Failure)
-                .map(|c| c.name.as_str())
-                .collect();
+            let failed = checks.failed_names();
             Decision::Disarm(if failed.is_empty() {
                 "its checks failed".into()
             } else {

@@ -76,9 +76,8 @@ impl PullView {
             CheckState::Failure => Some(Transition::Red(
                 self.checks
                     .iter()
-                    .flat_map(|c| &c.checks)
-                    .filter(|c| c.state == CheckState::Failure)
-                    .map(|c| c.name.clone())
+                    .flat_map(|c| c.failed_names())
+                    .map(str::to_string)
                     .collect(),
             )),
         }

@@ -71,6 +71,15 @@ pub struct ChecksRollup {
 }
 
 impl ChecksRollup {
+    /// The names of the checks that failed.
+    pub fn failed_names(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| c.state == CheckState::Failure)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
     /// How many checks have passed, of how many.
     pub fn passed(&self) -> (usize, usize) {
         let done = self

@@ -1,0 +1,231 @@
+//! Delivery: deploy triggers fired for a green default branch, exactly
+//! once. [`gate`] decides whether a commit may be deployed (the tip of the
+//! trigger's branch on GitHub, its checks green), [`ledger`] claims the
+//! deploy so it happens once and keeps the deploy history, and [`fire`]
+//! sends the trigger's request. The window, the tray and the CLI all go
+//! through [`deploy`].
+
+pub mod fire;
+pub mod gate;
+pub mod ledger;
+
+use std::path::Path;
+
+use crate::config::{DeployTrigger, Pipeline};
+use crate::flow::Project;
+use crate::history::History;
+use crate::secrets::{SecretId, Secrets};
+use crate::{ErrorCode, Problem};
+
+pub use ledger::{DeployRecord, DeployState, Origin};
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The trigger's name; `None` when the project declares one.
+    pub trigger: Option<String>,
+    /// The commit; `None` is the tip of the trigger's branch on GitHub.
+    pub sha: Option<String>,
+    /// Deploy even though the gate refuses (recorded with the deploy).
+    pub force: bool,
+    /// Deploy a commit already deployed through this trigger again.
+    pub again: bool,
+    /// Who asks.
+    pub origin: Origin,
+}
+
+/// Why nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The gate said no: red, pending, a stale SHA, another branch.
+    Gate { reason: String, hint: String },
+    /// This commit was already deployed (or is being deployed) through
+    /// this trigger.
+    Done(Box<DeployRecord>),
+}
+
+impl Refused {
+    /// The refusal as a user sees it.
+    pub fn problem(&self) -> Problem {
+        match self {
+            Refused::Gate { reason, hint } => {
+                Problem::new(ErrorCode::Conflict, format!("not deployed: {reason}"))
+                    .with_hint(hint.clone())
+            }
+            Refused::Done(record) => {
+                let short = crate::git::short_sha(&record.sha);
+                let message = match record.state {
+                    DeployState::Firing => {
+                        format!("{short} is being deployed via {} right now", record.trigger)
+                    }
+                    DeployState::Unknown => format!(
+                        "{short} was sent to {} already, and its outcome is unknown ({})",
+                        record.trigger,
+                        record.detail.as_deref().unwrap_or("no answer")
+                    ),
+                    state => format!(
+                        "{short} was deployed via {} already ({})",
+                        record.trigger,
+                        ledger_word(state)
+                    ),
+                };
+                Problem::new(ErrorCode::Conflict, message)
+                    .with_hint("To deploy it again, ask for it explicitly: `--again` (the window's \"Deploy again\").")
+            }
+        }
+    }
+}
+
+fn ledger_word(state: DeployState) -> &'static str {
+    match state {
+        DeployState::Firing => "firing",
+        DeployState::Succeeded => "succeeded",
+        DeployState::Failed => "failed",
+        DeployState::Unknown => "outcome unknown",
+    }
+}
+
+/// How a deploy attempt ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Sent (or forced, or refused): the record says which.
+    Sent(DeployRecord),
+    /// Nothing was sent.
+    Refused(Refused),
+}
+
+/// The trigger `name` names, or the only one the project declares.
+pub fn pick_trigger<'a>(
+    pipeline: &'a Pipeline,
+    name: Option<&str>,
+) -> Result<&'a DeployTrigger, Problem> {
+    let names = || {
+        pipeline
+            .deploys
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(name) => pipeline
+            .deploys
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::BadConfig,
+                    format!("no deploy trigger named {name:?}"),
+                )
+                .with_hint(if pipeline.deploys.is_empty() {
+                    "Declare one under [deploy.NAME] in slipway.toml.".to_string()
+                } else {
+                    format!("The project declares: {}.", names())
+                })
+            }),
+        None => match pipeline.deploys.as_slice() {
+            [only] => Ok(only),
+            [] => Err(Problem::new(
+                ErrorCode::BadConfig,
+                "the project declares no deploy trigger",
+            )
+            .with_hint(
+                "Declare one under [deploy.NAME] in slipway.toml (`slipway init` shows how).",
+            )),
+            _ => Err(Problem::new(
+                ErrorCode::BadConfig,
+                "the project declares several deploy triggers",
+            )
+            .with_hint(format!("Name one with --trigger: {}.", names()))),
+        },
+    }
+}
+
+/// Deploys: checks the gate, claims the deploy (once per commit and
+/// trigger), sends the trigger's request and records the result.
+/// `history` is the history file (`None`: the user's).
+pub async fn deploy(
+    project: &Project,
+    pipeline: &Pipeline,
+    request: &Request,
+    secrets: &Secrets,
+    history: Option<&Path>,
+    mut progress: impl FnMut(&str),
+) -> Result<Outcome, Problem> {
+    let trigger = pick_trigger(pipeline, request.trigger.as_deref())?;
+    let branch = trigger
+        .branch
+        .clone()
+        .unwrap_or_else(|| project.info.default_branch.clone());
+    progress(&format!("checking {branch} on GitHub"));
+    let verdict = gate::check(project, &branch, request.sha.as_deref()).await?;
+    let forced = match (&verdict.refusal, request.force) {
+        (Some((reason, hint)), false) => {
+            return Ok(Outcome::Refused(Refused::Gate {
+                reason: reason.clone(),
+                hint: hint.clone(),
+            }));
+        }
+        (Some((reason, _)), true) => Some(format!("forced past the gate: {reason}")),
+        (None, _) => None,
+    };
+    // The secret first: a missing one must not use up the claim.
+    let secret = match (trigger.kind, &trigger.run) {
+        (crate::config::DeployKind::Command, Some(_)) => None,
+        _ => Some(
+            secrets
+                .get(SecretId::DeployTrigger {
+                    project: pipeline.project.clone(),
+                    trigger: trigger.name.clone(),
+                })
+                .await?,
+        ),
+    };
+    let kind = match trigger.kind {
+        crate::config::DeployKind::Dockerhub => "dockerhub",
+        crate::config::DeployKind::Command => "command",
+    };
+    let sha = verdict.sha.clone();
+    let claim = ledger::Claim {
+        project: &pipeline.project,
+        trigger: &trigger.name,
+        kind,
+        branch: &branch,
+        sha: &sha,
+        origin: request.origin,
+        forced: forced.as_deref(),
+        again: request.again,
+    };
+    let history = open_history(history)?;
+    let record = match history.claim_deploy(&claim)? {
+        Ok(record) => record,
+        Err(ledger::Taken(existing)) => {
+            return Ok(Outcome::Refused(Refused::Done(Box::new(existing))));
+        }
+    };
+    progress(&format!(
+        "deploying {} via {}",
+        crate::git::short_sha(&sha),
+        trigger.name
+    ));
+    let context = fire::Context {
+        project: &pipeline.project,
+        root: &pipeline.root,
+        branch: &branch,
+        sha: &sha,
+        trigger: &trigger.name,
+    };
+    let (state, detail) = fire::fire(trigger, secret.as_ref(), &context).await;
+    Ok(Outcome::Sent(history.finish_deploy(
+        record.id,
+        state,
+        Some(&detail),
+    )?))
+}
+
+fn open_history(path: Option<&Path>) -> Result<History, Problem> {
+    Ok(match path {
+        Some(p) => History::open(p)?,
+        None => History::open_default()?,
+    })
+}

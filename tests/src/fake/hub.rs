@@ -1,0 +1,67 @@
+//! A stand-in for Docker Hub's legacy build trigger: `POST
+//! /hub/u/{user}/{repo}/trigger/{token}/` with the form `build=true`
+//! answers `OK` (tests/contracts/dockerhub); it records what arrived, and
+//! can be told to fail or to answer late.
+
+use std::time::Duration;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::Shared;
+
+const OK: &str = include_str!("../../contracts/dockerhub/legacy_trigger.200.response.txt");
+
+/// One request the trigger received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubTrigger {
+    pub token: String,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// How the trigger answers its next requests.
+#[derive(Debug, Clone, Default)]
+pub struct HubAnswer {
+    /// A status other than 200.
+    pub status: Option<u16>,
+    /// Wait this long before answering.
+    pub delay: Option<Duration>,
+}
+
+/// `POST /hub/u/{user}/{repo}/trigger/{token}/`.
+pub(super) async fn trigger(
+    State(world): State<Shared>,
+    UrlPath((_user, _repo, token)): UrlPath<(String, String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let answer = {
+        let mut world = world.lock().expect("lock");
+        world.hub.push(HubTrigger {
+            token,
+            content_type: headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+            body: body.clone(),
+        });
+        world.hub_answer.clone()
+    };
+    if let Some(delay) = answer.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if body != "build=true" {
+        return (StatusCode::BAD_REQUEST, "expected build=true").into_response();
+    }
+    match answer.status {
+        Some(status) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "trigger failed",
+        )
+            .into_response(),
+        None => (StatusCode::OK, OK.trim_end().to_string()).into_response(),
+    }
+}

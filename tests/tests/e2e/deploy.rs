@@ -1,0 +1,198 @@
+//! `slipway deploy` against the fake GitHub and a stand-in Docker Hub
+//! build trigger: the gate (pending, red, a stale SHA, the override), once
+//! per commit (again only when asked, concurrent commands, an unknown
+//! outcome after a timeout), the deploy history, and no secret anywhere.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use slipway_tests::fake::hub::HubAnswer;
+use slipway_tests::git;
+use slipway_tests::services::Keyring;
+use slipway_tests::world::{Run, World, has};
+
+const TOKEN: &str = "hubtokendeploysecret0123456789";
+
+fn slipway_in(world: &World, dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(args).current_dir(dir);
+    world.finish(world.env(cmd), "")
+}
+
+/// A new commit on master, pushed; its SHA.
+fn commit(dir: &Path, message: &str) -> String {
+    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(dir, &["push", "-q", "origin", "master"]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+#[test]
+fn the_gate_and_once_per_commit() {
+    let world = World::new(Keyring::Unlocked);
+    world.fake.github_token("ghp_deploy", "octo", Some("repo"));
+    assert_eq!(
+        world
+            .slipway(&["login", "github", "--with-token"], "ghp_deploy")
+            .code,
+        0
+    );
+    let bare = world.fake.github_repo("octo", "svc", "master");
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("svc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\nEXPOSE 80\n").unwrap();
+    std::fs::write(
+        dir.join("slipway.toml"),
+        "[deploy.hub]\nkind = \"dockerhub\"\nbranch = \"master\"\n",
+    )
+    .unwrap();
+    let url = "https://github.com/octo/svc";
+    git(&dir, &["init", "-q", "-b", "master"]);
+    git(&dir, &["remote", "add", "origin", url]);
+    git(
+        &dir,
+        &["config", &format!("url.{}.insteadOf", bare.display()), url],
+    );
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-q", "-m", "first"]);
+    git(&dir, &["push", "-q", "origin", "master"]);
+    let first = git(&dir, &["rev-parse", "HEAD"]);
+
+    // Pending, then red: refused with the reason, exit 4, nothing sent.
+    world
+        .fake
+        .post_status("octo/svc", &first, "ci/circleci: build", "pending");
+    let pending = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(pending.code, 4, "{}", pending.stderr);
+    has(&pending.stderr, "is still being checked (0 of 1 passed)");
+    world
+        .fake
+        .post_status("octo/svc", &first, "ci/circleci: build", "failure");
+    let red = slipway_in(&world, &dir, &["deploy", "--trigger", "hub"]);
+    assert_eq!(red.code, 4);
+    has(&red.stderr, "is red: ci/circleci: build failed");
+    assert!(world.fake.hub_requests().is_empty());
+
+    // Green, but the trigger's URL (the secret) is not set: nothing claimed.
+    world
+        .fake
+        .post_status("octo/svc", &first, "ci/circleci: build", "success");
+    let missing = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(missing.code, 3, "{}", missing.stderr);
+    has(&missing.stderr, "slipway secret set deploy-trigger");
+    let set = world.slipway(
+        &["secret", "set", "deploy-trigger", "svc/hub"],
+        &world.fake.hub_trigger_url(TOKEN),
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+
+    // Green: sent once, as Docker Hub wants it.
+    let stale = slipway_in(&world, &dir, &["deploy", "--sha", "0000000"]);
+    assert_eq!(stale.code, 4);
+    has(&stale.stderr, "0000000 is not the tip of master on GitHub");
+    let sent = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(sent.code, 0, "{}\n{}", sent.stdout, sent.stderr);
+    has(
+        &sent.stdout,
+        &format!("deployed {} (master) via hub", &first[..7]),
+    );
+    let hub = world.fake.hub_requests();
+    assert_eq!(hub.len(), 1);
+    assert_eq!(
+        (
+            hub[0].token.as_str(),
+            hub[0].content_type.as_str(),
+            hub[0].body.as_str()
+        ),
+        (TOKEN, "application/x-www-form-urlencoded", "build=true")
+    );
+
+    // The same commit again needs --again.
+    let twice = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(twice.code, 4);
+    has(&twice.stderr, "was deployed via hub already (succeeded)");
+    has(&twice.stderr, "--again");
+    assert_eq!(world.fake.hub_requests().len(), 1);
+    let again = slipway_in(&world, &dir, &["deploy", "--again"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(world.fake.hub_requests().len(), 2);
+
+    // Four commands at once for a new green commit: one request.
+    let second = commit(&dir, "second");
+    world
+        .fake
+        .post_status("octo/svc", &second, "ci/circleci: build", "success");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut cmd = Command::new(slipway_tests::slipway_bin());
+            cmd.arg("deploy").current_dir(&dir);
+            world
+                .env(cmd)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut codes: Vec<i32> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code().unwrap_or(-1))
+        .collect();
+    codes.sort();
+    assert_eq!(codes, [0, 4, 4, 4]);
+    assert_eq!(world.fake.hub_requests().len(), 3);
+
+    // No answer in time: unknown, shown as such, and not retried by itself.
+    let third = commit(&dir, "third");
+    world
+        .fake
+        .post_status("octo/svc", &third, "ci/circleci: build", "success");
+    world.fake.hub_answer(HubAnswer {
+        status: None,
+        delay: Some(Duration::from_secs(12)),
+    });
+    let late = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(late.code, 1);
+    has(&late.stdout, "outcome unknown");
+    world.fake.hub_answer(HubAnswer::default());
+    let retry = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(retry.code, 4);
+    has(&retry.stderr, "its outcome is unknown");
+    assert_eq!(world.fake.hub_requests().len(), 4);
+
+    // The override skips a red gate, and says so in the history.
+    let fourth = commit(&dir, "fourth");
+    world
+        .fake
+        .post_status("octo/svc", &fourth, "ci/circleci: build", "failure");
+    let forced = slipway_in(&world, &dir, &["deploy", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    has(&forced.stdout, "forced past the gate");
+    let listed = world.slipway(&["deploys", "--json"], "");
+    assert_eq!(listed.code, 0);
+    let deploys: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let rows = deploys.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[0]["sha"], fourth);
+    assert!(rows[0]["forced"].as_str().unwrap().contains("is red"));
+    assert_eq!(rows[1]["state"], "unknown");
+    assert_eq!(
+        (rows[3]["attempt"].as_i64(), rows[3]["origin"].as_str()),
+        (Some(2), Some("cli"))
+    );
+    let table = world.slipway(&["deploys"], "");
+    has(&table.stdout, "(forced)");
+
+    // The trigger URL is nowhere: outputs (with trace logs), files.
+    for output in world.outputs() {
+        assert!(!output.contains(TOKEN), "the trigger URL leaked: {output}");
+    }
+    for (path, text) in world.file_texts() {
+        assert!(
+            !text.contains(TOKEN),
+            "the trigger URL leaked into {}",
+            path.display()
+        );
+    }
+}
