@@ -4,11 +4,13 @@
 //! Every command is a thin wrapper over the core ([`commands`]); runs are
 //! owned by one task each ([`session`]), which publish their start and end
 //! ([`news`]) for the tray and notifications to follow. [`flow`] holds the
-//! GitHub flow's commands and [`pulls`] watches the open pull requests.
+//! GitHub flow's commands and [`pulls`] watches the open pull requests;
+//! [`delivery`] deploys from the window and the tray.
 //! Nothing here builds,
 //! runs or tests containers itself.
 
 mod commands;
+mod delivery;
 mod flow;
 pub mod news;
 mod notify;
@@ -68,6 +70,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             flow::pr_merge,
             flow::pr_arm,
             flow::pulls_open,
+            delivery::deploy_status,
+            delivery::deploy_fire,
+            delivery::deploys_list,
         ])
         .events(tauri_specta::collect_events![
             news::RunStarted,

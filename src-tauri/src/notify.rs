@@ -131,6 +131,22 @@ fn run_result(app: &AppHandle, result: &RunFinished) {
     send(app, &title, &body, Some(target));
 }
 
+/// Notifies a deploy's result (sent, failed, unknown, or refused).
+pub fn deploy(
+    app: &AppHandle,
+    path: &std::path::Path,
+    project: &str,
+    done: &crate::delivery::DeployDone,
+) {
+    let (title, body) = crate::delivery::result_text(project, done);
+    let target = Navigate {
+        path: path.to_path_buf(),
+        run_id: None,
+        seq: None,
+    };
+    send(app, &title, &body, Some(target));
+}
+
 /// Notifies a run that could not start (from the tray, with no window).
 pub fn problem(app: &AppHandle, project: &str, problem: &Problem) {
     send(

@@ -1,7 +1,7 @@
 //! The tray icon: its picture shows idle, running, passed or failed, the
 //! worst of the last run and the watched pull requests (it follows the
-//! news); its menu runs a recent project's pipeline, opens
-//! the window, or quits.
+//! news); its menu runs a recent project's pipeline, deploys it when the
+//! gate allows, opens the window, or quits.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -85,7 +85,14 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
             true,
             None::<&str>,
         )?;
-        let sub = Submenu::with_items(app, name, true, &[&run, &open])?;
+        let deploy = MenuItem::with_id(
+            app,
+            format!("deploy:{shown}"),
+            "Deploy (when green)",
+            has_deploy_trigger(path),
+            None::<&str>,
+        )?;
+        let sub = Submenu::with_items(app, name, true, &[&run, &deploy, &open])?;
         menu.append(&sub)?;
     }
     if !recent.is_empty() {
@@ -100,6 +107,11 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     )?)?;
     menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
     Ok(menu)
+}
+
+/// Whether the project's pipeline declares a deploy trigger.
+fn has_deploy_trigger(path: &std::path::Path) -> bool {
+    slipway_core::config::load(path).is_ok_and(|p| !p.deploys.is_empty())
 }
 
 /// Rebuilds the menu after the recent projects changed.
@@ -130,6 +142,19 @@ fn on_menu(app: &AppHandle, id: &str) {
             seq: None,
         }
         .emit(app);
+    } else if let Some(path) = id.strip_prefix("deploy:") {
+        // The gate decides, as for the window's button; the result is notified.
+        let app = app.clone();
+        let path = std::path::PathBuf::from(path);
+        tauri::async_runtime::spawn(async move {
+            let origin = slipway_core::deploy::Origin::Tray;
+            if let Err(problem) =
+                crate::delivery::fire(&app, &path, None, false, false, origin).await
+            {
+                let name = slipway_core::config::default_name(&path);
+                crate::notify::problem(&app, &name, &problem);
+            }
+        });
     } else if let Some(path) = id.strip_prefix("run:") {
         let app = app.clone();
         let path = std::path::PathBuf::from(path);

@@ -498,11 +498,12 @@ def figure(name, value):
     print(f"  {name}: {value}")
 
 
-def github_project(h, name, *options):
+def github_project(h, name, *options, toml="", feature=True):
     """A project `name` whose origin is a new repository on the fake GitHub
-    (reached through a url.insteadOf rewrite), with the hello pipeline on
-    master and one commit on feature/cities; the user is signed in and the
-    project added and shown. Returns (folder, bare repository, head)."""
+    (reached through a url.insteadOf rewrite), with the hello pipeline (and
+    `toml` appended to it) on master and, with `feature`, one commit on
+    feature/cities; the user is signed in and the project added and shown.
+    Returns (folder, bare repository, head)."""
     bare = fake(h, "repo", "octocat", name, "master", *options)
     project = os.path.join(tempfile.mkdtemp(dir=h.work), name)
     shutil.copytree(os.path.join(ROOT, "examples", "hello"), project, ignore=shutil.ignore_patterns("busybox"))
@@ -513,14 +514,18 @@ def github_project(h, name, *options):
     git(project, "config", "user.name", "Dev")
     git(project, "remote", "add", "origin", url)
     git(project, "config", f"url.{bare}.insteadOf", url)
+    if toml:
+        with open(os.path.join(project, "slipway.toml"), "a") as f:
+            f.write("\n" + toml)
     git(project, "add", "-A")
     git(project, "commit", "-qm", "Hello")
     git(project, "push", "-q", "origin", "master")
-    git(project, "switch", "-qc", "feature/cities")
-    with open(os.path.join(project, "CITIES"), "w") as f:
-        f.write("Seattle\n")
-    git(project, "add", "CITIES")
-    git(project, "commit", "-qm", "List cities")
+    if feature:
+        git(project, "switch", "-qc", "feature/cities")
+        with open(os.path.join(project, "CITIES"), "w") as f:
+            f.write("Seattle\n")
+        git(project, "add", "CITIES")
+        git(project, "commit", "-qm", "List cities")
     head = git(project, "rev-parse", "HEAD")
     assert "ok" in invoke(h, "account_login_github", {"host": None, "token": GITHUB_TOKEN})
     added = invoke(h, "project_add", {"path": project})
@@ -634,6 +639,62 @@ def test_merge_when_green_uses_githubs_auto_merge(h):
         wait_for("merged by GitHub", lambda: "merged" in pr_chip(h), 30)
         git(bare, "merge-base", "--is-ancestor", head, "refs/heads/master")
         wait_for("the notification", lambda: h.notified("towns #1 merged into master"), 10)
+    finally:
+        forget_project(h, project)
+
+
+SLIPWAY = os.path.join(TARGET, "debug", "slipway")
+
+
+def test_deploy_fires_once_for_a_green_default_branch(h):
+    """The Deploy button follows the gate (no checks yet: refused, with
+    why); green, a double click sends one request, and the CLI and the
+    window together send one for the next commit."""
+    token = "deskhubtoken000000000000001"
+    project, bare, head = github_project(
+        h, "depot", toml='[deploy.hub]\nkind = "dockerhub"\nbranch = "master"\n', feature=False)
+    try:
+        url = fake(h, "hub-url", token)
+        subprocess.run([SLIPWAY, "secret", "set", "deploy-trigger", "depot/hub"], input=url, text=True,
+                       check=True, capture_output=True, timeout=30)
+        wait_for("the gate's refusal", lambda: primary_kind(h) == "deploy_blocked", 30)
+        assert "has no checks reported yet" in h.text("[data-testid=flow-note]")
+        assert h.css("[data-testid=deploy-anyway]").is_displayed()
+        h.shot("18-deploy-blocked")
+
+        assert fake(h, "status", "octocat/depot", head, "ci/circleci:build", "success") == "ok"
+        h.driver.refresh()
+        show_project(h, "depot")
+        wait_for("Deploy to hub", lambda: primary_kind(h) == "deploy", 30)
+        button = h.css("[data-testid=primary-action]")
+        clicked_ms = time.time() * 1000
+        ActionChains(h.driver).double_click(button).perform()
+        wait_for("deployed", lambda: "deployed " + head[:7] in (h.text("[data-testid=flow-note]") or ""), 30)
+        # From the click to the request at the trigger, the gate's check included.
+        figure("deploy_click_to_request_ms", round(int(fake(h, "hub-last-ms")) - clicked_ms))
+        assert fake(h, "hub-count") == "1", "a double click sends one request"
+        wait_for("Deploy again", lambda: primary_kind(h) == "deploy_again", 10)
+        wait_for("the notification", lambda: h.notified(f"depot: deployed {head[:7]} via hub"), 10)
+        h.shot("19-deployed")
+
+        # The CLI and the window at once, for the next green commit: one request.
+        git(project, "commit", "-q", "--allow-empty", "-m", "Next")
+        git(project, "push", "-q", "origin", "master")
+        nxt = git(project, "rev-parse", "HEAD")
+        assert fake(h, "status", "octocat/depot", nxt, "ci/circleci:build", "success") == "ok"
+        h.driver.refresh()
+        show_project(h, "depot")
+        wait_for("Deploy to hub", lambda: primary_kind(h) == "deploy"
+                 and nxt[:7] in (h.text("[data-testid=flow-note]") or ""), 30)
+        cli = subprocess.Popen([SLIPWAY, "deploy", project], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        h.css("[data-testid=primary-action]").click()
+        code = cli.wait(timeout=60)
+        wait_for("the window's answer", lambda: primary_kind(h) == "deploy_again", 30)
+        assert code in (0, 4), (code, cli.stderr.read())
+        assert fake(h, "hub-count") == "2", "the CLI and the window together send one request"
+        history = json.loads(subprocess.run([SLIPWAY, "deploys", "--json", "--project", "depot"], capture_output=True,
+                                            text=True, check=True, timeout=30).stdout)
+        assert [d["sha"] for d in history] == [nxt, head], history
     finally:
         forget_project(h, project)
 
@@ -754,7 +815,8 @@ def main():
                  test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
                  test_accounts_in_settings, test_pull_request_flow,
                  test_merge_when_green_uses_githubs_auto_merge,
-                 test_a_circleci_project_runs_as_imported_and_saves, test_window_size_and_position_are_remembered,
+                 test_a_circleci_project_runs_as_imported_and_saves,
+                 test_deploy_fires_once_for_a_green_default_branch, test_window_size_and_position_are_remembered,
                  test_a_second_launch_focuses_the_first]
         # Each test sets up what it needs (Harness.fresh): any order works.
         if os.environ.get("SLIPWAY_E2E_ORDER") == "reverse":

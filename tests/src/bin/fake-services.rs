@@ -9,6 +9,9 @@
 //!     auto-merge OWNER/NAME NUMBER          → the method GitHub's auto-merge is on with, or off
 //!     status OWNER/NAME SHA CONTEXT STATE   → ok (a commit status, as CircleCI posts)
 //!     check OWNER/NAME SHA NAME STATUS [CONCLUSION] → the check run's id
+//!     hub-url TOKEN                         → a Docker Hub build trigger URL
+//!     hub-count                             → how many requests the trigger got
+//!     hub-last-ms                           → when the last one arrived (ms since the epoch)
 //!
 //! When stdin closes it exits, 1 if it got a request it does not know
 //! (and lists them).
@@ -65,6 +68,12 @@ fn main() {
             ["check", repo, sha, name, status, rest @ ..] => fake
                 .check_run(repo, sha, name, status, rest.first().copied())
                 .to_string(),
+            ["hub-url", token] => fake.hub_trigger_url(token),
+            ["hub-count"] => fake.hub_requests().len().to_string(),
+            ["hub-last-ms"] => fake
+                .hub_requests()
+                .last()
+                .map_or("none".to_string(), |r| r.at_ms.to_string()),
             [] => continue,
             other => panic!("unknown command {other:?}"),
         };

@@ -19,6 +19,8 @@ pub struct HubTrigger {
     pub token: String,
     pub content_type: String,
     pub body: String,
+    /// When it arrived (ms since the Unix epoch).
+    pub at_ms: u128,
 }
 
 /// How the trigger answers its next requests.
@@ -47,6 +49,9 @@ pub(super) async fn trigger(
                 .unwrap_or_default()
                 .to_string(),
             body: body.clone(),
+            at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis()),
         });
         world.hub_answer.clone()
     };

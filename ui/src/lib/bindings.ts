@@ -118,6 +118,15 @@ export const commands = {
 	prArm: (path: string, headSha: string, method: MergeMethod, armed: boolean) => typedError<PullView_Serialize | null, Problem_Serialize>(__TAURI_INVOKE("pr_arm", { path, headSha, method, armed })),
 	/**  The open pull requests across the user's projects. */
 	pullsOpen: () => typedError<OpenPulls_Serialize, Problem_Serialize>(__TAURI_INVOKE("pulls_open")),
+	/**
+	 *  The Deploy button's state for a project whose pipeline declares a
+	 *  trigger; `None` when it declares none.
+	 */
+	deployStatus: (path: string, trigger: string | null) => typedError<DeployStatus_Serialize | null, Problem_Serialize>(__TAURI_INVOKE("deploy_status", { path, trigger })),
+	/**  Deploys from the window. */
+	deployFire: (path: string, trigger: string | null, force: boolean, again: boolean) => typedError<DeployDone_Serialize, Problem_Serialize>(__TAURI_INVOKE("deploy_fire", { path, trigger, force, again })),
+	/**  Past deploys, newest first, optionally of one project. */
+	deploysList: (project: string | null, limit: number) => typedError<DeployRecord_Serialize[], Problem_Serialize>(__TAURI_INVOKE("deploys_list", { project, limit })),
 };
 
 /** Events */
@@ -417,6 +426,147 @@ export type ContainerInfo_Serialize = {
 	ports: PublishedPort[],
 	/**  URL of the first published port. */
 	url: string | null,
+};
+
+/**  The result of a Deploy click. */
+export type DeployDone = DeployDone_Serialize | DeployDone_Deserialize;
+
+/**  The result of a Deploy click. */
+export type DeployDone_Deserialize = {
+	/**  The deploy, when a request was sent. */
+	sent?: DeployRecord_Deserialize | null,
+	/**  Why nothing was sent (the gate, or this commit already deployed). */
+	refused?: Problem_Deserialize | null,
+};
+
+/**  The result of a Deploy click. */
+export type DeployDone_Serialize = {
+	/**  The deploy, when a request was sent. */
+	sent: DeployRecord_Serialize | null,
+	/**  Why nothing was sent (the gate, or this commit already deployed). */
+	refused: Problem_Serialize | null,
+};
+
+/**  A deploy, as the history keeps it. */
+export type DeployRecord = DeployRecord_Serialize | DeployRecord_Deserialize;
+
+/**  A deploy, as the history keeps it. */
+export type DeployRecord_Deserialize = {
+	/**  Its number in the history. */
+	id: number,
+	/**  Project name. */
+	project: string,
+	/**  The trigger's name. */
+	trigger: string,
+	/**  The trigger's kind (`dockerhub`, `command`). */
+	kind: string,
+	/**  The branch deployed. */
+	branch: string,
+	/**  The commit deployed. */
+	sha: string,
+	/**  1 for the first deploy of this commit, 2 for "deploy again", ... */
+	attempt: number,
+	/**  Who started it. */
+	origin: Origin,
+	/**  What the gate's override skipped, when it was forced. */
+	forced?: string | null,
+	/**  Where it stands. */
+	state: DeployState,
+	/**  What the trigger answered, or why it is unknown. */
+	detail?: string | null,
+	/**  When it started (ms since the Unix epoch). */
+	started_at_ms: number,
+	/**  When it ended. */
+	finished_at_ms?: number | null,
+};
+
+/**  A deploy, as the history keeps it. */
+export type DeployRecord_Serialize = {
+	/**  Its number in the history. */
+	id: number,
+	/**  Project name. */
+	project: string,
+	/**  The trigger's name. */
+	trigger: string,
+	/**  The trigger's kind (`dockerhub`, `command`). */
+	kind: string,
+	/**  The branch deployed. */
+	branch: string,
+	/**  The commit deployed. */
+	sha: string,
+	/**  1 for the first deploy of this commit, 2 for "deploy again", ... */
+	attempt: number,
+	/**  Who started it. */
+	origin: Origin,
+	/**  What the gate's override skipped, when it was forced. */
+	forced: string | null,
+	/**  Where it stands. */
+	state: DeployState,
+	/**  What the trigger answered, or why it is unknown. */
+	detail: string | null,
+	/**  When it started (ms since the Unix epoch). */
+	started_at_ms: number,
+	/**  When it ended. */
+	finished_at_ms: number | null,
+};
+
+/**  Where a deploy stands. */
+export type DeployState = 
+/**  Its request is on its way. */
+"firing" | 
+/**  The trigger accepted it. */
+"succeeded" | 
+/**  The trigger refused it or failed. */
+"failed" | 
+/**  No answer came (a timeout): it may or may not have happened. */
+"unknown";
+
+/**
+ *  What the Deploy button shows: the trigger, the gate's answer, the last
+ *  deploy of that commit.
+ */
+export type DeployStatus = DeployStatus_Serialize | DeployStatus_Deserialize;
+
+/**
+ *  What the Deploy button shows: the trigger, the gate's answer, the last
+ *  deploy of that commit.
+ */
+export type DeployStatus_Deserialize = {
+	/**  Project folder. */
+	path: string,
+	/**  The trigger the button fires (the first declared). */
+	trigger: TriggerView,
+	/**  Every declared trigger's name. */
+	triggers: string[],
+	/**  The commit that would be deployed: the tip of the branch on GitHub. */
+	sha: string,
+	/**  Why the gate refuses, when it does. */
+	refusal?: string | null,
+	/**  What to do about it. */
+	hint?: string | null,
+	/**  The last deploy of this commit through this trigger. */
+	last?: DeployRecord_Deserialize | null,
+};
+
+/**
+ *  What the Deploy button shows: the trigger, the gate's answer, the last
+ *  deploy of that commit.
+ */
+export type DeployStatus_Serialize = {
+	/**  Project folder. */
+	path: string,
+	/**  The trigger the button fires (the first declared). */
+	trigger: TriggerView,
+	/**  Every declared trigger's name. */
+	triggers: string[],
+	/**  The commit that would be deployed: the tip of the branch on GitHub. */
+	sha: string,
+	/**  Why the gate refuses, when it does. */
+	refusal: string | null,
+	/**  What to do about it. */
+	hint: string | null,
+	/**  The last deploy of this commit through this trigger. */
+	last: DeployRecord_Serialize | null,
 };
 
 /**  API base URLs: a setting (kept in accounts.json) or the environment. */
@@ -887,6 +1037,17 @@ export type OpenPulls_Serialize = {
 	/**  Projects on GitHub that could not be read. */
 	problems: ([string, Problem_Serialize])[],
 };
+
+/**  Who or what started a deploy. */
+export type Origin = 
+/**  `slipway deploy`. */
+"cli" | 
+/**  The window's Deploy button. */
+"click" | 
+/**  The tray menu. */
+"tray" | 
+/**  A merge when green that landed, with deploy after merge on. */
+"after_merge";
 
 /**  The result of a run. */
 export type Outcome = Outcome_Serialize | Outcome_Deserialize;
@@ -1537,6 +1698,16 @@ export type Theme =
 "light" | 
 /**  Always dark. */
 "dark";
+
+/**  A declared deploy trigger. */
+export type TriggerView = {
+	/**  Its name (`hub`). */
+	name: string,
+	/**  `dockerhub` or `command`. */
+	kind: string,
+	/**  The branch it deploys. */
+	branch: string,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

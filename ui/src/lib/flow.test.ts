@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CheckState, FlowStatus, PullView } from "./ipc";
+import type { CheckState, DeployStatus, FlowStatus, PullView } from "./ipc";
 import { branchChip, checksSummary, primaryAction, pullState } from "./flow";
 
 const repo = { host: "github.com", owner: "octo", name: "cities" };
@@ -59,6 +59,27 @@ describe("the primary action", () => {
   it("never calls another commit's green checks the head's", () => {
     expect(pullState(view("success", false, "bbb"))).toBe("pending");
     expect(primaryAction(flow("feature/cities", view("success", false, "bbb"))).kind).toBe("arm");
+  });
+});
+
+describe("the deploy action", () => {
+  const gate = (refusal: string | null, last: "succeeded" | "unknown" | "failed" | null = null): DeployStatus => ({
+    path: "/p", trigger: { name: "hub", kind: "dockerhub", branch: "master" }, triggers: ["hub"], sha: "a1b2c3d4e5",
+    refusal, hint: refusal ? "Wait for the checks" : null,
+    last: last === null ? null : {
+      id: 1, project: "cities", trigger: "hub", kind: "dockerhub", branch: "master", sha: "a1b2c3d4e5", attempt: 1,
+      origin: "click", forced: null, state: last, detail: null, started_at_ms: 1, finished_at_ms: 2,
+    },
+  });
+
+  it("follows the gate on the default branch", () => {
+    const master = flow("master", null);
+    expect(primaryAction(master, gate(null))).toEqual({ kind: "deploy", label: "Deploy to hub", note: "a1b2c3d is green on master" });
+    expect(primaryAction(master, gate("a1b2c3d on master is red: ci failed")).kind).toBe("deploy_blocked");
+    expect(primaryAction(master, gate(null, "succeeded")).label).toBe("Deploy again");
+    expect(primaryAction(master, gate(null, "unknown")).note).toContain("outcome unknown");
+    expect(primaryAction(master, gate(null, "failed")).kind).toBe("deploy");
+    expect(primaryAction(master).kind).toBe("run");
   });
 });
 

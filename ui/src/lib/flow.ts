@@ -1,9 +1,11 @@
 // The project header's one next action, from where the project stands in
 // the GitHub flow (as GitHub Desktop's primary button follows its repository).
 
-import type { CheckState, FlowStatus, PullView } from "./ipc";
+import type { CheckState, DeployStatus, FlowStatus, PullView } from "./ipc";
 
-export type PrimaryKind = "run" | "push_open" | "push" | "arm" | "disarm" | "merge";
+export type PrimaryKind =
+  | "run" | "push_open" | "push" | "arm" | "disarm" | "merge"
+  | "deploy" | "deploy_again" | "deploy_blocked";
 
 export type Primary = {
   kind: PrimaryKind;
@@ -28,16 +30,30 @@ export function checksSummary(view: PullView): string {
   return `${passed}/${checks.length} checks`;
 }
 
-/** The next action for a project, given its flow status (null when it is not on GitHub). */
-export function primaryAction(flow: FlowStatus | null): Primary {
+/** The deploy action on the default branch, from the gate's answer. */
+export function deployAction(deploy: DeployStatus): Primary {
+  const short = deploy.sha.slice(0, 7);
+  const name = deploy.trigger.name;
+  if (deploy.refusal) return { kind: "deploy_blocked", label: `Deploy to ${name}`, note: deploy.refusal };
+  const last = deploy.last;
+  if (last && last.state !== "failed") {
+    const how = last.state === "unknown" ? "outcome unknown" : last.state;
+    return { kind: "deploy_again", label: "Deploy again", note: `${short} was deployed via ${name} (${how})` };
+  }
+  return { kind: "deploy", label: `Deploy to ${name}`, note: `${short} is green on ${deploy.trigger.branch}` };
+}
+
+/** The next action for a project, given its flow status (null when it is not on GitHub) and its deploy gate. */
+export function primaryAction(flow: FlowStatus | null, deploy: DeployStatus | null = null): Primary {
   const run: Primary = { kind: "run", label: "Run pipeline", note: null };
   if (!flow) return run;
   const branch = flow.branch.branch;
-  if (!branch || branch === flow.default_branch) return run;
+  if (!branch || branch === flow.default_branch) return deploy ? deployAction(deploy) : run;
   const view = flow.pull;
   const open = view && view.pull.state === "open" ? view : null;
   if (!open) {
     if (view?.pull.state === "merged" && flow.branch.ahead === 0) {
+      if (deploy) return deployAction(deploy);
       return { ...run, note: `#${view.pull.number} merged into ${view.pull.base_ref}` };
     }
     if (!flow.branch.commit) return run;

@@ -5,6 +5,9 @@ import type {
   Account_Serialize,
   Accounts_Serialize,
   ContainerInfo_Serialize,
+  DeployDone_Serialize,
+  DeployRecord_Serialize,
+  DeployStatus_Serialize,
   FlowStatus_Serialize,
   Imported,
   OpenPulls_Serialize,
@@ -28,6 +31,9 @@ export type Account = Account_Serialize;
 export type Accounts = Accounts_Serialize;
 export type ContainerInfo = ContainerInfo_Serialize;
 export type FlowStatus = FlowStatus_Serialize;
+export type DeployDone = DeployDone_Serialize;
+export type DeployRecord = DeployRecord_Serialize;
+export type DeployStatus = DeployStatus_Serialize;
 export type { Imported };
 export type OpenPulls = OpenPulls_Serialize;
 export type PullView = PullView_Serialize;

@@ -1,0 +1,228 @@
+//! Deploys from the window and the tray, through the core's gate and its
+//! once-per-commit claim ([`slipway_core::deploy`]): the gate's answer for
+//! the Deploy button, firing a trigger, the deploy history; each result is
+//! notified.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use slipway_core::config::DeployKind;
+use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Request};
+use slipway_core::secrets::Secrets;
+use slipway_core::{ErrorCode, Problem};
+use tauri::{AppHandle, State};
+
+use crate::AppState;
+use crate::pulls::open_project;
+
+/// A declared deploy trigger.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct TriggerView {
+    /// Its name (`hub`).
+    pub name: String,
+    /// `dockerhub` or `command`.
+    pub kind: String,
+    /// The branch it deploys.
+    pub branch: String,
+}
+
+/// What the Deploy button shows: the trigger, the gate's answer, the last
+/// deploy of that commit.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DeployStatus {
+    /// Project folder.
+    pub path: PathBuf,
+    /// The trigger the button fires (the first declared).
+    pub trigger: TriggerView,
+    /// Every declared trigger's name.
+    pub triggers: Vec<String>,
+    /// The commit that would be deployed: the tip of the branch on GitHub.
+    pub sha: String,
+    /// Why the gate refuses, when it does.
+    pub refusal: Option<String>,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// The last deploy of this commit through this trigger.
+    pub last: Option<DeployRecord>,
+}
+
+/// The result of a Deploy click.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DeployDone {
+    /// The deploy, when a request was sent.
+    pub sent: Option<DeployRecord>,
+    /// Why nothing was sent (the gate, or this commit already deployed).
+    pub refused: Option<Problem>,
+}
+
+/// The Deploy button's state for a project whose pipeline declares a
+/// trigger; `None` when it declares none.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn deploy_status(
+    state: State<'_, AppState>,
+    path: String,
+    trigger: Option<String>,
+) -> Result<Option<DeployStatus>, Problem> {
+    let path = state.known_project(&path)?;
+    let pipeline = slipway_core::config::load(&path)?;
+    if pipeline.deploys.is_empty() {
+        return Ok(None);
+    }
+    let chosen = deploy::pick_trigger(
+        &pipeline,
+        trigger.as_deref().or(Some(&pipeline.deploys[0].name)),
+    )?;
+    let project = open_project(&path).await?;
+    let branch = chosen
+        .branch
+        .clone()
+        .unwrap_or_else(|| project.info.default_branch.clone());
+    let verdict = deploy::gate::check(&project, &branch, None).await?;
+    let last = tokio::task::spawn_blocking({
+        let (name, trigger, sha) = (
+            pipeline.project.clone(),
+            chosen.name.clone(),
+            verdict.sha.clone(),
+        );
+        move || {
+            slipway_core::history::History::open_default()
+                .and_then(|h| h.deploys(50, Some(&name)))
+                .map(|all| {
+                    all.into_iter()
+                        .find(|d| d.trigger == trigger && d.sha == sha)
+                })
+        }
+    })
+    .await
+    .map_err(|e| {
+        Problem::new(
+            ErrorCode::History,
+            format!("reading the deploys failed: {e}"),
+        )
+    })??;
+    let (refusal, hint) = verdict
+        .refusal
+        .map_or((None, None), |(r, h)| (Some(r), Some(h)));
+    Ok(Some(DeployStatus {
+        path,
+        trigger: TriggerView {
+            name: chosen.name.clone(),
+            kind: match chosen.kind {
+                DeployKind::Dockerhub => "dockerhub".into(),
+                DeployKind::Command => "command".into(),
+            },
+            branch,
+        },
+        triggers: pipeline.deploys.iter().map(|d| d.name.clone()).collect(),
+        sha: verdict.sha,
+        refusal,
+        hint,
+        last,
+    }))
+}
+
+/// Deploys (the button, or the tray with `origin` tray): the gate and the
+/// once-per-commit claim apply; `force` and `again` are the user's explicit
+/// "Deploy anyway" and "Deploy again".
+pub async fn fire(
+    app: &AppHandle,
+    path: &Path,
+    trigger: Option<String>,
+    force: bool,
+    again: bool,
+    origin: Origin,
+) -> Result<DeployDone, Problem> {
+    let pipeline = slipway_core::config::load(path)?;
+    let project = open_project(path).await?;
+    let request = Request {
+        trigger,
+        sha: None,
+        force,
+        again,
+        origin,
+    };
+    let outcome = deploy::deploy(
+        &project,
+        &pipeline,
+        &request,
+        &Secrets::os(),
+        None,
+        |step| tracing::info!("{step}"),
+    )
+    .await?;
+    let done = match outcome {
+        Outcome::Sent(record) => DeployDone {
+            sent: Some(record),
+            refused: None,
+        },
+        Outcome::Refused(refused) => DeployDone {
+            sent: None,
+            refused: Some(refused.problem()),
+        },
+    };
+    crate::notify::deploy(app, path, &pipeline.project, &done);
+    Ok(done)
+}
+
+/// Deploys from the window.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, state))]
+pub async fn deploy_fire(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+    trigger: Option<String>,
+    force: bool,
+    again: bool,
+) -> Result<DeployDone, Problem> {
+    let path = state.known_project(&path)?;
+    fire(&app, &path, trigger, force, again, Origin::Click).await
+}
+
+/// Past deploys, newest first, optionally of one project.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn deploys_list(
+    project: Option<String>,
+    limit: u32,
+) -> Result<Vec<DeployRecord>, Problem> {
+    tokio::task::spawn_blocking(move || {
+        let history = slipway_core::history::History::open_default()?;
+        Ok(history.deploys(limit.min(1000) as usize, project.as_deref())?)
+    })
+    .await
+    .map_err(|e| {
+        Problem::new(
+            ErrorCode::History,
+            format!("reading the deploys failed: {e}"),
+        )
+    })?
+}
+
+/// The words for a deploy's result: title and body of its notification.
+pub fn result_text(project: &str, done: &DeployDone) -> (String, String) {
+    match (&done.sent, &done.refused) {
+        (Some(d), _) => {
+            let short = slipway_core::git::short_sha(&d.sha);
+            let detail = d.detail.clone().unwrap_or_default();
+            match d.state {
+                DeployState::Succeeded => (
+                    format!("{project}: deployed {short} via {}", d.trigger),
+                    detail,
+                ),
+                DeployState::Failed => (format!("{project}: deploy failed"), detail),
+                DeployState::Unknown => (format!("{project}: deploy outcome unknown"), detail),
+                DeployState::Firing => (
+                    format!("{project}: deploying {short} via {}", d.trigger),
+                    detail,
+                ),
+            }
+        }
+        (None, Some(problem)) => (format!("{project}: not deployed"), problem.message.clone()),
+        (None, None) => (format!("{project}: not deployed"), String::new()),
+    }
+}
