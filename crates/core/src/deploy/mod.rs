@@ -158,7 +158,25 @@ pub async fn deploy(
         .clone()
         .unwrap_or_else(|| project.info.default_branch.clone());
     progress(&format!("checking {branch} on GitHub"));
-    let verdict = gate::check(project, &branch, request.sha.as_deref()).await?;
+    // The secret is read while GitHub answers; a missing one must not use
+    // up the claim, so it is checked before claiming.
+    let secret_id = match (trigger.kind, &trigger.run) {
+        (crate::config::DeployKind::Command, Some(_)) => None,
+        _ => Some(SecretId::DeployTrigger {
+            project: pipeline.project.clone(),
+            trigger: trigger.name.clone(),
+        }),
+    };
+    let (verdict, secret) = tokio::join!(
+        gate::check(project, &branch, request.sha.as_deref()),
+        async {
+            match secret_id {
+                Some(id) => secrets.get(id).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    );
+    let verdict = verdict?;
     let forced = match (&verdict.refusal, request.force) {
         (Some((reason, hint)), false) => {
             return Ok(Outcome::Refused(Refused::Gate {
@@ -169,18 +187,7 @@ pub async fn deploy(
         (Some((reason, _)), true) => Some(format!("forced past the gate: {reason}")),
         (None, _) => None,
     };
-    // The secret first: a missing one must not use up the claim.
-    let secret = match (trigger.kind, &trigger.run) {
-        (crate::config::DeployKind::Command, Some(_)) => None,
-        _ => Some(
-            secrets
-                .get(SecretId::DeployTrigger {
-                    project: pipeline.project.clone(),
-                    trigger: trigger.name.clone(),
-                })
-                .await?,
-        ),
-    };
+    let secret = secret?;
     let kind = match trigger.kind {
         crate::config::DeployKind::Dockerhub => "dockerhub",
         crate::config::DeployKind::Command => "command",
