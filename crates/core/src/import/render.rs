@@ -223,7 +223,7 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
         let status = if p.any_status { "100-599" } else { "200-399" };
         let _ = writeln!(
             out,
-            "status = {}   # {}\ntimeout = \"{}s\"   # as long as the command kept trying",
+            "status = {}   # {}\ntimeout = \"{}s\"   # as long as the command kept trying\ninterval = \"10ms\"   # a local port: looking often costs nothing",
             quote(status),
             if p.any_status {
                 "curl without -f accepts any answer"
