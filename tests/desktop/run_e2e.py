@@ -699,6 +699,13 @@ def test_deploy_fires_once_for_a_green_default_branch(h):
         history = json.loads(subprocess.run([SLIPWAY, "deploys", "--json", "--project", "depot"], capture_output=True,
                                             text=True, check=True, timeout=30).stdout)
         assert [d["sha"] for d in history] == [nxt, head], history
+        # The window's deploy history shows both, the first one from the window.
+        h.css("[data-testid=deploys-tab]").click()
+        rows = wait_for("the deploy history", lambda: len(h.driver.find_elements(
+            By.CSS_SELECTOR, "[data-testid=deploys] tbody tr")) == 2 and h.driver.find_elements(
+            By.CSS_SELECTOR, "[data-testid=deploys] tbody tr"), 10)
+        assert head[:7] in rows[1].text and "window" in rows[1].text and "succeeded" in rows[1].text, rows[1].text
+        h.shot("20-deploy-history")
     finally:
         forget_project(h, project)
 
