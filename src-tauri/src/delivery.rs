@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use slipway_core::config::DeployKind;
 use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Request};
 use slipway_core::secrets::Secrets;
 use slipway_core::{ErrorCode, Problem};
@@ -109,10 +108,7 @@ pub async fn deploy_status(
         path,
         trigger: TriggerView {
             name: chosen.name.clone(),
-            kind: match chosen.kind {
-                DeployKind::Dockerhub => "dockerhub".into(),
-                DeployKind::Command => "command".into(),
-            },
+            kind: chosen.kind.word().into(),
             branch,
         },
         triggers: pipeline.deploys.iter().map(|d| d.name.clone()).collect(),

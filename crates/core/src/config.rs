@@ -56,6 +56,25 @@ pub struct DeployTrigger {
     pub branch: Option<String>,
     /// For a command trigger: the command, when it is not a secret.
     pub run: Option<String>,
+    /// For a webhook: how to send it.
+    pub webhook: Option<Webhook>,
+}
+
+/// A generic webhook deploy trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Webhook {
+    /// `POST`, `PUT`, `PATCH` or `GET`.
+    pub method: String,
+    /// The URL; `None` when it is a secret (in the keychain).
+    pub url: Option<String>,
+    /// Extra headers.
+    pub headers: BTreeMap<String, String>,
+    /// The body, with `{sha}`, `{branch}`, `{image}`, `{tag}` and
+    /// `{project}` filled in.
+    pub body: Option<String>,
+    /// A header to carry `sha256=HMAC` of the body, keyed with the
+    /// project's webhook secret.
+    pub signature: Option<String>,
 }
 
 /// What a deploy trigger does.
@@ -68,6 +87,19 @@ pub enum DeployKind {
     Dockerhub,
     /// A shell command on this machine: `run`, or the secret command itself.
     Command,
+    /// An HTTP request to any URL, optionally signed (HMAC-SHA256).
+    Webhook,
+}
+
+impl DeployKind {
+    /// As written in `slipway.toml`.
+    pub fn word(self) -> &'static str {
+        match self {
+            DeployKind::Dockerhub => "dockerhub",
+            DeployKind::Command => "command",
+            DeployKind::Webhook => "webhook",
+        }
+    }
 }
 
 /// Where a [`Pipeline`] came from.

@@ -70,3 +70,63 @@ pub(super) async fn trigger(
         None => (StatusCode::OK, OK.trim_end().to_string()).into_response(),
     }
 }
+
+/// One request a webhook received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    pub name: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Whether `X-Hub-Signature-256` was the HMAC-SHA256 of the body keyed
+    /// with the fake's webhook key (`None` without a key or a header).
+    pub signature_valid: Option<bool>,
+}
+
+/// `POST|PUT|PATCH|GET /hooks/{name}`: a deploy webhook's receiver; with a
+/// key set, a bad signature is refused with 401.
+pub(super) async fn webhook(
+    State(world): State<Shared>,
+    UrlPath(name): UrlPath<String>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    use hmac::{Hmac, Mac};
+    let mut world = world.lock().expect("lock");
+    let signature_valid = match (
+        world.webhook_key.as_deref(),
+        headers
+            .get("x-hub-signature-256")
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        (Some(key), Some(sent)) => {
+            // Computed here, not with the core's function: a wrong signature
+            // from the core must fail the test.
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("hmac key");
+            mac.update(body.as_bytes());
+            let hex: String = mac
+                .finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Some(sent == format!("sha256={hex}"))
+        }
+        _ => None,
+    };
+    world.hooks.push(Hook {
+        name,
+        method: method.to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect(),
+        body,
+        signature_valid,
+    });
+    if signature_valid == Some(false) {
+        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+    }
+    (StatusCode::ACCEPTED, "queued").into_response()
+}

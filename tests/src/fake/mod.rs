@@ -60,6 +60,10 @@ struct World {
     hub: Vec<hub::HubTrigger>,
     /// How it answers.
     hub_answer: hub::HubAnswer,
+    /// What deploy webhooks received.
+    hooks: Vec<hub::Hook>,
+    /// The key webhook signatures are checked with.
+    webhook_key: Option<String>,
 }
 
 type Shared = Arc<Mutex<World>>;
@@ -173,6 +177,21 @@ impl FakeServices {
     /// How the build trigger answers from now on.
     pub fn hub_answer(&self, answer: hub::HubAnswer) {
         self.world.lock().expect("lock").hub_answer = answer;
+    }
+
+    /// A deploy webhook URL of this fake.
+    pub fn webhook_url(&self, name: &str) -> String {
+        format!("{}/hooks/{name}", self.url())
+    }
+
+    /// What the deploy webhooks received so far.
+    pub fn webhooks(&self) -> Vec<hub::Hook> {
+        self.world.lock().expect("lock").hooks.clone()
+    }
+
+    /// Checks webhook signatures with `key` (a bad one is refused with 401).
+    pub fn webhook_key(&self, key: &str) {
+        self.world.lock().expect("lock").webhook_key = Some(key.to_string());
     }
 
     /// Every request so far, as `METHOD /path`.
@@ -323,6 +342,13 @@ fn router(world: Shared) -> Router {
             get(repos::get_branch),
         )
         .route("/hub/u/{user}/{repo}/trigger/{token}/", post(hub::trigger))
+        .route(
+            "/hooks/{name}",
+            post(hub::webhook)
+                .put(hub::webhook)
+                .patch(hub::webhook)
+                .get(hub::webhook),
+        )
         .route("/github/repos/{owner}/{repo}", get(repos::get_repo))
         .route(
             "/github/repos/{owner}/{repo}/pulls",

@@ -27,37 +27,46 @@ fn commit(dir: &Path, message: &str) -> String {
     git(dir, &["rev-parse", "HEAD"])
 }
 
-#[test]
-fn the_gate_and_once_per_commit() {
+/// A world signed in to GitHub, and a project folder `name` whose origin
+/// is the fake's `octo/NAME` (through a url.insteadOf rewrite), with a
+/// Dockerfile and `toml` committed and pushed on `branch`; the folder's
+/// parent (kept as long as it is), the folder and the commit.
+fn project_on_github(
+    name: &str,
+    branch: &str,
+    toml: &str,
+) -> (World, tempfile::TempDir, std::path::PathBuf, String) {
     let world = World::new(Keyring::Unlocked);
     world.fake.github_token("ghp_deploy", "octo", Some("repo"));
-    assert_eq!(
-        world
-            .slipway(&["login", "github", "--with-token"], "ghp_deploy")
-            .code,
-        0
-    );
-    let bare = world.fake.github_repo("octo", "svc", "master");
+    let login = world.slipway(&["login", "github", "--with-token"], "ghp_deploy");
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let bare = world.fake.github_repo("octo", name, branch);
     let parent = tempfile::tempdir().unwrap();
-    let dir = parent.path().join("svc");
+    let dir = parent.path().join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("Dockerfile"), "FROM scratch\nEXPOSE 80\n").unwrap();
-    std::fs::write(
-        dir.join("slipway.toml"),
-        "[deploy.hub]\nkind = \"dockerhub\"\nbranch = \"master\"\n",
-    )
-    .unwrap();
-    let url = "https://github.com/octo/svc";
-    git(&dir, &["init", "-q", "-b", "master"]);
-    git(&dir, &["remote", "add", "origin", url]);
+    std::fs::write(dir.join("slipway.toml"), toml).unwrap();
+    let url = format!("https://github.com/octo/{name}");
+    git(&dir, &["init", "-q", "-b", branch]);
+    git(&dir, &["remote", "add", "origin", &url]);
     git(
         &dir,
-        &["config", &format!("url.{}.insteadOf", bare.display()), url],
+        &["config", &format!("url.{}.insteadOf", bare.display()), &url],
     );
     git(&dir, &["add", "-A"]);
     git(&dir, &["commit", "-q", "-m", "first"]);
-    git(&dir, &["push", "-q", "origin", "master"]);
-    let first = git(&dir, &["rev-parse", "HEAD"]);
+    git(&dir, &["push", "-q", "origin", branch]);
+    let sha = git(&dir, &["rev-parse", "HEAD"]);
+    (world, parent, dir, sha)
+}
+
+#[test]
+fn the_gate_and_once_per_commit() {
+    let (world, _parent, dir, first) = project_on_github(
+        "svc",
+        "master",
+        "[deploy.hub]\nkind = \"dockerhub\"\nbranch = \"master\"\n",
+    );
 
     // Pending, then red: refused with the reason, exit 4, nothing sent.
     world
@@ -194,5 +203,72 @@ fn the_gate_and_once_per_commit() {
             "the trigger URL leaked into {}",
             path.display()
         );
+    }
+}
+
+#[test]
+fn a_signed_webhook_carries_the_commit() {
+    const KEY: &str = "whsec_deploysigningkey0000000001";
+    let template = r#"[image]
+name = "octo/shipper"
+tag = "ci"
+
+[deploy.ship]
+kind = "webhook"
+method = "PUT"
+url = "URL"
+headers = { "Content-Type" = "application/json", "X-Project" = "{project}" }
+body = '{"sha": "{sha}", "branch": "{branch}", "image": "{image}", "tag": "{tag}"}'
+signature = "X-Hub-Signature-256"
+"#;
+    let (world, _parent, dir, sha) = project_on_github("shipper", "main", template);
+    // The receiver's address is known once the fake runs.
+    let toml = template.replace("\"URL\"", &format!("{:?}", world.fake.webhook_url("ship")));
+    std::fs::write(dir.join("slipway.toml"), toml).unwrap();
+    world
+        .fake
+        .post_status("octo/shipper", &sha, "ci/circleci: build", "success");
+    world.fake.webhook_key(KEY);
+    let set = world.slipway(&["secret", "set", "webhook-secret", "shipper/ship"], KEY);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+
+    // The default branch (main, from GitHub), green: one signed request.
+    let sent = slipway_in(&world, &dir, &["deploy", "--json"]);
+    assert_eq!(sent.code, 0, "{}\n{}", sent.stdout, sent.stderr);
+    let record: serde_json::Value = serde_json::from_str(sent.stdout.trim()).unwrap();
+    assert_eq!(
+        (record["kind"].as_str(), record["branch"].as_str()),
+        (Some("webhook"), Some("main"))
+    );
+    let hooks = world.fake.webhooks();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].method, "PUT");
+    assert_eq!(hooks[0].signature_valid, Some(true));
+    let body: serde_json::Value = serde_json::from_str(&hooks[0].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "sha": sha, "branch": "main", "image": "octo/shipper:ci", "tag": "ci" })
+    );
+    let header = |name: &str| {
+        hooks[0]
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("x-project").as_deref(), Some("shipper"));
+    assert_eq!(header("content-type").as_deref(), Some("application/json"));
+
+    // A wrong key: the receiver refuses it, and the deploy says so.
+    let set = world.slipway(
+        &["secret", "set", "webhook-secret", "shipper/ship"],
+        "not-the-key",
+    );
+    assert_eq!(set.code, 0);
+    let refused = slipway_in(&world, &dir, &["deploy", "--again"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    has(&refused.stdout, "the webhook answered HTTP 401");
+    for output in world.outputs() {
+        assert!(!output.contains(KEY), "the webhook key leaked: {output}");
     }
 }

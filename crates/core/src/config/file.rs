@@ -69,6 +69,22 @@ pub struct DeploySection {
     /// For "command": the command, when it is not a secret.
     #[schemars(with = "Option<String>")]
     pub run: Option<Spanned<String>>,
+    /// For "webhook": the method ("POST" by default; "PUT", "PATCH", "GET").
+    pub method: Option<String>,
+    /// For "webhook": the URL. Omit it to keep the URL itself secret
+    /// (`slipway secret set deploy-trigger PROJECT/NAME`).
+    #[schemars(with = "Option<String>")]
+    pub url: Option<Spanned<String>>,
+    /// For "webhook": extra headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// For "webhook": the body; {sha}, {branch}, {image}, {tag} and {project}
+    /// are filled in.
+    pub body: Option<String>,
+    /// For "webhook": a header ("X-Hub-Signature-256") that carries
+    /// "sha256=" and the HMAC-SHA256 of the body, keyed with the webhook
+    /// secret (`slipway secret set webhook-secret PROJECT/NAME`).
+    pub signature: Option<String>,
 }
 
 /// `[image]`
@@ -409,6 +425,36 @@ pub(crate) fn resolve(
                 "Remove `run`, and keep the URL in the keychain: `slipway secret set deploy-trigger {default_name}/{name}`."
             )));
         }
+        let is_webhook = kind == super::DeployKind::Webhook;
+        let webhook_only = section.method.is_some()
+            || section.url.is_some()
+            || !section.headers.is_empty()
+            || section.body.is_some()
+            || section.signature.is_some();
+        if webhook_only && !is_webhook {
+            return Err(err(
+                kind_span.clone(),
+                format!(
+                    "[deploy.{name}]: `method`, `url`, `headers`, `body` and `signature` are for kind = \"webhook\""
+                ),
+            ));
+        }
+        let method = section
+            .method
+            .clone()
+            .unwrap_or_else(|| "POST".into())
+            .to_uppercase();
+        if is_webhook && !["POST", "PUT", "PATCH", "GET"].contains(&method.as_str()) {
+            return Err(err(
+                kind_span.clone(),
+                format!("[deploy.{name}]: method {method:?}: use POST, PUT, PATCH or GET"),
+            ));
+        }
+        if let Some(url) = &section.url
+            && reqwest::Url::parse(url.get_ref()).is_err()
+        {
+            return Err(err(url.span(), format!("invalid URL {:?}", url.get_ref())));
+        }
         if section
             .branch
             .as_deref()
@@ -419,11 +465,19 @@ pub(crate) fn resolve(
                 format!("[deploy.{name}] has an empty `branch`"),
             ));
         }
+        let webhook = is_webhook.then(|| super::Webhook {
+            method,
+            url: section.url.map(Spanned::into_inner),
+            headers: section.headers,
+            body: section.body,
+            signature: section.signature,
+        });
         deploys.push(super::DeployTrigger {
             name,
             kind,
             branch: section.branch,
             run: section.run.map(Spanned::into_inner),
+            webhook,
         });
     }
 

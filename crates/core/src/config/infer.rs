@@ -167,6 +167,13 @@ pub fn init_template(pipeline: &Pipeline) -> String {
     out.push_str(
         "# branch = \"master\"               # default: the repository's default branch\n",
     );
+    out.push_str("# [deploy.hook]\n");
+    out.push_str("# kind = \"webhook\"                # any HTTP endpoint\n");
+    out.push_str(
+        "# url = \"https://deploy.example.com/hooks/app\"   # omit it to keep the URL secret\n",
+    );
+    out.push_str("# body = '{\"sha\": \"{sha}\", \"image\": \"{image}\"}'   # also {branch}, {tag}, {project}\n");
+    out.push_str("# signature = \"X-Hub-Signature-256\"   # HMAC-SHA256 with `slipway secret set webhook-secret`\n");
     out.push_str("# [deploy.script]\n");
     out.push_str("# kind = \"command\"                # a command on this machine\n");
     out.push_str(

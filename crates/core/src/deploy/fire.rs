@@ -1,12 +1,13 @@
 //! Sending a trigger's request: Docker Hub's build trigger (a POST with
-//! `build=true` to the secret URL) or a command on this machine. The
+//! `build=true` to the secret URL), a webhook (any method, headers, a body
+//! template, an HMAC-SHA256 signature), or a command on this machine. The
 //! secret never reaches an error or a log: URLs are dropped from HTTP
 //! errors, and a secret command's output is redacted.
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{DeployKind, DeployTrigger};
+use crate::config::{DeployKind, DeployTrigger, Webhook};
 use crate::secrets::Secret;
 
 use super::DeployState;
@@ -16,7 +17,7 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a deploy command may run.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// What a deploy is about, for a command's environment.
+/// What a deploy is about, for a command's environment and a webhook's body.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub project: &'a str,
@@ -24,19 +25,33 @@ pub struct Context<'a> {
     pub branch: &'a str,
     pub sha: &'a str,
     pub trigger: &'a str,
+    /// The image, `name:tag`.
+    pub image: &'a str,
+    pub tag: &'a str,
+}
+
+/// The secrets a trigger uses: its secret part (a URL, a command) and a
+/// webhook's signing key.
+#[derive(Debug, Default)]
+pub struct Keys {
+    pub trigger: Option<Secret>,
+    pub signing: Option<Secret>,
 }
 
 /// Fires `trigger`; its state and what to tell about it.
 pub async fn fire(
     trigger: &DeployTrigger,
-    secret: Option<&Secret>,
+    keys: &Keys,
     context: &Context<'_>,
 ) -> (DeployState, String) {
-    match (trigger.kind, secret, &trigger.run) {
-        (DeployKind::Dockerhub, Some(url), _) => dockerhub(url).await,
-        (DeployKind::Command, _, Some(run)) => command(run, None, context).await,
-        (DeployKind::Command, Some(secret), None) => {
+    match (trigger.kind, &keys.trigger, &trigger.run, &trigger.webhook) {
+        (DeployKind::Dockerhub, Some(url), _, _) => dockerhub(url).await,
+        (DeployKind::Command, _, Some(run), _) => command(run, None, context).await,
+        (DeployKind::Command, Some(secret), None, _) => {
             command(secret.expose(), Some(secret), context).await
+        }
+        (DeployKind::Webhook, url, _, Some(hook)) => {
+            webhook(hook, url.as_ref(), keys.signing.as_ref(), context).await
         }
         _ => (
             DeployState::Failed,
@@ -45,10 +60,45 @@ pub async fn fire(
     }
 }
 
+/// `{sha}`, `{branch}`, `{image}`, `{tag}` and `{project}` filled in.
+pub fn fill(template: &str, context: &Context<'_>) -> String {
+    template
+        .replace("{sha}", context.sha)
+        .replace("{branch}", context.branch)
+        .replace("{image}", context.image)
+        .replace("{tag}", context.tag)
+        .replace("{project}", context.project)
+}
+
+/// `sha256=` and the hex HMAC-SHA256 of `body` keyed with `key`, as GitHub
+/// signs its webhooks.
+pub fn signature(key: &Secret, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes()) else {
+        // HMAC takes a key of any length; this is not reached.
+        return String::new();
+    };
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+fn client() -> Result<reqwest::Client, (DeployState, String)> {
+    reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .map_err(|e| (DeployState::Failed, e.without_url().to_string()))
+}
+
 async fn dockerhub(url: &Secret) -> (DeployState, String) {
-    let client = match reqwest::Client::builder().timeout(HTTP_TIMEOUT).build() {
+    let client = match client() {
         Ok(c) => c,
-        Err(e) => return (DeployState::Failed, e.without_url().to_string()),
+        Err(failed) => return failed,
     };
     let sent = client
         .post(url.expose())
@@ -56,14 +106,53 @@ async fn dockerhub(url: &Secret) -> (DeployState, String) {
         .body("build=true")
         .send()
         .await;
+    answered("Docker Hub", sent)
+}
+
+async fn webhook(
+    hook: &Webhook,
+    secret_url: Option<&Secret>,
+    signing: Option<&Secret>,
+    context: &Context<'_>,
+) -> (DeployState, String) {
+    let Some(url) = hook
+        .url
+        .clone()
+        .or_else(|| secret_url.map(|s| s.expose().to_string()))
+    else {
+        return (DeployState::Failed, "the webhook has no URL".into());
+    };
+    let client = match client() {
+        Ok(c) => c,
+        Err(failed) => return failed,
+    };
+    let method =
+        reqwest::Method::from_bytes(hook.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+    let body = hook
+        .body
+        .as_deref()
+        .map(|b| fill(b, context))
+        .unwrap_or_default();
+    let mut request = client.request(method, &url);
+    for (name, value) in &hook.headers {
+        request = request.header(name, fill(value, context));
+    }
+    if let (Some(header), Some(key)) = (&hook.signature, signing) {
+        request = request.header(header, signature(key, body.as_bytes()));
+    }
+    answered("the webhook", request.body(body).send().await)
+}
+
+/// A trigger's HTTP answer as a deploy state; never with the URL.
+fn answered(who: &str, sent: Result<reqwest::Response, reqwest::Error>) -> (DeployState, String) {
     match sent {
         Ok(answer) if answer.status().is_success() => (
             DeployState::Succeeded,
-            format!("Docker Hub answered HTTP {}", answer.status().as_u16()),
+            format!("{who} answered HTTP {}", answer.status().as_u16()),
         ),
         Ok(answer) => (
             DeployState::Failed,
-            format!("Docker Hub answered HTTP {}", answer.status().as_u16()),
+            format!("{who} answered HTTP {}", answer.status().as_u16()),
         ),
         Err(e) if e.is_timeout() => (
             DeployState::Unknown,
@@ -75,7 +164,7 @@ async fn dockerhub(url: &Secret) -> (DeployState, String) {
         Err(e) if e.is_connect() => (
             DeployState::Failed,
             format!(
-                "could not reach the trigger: {}",
+                "could not reach {who}: {}",
                 crate::error::root_cause(&e.without_url())
             ),
         ),

@@ -160,21 +160,39 @@ pub async fn deploy(
     progress(&format!("checking {branch} on GitHub"));
     // The secret is read while GitHub answers; a missing one must not use
     // up the claim, so it is checked before claiming.
-    let secret_id = match (trigger.kind, &trigger.run) {
-        (crate::config::DeployKind::Command, Some(_)) => None,
-        _ => Some(SecretId::DeployTrigger {
-            project: pipeline.project.clone(),
-            trigger: trigger.name.clone(),
-        }),
+    use crate::config::DeployKind;
+    let secret_part = match trigger.kind {
+        DeployKind::Dockerhub => true,
+        DeployKind::Command => trigger.run.is_none(),
+        DeployKind::Webhook => trigger.webhook.as_ref().is_some_and(|w| w.url.is_none()),
     };
-    let (verdict, secret) = tokio::join!(
-        gate::check(project, &branch, request.sha.as_deref()),
-        async {
-            match secret_id {
-                Some(id) => secrets.get(id).await.map(Some),
-                None => Ok(None),
-            }
+    let signs = trigger
+        .webhook
+        .as_ref()
+        .is_some_and(|w| w.signature.is_some());
+    let (project_name, name) = (pipeline.project.clone(), trigger.name.clone());
+    let read = |wanted: bool, id: SecretId| async move {
+        match wanted {
+            true => secrets.get(id).await.map(Some),
+            false => Ok(None),
         }
+    };
+    let (verdict, secret, signing) = tokio::join!(
+        gate::check(project, &branch, request.sha.as_deref()),
+        read(
+            secret_part,
+            SecretId::DeployTrigger {
+                project: project_name.clone(),
+                trigger: name.clone(),
+            }
+        ),
+        read(
+            signs,
+            SecretId::WebhookSecret {
+                project: project_name,
+                trigger: name,
+            }
+        ),
     );
     let verdict = verdict?;
     let forced = match (&verdict.refusal, request.force) {
@@ -187,11 +205,11 @@ pub async fn deploy(
         (Some((reason, _)), true) => Some(format!("forced past the gate: {reason}")),
         (None, _) => None,
     };
-    let secret = secret?;
-    let kind = match trigger.kind {
-        crate::config::DeployKind::Dockerhub => "dockerhub",
-        crate::config::DeployKind::Command => "command",
+    let secrets = fire::Keys {
+        trigger: secret?,
+        signing: signing?,
     };
+    let kind = trigger.kind.word();
     let sha = verdict.sha.clone();
     let claim = ledger::Claim {
         project: &pipeline.project,
@@ -221,8 +239,10 @@ pub async fn deploy(
         branch: &branch,
         sha: &sha,
         trigger: &trigger.name,
+        image: &pipeline.image.to_string(),
+        tag: &pipeline.image.tag,
     };
-    let (state, detail) = fire::fire(trigger, secret.as_ref(), &context).await;
+    let (state, detail) = fire::fire(trigger, &secrets, &context).await;
     Ok(Outcome::Sent(history.finish_deploy(
         record.id,
         state,
