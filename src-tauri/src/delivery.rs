@@ -122,23 +122,9 @@ pub async fn deploy_status(
 /// Deploys (the button, or the tray with `origin` tray): the gate and the
 /// once-per-commit claim apply; `force` and `again` are the user's explicit
 /// "Deploy anyway" and "Deploy again".
-pub async fn fire(
-    app: &AppHandle,
-    path: &Path,
-    trigger: Option<String>,
-    force: bool,
-    again: bool,
-    origin: Origin,
-) -> Result<DeployDone, Problem> {
+pub async fn fire(app: &AppHandle, path: &Path, request: Request) -> Result<DeployDone, Problem> {
     let pipeline = slipway_core::config::load(path)?;
     let project = open_project(path).await?;
-    let request = Request {
-        trigger,
-        sha: None,
-        force,
-        again,
-        origin,
-    };
     let outcome = deploy::deploy(
         &project,
         &pipeline,
@@ -175,8 +161,87 @@ pub async fn deploy_fire(
     again: bool,
 ) -> Result<DeployDone, Problem> {
     let path = state.known_project(&path)?;
-    fire(&app, &path, trigger, force, again, Origin::Click).await
+    let request = Request {
+        trigger,
+        sha: None,
+        force,
+        again,
+        origin: Origin::Click,
+    };
+    fire(&app, &path, request).await
 }
+
+/// After a merge when green landed: waits until `merge_sha` is green on
+/// the branch of the project's after-merge trigger (if it declares one for
+/// that branch), then deploys that commit. A red merge commit is told, not
+/// deployed.
+pub async fn after_merge(app: AppHandle, path: PathBuf, base: String, merge_sha: String) {
+    let Ok(pipeline) = slipway_core::config::load(&path) else {
+        return;
+    };
+    let Some(trigger) = pipeline.deploys.iter().find(|d| d.after_merge).cloned() else {
+        return;
+    };
+    let project = match open_project(&path).await {
+        Ok(p) => p,
+        Err(problem) => return crate::notify::problem(&app, &pipeline.project, &problem),
+    };
+    let branch = trigger
+        .branch
+        .clone()
+        .unwrap_or_else(|| project.info.default_branch.clone());
+    if branch != base {
+        return;
+    }
+    let required = project
+        .client
+        .required_checks(&project.repo, &branch)
+        .await
+        .unwrap_or_default();
+    let mut watch =
+        slipway_core::github::watch::ChecksWatch::new(project.repo.clone(), &merge_sha, required);
+    let deadline = tokio::time::Instant::now() + AFTER_MERGE_WAIT;
+    loop {
+        if let Ok(Some(rollup)) = watch.poll(&project.client).await {
+            match rollup.state {
+                slipway_core::github::checks::CheckState::Success => break,
+                slipway_core::github::checks::CheckState::Failure => {
+                    let done = DeployDone {
+                        sent: None,
+                        refused: Some(Problem::new(
+                            ErrorCode::Conflict,
+                            format!(
+                                "the merge commit {} is red on {branch}: {} failed; not deployed",
+                                slipway_core::git::short_sha(&merge_sha),
+                                rollup.failed_names().join(", ")
+                            ),
+                        )),
+                    };
+                    return crate::notify::deploy(&app, &path, &pipeline.project, &done);
+                }
+                slipway_core::github::checks::CheckState::Pending => {}
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            tracing::info!("the merge commit did not go green in time: not deployed after merge");
+            return;
+        }
+        tokio::time::sleep(watch.interval(&project.client)).await;
+    }
+    let request = Request {
+        trigger: Some(trigger.name.clone()),
+        sha: Some(merge_sha),
+        force: false,
+        again: false,
+        origin: Origin::AfterMerge,
+    };
+    if let Err(problem) = fire(&app, &path, request).await {
+        crate::notify::problem(&app, &pipeline.project, &problem);
+    }
+}
+
+/// How long a merge commit may take to go green for a deploy after merge.
+const AFTER_MERGE_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Past deploys, newest first, optionally of one project.
 #[tauri::command]

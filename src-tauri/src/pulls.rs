@@ -194,13 +194,13 @@ async fn look(app: &AppHandle, path: &Path, followed: &mut Followed) {
         followed.view.checks = Some(checks);
     }
     followed.due = Instant::now() + followed.watch.interval(&client);
-    let notice = act_on_arming(followed).await;
+    let notice = act_on_arming(app, path, followed).await;
     announce(app, path, &followed.view, &before, notice);
 }
 
 /// Merges, keeps waiting or disarms an armed pull request; what to tell
 /// the user when it is not just waiting.
-async fn act_on_arming(followed: &mut Followed) -> Option<String> {
+async fn act_on_arming(app: &AppHandle, path: &Path, followed: &mut Followed) -> Option<String> {
     let armed = followed.view.armed.clone()?;
     let decision = decide(&armed, &followed.view.pull, followed.view.checks.as_ref());
     let notice = match decision {
@@ -226,6 +226,12 @@ async fn act_on_arming(followed: &mut Followed) -> Option<String> {
             Ok(sha) => {
                 // Read again at once: the pull request now says merged.
                 followed.due = Instant::now();
+                tauri::async_runtime::spawn(crate::delivery::after_merge(
+                    app.clone(),
+                    path.to_path_buf(),
+                    followed.view.pull.base_ref.clone(),
+                    sha.clone(),
+                ));
                 followed.view.armed = None;
                 followed.view.note = Some(format!(
                     "merged when green ({})",

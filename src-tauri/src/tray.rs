@@ -147,10 +147,14 @@ fn on_menu(app: &AppHandle, id: &str) {
         let app = app.clone();
         let path = std::path::PathBuf::from(path);
         tauri::async_runtime::spawn(async move {
-            let origin = slipway_core::deploy::Origin::Tray;
-            if let Err(problem) =
-                crate::delivery::fire(&app, &path, None, false, false, origin).await
-            {
+            let request = slipway_core::deploy::Request {
+                trigger: None,
+                sha: None,
+                force: false,
+                again: false,
+                origin: slipway_core::deploy::Origin::Tray,
+            };
+            if let Err(problem) = crate::delivery::fire(&app, &path, request).await {
                 let name = slipway_core::config::default_name(&path);
                 crate::notify::problem(&app, &name, &problem);
             }

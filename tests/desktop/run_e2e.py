@@ -562,8 +562,12 @@ def test_pull_request_flow(h):
     one click opens the pull request (after a preflight run) and watches it,
     a second arms merge when green, which survives a restart and merges when
     the head's checks pass."""
-    project, bare, head = github_project(h, "cities")
+    project, bare, head = github_project(
+        h, "cities", toml='[deploy.hub]\nkind = "dockerhub"\nbranch = "master"\nafter-merge = true\n')
     try:
+        url = fake(h, "hub-url", "citiesaftermerge0000000001")
+        subprocess.run([SLIPWAY, "secret", "set", "deploy-trigger", "cities/hub"], input=url, text=True,
+                       check=True, capture_output=True, timeout=30)
         def primary():
             return h.css("[data-testid=primary-action]")
 
@@ -614,6 +618,12 @@ def test_pull_request_flow(h):
         git(bare, "merge-base", "--is-ancestor", head, "refs/heads/master")
         wait_for("the notifications", lambda: h.notified("cities #1: checks passed, merging")
                  and h.notified("cities #1 merged into master"), 10)
+        # Deploy after merge: once the merge commit is green on master.
+        merge = git(bare, "rev-parse", "refs/heads/master")
+        assert fake(h, "hub-count") == "0"
+        assert fake(h, "status", "octocat/cities", merge, "ci/circleci:build", "success") == "ok"
+        wait_for("the deploy after merge", lambda: fake(h, "hub-count") == "1", 30)
+        wait_for("its notification", lambda: h.notified(f"cities: deployed {merge[:7]} via hub"), 10)
         h.shot("16-pr-merged")
         assert clicks == 2, clicks
     finally:

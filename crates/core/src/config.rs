@@ -58,6 +58,9 @@ pub struct DeployTrigger {
     pub run: Option<String>,
     /// For a webhook: how to send it.
     pub webhook: Option<Webhook>,
+    /// Fire as soon as a merge when green lands and the merge commit is
+    /// green on the branch.
+    pub after_merge: bool,
 }
 
 /// A generic webhook deploy trigger.

@@ -81,6 +81,10 @@ pub struct DeploySection {
     /// For "webhook": the body; {sha}, {branch}, {image}, {tag} and {project}
     /// are filled in.
     pub body: Option<String>,
+    /// Deploy as soon as a merge when green lands and the merge commit is
+    /// green on the branch (the window does it).
+    #[serde(default)]
+    pub after_merge: bool,
     /// For "webhook": a header ("X-Hub-Signature-256") that carries
     /// "sha256=" and the HMAC-SHA256 of the body, keyed with the webhook
     /// secret (`slipway secret set webhook-secret PROJECT/NAME`).
@@ -478,6 +482,7 @@ pub(crate) fn resolve(
             branch: section.branch,
             run: section.run.map(Spanned::into_inner),
             webhook,
+            after_merge: section.after_merge,
         });
     }
 
