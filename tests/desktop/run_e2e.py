@@ -565,7 +565,8 @@ def test_pull_request_flow(h):
     project, bare, head = github_project(
         h, "cities", toml='[deploy.hub]\nkind = "dockerhub"\nbranch = "master"\nafter-merge = true\n')
     try:
-        url = fake(h, "hub-url", "citiesaftermerge0000000001")
+        token = "citiesaftermerge0000000001"
+        url = fake(h, "hub-url", token)
         subprocess.run([SLIPWAY, "secret", "set", "deploy-trigger", "cities/hub"], input=url, text=True,
                        check=True, capture_output=True, timeout=30)
         def primary():
@@ -620,9 +621,9 @@ def test_pull_request_flow(h):
                  and h.notified("cities #1 merged into master"), 10)
         # Deploy after merge: once the merge commit is green on master.
         merge = git(bare, "rev-parse", "refs/heads/master")
-        assert fake(h, "hub-count") == "0"
+        assert fake(h, "hub-count", token) == "0"
         assert fake(h, "status", "octocat/cities", merge, "ci/circleci:build", "success") == "ok"
-        wait_for("the deploy after merge", lambda: fake(h, "hub-count") == "1", 30)
+        wait_for("the deploy after merge", lambda: fake(h, "hub-count", token) == "1", 30)
         wait_for("its notification", lambda: h.notified(f"cities: deployed {merge[:7]} via hub"), 10)
         h.shot("16-pr-merged")
         assert clicks == 2, clicks
@@ -685,8 +686,8 @@ def test_deploy_fires_once_for_a_green_default_branch(h):
         wait_for("deployed", lambda: "deployed " + head[:7] in (h.text("[data-testid=flow-note]") or ""), 30)
         # From the click to the request at the trigger, the gate's check included.
         clicked_ms = h.driver.execute_script("return window.__clickedAt;")
-        figure("deploy_click_to_request_ms", int(fake(h, "hub-last-ms")) - int(clicked_ms))
-        assert fake(h, "hub-count") == "1", "a double click sends one request"
+        figure("deploy_click_to_request_ms", int(fake(h, "hub-last-ms", token)) - int(clicked_ms))
+        assert fake(h, "hub-count", token) == "1", "a double click sends one request"
         wait_for("Deploy again", lambda: primary_kind(h) == "deploy_again", 10)
         wait_for("the notification", lambda: h.notified(f"depot: deployed {head[:7]} via hub"), 10)
         h.shot("19-deployed")
@@ -705,7 +706,7 @@ def test_deploy_fires_once_for_a_green_default_branch(h):
         code = cli.wait(timeout=60)
         wait_for("the window's answer", lambda: primary_kind(h) == "deploy_again", 30)
         assert code in (0, 4), (code, cli.stderr.read())
-        assert fake(h, "hub-count") == "2", "the CLI and the window together send one request"
+        assert fake(h, "hub-count", token) == "2", "the CLI and the window together send one request"
         history = json.loads(subprocess.run([SLIPWAY, "deploys", "--json", "--project", "depot"], capture_output=True,
                                             text=True, check=True, timeout=30).stdout)
         assert [d["sha"] for d in history] == [nxt, head], history
@@ -716,6 +717,14 @@ def test_deploy_fires_once_for_a_green_default_branch(h):
             By.CSS_SELECTOR, "[data-testid=deploys] tbody tr"), 10)
         assert head[:7] in rows[1].text and "window" in rows[1].text and "succeeded" in rows[1].text, rows[1].text
         h.shot("20-deploy-history")
+        # The trigger URL is a secret: not in the page, the app's log or any file.
+        with open(h.app_log) as f:
+            assert token not in f.read(), "the trigger URL leaked into the app log"
+        assert token not in h.driver.execute_script("return document.documentElement.outerHTML")
+        for root, _, names in os.walk(h.work):
+            for name in names:
+                with open(os.path.join(root, name), "rb") as f:
+                    assert token.encode() not in f.read(), f"the trigger URL leaked into {name}"
     finally:
         forget_project(h, project)
 

@@ -10,8 +10,8 @@
 //!     status OWNER/NAME SHA CONTEXT STATE   → ok (a commit status, as CircleCI posts)
 //!     check OWNER/NAME SHA NAME STATUS [CONCLUSION] → the check run's id
 //!     hub-url TOKEN                         → a Docker Hub build trigger URL
-//!     hub-count                             → how many requests the trigger got
-//!     hub-last-ms                           → when the last one arrived (ms since the epoch)
+//!     hub-count TOKEN                       → how many requests the trigger with TOKEN got
+//!     hub-last-ms TOKEN                     → when its last one arrived (ms since the epoch)
 //!
 //! When stdin closes it exits, 1 if it got a request it does not know
 //! (and lists them).
@@ -69,10 +69,17 @@ fn main() {
                 .check_run(repo, sha, name, status, rest.first().copied())
                 .to_string(),
             ["hub-url", token] => fake.hub_trigger_url(token),
-            ["hub-count"] => fake.hub_requests().len().to_string(),
-            ["hub-last-ms"] => fake
+            ["hub-count", token] => fake
                 .hub_requests()
-                .last()
+                .iter()
+                .filter(|r| r.token == *token)
+                .count()
+                .to_string(),
+            ["hub-last-ms", token] => fake
+                .hub_requests()
+                .iter()
+                .rev()
+                .find(|r| r.token == *token)
                 .map_or("none".to_string(), |r| r.at_ms.to_string()),
             [] => continue,
             other => panic!("unknown command {other:?}"),
