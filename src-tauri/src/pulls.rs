@@ -151,6 +151,7 @@ impl Watcher {
                 }
                 next = next.min(followed.due);
             }
+            tracing::trace!(wait = ?next.saturating_duration_since(Instant::now()), "watcher sleeps");
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
                 _ = self.wake.notified() => {}
@@ -193,7 +194,20 @@ async fn look(app: &AppHandle, path: &Path, followed: &mut Followed) {
     if let Some(checks) = update.checks {
         followed.view.checks = Some(checks);
     }
-    followed.due = Instant::now() + followed.watch.interval(&client);
+    let mut interval = followed.watch.interval(&client);
+    if followed.view.armed.is_some() {
+        // Someone waits for this merge: look as often as while checks run.
+        interval = interval.min(slipway_core::github::watch::WHILE_RUNNING);
+    }
+    tracing::debug!(
+        pull = followed.view.pull.number,
+        state = ?followed.view.state(),
+        checks = ?followed.view.checks.as_ref().map(|c| (&c.sha, c.state)),
+        head = %followed.view.pull.head_sha,
+        ?interval,
+        "next look"
+    );
+    followed.due = Instant::now() + interval;
     let notice = act_on_arming(app, path, followed).await;
     announce(app, path, &followed.view, &before, notice);
 }

@@ -542,7 +542,11 @@ def show_project(h, name):
         "if (b) b.click(); return !!b;", name))
 
 
-def forget_project(h, project):
+def forget_project(h, project, secrets=()):
+    """Removes what a GitHub test added: the project, the sign-in, and the
+    project secrets it set (the accounts test expects an empty keychain)."""
+    for reference in secrets:
+        subprocess.run([SLIPWAY, "secret", "rm", "deploy-trigger", reference], capture_output=True, timeout=30)
     invoke(h, "project_remove", {"path": project})
     invoke(h, "account_logout", {"kind": "github", "host": None})
     h.driver.refresh()
@@ -628,7 +632,7 @@ def test_pull_request_flow(h):
         h.shot("16-pr-merged")
         assert clicks == 2, clicks
     finally:
-        forget_project(h, project)
+        forget_project(h, project, secrets=["cities/hub"])
 
 
 def test_merge_when_green_uses_githubs_auto_merge(h):
@@ -726,7 +730,7 @@ def test_deploy_fires_once_for_a_green_default_branch(h):
                 with open(os.path.join(root, name), "rb") as f:
                     assert token.encode() not in f.read(), f"the trigger URL leaked into {name}"
     finally:
-        forget_project(h, project)
+        forget_project(h, project, secrets=["depot/hub"])
 
 
 def test_a_circleci_project_runs_as_imported_and_saves(h):
