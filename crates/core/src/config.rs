@@ -61,6 +61,12 @@ pub struct DeployTrigger {
     /// Fire as soon as a merge when green lands and the merge commit is
     /// green on the branch.
     pub after_merge: bool,
+    /// For a GitHub workflow: its file name or id; for a repository
+    /// dispatch: the event type.
+    pub github_target: Option<String>,
+    /// The workflow's inputs or the dispatch's payload, with `{sha}`,
+    /// `{branch}`, `{image}`, `{tag}` and `{project}` filled in.
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// A generic webhook deploy trigger.
@@ -92,6 +98,10 @@ pub enum DeployKind {
     Command,
     /// An HTTP request to any URL, optionally signed (HMAC-SHA256).
     Webhook,
+    /// A GitHub Actions `workflow_dispatch`, followed to its conclusion.
+    GithubWorkflow,
+    /// A GitHub `repository_dispatch` event.
+    GithubDispatch,
 }
 
 impl DeployKind {
@@ -101,6 +111,8 @@ impl DeployKind {
             DeployKind::Dockerhub => "dockerhub",
             DeployKind::Command => "command",
             DeployKind::Webhook => "webhook",
+            DeployKind::GithubWorkflow => "github-workflow",
+            DeployKind::GithubDispatch => "github-dispatch",
         }
     }
 }

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::json;
 
+pub mod actions;
 mod circleci;
 mod github;
 mod graphql;
@@ -340,6 +341,18 @@ fn router(world: Shared) -> Router {
         .route(
             "/github/repos/{owner}/{repo}/branches/{branch}",
             get(repos::get_branch),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches",
+            post(actions::dispatch_workflow),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/actions/runs/{id}",
+            get(actions::get_run),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/dispatches",
+            post(actions::repository_dispatch),
         )
         .route("/hub/u/{user}/{repo}/trigger/{token}/", post(hub::trigger))
         .route(

@@ -47,6 +47,12 @@ pub struct FakeRepo {
     pub merge_fault: Option<u16>,
     /// Whether pull requests may use GitHub's auto-merge.
     pub allow_auto_merge: bool,
+    /// Workflow runs that dispatches started.
+    pub workflow_runs: Vec<super::actions::WorkflowRun>,
+    /// How dispatched runs conclude ("success" unless a test says).
+    pub workflow_conclusion: String,
+    /// `repository_dispatch` events received.
+    pub dispatches: Vec<Value>,
 }
 
 /// A pull request.
@@ -101,6 +107,9 @@ impl FakeRepo {
             mergeable_unknown: 0,
             merge_fault: None,
             allow_auto_merge: false,
+            workflow_runs: Vec::new(),
+            workflow_conclusion: "success".into(),
+            dispatches: Vec::new(),
         }
     }
 

@@ -272,3 +272,76 @@ signature = "X-Hub-Signature-256"
         assert!(!output.contains(KEY), "the webhook key leaked: {output}");
     }
 }
+
+#[test]
+fn github_workflows_and_dispatches_as_triggers() {
+    let (world, _parent, dir, sha) = project_on_github(
+        "actions",
+        "main",
+        r#"[image]
+name = "octo/actions"
+
+[deploy.release]
+kind = "github-workflow"
+workflow = "deploy.yml"
+inputs = { sha = "{sha}", image = "{image}" }
+
+[deploy.notify]
+kind = "github-dispatch"
+event = "deploy"
+inputs = { sha = "{sha}", project = "{project}" }
+"#,
+    );
+    world
+        .fake
+        .post_status("octo/actions", &sha, "ci/circleci: build", "success");
+
+    // The workflow is dispatched on the branch and followed to success.
+    let several = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(several.code, 2, "two triggers: name one");
+    has(&several.stderr, "--trigger");
+    let release = slipway_in(&world, &dir, &["deploy", "--trigger", "release"]);
+    assert_eq!(release.code, 0, "{}\n{}", release.stdout, release.stderr);
+    has(
+        &release.stdout,
+        "deploy.yml success: https://github.com/octo/actions/actions/runs/9000",
+    );
+    has(&release.stderr, "deploy.yml: in_progress");
+    let runs = world
+        .fake
+        .with_repo("octo/actions", |r| r.workflow_runs.clone());
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].workflow.as_str(), runs[0].branch.as_str()),
+        ("deploy.yml", "main")
+    );
+    assert_eq!(
+        runs[0].inputs,
+        serde_json::json!({ "sha": sha, "image": "octo/actions:latest" })
+    );
+
+    // A failing run fails the deploy, with its link.
+    world
+        .fake
+        .with_repo("octo/actions", |r| r.workflow_conclusion = "failure".into());
+    let failed = slipway_in(&world, &dir, &["deploy", "--trigger", "release", "--again"]);
+    assert_eq!(failed.code, 1);
+    has(
+        &failed.stdout,
+        "deploy.yml failure: https://github.com/octo/actions/actions/runs/9001",
+    );
+
+    // A repository dispatch carries its payload.
+    let notify = slipway_in(&world, &dir, &["deploy", "--trigger", "notify"]);
+    assert_eq!(notify.code, 0, "{}", notify.stderr);
+    let dispatches = world
+        .fake
+        .with_repo("octo/actions", |r| r.dispatches.clone());
+    assert_eq!(
+        dispatches,
+        [serde_json::json!({
+            "event_type": "deploy",
+            "client_payload": { "sha": sha, "project": "actions" }
+        })]
+    );
+}

@@ -81,6 +81,14 @@ pub struct DeploySection {
     /// For "webhook": the body; {sha}, {branch}, {image}, {tag} and {project}
     /// are filled in.
     pub body: Option<String>,
+    /// For "github-workflow": the workflow's file name ("deploy.yml") or id.
+    pub workflow: Option<String>,
+    /// For "github-dispatch": the repository_dispatch event type.
+    pub event: Option<String>,
+    /// For "github-workflow": its inputs; for "github-dispatch": the client
+    /// payload. Values may use {sha}, {branch}, {image}, {tag}, {project}.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
     /// Deploy as soon as a merge when green lands and the merge commit is
     /// green on the branch (the window does it).
     #[serde(default)]
@@ -469,6 +477,15 @@ pub(crate) fn resolve(
                 format!("[deploy.{name}] has an empty `branch`"),
             ));
         }
+        let github_target = match kind {
+            super::DeployKind::GithubWorkflow => Some(section.workflow.clone().ok_or_else(|| {
+                err(kind_span.clone(), format!("[deploy.{name}] needs `workflow`, the workflow's file name (\"deploy.yml\")"))
+            })?),
+            super::DeployKind::GithubDispatch => Some(section.event.clone().ok_or_else(|| {
+                err(kind_span.clone(), format!("[deploy.{name}] needs `event`, the repository_dispatch event type"))
+            })?),
+            _ => None,
+        };
         let webhook = is_webhook.then(|| super::Webhook {
             method,
             url: section.url.map(Spanned::into_inner),
@@ -483,6 +500,8 @@ pub(crate) fn resolve(
             run: section.run.map(Spanned::into_inner),
             webhook,
             after_merge: section.after_merge,
+            github_target,
+            inputs: section.inputs,
         });
     }
 

@@ -174,6 +174,12 @@ pub fn init_template(pipeline: &Pipeline) -> String {
     );
     out.push_str("# body = '{\"sha\": \"{sha}\", \"image\": \"{image}\"}'   # also {branch}, {tag}, {project}\n");
     out.push_str("# signature = \"X-Hub-Signature-256\"   # HMAC-SHA256 with `slipway secret set webhook-secret`\n");
+    out.push_str("# [deploy.release]\n");
+    out.push_str(
+        "# kind = \"github-workflow\"        # workflow_dispatch, followed to its conclusion\n",
+    );
+    out.push_str("# workflow = \"deploy.yml\"\n");
+    out.push_str("# inputs = { sha = \"{sha}\" }\n");
     out.push_str("# [deploy.script]\n");
     out.push_str("# kind = \"command\"                # a command on this machine\n");
     out.push_str(

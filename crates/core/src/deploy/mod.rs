@@ -7,6 +7,7 @@
 
 pub mod fire;
 pub mod gate;
+pub mod github;
 pub mod ledger;
 
 use std::path::Path;
@@ -165,6 +166,7 @@ pub async fn deploy(
         DeployKind::Dockerhub => true,
         DeployKind::Command => trigger.run.is_none(),
         DeployKind::Webhook => trigger.webhook.as_ref().is_some_and(|w| w.url.is_none()),
+        DeployKind::GithubWorkflow | DeployKind::GithubDispatch => false,
     };
     let signs = trigger
         .webhook
@@ -242,7 +244,12 @@ pub async fn deploy(
         image: &pipeline.image.to_string(),
         tag: &pipeline.image.tag,
     };
-    let (state, detail) = fire::fire(trigger, &secrets, &context).await;
+    let (state, detail) = match trigger.kind {
+        DeployKind::GithubWorkflow | DeployKind::GithubDispatch => {
+            github::fire(project, trigger, &context, &mut progress).await
+        }
+        _ => fire::fire(trigger, &secrets, &context).await,
+    };
     Ok(Outcome::Sent(history.finish_deploy(
         record.id,
         state,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::GithubError;
@@ -171,6 +172,27 @@ impl GithubClient {
     /// Sends a request and returns GitHub's answer whatever its status,
     /// with the rate budget noted; rate limits, refused tokens and
     /// unreachable servers are errors already.
+    /// POSTs `body`; the answer's JSON (`null` for a 204), or GitHub's
+    /// refusal in its words.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<Value, GithubError> {
+        let answer = self
+            .send(http::Method::POST, path, Some(body), None)
+            .await?;
+        if answer.status == 422 || answer.status == 404 {
+            return Err(GithubError::Invalid {
+                message: format!(
+                    "GitHub refused {path}: {}",
+                    crate::http::error_message(&answer.body)
+                ),
+            });
+        }
+        let answer = answer.success(self, path)?;
+        if answer.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        answer.json(path)
+    }
+
     pub(crate) async fn send(
         &self,
         method: http::Method,
