@@ -62,7 +62,8 @@ pub struct DeployTrigger {
     /// green on the branch.
     pub after_merge: bool,
     /// For a GitHub workflow: its file name or id; for a repository
-    /// dispatch: the event type.
+    /// dispatch: the event type; for CircleCI: the project slug
+    /// (`gh/OWNER/NAME`, by default the GitHub repository's).
     pub github_target: Option<String>,
     /// The workflow's inputs or the dispatch's payload, with `{sha}`,
     /// `{branch}`, `{image}`, `{tag}` and `{project}` filled in.
@@ -102,6 +103,8 @@ pub enum DeployKind {
     GithubWorkflow,
     /// A GitHub `repository_dispatch` event.
     GithubDispatch,
+    /// A CircleCI pipeline on the branch, its workflows followed to the end.
+    Circleci,
 }
 
 impl DeployKind {
@@ -113,6 +116,7 @@ impl DeployKind {
             DeployKind::Webhook => "webhook",
             DeployKind::GithubWorkflow => "github-workflow",
             DeployKind::GithubDispatch => "github-dispatch",
+            DeployKind::Circleci => "circleci",
         }
     }
 }

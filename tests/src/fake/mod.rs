@@ -23,7 +23,7 @@ use axum::routing::{get, post, put};
 use serde_json::json;
 
 pub mod actions;
-mod circleci;
+pub mod circleci;
 mod github;
 mod graphql;
 pub mod http;
@@ -65,6 +65,10 @@ struct World {
     hooks: Vec<hub::Hook>,
     /// The key webhook signatures are checked with.
     webhook_key: Option<String>,
+    /// CircleCI pipelines triggered.
+    pipelines: Vec<circleci::CirclePipeline>,
+    /// How their workflows end ("success" unless a test says).
+    circleci_conclusion: String,
 }
 
 type Shared = Arc<Mutex<World>>;
@@ -108,7 +112,11 @@ impl FakeServices {
         let addr = addr_rx
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("fake services did not start");
-        world.lock().expect("lock").api_url = format!("http://{addr}/github");
+        {
+            let mut w = world.lock().expect("lock");
+            w.api_url = format!("http://{addr}/github");
+            w.circleci_conclusion = "success".into();
+        }
         FakeServices {
             addr,
             world,
@@ -193,6 +201,16 @@ impl FakeServices {
     /// Checks webhook signatures with `key` (a bad one is refused with 401).
     pub fn webhook_key(&self, key: &str) {
         self.world.lock().expect("lock").webhook_key = Some(key.to_string());
+    }
+
+    /// The CircleCI pipelines triggered so far.
+    pub fn circleci_pipelines(&self) -> Vec<circleci::CirclePipeline> {
+        self.world.lock().expect("lock").pipelines.clone()
+    }
+
+    /// How triggered pipelines' workflows end from now on.
+    pub fn circleci_conclusion(&self, status: &str) {
+        self.world.lock().expect("lock").circleci_conclusion = status.to_string();
     }
 
     /// Every request so far, as `METHOD /path`.
@@ -392,6 +410,14 @@ fn router(world: Shared) -> Router {
             get(repos::required_checks),
         )
         .route("/circleci/api/v2/me", get(circleci::me))
+        .route(
+            "/circleci/api/v2/project/{vcs}/{org}/{repo}/pipeline",
+            post(circleci::trigger),
+        )
+        .route(
+            "/circleci/api/v2/pipeline/{id}/workflow",
+            get(circleci::workflows),
+        )
         .route("/v2/", get(registry::base))
         .route("/token", get(registry::token))
         .fallback(unknown)

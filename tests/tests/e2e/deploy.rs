@@ -345,3 +345,54 @@ inputs = { sha = "{sha}", project = "{project}" }
         })]
     );
 }
+
+#[test]
+fn a_circleci_pipeline_followed_to_its_end() {
+    let (world, _parent, dir, sha) = project_on_github(
+        "circled",
+        "master",
+        "[deploy.ci]\nkind = \"circleci\"\ninputs = { deploy_sha = \"{sha}\" }\n",
+    );
+    world
+        .fake
+        .post_status("octo/circled", &sha, "ci/circleci: build", "success");
+    // Not signed in to CircleCI: said, with how, and nothing claimed.
+    let out = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    has(&out.stderr, "not signed in to CircleCI");
+    has(&out.stderr, "slipway login circleci");
+    world
+        .fake
+        .circleci_token("circle_deploy_token", "circle-dev");
+    let login = world.slipway(
+        &["login", "circleci", "--with-token"],
+        "circle_deploy_token",
+    );
+    assert_eq!(login.code, 0, "{}", login.stderr);
+
+    let sent = slipway_in(&world, &dir, &["deploy", "--again"]);
+    assert_eq!(sent.code, 0, "{}\n{}", sent.stdout, sent.stderr);
+    has(
+        &sent.stdout,
+        "deploy success: https://app.circleci.com/pipelines/gh/octo/circled/100",
+    );
+    has(&sent.stderr, "deploy running");
+    let pipelines = world.fake.circleci_pipelines();
+    assert_eq!(pipelines.len(), 1);
+    assert_eq!(
+        (pipelines[0].slug.as_str(), pipelines[0].branch.as_str()),
+        ("gh/octo/circled", "master")
+    );
+    assert_eq!(
+        pipelines[0].parameters,
+        serde_json::json!({ "deploy_sha": sha })
+    );
+
+    world.fake.circleci_conclusion("failed");
+    let failed = slipway_in(&world, &dir, &["deploy", "--again"]);
+    assert_eq!(failed.code, 1);
+    has(
+        &failed.stdout,
+        "deploy failed: https://app.circleci.com/pipelines/gh/octo/circled/101",
+    );
+}

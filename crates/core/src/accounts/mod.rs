@@ -192,9 +192,13 @@ impl AccountError {
                     .with_hint(hint.clone())
             }
             AccountError::Github(e) => e.problem(),
-            AccountError::NotSignedIn { host, .. } => {
-                Problem::new(ErrorCode::AuthExpired, self.to_string())
-                    .with_hint(SecretId::GithubToken { host: host.clone() }.how_to_set())
+            AccountError::NotSignedIn { service, host } => {
+                let id = if *service == "CircleCI" {
+                    SecretId::CircleciToken { host: host.clone() }
+                } else {
+                    SecretId::GithubToken { host: host.clone() }
+                };
+                Problem::new(ErrorCode::AuthExpired, self.to_string()).with_hint(id.how_to_set())
             }
             AccountError::Keychain(e) => e.problem(),
             AccountError::File { path, .. } => Problem::new(ErrorCode::Io, self.to_string())
@@ -604,6 +608,30 @@ impl AccountStore {
                 .await
                 .unwrap_or(None),
         )
+    }
+
+    /// The CircleCI API URL and token of the signed-in CircleCI account.
+    pub async fn circleci_session(&self) -> Result<(String, Secret), AccountError> {
+        let file = self.load()?;
+        let account = file
+            .accounts
+            .iter()
+            .find(|a| a.kind == AccountKind::Circleci)
+            .ok_or_else(|| AccountError::NotSignedIn {
+                service: "CircleCI",
+                host: CIRCLECI_HOST.to_string(),
+            })?;
+        let api = match &account.api_url {
+            Some(api) => api.clone(),
+            None => self.endpoints()?.circleci_api()?,
+        };
+        let token = self
+            .secrets
+            .get(SecretId::CircleciToken {
+                host: account.host.clone(),
+            })
+            .await?;
+        Ok((api, token))
     }
 
     /// The GitHub client of the account signed in at `host`, built once

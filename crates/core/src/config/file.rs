@@ -85,6 +85,9 @@ pub struct DeploySection {
     pub workflow: Option<String>,
     /// For "github-dispatch": the repository_dispatch event type.
     pub event: Option<String>,
+    /// For "circleci": the project slug ("gh/OWNER/NAME"); by default the
+    /// GitHub repository of `origin`.
+    pub project_slug: Option<String>,
     /// For "github-workflow": its inputs; for "github-dispatch": the client
     /// payload. Values may use {sha}, {branch}, {image}, {tag}, {project}.
     #[serde(default)]
@@ -484,6 +487,7 @@ pub(crate) fn resolve(
             super::DeployKind::GithubDispatch => Some(section.event.clone().ok_or_else(|| {
                 err(kind_span.clone(), format!("[deploy.{name}] needs `event`, the repository_dispatch event type"))
             })?),
+            super::DeployKind::Circleci => section.project_slug.clone(),
             _ => None,
         };
         let webhook = is_webhook.then(|| super::Webhook {

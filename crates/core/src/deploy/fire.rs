@@ -70,6 +70,17 @@ pub fn fill(template: &str, context: &Context<'_>) -> String {
         .replace("{project}", context.project)
 }
 
+/// Inputs or parameters with each value filled in, as a JSON object.
+pub fn filled(
+    inputs: &std::collections::BTreeMap<String, String>,
+    context: &Context<'_>,
+) -> serde_json::Map<String, serde_json::Value> {
+    inputs
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(fill(v, context))))
+        .collect()
+}
+
 /// `sha256=` and the hex HMAC-SHA256 of `body` keyed with `key`, as GitHub
 /// signs its webhooks.
 pub fn signature(key: &Secret, body: &[u8]) -> String {

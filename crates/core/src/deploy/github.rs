@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::config::{DeployKind, DeployTrigger};
 use crate::flow::Project;
 
 use super::DeployState;
-use super::fire::{Context, fill};
+use super::fire::{Context, filled};
 
 /// How long a dispatched workflow may run before its outcome is unknown.
 pub const WORKFLOW_WAIT: Duration = Duration::from_secs(1800);
@@ -41,11 +41,7 @@ pub async fn fire(
     progress: &mut impl FnMut(&str),
 ) -> (DeployState, String) {
     let target = trigger.github_target.clone().unwrap_or_default();
-    let values: serde_json::Map<String, Value> = trigger
-        .inputs
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(fill(v, context))))
-        .collect();
+    let values = filled(&trigger.inputs, context);
     let (owner, name) = (&project.repo.owner, &project.repo.name);
     match trigger.kind {
         DeployKind::GithubDispatch => {

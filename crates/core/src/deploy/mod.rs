@@ -5,6 +5,7 @@
 //! sends the trigger's request. The window, the tray and the CLI all go
 //! through [`deploy`].
 
+pub mod circleci;
 pub mod fire;
 pub mod gate;
 pub mod github;
@@ -166,7 +167,7 @@ pub async fn deploy(
         DeployKind::Dockerhub => true,
         DeployKind::Command => trigger.run.is_none(),
         DeployKind::Webhook => trigger.webhook.as_ref().is_some_and(|w| w.url.is_none()),
-        DeployKind::GithubWorkflow | DeployKind::GithubDispatch => false,
+        DeployKind::GithubWorkflow | DeployKind::GithubDispatch | DeployKind::Circleci => false,
     };
     let signs = trigger
         .webhook
@@ -207,6 +208,12 @@ pub async fn deploy(
         (Some((reason, _)), true) => Some(format!("forced past the gate: {reason}")),
         (None, _) => None,
     };
+    if trigger.kind == DeployKind::Circleci {
+        // Signed in to CircleCI before the claim, as a secret would be.
+        crate::accounts::AccountStore::open_default()?
+            .circleci_session()
+            .await?;
+    }
     let secrets = fire::Keys {
         trigger: secret?,
         signing: signing?,
@@ -248,6 +255,7 @@ pub async fn deploy(
         DeployKind::GithubWorkflow | DeployKind::GithubDispatch => {
             github::fire(project, trigger, &context, &mut progress).await
         }
+        DeployKind::Circleci => circleci::fire(project, trigger, &context, &mut progress).await,
         _ => fire::fire(trigger, &secrets, &context).await,
     };
     Ok(Outcome::Sent(history.finish_deploy(
