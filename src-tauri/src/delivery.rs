@@ -9,10 +9,11 @@ use serde::Serialize;
 use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Request};
 use slipway_core::secrets::Secrets;
 use slipway_core::{ErrorCode, Problem};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 
 use crate::AppState;
-use crate::pulls::open_project;
+use crate::news::{DeployNews, NewsBus, RunNews};
+use slipway_core::flow::Project;
 
 /// A declared deploy trigger.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -65,7 +66,7 @@ pub async fn deploy_status(
     trigger: Option<String>,
 ) -> Result<Option<DeployStatus>, Problem> {
     let path = state.known_project(&path)?;
-    let pipeline = slipway_core::config::load(&path)?;
+    let pipeline = slipway_core::project::pipeline(&path)?;
     if pipeline.deploys.is_empty() {
         return Ok(None);
     }
@@ -73,7 +74,7 @@ pub async fn deploy_status(
         &pipeline,
         trigger.as_deref().or(Some(&pipeline.deploys[0].name)),
     )?;
-    let project = open_project(&path).await?;
+    let project = Project::open_default(&path).await?;
     let branch = chosen
         .branch
         .clone()
@@ -123,8 +124,8 @@ pub async fn deploy_status(
 /// once-per-commit claim apply; `force` and `again` are the user's explicit
 /// "Deploy anyway" and "Deploy again".
 pub async fn fire(app: &AppHandle, path: &Path, request: Request) -> Result<DeployDone, Problem> {
-    let pipeline = slipway_core::config::load(path)?;
-    let project = open_project(path).await?;
+    let pipeline = slipway_core::project::pipeline(path)?;
+    let project = Project::open_default(path).await?;
     let outcome = deploy::deploy(
         &project,
         &pipeline,
@@ -144,7 +145,7 @@ pub async fn fire(app: &AppHandle, path: &Path, request: Request) -> Result<Depl
             refused: Some(refused.problem()),
         },
     };
-    crate::notify::deploy(app, path, &pipeline.project, &done);
+    tell(app, path, result_text(&pipeline.project, &done));
     Ok(done)
 }
 
@@ -176,15 +177,15 @@ pub async fn deploy_fire(
 /// that branch), then deploys that commit. A red merge commit is told, not
 /// deployed.
 pub async fn after_merge(app: AppHandle, path: PathBuf, base: String, merge_sha: String) {
-    let Ok(pipeline) = slipway_core::config::load(&path) else {
+    let Ok(pipeline) = slipway_core::project::pipeline(&path) else {
         return;
     };
     let Some(trigger) = pipeline.deploys.iter().find(|d| d.after_merge).cloned() else {
         return;
     };
-    let project = match open_project(&path).await {
+    let project = match Project::open_default(&path).await {
         Ok(p) => p,
-        Err(problem) => return crate::notify::problem(&app, &pipeline.project, &problem),
+        Err(problem) => return not_deployed(&app, &path, &pipeline.project, &problem),
     };
     let branch = trigger
         .branch
@@ -217,7 +218,7 @@ pub async fn after_merge(app: AppHandle, path: PathBuf, base: String, merge_sha:
                             ),
                         )),
                     };
-                    return crate::notify::deploy(&app, &path, &pipeline.project, &done);
+                    return tell(&app, &path, result_text(&pipeline.project, &done));
                 }
                 slipway_core::github::checks::CheckState::Pending => {}
             }
@@ -236,8 +237,44 @@ pub async fn after_merge(app: AppHandle, path: PathBuf, base: String, merge_sha:
         origin: Origin::AfterMerge,
     };
     if let Err(problem) = fire(&app, &path, request).await {
-        crate::notify::problem(&app, &pipeline.project, &problem);
+        not_deployed(&app, &path, &pipeline.project, &problem);
     }
+}
+
+/// Deploys after merge from now on: each merge when green that lands
+/// starts [`after_merge`].
+pub fn follow_merges(app: &AppHandle) {
+    let handle = app.clone();
+    app.state::<NewsBus>().follow(move |news| {
+        if let RunNews::Merged(merged) = news {
+            tauri::async_runtime::spawn(after_merge(
+                handle.clone(),
+                merged.path,
+                merged.base,
+                merged.sha,
+            ));
+        }
+    });
+}
+
+/// Tells the notifications a deploy's news.
+fn tell(app: &AppHandle, path: &Path, (title, body): (String, String)) {
+    app.state::<NewsBus>().publish(RunNews::Deploy(DeployNews {
+        path: path.to_path_buf(),
+        title,
+        body,
+    }));
+}
+
+fn not_deployed(app: &AppHandle, path: &Path, project: &str, problem: &Problem) {
+    tell(
+        app,
+        path,
+        (
+            format!("{project}: not deployed after merge"),
+            problem.message.clone(),
+        ),
+    );
 }
 
 /// How long a merge commit may take to go green for a deploy after merge.

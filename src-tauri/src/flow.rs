@@ -19,7 +19,7 @@ use tauri_specta::Event as _;
 
 use crate::AppState;
 use crate::news::{FlowProgress, NewsBus, RunNews};
-use crate::pulls::{Watcher, armed_merges, open_project};
+use crate::pulls::{Watcher, armed_merges};
 
 /// Where a project stands in the GitHub flow.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -68,7 +68,7 @@ pub async fn flow_status(
     path: String,
 ) -> Result<FlowStatus, Problem> {
     let path = state.known_project(&path)?;
-    let project = open_project(&path).await?;
+    let project = Project::open_default(&path).await?;
     status_of(&watcher, &path, project).await
 }
 
@@ -83,10 +83,10 @@ pub async fn branch_create(
     name: String,
 ) -> Result<FlowStatus, Problem> {
     let path = state.known_project(&path)?;
-    let project = open_project(&path).await?;
+    let project = Project::open_default(&path).await?;
     slipway_core::git::new_branch(&path, "origin", &project.info.default_branch, name.trim())
         .await?;
-    let project = open_project(&path).await?;
+    let project = Project::open_default(&path).await?;
     status_of(&watcher, &path, project).await
 }
 
@@ -135,11 +135,9 @@ pub async fn pr_open(
     draft: bool,
 ) -> Result<FlowStatus, Problem> {
     let path = state.known_project(&path)?;
-    let project = open_project(&path).await?;
+    let project = Project::open_default(&path).await?;
     let branch = project.feature_branch()?.to_string();
-    let has_pipeline =
-        path.join("Dockerfile").is_file() || path.join(slipway_core::config::FILE_NAME).is_file();
-    if state.settings().preflight && has_pipeline && !push_anyway {
+    if state.settings().preflight && project.has_pipeline() && !push_anyway {
         progress(&app, &path, "Running the pipeline before the push");
         let outcome = preflight(&app, &path).await?;
         if !matches!(outcome, Outcome::Passed) {
@@ -164,7 +162,7 @@ pub async fn pr_open(
     let opened = project.open_pull_request(None, None, None, draft).await;
     progress(&app, &path, "");
     opened?;
-    let project = open_project(&path).await?;
+    let project = Project::open_default(&path).await?;
     status_of(&watcher, &path, project).await
 }
 
@@ -190,7 +188,7 @@ pub async fn pr_merge(
 ) -> Result<FlowStatus, Problem> {
     let path = state.known_project(&path)?;
     let view = watched(&watcher, &path).await?;
-    let project = open_project(&path).await?;
+    let project = Project::open_default(&path).await?;
     let seen = PullRequest {
         head_sha,
         ..view.pull
@@ -221,7 +219,7 @@ pub async fn pr_arm(
     let path = state.known_project(&path)?;
     let view = watched(&watcher, &path).await?;
     let store = armed_merges()?;
-    let project = open_project(&path).await?;
+    let project = Project::open_default(&path).await?;
     let seen = PullRequest {
         head_sha: head_sha.clone(),
         ..view.pull.clone()
@@ -301,7 +299,7 @@ pub async fn pulls_open(state: State<'_, AppState>) -> Result<OpenPulls, Problem
             continue;
         }
         let listed = async {
-            let project = open_project(&path).await?;
+            let project = Project::open_default(&path).await?;
             if open.projects.iter().any(|p| p.repo == project.repo) {
                 return Ok(None);
             }

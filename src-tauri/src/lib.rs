@@ -366,6 +366,7 @@ pub fn run() {
             tray::follow_runs(app.handle());
             app.manage(pulls::Watcher::default());
             pulls::start(app.handle());
+            delivery::follow_merges(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

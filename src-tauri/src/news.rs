@@ -79,8 +79,30 @@ pub struct PullNews {
     pub notice: Option<String>,
 }
 
-/// A change in the app's runs and watched pull requests, as its parts
-/// inside the app hear it.
+/// What a deploy has to tell: its result, or why it did not happen.
+#[derive(Debug, Clone)]
+pub struct DeployNews {
+    /// Project folder.
+    pub path: PathBuf,
+    /// The notification's title.
+    pub title: String,
+    /// Its body.
+    pub body: String,
+}
+
+/// A merge when green landed (for deploy after merge).
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// Project folder.
+    pub path: PathBuf,
+    /// The branch it merged into.
+    pub base: String,
+    /// The merge commit.
+    pub sha: String,
+}
+
+/// A change in the app's runs, watched pull requests and deploys, as its
+/// parts inside the app hear it.
 #[derive(Debug, Clone)]
 pub enum RunNews {
     /// A run began.
@@ -89,6 +111,10 @@ pub enum RunNews {
     Finished(RunFinished),
     /// A watched pull request changed.
     Pull(Box<PullNews>),
+    /// A deploy ended or did not happen.
+    Deploy(DeployNews),
+    /// A merge when green landed.
+    Merged(Merged),
 }
 
 /// News that may wait for a slow subscriber before the oldest is dropped.

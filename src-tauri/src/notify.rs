@@ -1,5 +1,5 @@
-//! Desktop notifications for run results and pull request changes (it
-//! follows the news), through
+//! Desktop notifications for run results, pull request changes and deploys
+//! (it follows the news), through
 //! Tauri's notification plugin.
 
 use std::collections::HashMap;
@@ -108,16 +108,28 @@ pub fn follow_runs(app: &AppHandle) {
         RunNews::Finished(result) => run_result(&handle, &result),
         RunNews::Pull(news) => {
             if let Some((title, body)) = pull_text(&news) {
-                let target = Navigate {
-                    path: news.path.clone(),
-                    run_id: None,
-                    seq: None,
-                };
-                send(&handle, &title, &body, Some(target));
+                send(&handle, &title, &body, Some(project_page(&news.path)));
             }
         }
-        RunNews::Started(_) => {}
+        RunNews::Deploy(news) => {
+            send(
+                &handle,
+                &news.title,
+                &news.body,
+                Some(project_page(&news.path)),
+            );
+        }
+        RunNews::Started(_) | RunNews::Merged(_) => {}
     });
+}
+
+/// A click that opens a project's page.
+fn project_page(path: &std::path::Path) -> Navigate {
+    Navigate {
+        path: path.to_path_buf(),
+        run_id: None,
+        seq: None,
+    }
 }
 
 /// Notifies the result of a run, if the user wants notifications.
@@ -127,22 +139,6 @@ fn run_result(app: &AppHandle, result: &RunFinished) {
         path: result.path.clone(),
         run_id: Some(result.run_id.clone()),
         seq: result.seq,
-    };
-    send(app, &title, &body, Some(target));
-}
-
-/// Notifies a deploy's result (sent, failed, unknown, or refused).
-pub fn deploy(
-    app: &AppHandle,
-    path: &std::path::Path,
-    project: &str,
-    done: &crate::delivery::DeployDone,
-) {
-    let (title, body) = crate::delivery::result_text(project, done);
-    let target = Navigate {
-        path: path.to_path_buf(),
-        run_id: None,
-        seq: None,
     };
     send(app, &title, &body, Some(target));
 }

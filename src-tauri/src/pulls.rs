@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use slipway_core::Problem;
-use slipway_core::accounts::AccountStore;
 use slipway_core::flow::Project;
 use slipway_core::flow::armed::{ArmedMerges, Decision, decide};
 use slipway_core::flow::follow::PullView;
@@ -21,7 +20,7 @@ use tauri::{AppHandle, Manager};
 use tauri_specta::Event as _;
 use tokio::time::Instant;
 
-use crate::news::{NewsBus, PullChanged, PullNews, RunNews};
+use crate::news::{Merged, NewsBus, PullChanged, PullNews, RunNews};
 
 /// The first wait after GitHub could not be reached; it doubles up to
 /// [`OUTAGE_MAX`] while it stays unreachable.
@@ -240,12 +239,11 @@ async fn act_on_arming(app: &AppHandle, path: &Path, followed: &mut Followed) ->
             Ok(sha) => {
                 // Read again at once: the pull request now says merged.
                 followed.due = Instant::now();
-                tauri::async_runtime::spawn(crate::delivery::after_merge(
-                    app.clone(),
-                    path.to_path_buf(),
-                    followed.view.pull.base_ref.clone(),
-                    sha.clone(),
-                ));
+                app.state::<NewsBus>().publish(RunNews::Merged(Merged {
+                    path: path.to_path_buf(),
+                    base: followed.view.pull.base_ref.clone(),
+                    sha: sha.clone(),
+                }));
                 followed.view.armed = None;
                 followed.view.note = Some(format!(
                     "merged when green ({})",
@@ -301,12 +299,6 @@ fn announce(
         })));
 }
 
-/// Opens a project folder for the GitHub flow with the user's accounts.
-pub async fn open_project(path: &Path) -> Result<Project, Problem> {
-    let accounts = AccountStore::open_default()?;
-    Project::open(path, &accounts).await
-}
-
 /// A pull request of the project's repository armed to merge when green
 /// (its branch may not be checked out any more), if it is still open.
 async fn armed_pull(project: &Project) -> Result<Option<PullRequest>, Problem> {
@@ -328,7 +320,7 @@ pub fn start(app: &AppHandle) {
     tauri::async_runtime::spawn(async move {
         let paths = app.state::<crate::AppState>().recent_paths();
         for path in paths {
-            let project = match open_project(&path).await {
+            let project = match Project::open_default(&path).await {
                 Ok(project) => project,
                 Err(problem) => {
                     tracing::debug!(path = %path.display(), "not watched: {}", problem.message);

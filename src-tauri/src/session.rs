@@ -280,7 +280,7 @@ pub async fn start(app: &AppHandle, path: PathBuf) -> Result<RunId, Problem> {
                 .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")),
         );
     }
-    let pipeline = slipway_core::config::load(&path)?;
+    let pipeline = slipway_core::project::pipeline(&path)?;
     let engine = slipway_core::engine::Engine::connect().await?;
     let git = slipway_core::git::inspect(&pipeline.root).await.ok();
     let project = pipeline.project.clone();

@@ -111,7 +111,7 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
 
 /// Whether the project's pipeline declares a deploy trigger.
 fn has_deploy_trigger(path: &std::path::Path) -> bool {
-    slipway_core::config::load(path).is_ok_and(|p| !p.deploys.is_empty())
+    slipway_core::project::pipeline(path).is_ok_and(|p| !p.deploys.is_empty())
 }
 
 /// Rebuilds the menu after the recent projects changed.
@@ -271,6 +271,7 @@ pub fn follow_runs(app: &AppHandle) {
                 }
             }
             RunNews::Pull(news) => status.pull(&news),
+            RunNews::Deploy(_) | RunNews::Merged(_) => return,
         }
         show(&handle, &status);
     });

@@ -4,11 +4,10 @@
 
 use std::path::Path;
 
-use slipway_core::accounts::AccountStore;
+use slipway_core::Problem;
 use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Request};
 use slipway_core::flow::Project;
 use slipway_core::secrets::Secrets;
-use slipway_core::{Problem, config};
 
 use crate::{EXIT_FAILED, EXIT_PASSED};
 
@@ -25,11 +24,10 @@ pub struct Args {
 }
 
 pub async fn run(dir: &Path, args: Args) -> Result<u8, Problem> {
-    let pipeline = config::load(dir).map_err(|e| e.problem())?;
+    let pipeline = slipway_core::project::pipeline(dir).map_err(|e| e.problem())?;
     // The trigger is checked before anything is asked of GitHub.
     deploy::pick_trigger(&pipeline, args.trigger.as_deref())?;
-    let accounts = AccountStore::open_default()?;
-    let project = Project::open(&pipeline.root, &accounts).await?;
+    let project = Project::open_default(&pipeline.root).await?;
     let request = Request {
         trigger: args.trigger,
         sha: args.sha,

@@ -284,7 +284,7 @@ const RECEIVE_MAX: usize = 4_096;
 
 /// Runs the pipeline in `dir`; `show` false runs it without printing.
 async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, Problem> {
-    let pipeline = config::load(&dir).map_err(|e| e.problem())?;
+    let pipeline = slipway_core::project::pipeline(&dir).map_err(|e| e.problem())?;
     if let config::PipelineSource::Imported { path } = &pipeline.source
         && show
         && !json

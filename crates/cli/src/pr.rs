@@ -120,11 +120,6 @@ pub fn wants_json(command: &PrCommand) -> bool {
     }
 }
 
-async fn project(dir: &std::path::Path) -> Result<Project, Problem> {
-    let accounts = AccountStore::open_default()?;
-    Project::open(dir, &accounts).await
-}
-
 pub async fn run(command: PrCommand) -> Result<u8, Problem> {
     match command {
         PrCommand::Open {
@@ -137,7 +132,7 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
             push_anyway,
             json,
         } => {
-            let project = project(&dir).await?;
+            let project = Project::open_default(&dir).await?;
             let branch = project.feature_branch()?.to_string();
             if project.branch.changed_files > 0 && !json {
                 eprintln!(
@@ -145,9 +140,7 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
                     project.branch.changed_files
                 );
             }
-            let has_pipeline = project.root.join("Dockerfile").is_file()
-                || project.root.join(slipway_core::config::FILE_NAME).is_file();
-            if has_pipeline && !no_preflight {
+            if project.has_pipeline() && !no_preflight {
                 if !json {
                     eprintln!("preflight: running the local pipeline before the push");
                 }
@@ -189,14 +182,14 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
             Ok(EXIT_PASSED)
         }
         PrCommand::Status { dir, json } => {
-            let project = project(&dir).await?;
+            let project = Project::open_default(&dir).await?;
             let pull = project.require_pull_request().await?;
             let checks = project.checks(&pull).await?;
             show_checks(&pull, &checks, json);
             Ok(exit_for(checks.state))
         }
         PrCommand::Watch { dir, json } => {
-            let project = project(&dir).await?;
+            let project = Project::open_default(&dir).await?;
             let pull = project.require_pull_request().await?;
             let rollup = watch(&project, &pull, json).await?;
             Ok(exit_for(rollup.state))
@@ -394,7 +387,7 @@ async fn merge(
     when_green: bool,
     json: bool,
 ) -> Result<u8, Problem> {
-    let project = project(dir).await?;
+    let project = Project::open_default(dir).await?;
     let pull = project.require_pull_request().await?;
     if when_green {
         let rollup = watch(&project, &pull, json).await?;

@@ -525,9 +525,10 @@ pub(crate) fn parse_text(root: &Path, path: &Path, text: &str) -> Result<Pipelin
     file::parse(root, path, text)
 }
 
-/// Loads the pipeline of the project at `root`: its `slipway.toml`, or one
-/// imported from its CircleCI config, or one inferred from its Dockerfile.
-pub fn load(root: &Path) -> Result<Pipeline, ConfigError> {
+/// Checks the project folder `root` and reads its `slipway.toml`: the
+/// folder's canonical path and the file's pipeline, `None` without a file.
+/// The project module falls back on an import or an inference.
+pub fn load_file(root: &Path) -> Result<(PathBuf, Option<Pipeline>), ConfigError> {
     let root = root.canonicalize().map_err(|e| {
         ConfigError::new(format!(
             "cannot open project folder {}: {e}",
@@ -543,16 +544,23 @@ pub fn load(root: &Path) -> Result<Pipeline, ConfigError> {
     }
     let path = root.join(FILE_NAME);
     match std::fs::read_to_string(&path) {
-        Ok(text) => file::parse(&root, &path, &text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match crate::import::import(&root)? {
-            Some(imported) => crate::import::pipeline(&root, &imported),
-            None => infer(&root),
-        },
+        Ok(text) => {
+            let pipeline = file::parse(&root, &path, &text)?;
+            Ok((root, Some(pipeline)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((root, None)),
         Err(e) => Err(ConfigError::new(format!(
             "cannot read {}: {e}",
             path.display()
         ))),
     }
+}
+
+/// For this module's tests: the file's pipeline, or the inferred one.
+#[cfg(test)]
+pub(crate) fn load(root: &Path) -> Result<Pipeline, ConfigError> {
+    let (root, file) = load_file(root)?;
+    file.map_or_else(|| infer(&root), Ok)
 }
 
 /// The default image and project name for a folder: its name, lowercased,

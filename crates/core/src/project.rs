@@ -56,6 +56,20 @@ pub fn recent_paths() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// The pipeline of the project at `root`: its `slipway.toml`, or the one
+/// imported from its CircleCI config, or the one inferred from its
+/// Dockerfile. A `slipway.toml` always wins.
+pub fn pipeline(root: &Path) -> Result<config::Pipeline, config::ConfigError> {
+    let (root, file) = config::load_file(root)?;
+    if let Some(pipeline) = file {
+        return Ok(pipeline);
+    }
+    match crate::import::import(&root)? {
+        Some(imported) => crate::import::pipeline(&root, &imported),
+        None => config::infer(&root),
+    }
+}
+
 /// The file in the config folder that lists the app's projects.
 pub const RECENT_FILE: &str = "projects.json";
 
@@ -98,7 +112,7 @@ pub fn inspect_now(path: &Path) -> Result<ProjectInfo, Problem> {
 }
 
 fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String>) -> ProjectInfo {
-    let (image, steps, problem, imported_from) = match config::load(&path) {
+    let (image, steps, problem, imported_from) = match pipeline(&path) {
         Ok(p) => (
             Some(p.image.to_string()),
             crate::pipeline::plan(&p).infos(),
@@ -142,6 +156,31 @@ fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String
 
 #[cfg(test)]
 mod tests {
+
+    /// A classic circle.yml, for the pipeline's sources.
+    const CLASSIC: &str = "dependencies:\n  override:\n    - docker build -t user/app .\ntest:\n  override:\n    - docker run -d -p 80:80 user/app; sleep 10\n";
+
+    #[test]
+    fn a_slipway_toml_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("Dockerfile"), "FROM scratch\nEXPOSE 80\n").unwrap();
+        std::fs::write(root.join(crate::import::CIRCLE_V1), CLASSIC).unwrap();
+        let p = super::pipeline(root).unwrap();
+        assert!(matches!(
+            p.source,
+            crate::config::PipelineSource::Imported { .. }
+        ));
+        std::fs::write(root.join("slipway.toml"), "[image]\nname = \"mine\"\n").unwrap();
+        let p = super::pipeline(root).unwrap();
+        assert!(matches!(
+            p.source,
+            crate::config::PipelineSource::File { .. }
+        ));
+        assert_eq!(p.image.name, "mine");
+        assert!(root.join(crate::import::CIRCLE_V1).exists());
+    }
+
     use std::process::Command;
 
     fn git(dir: &std::path::Path, args: &[&str]) {

@@ -14,7 +14,7 @@ fn slow_project(name: &str) -> Project {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_run_removes_its_container() {
     let project = slow_project("cancel");
-    let pipeline = slipway_core::config::load(project.path()).unwrap();
+    let pipeline = slipway_core::project::pipeline(project.path()).unwrap();
     let engine = slipway_core::engine::Engine::connect().await.unwrap();
     let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline.clone(), None);
     let run_id = handle.run_id().clone();
@@ -69,7 +69,7 @@ async fn cancelling_a_run_removes_its_container() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_handle_and_events_stops_and_cleans_up() {
     let project = slow_project("dropped");
-    let pipeline = slipway_core::config::load(project.path()).unwrap();
+    let pipeline = slipway_core::project::pipeline(project.path()).unwrap();
     let engine = slipway_core::engine::Engine::connect().await.unwrap();
     let plan = slipway_core::pipeline::plan(&pipeline);
     assert_eq!(plan.steps().last().unwrap().kind(), StepKind::Cleanup);

@@ -63,6 +63,18 @@ impl Project {
         })
     }
 
+    /// [`Project::open`] with the user's accounts.
+    pub async fn open_default(dir: &Path) -> Result<Self, Problem> {
+        let accounts = AccountStore::open_default()?;
+        Self::open(dir, &accounts).await
+    }
+
+    /// Whether the folder has a pipeline to run before a push (a
+    /// Dockerfile or a `slipway.toml`).
+    pub fn has_pipeline(&self) -> bool {
+        self.root.join("Dockerfile").is_file() || self.root.join(crate::config::FILE_NAME).is_file()
+    }
+
     /// The checked-out branch, or why there is none to work with.
     pub fn feature_branch(&self) -> Result<&str, Problem> {
         let branch = self.branch.branch.as_deref().ok_or_else(|| {

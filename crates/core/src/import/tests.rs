@@ -1,6 +1,5 @@
 //! CircleCI snippets and the pipelines they import to.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::config::{
@@ -367,19 +366,4 @@ fn malformed_yaml_and_unknown_keys_give_their_position() {
         error(CIRCLE_V2, "version: 1\njobs: {}\n"),
         ".circleci/config.yml:1:10: CircleCI config version \"1\": Slipway reads 2 and 2.1"
     );
-}
-
-#[test]
-fn a_slipway_toml_wins() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::write(root.join("Dockerfile"), "FROM scratch\nEXPOSE 80\n").unwrap();
-    std::fs::write(root.join(CIRCLE_V1), CLASSIC).unwrap();
-    let p = crate::config::load(root).unwrap();
-    assert!(matches!(p.source, PipelineSource::Imported { .. }));
-    std::fs::write(root.join("slipway.toml"), "[image]\nname = \"mine\"\n").unwrap();
-    let p = crate::config::load(root).unwrap();
-    assert!(matches!(p.source, PipelineSource::File { .. }));
-    assert_eq!(p.image.name, "mine");
-    assert!(Path::new(&root.join(CIRCLE_V1)).exists());
 }
