@@ -5,7 +5,8 @@
 //! owned by one task each ([`session`]), which publish their start and end
 //! ([`news`]) for the tray and notifications to follow. [`flow`] holds the
 //! GitHub flow's commands and [`pulls`] watches the open pull requests;
-//! [`delivery`] deploys from the window and the tray.
+//! [`delivery`] deploys from the window and the tray, and [`publish`]
+//! pushes the built image to its registry.
 //! Nothing here builds,
 //! runs or tests containers itself.
 
@@ -14,6 +15,7 @@ mod delivery;
 mod flow;
 pub mod news;
 mod notify;
+mod publish;
 mod pulls;
 pub mod session;
 mod settings;
@@ -73,6 +75,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             delivery::deploy_status,
             delivery::deploy_fire,
             delivery::deploys_list,
+            publish::push_plan,
+            publish::push_image,
         ])
         .events(tauri_specta::collect_events![
             news::RunStarted,
@@ -365,6 +369,7 @@ pub fn run() {
             tray::create(app.handle())?;
             tray::follow_runs(app.handle());
             app.manage(pulls::Watcher::default());
+            app.manage(publish::Pushing::default());
             pulls::start(app.handle());
             delivery::follow_merges(app.handle());
             Ok(())

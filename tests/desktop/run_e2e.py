@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -733,6 +734,105 @@ def test_deploy_fires_once_for_a_green_default_branch(h):
         forget_project(h, project, secrets=["depot/hub"])
 
 
+def start_registry(h, users):
+    """Debian's docker-registry on a free loopback port with htpasswd users;
+    (process, host)."""
+    folder = tempfile.mkdtemp(dir=h.work)
+    with open(os.path.join(folder, "htpasswd"), "w") as f:
+        for user, password in users.items():
+            f.write(subprocess.run(["htpasswd", "-Bbn", user, password], capture_output=True, text=True,
+                                   check=True, timeout=30).stdout.strip() + "\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(os.path.join(folder, "config.yml"), "w") as f:
+        f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {folder}/data\n"
+                f"http:\n  addr: 127.0.0.1:{port}\n  secret: desk\n"
+                f"auth:\n  htpasswd:\n    realm: Registry Realm\n    path: {folder}/htpasswd\n")
+    registry = subprocess.Popen(["docker-registry", "serve", os.path.join(folder, "config.yml")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def listening():
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+    wait_for("the registry", listening, 30)
+    return registry, f"127.0.0.1:{port}"
+
+
+def test_push_shows_each_layer(h):
+    """The Delivery tab says what to do before there is an image; after a
+    run, Push sends it under the branch, the short SHA and latest, a row
+    per layer, and the registry has those tags."""
+    password = "desk-registry-pass-5a5a"
+    registry, host = start_registry(h, {"alice": password})
+    project = os.path.join(tempfile.mkdtemp(dir=h.work), "dockside")
+    try:
+        shutil.copytree(os.path.join(ROOT, "examples", "hello"), project, ignore=shutil.ignore_patterns("busybox"))
+        shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(project, "busybox"))
+        with open(os.path.join(project, "slipway.toml"), "a") as f:
+            f.write(f'\n[push]\nrepository = "{host}/shop/dockside"\n')
+        subprocess.run(["docker", "rmi", "-f", "slipway-example/hello"], capture_output=True, timeout=60)
+        origin = os.path.join(h.work, "dockside.git")
+        git(h.work, "init", "-q", "--bare", "-b", "master", origin)
+        git(project, "init", "-q", "-b", "master")
+        git(project, "config", "user.email", "dev@example.com")
+        git(project, "config", "user.name", "Dev")
+        git(project, "add", "-A")
+        git(project, "commit", "-qm", "Hello")
+        git(project, "remote", "add", "origin", origin)
+        git(project, "push", "-q", "-u", "origin", "master")
+        git(project, "remote", "set-head", "origin", "master")
+        head = git(project, "rev-parse", "HEAD")
+        login = invoke(h, "account_login_registry", {"host": host, "username": "alice", "password": password})
+        assert "ok" in login, login
+        assert "ok" in invoke(h, "project_add", {"path": project})
+        h.driver.refresh()
+        h.driver.execute_script(RECORD_IPC)
+        show_project(h, "dockside")
+        wait_for("the project drawn", lambda: h.css("main h1").text == "dockside")
+
+        h.css("[data-testid=deploys-tab]").click()
+        blocked = wait_for("what to do first", lambda: h.text("[data-testid=push-blocked]"), 30)
+        assert "there is no image slipway-example/hello:latest to push" in blocked, blocked
+        assert "Run the pipeline first" in blocked, blocked
+
+        h.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(1)").click()
+        h.run_and_wait("passed")
+        h.css("[data-testid=deploys-tab]").click()
+        target = wait_for("the push plan", lambda: h.text("[data-testid=push-target]"), 30)
+        assert target == f"slipway-example/hello:latest → {host}/shop/dockside", target
+        tags = [e.text for e in h.driver.find_elements(By.CSS_SELECTOR, "[data-testid=push-panel] .tag")]
+        assert tags == ["master", head[:7], "latest"], tags
+        assert "as alice" in h.text("[data-testid=push-panel] header")
+        h.shot("21-push-ready")
+
+        h.css("[data-testid=push-button]").click()
+        done = wait_for("the pushed tags", lambda: h.text("[data-testid=push-done]"), 60)
+        for tag in ["master", head[:7], "latest"]:
+            assert f"{host}/shop/dockside:{tag}" in done, done
+        layers = h.driver.find_elements(By.CSS_SELECTOR, "[data-testid=push-layer]")
+        assert layers and all(l.get_attribute("data-state") in ("pushed", "exists") for l in layers), \
+            [l.get_attribute("data-state") for l in layers]
+        assert all(len(l.find_element(By.CSS_SELECTOR, "td").text) == 12 for l in layers)
+        wait_for("the notification", lambda: h.notified("dockside: image pushed"), 10)
+        h.shot("22-pushed")
+        listed = subprocess.run(["curl", "-sf", "-u", f"alice:{password}", f"http://{host}/v2/shop/dockside/tags/list"],
+                                capture_output=True, text=True, timeout=30).stdout
+        assert sorted(json.loads(listed)["tags"]) == sorted(["master", head[:7], "latest"]), listed
+        ipc = h.driver.execute_script("return window.__ipcLog.join('\\n')")
+        assert "alice" in ipc, "the IPC recorder saw the answers"
+        with open(h.app_log) as f:
+            log = f.read()
+        for where, text in [("IPC payloads", ipc), ("the page", h.driver.execute_script(
+                "return document.documentElement.outerHTML")), ("the app log", log)]:
+            assert password not in text, f"the registry password leaked into {where}"
+    finally:
+        invoke(h, "project_remove", {"path": project})
+        invoke(h, "account_logout", {"kind": "registry", "host": host})
+        registry.terminate()
+        h.driver.refresh()
+
+
 def test_a_circleci_project_runs_as_imported_and_saves(h):
     """A project with a circle.yml and no slipway.toml runs the imported
     pipeline from the window, which says so, and saves it as slipway.toml
@@ -850,7 +950,8 @@ def main():
                  test_accounts_in_settings, test_pull_request_flow,
                  test_merge_when_green_uses_githubs_auto_merge,
                  test_a_circleci_project_runs_as_imported_and_saves,
-                 test_deploy_fires_once_for_a_green_default_branch, test_window_size_and_position_are_remembered,
+                 test_deploy_fires_once_for_a_green_default_branch, test_push_shows_each_layer,
+                 test_window_size_and_position_are_remembered,
                  test_a_second_launch_focuses_the_first]
         # Each test sets up what it needs (Harness.fresh): any order works.
         if os.environ.get("SLIPWAY_E2E_ORDER") == "reverse":

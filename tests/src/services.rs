@@ -223,6 +223,15 @@ pub struct Registry {
 impl Registry {
     /// Starts a registry that accepts these `(user, password)` pairs.
     pub fn start(users: &[(&str, &str)]) -> Self {
+        Self::start_with(users, false)
+    }
+
+    /// A registry in read-only mode: logins work, pushes are refused.
+    pub fn start_read_only(users: &[(&str, &str)]) -> Self {
+        Self::start_with(users, true)
+    }
+
+    fn start_with(users: &[(&str, &str)], read_only: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut htpasswd = String::new();
         for (user, password) in users {
@@ -237,10 +246,15 @@ impl Registry {
         std::fs::write(dir.path().join("htpasswd"), htpasswd).expect("write htpasswd");
         let port = free_port();
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\n\
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\n{maintenance}\
              http:\n  addr: 127.0.0.1:{port}\n  secret: slipway-test\n\
              auth:\n  htpasswd:\n    realm: Registry Realm\n    path: {htpasswd}\n",
             root = dir.path().join("data").display(),
+            maintenance = if read_only {
+                "  maintenance:\n    readonly:\n      enabled: true\n"
+            } else {
+                ""
+            },
             htpasswd = dir.path().join("htpasswd").display()
         );
         std::fs::write(dir.path().join("config.yml"), config).expect("write config");
@@ -268,6 +282,26 @@ impl Registry {
     /// `127.0.0.1:PORT`.
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The tags of `repository` as the registry lists them, sorted.
+    pub fn tags(&self, repository: &str, user: &str, password: &str) -> Vec<String> {
+        let out = Command::new("curl")
+            .args(["-sf", "-u", &format!("{user}:{password}")])
+            .arg(format!("http://{}/v2/{repository}/tags/list", self.host()))
+            .output()
+            .expect("curl is missing: install curl (scripts/setup does)");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let mut tags: Vec<String> = json["tags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.sort();
+        tags
     }
 }
 

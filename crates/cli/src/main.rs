@@ -14,6 +14,7 @@ mod accounts;
 mod deploy;
 mod import;
 mod pr;
+mod push;
 mod render;
 
 use std::path::PathBuf;
@@ -175,6 +176,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Push the image the pipeline built to the project's registry.
+    ///
+    /// The tags come from the [push] scheme in slipway.toml: the branch,
+    /// the short SHA, and `latest` on the default branch. The image must have been built from HEAD with no uncommitted
+    /// changes; the login is Slipway's (`slipway login registry`) or the
+    /// docker CLI's.
+    Push {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Push under this tag instead of the scheme's.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Print one JSON line per event: the plan, each layer's progress, the report.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pull requests on GitHub: open (after a preflight run), status, watch, merge, list.
     #[command(subcommand)]
     Pr(pr::PrCommand),
@@ -207,6 +225,7 @@ fn main() -> ExitCode {
                 | Command::Import { json: true, .. }
                 | Command::Deploy { json: true, .. }
                 | Command::Deploys { json: true, .. }
+                | Command::Push { json: true, .. }
         ),
     };
     match runtime.block_on(dispatch(cli.command)) {
@@ -252,6 +271,7 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
             limit,
             json,
         } => deploy::list(project, limit, json),
+        Command::Push { dir, tag, json } => push::run(&dir, tag, json).await,
         Command::Import {
             dir,
             write,

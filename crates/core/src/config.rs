@@ -42,7 +42,36 @@ pub struct Pipeline {
     pub cleanup: CleanupPolicy,
     /// Deploy triggers, by name.
     pub deploys: Vec<DeployTrigger>,
+    /// Where `slipway push` publishes the built image, and under which tags.
+    pub push: PushSpec,
 }
+
+/// `[push]`: the repository the built image is pushed to and its tag scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PushSpec {
+    /// The repository, with its registry's host unless it is Docker Hub
+    /// (`registry.example.com:5000/shop/web`).
+    pub repository: String,
+    /// Tag templates; `{branch}` and `{sha}` are filled in.
+    pub tags: Vec<String>,
+    /// Also push `latest` from the default branch.
+    pub latest: bool,
+}
+
+impl PushSpec {
+    /// The default scheme: the branch and the short SHA, and `latest` on the
+    /// default branch, to the image's own repository.
+    pub fn default_for(image: &ImageRef) -> Self {
+        PushSpec {
+            repository: image.name.clone(),
+            tags: DEFAULT_PUSH_TAGS.iter().map(|t| t.to_string()).collect(),
+            latest: true,
+        }
+    }
+}
+
+/// The tags pushed when `[push]` names none.
+pub const DEFAULT_PUSH_TAGS: [&str; 2] = ["{branch}", "{sha}"];
 
 /// A deploy trigger declared in `[deploy.NAME]`; its secret part (a URL, a
 /// command) is in the keychain as `deploy-trigger PROJECT/NAME`.

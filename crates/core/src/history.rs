@@ -26,7 +26,7 @@ const TAIL_BYTES: usize = 7 << 20;
 /// The database file's name.
 const FILE_NAME: &str = "history.db";
 /// Current schema version (`PRAGMA user_version`).
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 
 /// Why the history could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -312,6 +312,16 @@ impl History {
                         UNIQUE (project, trigger, sha, attempt)
                      );
                      PRAGMA user_version = 2;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        if version < 3 {
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     ALTER TABLE deploys ADD COLUMN image TEXT;
+                     PRAGMA user_version = 3;
                      COMMIT;",
                 )
                 .map_err(|e| self.err(e))?;

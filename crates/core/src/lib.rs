@@ -14,6 +14,7 @@
 //! - [`project`] and [`git`]: what a folder holds and its git state.
 //! - [`github`]: the repository a project is on GitHub, the API client,
 //!   checks and pull requests; [`flow`] joins them to a project folder.
+//! - [`push`]: the built image pushed to a registry under the project's tags.
 //! - [`accounts`]: who the user is signed in as; [`secrets`]: the only door
 //!   to the OS keychain.
 //! - [`http`]: what the web service clients share.
@@ -41,6 +42,7 @@ pub mod logging;
 pub mod paths;
 pub mod pipeline;
 pub mod project;
+pub mod push;
 pub mod secrets;
 
 pub use error::{ErrorCode, Problem};

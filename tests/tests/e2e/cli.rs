@@ -135,6 +135,7 @@ const COMMANDS: &[&str] = &[
     "import",
     "deploy",
     "deploys",
+    "push",
     "login",
     "login github",
     "login registry",

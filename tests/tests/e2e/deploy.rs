@@ -240,6 +240,7 @@ signature = "X-Hub-Signature-256"
         (record["kind"].as_str(), record["branch"].as_str()),
         (Some("webhook"), Some("main"))
     );
+    assert_eq!(record["image"], format!("octo/shipper:{}", &sha[..7]));
     let hooks = world.fake.webhooks();
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0].method, "PUT");
@@ -247,7 +248,7 @@ signature = "X-Hub-Signature-256"
     let body: serde_json::Value = serde_json::from_str(&hooks[0].body).unwrap();
     assert_eq!(
         body,
-        serde_json::json!({ "sha": sha, "branch": "main", "image": "octo/shipper:ci", "tag": "ci" })
+        serde_json::json!({ "sha": sha, "branch": "main", "image": format!("octo/shipper:{}", &sha[..7]), "tag": &sha[..7] })
     );
     let header = |name: &str| {
         hooks[0]
@@ -317,7 +318,7 @@ inputs = { sha = "{sha}", project = "{project}" }
     );
     assert_eq!(
         runs[0].inputs,
-        serde_json::json!({ "sha": sha, "image": "octo/actions:latest" })
+        serde_json::json!({ "sha": sha, "image": format!("octo/actions:{}", &sha[..7]) })
     );
 
     // A failing run fails the deploy, with its link.

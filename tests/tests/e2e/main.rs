@@ -14,3 +14,4 @@ mod github;
 mod import;
 mod pipeline;
 mod pr;
+mod push;

@@ -127,6 +127,16 @@ export const commands = {
 	deployFire: (path: string, trigger: string | null, force: boolean, again: boolean) => typedError<DeployDone_Serialize, Problem_Serialize>(__TAURI_INVOKE("deploy_fire", { path, trigger, force, again })),
 	/**  Past deploys, newest first, optionally of one project. */
 	deploysList: (project: string | null, limit: number) => typedError<DeployRecord_Serialize[], Problem_Serialize>(__TAURI_INVOKE("deploys_list", { project, limit })),
+	/**
+	 *  The push plan of a project; its problem (no image yet, built from
+	 *  another commit) says what to do first.
+	 */
+	pushPlan: (path: string, tag: string | null) => typedError<PushView_Serialize, Problem_Serialize>(__TAURI_INVOKE("push_plan", { path, tag })),
+	/**
+	 *  Pushes the project's image, streaming each layer's progress to
+	 *  `on_event`.
+	 */
+	pushImage: (path: string, tag: string | null, onEvent: Channel<PushEvent>) => typedError<PushReport, Problem_Serialize>(__TAURI_INVOKE("push_image", { path, tag, onEvent })),
 };
 
 /** Events */
@@ -464,6 +474,11 @@ export type DeployRecord_Deserialize = {
 	branch: string,
 	/**  The commit deployed. */
 	sha: string,
+	/**
+	 *  The image of that commit it refers to (`repository:tag`, as
+	 *  `{image}` fills in); `None` in deploys recorded before it was kept.
+	 */
+	image?: string | null,
 	/**  1 for the first deploy of this commit, 2 for "deploy again", ... */
 	attempt: number,
 	/**  Who started it. */
@@ -494,6 +509,11 @@ export type DeployRecord_Serialize = {
 	branch: string,
 	/**  The commit deployed. */
 	sha: string,
+	/**
+	 *  The image of that commit it refers to (`repository:tag`, as
+	 *  `{image}` fills in); `None` in deploys recorded before it was kept.
+	 */
+	image: string | null,
 	/**  1 for the first deploy of this commit, 2 for "deploy again", ... */
 	attempt: number,
 	/**  Who started it. */
@@ -923,6 +943,21 @@ export type Imported = {
 	secrets_to_set: string[],
 };
 
+/**  How far one layer's upload is. */
+export type LayerState = 
+/**  Being read from the engine's store. */
+"preparing" | 
+/**  Queued behind other layers. */
+"waiting" | 
+/**  Uploading. */
+"pushing" | 
+/**  Uploaded. */
+"pushed" | 
+/**  The registry has it already (or mounted it from another repository). */
+"exists" | 
+/**  An upload failed and is being tried again. */
+"retrying";
+
 /**  A recorded log line. */
 export type LogRecord = {
 	/**  Step index. */
@@ -1341,6 +1376,95 @@ export type PullView_Serialize = {
 	note: string | null,
 };
 
+/**  What a push reports as it goes. */
+export type PushEvent = 
+/**  Pushing this tag begins. */
+{ kind: "tag"; tag: string } | 
+/**
+ *  A layer moved on: its state, and bytes sent of its size while it
+ *  uploads (0 when the engine does not say).
+ */
+{ kind: "layer"; id: string; state: LayerState; current: number; total: number } | 
+/**  A message about no layer (an engine reached over TLS reports only these). */
+{ kind: "status"; text: string } | 
+/**  The tag is on the registry, with the manifest's digest. */
+{ kind: "pushed"; tag: string; digest: string };
+
+/**  What a push would do: which image, where, under which tags. */
+export type PushPlan = PushPlan_Serialize | PushPlan_Deserialize;
+
+/**  What a push would do: which image, where, under which tags. */
+export type PushPlan_Deserialize = {
+	/**  The image the pipeline builds (`shop/web:latest`). */
+	image: string,
+	/**  Its id (`sha256:…`). */
+	image_id: string,
+	/**  The repository pushed to (`registry.example.com:5000/shop/web`). */
+	repository: string,
+	/**  Its registry's host as logins are filed (`docker.io`, `localhost:5000`). */
+	registry: string,
+	/**  The tags pushed, in order. */
+	tags: string[],
+	/**  The commit HEAD is at. */
+	commit: string,
+	/**  The checked-out branch; `None` on a detached HEAD. */
+	branch?: string | null,
+	/**  Tags of the scheme left out, and why (`latest: main is the default branch`). */
+	notes: string[],
+};
+
+/**  What a push would do: which image, where, under which tags. */
+export type PushPlan_Serialize = {
+	/**  The image the pipeline builds (`shop/web:latest`). */
+	image: string,
+	/**  Its id (`sha256:…`). */
+	image_id: string,
+	/**  The repository pushed to (`registry.example.com:5000/shop/web`). */
+	repository: string,
+	/**  Its registry's host as logins are filed (`docker.io`, `localhost:5000`). */
+	registry: string,
+	/**  The tags pushed, in order. */
+	tags: string[],
+	/**  The commit HEAD is at. */
+	commit: string,
+	/**  The checked-out branch; `None` on a detached HEAD. */
+	branch: string | null,
+	/**  Tags of the scheme left out, and why (`latest: main is the default branch`). */
+	notes: string[],
+};
+
+/**  What a finished push did. */
+export type PushReport = {
+	/**  The repository pushed to. */
+	repository: string,
+	/**  Each tag pushed and its manifest digest. */
+	tags: PushedTag[],
+	/**  Layers uploaded, and layers the registry had already. */
+	uploaded: number,
+	existing: number,
+	/**  How long it took. */
+	ms: number,
+};
+
+/**  What the Push button would do. */
+export type PushView = PushView_Serialize | PushView_Deserialize;
+
+/**  What the Push button would do. */
+export type PushView_Deserialize = {
+	/**  The image, the repository and the tags. */
+	plan: PushPlan_Deserialize,
+	/**  Who the push signs in as; `None` pushes without a login. */
+	user?: string | null,
+};
+
+/**  What the Push button would do. */
+export type PushView_Serialize = {
+	/**  The image, the repository and the tags. */
+	plan: PushPlan_Serialize,
+	/**  Who the push signs in as; `None` pushes without a login. */
+	user: string | null,
+};
+
 /**
  *  What a run's channel carries: its events in order, except log lines,
  *  which stay here: the channel says how many there are and sends the
@@ -1349,6 +1473,12 @@ export type PullView_Serialize = {
  *  a million lines then costs the web view a few dozen rows a frame.
  */
 export type Pushed = Pushed_Serialize | Pushed_Deserialize;
+
+/**  One pushed tag. */
+export type PushedTag = {
+	tag: string,
+	digest: string,
+};
 
 /**
  *  What a run's channel carries: its events in order, except log lines,

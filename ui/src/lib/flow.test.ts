@@ -67,7 +67,7 @@ describe("the deploy action", () => {
     path: "/p", trigger: { name: "hub", kind: "dockerhub", branch: "master" }, triggers: ["hub"], sha: "a1b2c3d4e5",
     refusal, hint: refusal ? "Wait for the checks" : null,
     last: last === null ? null : {
-      id: 1, project: "cities", trigger: "hub", kind: "dockerhub", branch: "master", sha: "a1b2c3d4e5", attempt: 1,
+      id: 1, project: "cities", trigger: "hub", kind: "dockerhub", branch: "master", sha: "a1b2c3d4e5", image: "octo/cities:a1b2c3d", attempt: 1,
       origin: "click", forced: null, state: last, detail: null, started_at_ms: 1, finished_at_ms: 2,
     },
   });

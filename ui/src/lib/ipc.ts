@@ -16,6 +16,8 @@ import type {
   Problem_Serialize,
   ProjectInfo_Serialize,
   Pushed_Serialize,
+  PushReport,
+  PushView_Serialize,
   RunDetails_Serialize,
   RunEvent_Serialize,
   RunRecord_Serialize,
@@ -24,7 +26,7 @@ import type {
 import { commands, events } from "./bindings";
 
 export { commands, events };
-export type { AccountKind, CheckState, MergeMethod, StepKind, Theme } from "./bindings";
+export type { AccountKind, LayerState, PushEvent, CheckState, MergeMethod, StepKind, Theme } from "./bindings";
 
 // The shapes Rust sends (the bindings also describe what it accepts).
 export type Account = Account_Serialize;
@@ -41,6 +43,8 @@ export type Outcome = Outcome_Serialize;
 export type Problem = Problem_Serialize;
 export type ProjectInfo = ProjectInfo_Serialize;
 export type Pushed = Pushed_Serialize;
+export type { PushReport };
+export type PushView = PushView_Serialize;
 export type RunDetails = RunDetails_Serialize;
 export type RunEvent = RunEvent_Serialize;
 export type RunRecord = RunRecord_Serialize;

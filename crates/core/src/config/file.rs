@@ -54,6 +54,27 @@ pub struct PipelineFile {
     /// in the keychain: `slipway secret set deploy-trigger PROJECT/NAME`.
     #[serde(default)]
     pub deploy: BTreeMap<String, DeploySection>,
+    /// Where `slipway push` publishes the built image, and its tags.
+    #[serde(default)]
+    pub push: PushSection,
+}
+
+/// `[push]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PushSection {
+    /// The repository to push to, with its registry's host unless it is
+    /// Docker Hub ("registry.example.com:5000/shop/web"). Defaults to the
+    /// [image] name.
+    #[schemars(with = "Option<String>")]
+    pub repository: Option<Spanned<String>>,
+    /// The tags to push: "{branch}" (the branch, made a valid tag) and
+    /// "{sha}" (the commit's short SHA) are filled in. Defaults to
+    /// ["{branch}", "{sha}"].
+    #[schemars(with = "Option<Vec<String>>")]
+    pub tags: Option<Spanned<Vec<String>>>,
+    /// Also push "latest" from the repository's default branch. Defaults to true.
+    pub latest: Option<bool>,
 }
 
 /// `[deploy.NAME]`
@@ -79,7 +100,8 @@ pub struct DeploySection {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// For "webhook": the body; {sha}, {branch}, {image}, {tag} and {project}
-    /// are filled in.
+    /// are filled in ({image} is the commit's image, REPOSITORY:TAG from
+    /// [push]; {tag} its tag, the short SHA by default).
     pub body: Option<String>,
     /// For "github-workflow": the workflow's file name ("deploy.yml") or id.
     pub workflow: Option<String>,
@@ -509,10 +531,12 @@ pub(crate) fn resolve(
         });
     }
 
+    let push = resolve_push(file.push, &image, err)?;
     Ok(Pipeline {
         project: default_name,
         root: root.to_path_buf(),
         source,
+        push,
         image,
         build,
         run,
@@ -620,6 +644,41 @@ fn resolve_ready(
     })
 }
 
+fn resolve_push(
+    section: PushSection,
+    image: &ImageRef,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<super::PushSpec, ConfigError> {
+    let mut push = super::PushSpec::default_for(image);
+    if let Some(repository) = section.repository {
+        let name = repository.get_ref();
+        let last = name.rsplit('/').next().unwrap_or(name);
+        if last.contains(':') || name.contains('@') {
+            return Err(err(
+                repository.span(),
+                format!("[push] repository {name:?} names a tag: the tags come from `tags`"),
+            )
+            .with_hint("Give the repository alone, like \"registry.example.com:5000/shop/web\"."));
+        }
+        check_image_name(name).map_err(|m| err(repository.span(), m))?;
+        push.repository = repository.into_inner();
+    }
+    if let Some(tags) = section.tags {
+        for tag in tags.get_ref() {
+            crate::push::check_template(tag).map_err(|m| err(tags.span(), m))?;
+        }
+        if tags.get_ref().is_empty() && section.latest == Some(false) {
+            return Err(err(
+                tags.span(),
+                "[push] has no tags and `latest = false`: nothing would be pushed".into(),
+            ));
+        }
+        push.tags = tags.into_inner();
+    }
+    push.latest = section.latest.unwrap_or(true);
+    Ok(push)
+}
+
 fn check_image_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 255
@@ -647,6 +706,48 @@ mod tests {
         std::fs::write(dir.path().join("slipway.toml"), toml).unwrap();
         let result = super::super::load(dir.path());
         (dir, result)
+    }
+
+    #[test]
+    fn the_push_scheme_is_checked_where_it_is_written() {
+        let (_dir, p) = project("[image]\nname = \"shop/web\"\n");
+        let push = p.unwrap().push;
+        assert_eq!(push.repository, "shop/web");
+        assert_eq!(push.tags, ["{branch}", "{sha}"]);
+        assert!(push.latest);
+        let (_dir, p) = project(
+            "[push]\nrepository = \"localhost:5000/shop/web\"\ntags = [\"v-{sha}\"]\nlatest = false\n",
+        );
+        let push = p.unwrap().push;
+        assert_eq!(
+            (push.repository.as_str(), push.latest),
+            ("localhost:5000/shop/web", false)
+        );
+        for (toml, line, says) in [
+            (
+                "[push]\nrepository = \"Shop/Web\"\n",
+                2,
+                "invalid image name",
+            ),
+            ("[push]\nrepository = \"shop/web:v1\"\n", 2, "names a tag"),
+            (
+                "[push]\n\ntags = [\"{branch}\", \"{tag}\"]\n",
+                3,
+                "unknown placeholder",
+            ),
+            ("[push]\ntags = [\"a/b\"]\n", 2, "invalid tag"),
+            (
+                "[push]\ntags = []\nlatest = false\n",
+                2,
+                "nothing would be pushed",
+            ),
+            ("[push]\nlatests = true\n", 2, "unknown field"),
+        ] {
+            let (_dir, e) = project(toml);
+            let e = e.unwrap_err();
+            assert!(e.message.contains(says), "{toml}: {}", e.message);
+            assert_eq!(e.location.map(|l| l.line), Some(line), "{toml}");
+        }
     }
 
     #[test]

@@ -23,14 +23,16 @@ pub fn infer(root: &Path) -> Result<Pipeline, ConfigError> {
     })?;
     let port = exposed_ports(&text).into_iter().next();
     let name = super::default_name(root);
+    let image = ImageRef {
+        name: name.clone(),
+        tag: "latest".into(),
+    };
     Ok(Pipeline {
-        project: name.clone(),
+        project: name,
         root: root.to_path_buf(),
         source: PipelineSource::Inferred,
-        image: ImageRef {
-            name,
-            tag: "latest".into(),
-        },
+        push: super::PushSpec::default_for(&image),
+        image,
         build: BuildSpec {
             dockerfile: "Dockerfile".into(),
             context: root.to_path_buf(),
@@ -155,6 +157,15 @@ pub fn init_template(pipeline: &Pipeline) -> String {
     );
     out.push_str("# run = \"curl -fsS $SLIPWAY_URL/\"\n");
     out.push_str("# timeout = \"2m\"\n\n");
+    out.push_str("# `slipway push` sends the built image to a registry (login with\n");
+    out.push_str("# `slipway login registry HOST`, or the docker CLI's).\n");
+    out.push_str("# [push]\n");
+    out.push_str(&format!(
+        "# repository = \"registry.example.com/{}\"   # default: the image name, on Docker Hub\n",
+        pipeline.image.name
+    ));
+    out.push_str("# tags = [\"{branch}\", \"{sha}\"]      # {sha} is the short commit id\n");
+    out.push_str("# latest = true                    # also `latest` from the default branch\n\n");
     out.push_str("# Deploy triggers. Secret parts live in the keychain, never here:\n");
     out.push_str(&format!(
         "# `slipway secret set deploy-trigger {}/hub` (the URL or command on stdin).\n",

@@ -25,8 +25,9 @@ pub struct Context<'a> {
     pub branch: &'a str,
     pub sha: &'a str,
     pub trigger: &'a str,
-    /// The image, `name:tag`.
+    /// The commit's image, `repository:tag` as `[push]` names it.
     pub image: &'a str,
+    /// Its tag.
     pub tag: &'a str,
 }
 

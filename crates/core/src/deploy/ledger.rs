@@ -95,6 +95,9 @@ pub struct DeployRecord {
     pub branch: String,
     /// The commit deployed.
     pub sha: String,
+    /// The image of that commit it refers to (`repository:tag`, as
+    /// `{image}` fills in); `None` in deploys recorded before it was kept.
+    pub image: Option<String>,
     /// 1 for the first deploy of this commit, 2 for "deploy again", ...
     pub attempt: i64,
     /// Who started it.
@@ -123,13 +126,15 @@ pub struct Claim<'a> {
     pub forced: Option<&'a str>,
     /// Deploy this commit again through this trigger.
     pub again: bool,
+    /// The commit's image (`repository:tag`).
+    pub image: &'a str,
 }
 
 /// Why a claim was not granted: the deploy of this commit that exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taken(pub DeployRecord);
 
-const COLUMNS: &str = "id, project, trigger, kind, branch, sha, attempt, origin, forced, state, detail, started_at_ms, finished_at_ms";
+const COLUMNS: &str = "id, project, trigger, kind, branch, sha, attempt, origin, forced, state, detail, started_at_ms, finished_at_ms, image";
 
 fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeployRecord> {
     Ok(DeployRecord {
@@ -146,6 +151,7 @@ fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeployRecord> {
         detail: row.get(10)?,
         started_at_ms: row.get(11)?,
         finished_at_ms: row.get(12)?,
+        image: row.get(13)?,
     })
 }
 
@@ -184,8 +190,8 @@ impl History {
         }
         let attempt = latest.map_or(1, |l| l.attempt + 1);
         tx.execute(
-            "INSERT INTO deploys (project, trigger, kind, branch, sha, attempt, origin, forced, state, started_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'firing', ?9)",
+            "INSERT INTO deploys (project, trigger, kind, branch, sha, attempt, origin, forced, state, started_at_ms, image)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'firing', ?9, ?10)",
             params![
                 claim.project,
                 claim.trigger,
@@ -195,7 +201,8 @@ impl History {
                 attempt,
                 claim.origin.word(),
                 claim.forced,
-                now_ms()
+                now_ms(),
+                claim.image
             ],
         )
         .map_err(|e| self.error(e))?;
@@ -268,6 +275,7 @@ mod tests {
             origin: Origin::Cli,
             forced: None,
             again,
+            image: "octo/cities:a1b2c3d",
         }
     }
 
@@ -281,6 +289,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((first.attempt, first.state), (1, DeployState::Firing));
+        assert_eq!(first.image.as_deref(), Some("octo/cities:a1b2c3d"));
         // In progress: not even "again" claims it.
         let other = History::open(&path).unwrap();
         assert_eq!(

@@ -220,6 +220,8 @@ pub async fn deploy(
     };
     let kind = trigger.kind.word();
     let sha = verdict.sha.clone();
+    let (repository, tag) = crate::push::deploy_reference(pipeline, &branch, &sha);
+    let image = format!("{repository}:{tag}");
     let claim = ledger::Claim {
         project: &pipeline.project,
         trigger: &trigger.name,
@@ -229,6 +231,7 @@ pub async fn deploy(
         origin: request.origin,
         forced: forced.as_deref(),
         again: request.again,
+        image: &image,
     };
     let history = open_history(history)?;
     let record = match history.claim_deploy(&claim)? {
@@ -248,8 +251,8 @@ pub async fn deploy(
         branch: &branch,
         sha: &sha,
         trigger: &trigger.name,
-        image: &pipeline.image.to_string(),
-        tag: &pipeline.image.tag,
+        image: &image,
+        tag: &tag,
     };
     let (state, detail) = match trigger.kind {
         DeployKind::GithubWorkflow | DeployKind::GithubDispatch => {

@@ -96,6 +96,19 @@ pub async fn branch(root: &Path) -> Option<String> {
     }
 }
 
+/// The remote's default branch, as `origin/HEAD` names it (`git clone`
+/// sets it; `git remote set-head origin --auto` does later); `None` when
+/// it is not set.
+pub async fn default_branch(root: &Path) -> Option<String> {
+    run(
+        root,
+        &["symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD"],
+    )
+    .await
+    .ok()
+    .and_then(|r| r.strip_prefix("origin/").map(str::to_owned))
+}
+
 /// [`branch`] for code that cannot wait (the project list): the `git` call,
 /// when needed, blocks.
 pub fn branch_now(root: &Path) -> Option<String> {

@@ -22,6 +22,20 @@ use crate::event::{Event, LogStream};
 use crate::{ErrorCode, Problem};
 
 /// How often context progress is reported while the engine reads it.
+/// Label holding the commit an image was built from (with [`DIRTY_SUFFIX`]
+/// when the work tree had uncommitted changes).
+pub const LABEL_COMMIT: &str = "dev.slipway.commit";
+/// Marks a [`LABEL_COMMIT`] built from uncommitted changes.
+pub const DIRTY_SUFFIX: &str = "+dirty";
+
+/// The [`LABEL_COMMIT`] value for a build of this work tree.
+pub(super) fn commit_label(git: &crate::event::GitInfo) -> String {
+    match git.dirty {
+        true => format!("{}{DIRTY_SUFFIX}", git.commit),
+        false => git.commit.clone(),
+    }
+}
+
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Lines of a failing instruction's output kept for the error.
 const FAILURE_LINES: usize = 30;
@@ -289,10 +303,13 @@ async fn build_with(runner: &mut Runner, step: usize, builder: Builder) -> Attem
         nocache: spec.no_cache,
         rm: true,
         forcerm: true,
-        labels: Some(HashMap::from([(
-            super::LABEL_PROJECT.to_string(),
-            runner.pipeline.project.clone(),
-        )])),
+        labels: Some(
+            [(super::LABEL_PROJECT, Some(runner.pipeline.project.clone()))]
+                .into_iter()
+                .chain([(LABEL_COMMIT, runner.commit.clone())])
+                .filter_map(|(k, v)| Some((k.to_string(), v?)))
+                .collect::<HashMap<_, _>>(),
+        ),
         version: if buildkit {
             BuilderVersion::BuilderBuildKit
         } else {

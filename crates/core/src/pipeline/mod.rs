@@ -17,6 +17,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+pub use build::{DIRTY_SUFFIX, LABEL_COMMIT};
 pub use container::{ContainerInfo, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean, containers, stop};
 pub use readiness::{Attempt, ProbeTarget, ReadinessProbe};
 
@@ -157,6 +158,7 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
         containers: Vec::new(),
         service: None,
         image_id: None,
+        commit: None,
         background: Vec::new(),
     };
     let task = tokio::spawn(runner.execute(git));
@@ -327,6 +329,8 @@ pub(crate) struct Runner {
     containers: Vec<String>,
     service: Option<Service>,
     image_id: Option<String>,
+    /// The commit the image is built from, as its [`LABEL_COMMIT`] says it.
+    commit: Option<String>,
     /// Log follower and exit watcher, stopped at cleanup.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -377,6 +381,7 @@ impl Runner {
     }
 
     async fn execute(mut self, git: Option<GitInfo>) -> Outcome {
+        self.commit = git.as_ref().map(build::commit_label);
         let started_at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
