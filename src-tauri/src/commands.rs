@@ -291,6 +291,44 @@ pub async fn history_run(reference: String) -> Result<RunDetails, Problem> {
     .await
 }
 
+/// A project's last finished run, as the history keeps it.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct LastRun {
+    /// The project folder.
+    pub path: String,
+    pub details: RunDetails,
+}
+
+/// The last finished run of each added project, so the window shows the
+/// results it had before a restart.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn runs_last(state: State<'_, AppState>) -> Result<Vec<LastRun>, Problem> {
+    let paths = state.recent_paths();
+    with_history(move |h| {
+        let mut last = Vec::new();
+        for path in paths {
+            let Some(run) = h.last_finished(&path)? else {
+                continue;
+            };
+            let steps = h.steps(run.seq)?;
+            let (logs, dropped_lines) = h.logs(run.seq)?;
+            last.push(LastRun {
+                path: path.to_string_lossy().into_owned(),
+                details: RunDetails {
+                    run,
+                    steps,
+                    logs,
+                    dropped_lines,
+                },
+            });
+        }
+        Ok(last)
+    })
+    .await
+}
+
 /// Containers a project's runs left (running or kept by the cleanup policy).
 #[tauri::command]
 #[specta::specta]
@@ -326,8 +364,58 @@ pub fn settings_get(state: State<'_, AppState>) -> Settings {
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
-pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Settings, Problem> {
+pub fn settings_set(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    settings: Settings,
+) -> Result<Settings, Problem> {
+    if settings.start_at_login != state.settings().start_at_login {
+        crate::start_at_login(&app, settings.start_at_login)?;
+    }
     state.save_settings(settings)
+}
+
+/// The set-up checks `slipway doctor` makes, with the pipeline of the
+/// project at `path` (when given).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn doctor_checks(
+    state: State<'_, AppState>,
+    path: Option<String>,
+) -> Result<Vec<slipway_core::doctor::HealthCheck>, Problem> {
+    let dir = match path {
+        Some(path) => state.known_project(&path)?,
+        None => directories::BaseDirs::new()
+            .map(|d| d.home_dir().to_path_buf())
+            .unwrap_or_else(|| std::path::PathBuf::from("/")),
+    };
+    Ok(slipway_core::doctor::run(&dir).await)
+}
+
+/// What About shows.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct About {
+    pub version: String,
+    /// The commit it was built from.
+    pub commit: String,
+    /// The engine and the API version in use, when it answers.
+    pub docker: Option<slipway_core::engine::EngineVersion>,
+    /// Why the engine did not answer.
+    pub docker_problem: Option<String>,
+}
+
+/// The version, the commit and the Docker API version in use.
+#[tauri::command]
+#[specta::specta]
+pub async fn about() -> About {
+    let docker = slipway_core::engine::version(std::time::Duration::from_secs(3)).await;
+    About {
+        version: slipway_core::VERSION.to_string(),
+        commit: slipway_core::COMMIT.to_string(),
+        docker_problem: docker.as_ref().err().map(|e| e.to_string()),
+        docker: docker.ok(),
+    }
 }
 
 /// Closes the window the way its close button does: into the tray when

@@ -77,6 +77,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             delivery::deploys_list,
             publish::push_plan,
             publish::push_image,
+            commands::doctor_checks,
+            commands::runs_last,
+            commands::about,
         ])
         .events(tauri_specta::collect_events![
             news::RunStarted,
@@ -269,6 +272,29 @@ fn reveal_at_the_latest(app: &AppHandle) {
     });
 }
 
+/// The argument the login item starts Slipway with: in the tray, no window.
+const IN_TRAY_ARG: &str = "--in-tray";
+
+/// Turns the login item (an XDG autostart entry on Linux) on or off.
+pub fn start_at_login(app: &AppHandle, on: bool) -> Result<(), Problem> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    let done = match on {
+        true => launcher.enable(),
+        false => launcher.disable(),
+    };
+    done.map_err(|e| {
+        Problem::new(
+            ErrorCode::Io,
+            format!(
+                "Slipway could not {} starting at login: {e}",
+                if on { "turn on" } else { "turn off" }
+            ),
+        )
+        .with_hint("Check that ~/.config/autostart can be written.")
+    })
+}
+
 /// Shows and focuses the main window.
 pub fn show_window(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
@@ -339,6 +365,11 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .args([IN_TRAY_ARG])
+                .build(),
+        )
         .invoke_handler(builder.invoke_handler())
         .on_page_load(|webview, load| match load.event() {
             PageLoadEvent::Started if commands::startup_probe() => {
@@ -351,6 +382,10 @@ pub fn run() {
         })
         .setup(move |app| {
             builder.mount_events(app);
+            // Started at login: in the tray, the window shown when asked.
+            if std::env::args().any(|a| a == IN_TRAY_ARG) {
+                REVEALED.store(true, Ordering::SeqCst);
+            }
             app.manage(AppState::load(config_dir(app.handle())));
             // The window is made here, not from the config, to hand the page
             // its first data (`create: false` in tauri.conf.json).
@@ -368,6 +403,7 @@ pub fn run() {
             notify::follow_runs(app.handle());
             tray::create(app.handle())?;
             tray::follow_runs(app.handle());
+            tray::remember_last_results(app.handle());
             app.manage(pulls::Watcher::default());
             app.manage(publish::Pushing::default());
             pulls::start(app.handle());

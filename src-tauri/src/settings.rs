@@ -22,6 +22,8 @@ pub struct Settings {
     pub theme: Theme,
     /// Push and open PR runs the pipeline first.
     pub preflight: bool,
+    /// Start Slipway in the tray when the user logs in.
+    pub start_at_login: bool,
 }
 
 /// The colour theme.
@@ -44,6 +46,7 @@ impl Default for Settings {
             notifications: true,
             theme: Theme::System,
             preflight: true,
+            start_at_login: false,
         }
     }
 }

@@ -277,6 +277,39 @@ pub fn follow_runs(app: &AppHandle) {
     });
 }
 
+/// Until a run says otherwise, the icon shows the worst of the added
+/// projects' last results, as the history kept them.
+pub fn remember_last_results(app: &AppHandle) {
+    use slipway_core::history::{History, RunResult};
+    let paths = app.state::<crate::AppState>().recent_paths();
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let last = tokio::task::spawn_blocking(move || {
+            let history = History::open_default().ok()?;
+            paths
+                .iter()
+                .filter_map(|p| history.last_finished(p).ok().flatten())
+                .map(|run| match run.result {
+                    RunResult::Passed => TrayState::Passed,
+                    RunResult::Cancelled => TrayState::Idle,
+                    _ => TrayState::Failed,
+                })
+                .max_by_key(|s| rank(*s))
+        })
+        .await
+        .ok()
+        .flatten();
+        let status = handle.state::<Mutex<TrayStatus>>();
+        let Ok(mut status) = status.lock() else {
+            return;
+        };
+        if status.local.is_none() && last.is_some_and(|s| s != TrayState::Idle) {
+            status.local = last;
+            show(&handle, &status);
+        }
+    });
+}
+
 /// Shows the summed-up state in the tray.
 fn show(app: &AppHandle, status: &TrayStatus) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {

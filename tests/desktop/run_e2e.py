@@ -913,6 +913,63 @@ def test_window_size_and_position_are_remembered(h):
     h.shot("12-window-restored")
 
 
+def test_a_relaunched_window_shows_the_last_results(h):
+    """After a restart, the project list, the project's page and the tray
+    show the last run's result, steps and log, from the history."""
+    h.run_and_wait("passed")
+    relaunch(h)
+    show_project(h, h.name)
+    outcome = wait_for("the last result", lambda: h.css("[data-testid=outcome][data-result=passed]"), 30)
+    assert "Passed" in outcome.text, outcome.text
+    assert set(h.steps()) == {"passed"}, h.steps()
+    dot = h.driver.execute_script(
+        "const b = [...document.querySelectorAll('.sidebar .project')]"
+        ".find((b) => b.querySelector('.name')?.textContent.trim() === arguments[0]);"
+        "return b.querySelector('.dot').className;", h.name)
+    assert "passed" in dot, dot
+    wait_for("the log", lambda: "READY after" in (h.text(".log .viewport") or ""), 10)
+    item = wait_for("the tray icon", tray_item, 20)
+    wait_for("the tray's passed icon", lambda: tray_icon_matches(item, "passed"), 20)
+    h.shot("23-remembered")
+
+
+def test_settings_checks_the_setup_and_starts_at_login(h):
+    """Settings shows `slipway doctor`'s checks and About; the start at
+    login setting writes and removes the autostart entry."""
+    autostart = os.path.expanduser("~/.config/autostart")
+    def entries():
+        if not os.path.isdir(autostart):
+            return []
+        found = []
+        for name in os.listdir(autostart):
+            with open(os.path.join(autostart, name)) as f:
+                text = f.read()
+            if "--in-tray" in text:
+                found.append((name, text))
+        return found
+    assert entries() == [], entries()
+    h.css(".settings-link").click()
+    health = wait_for("the checks", lambda: h.driver.find_elements(
+        By.CSS_SELECTOR, "[data-testid=health] li[data-verdict]"), 60)
+    names = [e.find_element(By.TAG_NAME, "strong").text for e in health]
+    assert names[:2] == ["Docker engine", "git"] and "History" in names and "Pipeline" in names, names
+    engine = next(e for e in health if e.find_element(By.TAG_NAME, "strong").text == "Docker engine")
+    assert engine.get_attribute("data-verdict") == "pass", engine.text
+    about = wait_for("About", lambda: "commit" in (h.text("[data-testid=about]") or "") and h.text("[data-testid=about]"), 20)
+    assert "Docker API 1." in about, about
+    box = h.css("[data-testid=start-at-login]")
+    assert not box.is_selected()
+    box.click()
+    found = wait_for("the autostart entry", entries, 10)
+    name, text = found[0]
+    assert "Exec=" in text and "slipway-desktop" in text, text
+    h.shot("24-settings-health")
+    h.css("[data-testid=start-at-login]").click()
+    wait_for("the autostart entry removed", lambda: entries() == [], 10)
+    with open(os.path.join(h.config, "settings.json")) as f:
+        assert json.load(f)["start_at_login"] is False
+
+
 def test_a_second_launch_focuses_the_first(h):
     second = subprocess.run([APP], capture_output=True, timeout=30)
     assert second.returncode == 0, second
@@ -951,6 +1008,8 @@ def main():
                  test_merge_when_green_uses_githubs_auto_merge,
                  test_a_circleci_project_runs_as_imported_and_saves,
                  test_deploy_fires_once_for_a_green_default_branch, test_push_shows_each_layer,
+                 test_a_relaunched_window_shows_the_last_results,
+                 test_settings_checks_the_setup_and_starts_at_login,
                  test_window_size_and_position_are_remembered,
                  test_a_second_launch_focuses_the_first]
         # Each test sets up what it needs (Harness.fresh): any order works.

@@ -16,6 +16,7 @@ mod import;
 mod pr;
 mod push;
 mod render;
+mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,7 +46,7 @@ const EXIT_CANCELLED: u8 = 130;
     about = "Build, run, probe and test a Docker service locally, before you push.",
     after_help = "Exit codes: 0 passed, 1 a step failed (or checks failed, or a deploy failed), 2 bad input (config, usage), 3 environment (engine or GitHub unreachable, rate-limited, port taken), 4 a deploy refused by its gate (nothing sent), 8 checks pending (`pr status`), 130 cancelled."
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -193,13 +194,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the set-up: engine, git, keychain, accounts, history, the folder's pipeline.
+    ///
+    /// One line per check, with what to do when it fails. Exit 0 when all
+    /// pass, 3 when the environment is the problem, 2 for a bad pipeline.
+    Doctor {
+        /// The folder whose pipeline is checked.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the shell completion script (`source <(slipway completions bash)`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages into a folder (the packages carry them).
+    #[command(hide = true)]
+    ManPages {
+        /// The folder to write `slipway.1` and `slipway-*.1` into.
+        dir: PathBuf,
+    },
     /// Pull requests on GitHub: open (after a preflight run), status, watch, merge, list.
     #[command(subcommand)]
     Pr(pr::PrCommand),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `--version` also asks the engine for its API version, so it runs
+    // before clap, which would print the version alone.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let wants_version = matches!(args.as_slice(), [flag] if flag == "--version" || flag == "-V");
+    let cli = match wants_version {
+        true => None,
+        false => Some(Cli::parse()),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(slipway_core::logging::filter())
         .with_writer(std::io::stderr)
@@ -214,6 +245,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ENVIRONMENT);
         }
     };
+    let Some(cli) = cli else {
+        return ExitCode::from(runtime.block_on(setup::version()));
+    };
     let json = match &cli.command {
         Command::Pr(command) => pr::wants_json(command),
         other => matches!(
@@ -226,6 +260,7 @@ fn main() -> ExitCode {
                 | Command::Deploy { json: true, .. }
                 | Command::Deploys { json: true, .. }
                 | Command::Push { json: true, .. }
+                | Command::Doctor { json: true, .. }
         ),
     };
     match runtime.block_on(dispatch(cli.command)) {
@@ -272,6 +307,9 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
             json,
         } => deploy::list(project, limit, json),
         Command::Push { dir, tag, json } => push::run(&dir, tag, json).await,
+        Command::Doctor { dir, json } => setup::doctor(&dir, json).await,
+        Command::Completions { shell } => setup::completions(shell),
+        Command::ManPages { dir } => setup::man_pages(&dir),
         Command::Import {
             dir,
             write,

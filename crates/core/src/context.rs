@@ -76,6 +76,30 @@ pub enum EntryKind {
     Dir,
     /// A symbolic link (sent as a link, not followed).
     Symlink,
+    /// A named pipe or a device: sent as an entry with no content, never
+    /// opened (opening a pipe would wait for a writer).
+    Special,
+}
+
+/// What a directory entry is sent as; `None` for what is not sent (sockets).
+fn entry_kind(file_type: &std::fs::FileType) -> Option<EntryKind> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_socket() {
+            return None;
+        }
+        if file_type.is_fifo() || file_type.is_char_device() || file_type.is_block_device() {
+            return Some(EntryKind::Special);
+        }
+    }
+    Some(if file_type.is_symlink() {
+        EntryKind::Symlink
+    } else if file_type.is_dir() {
+        EntryKind::Dir
+    } else {
+        EntryKind::File
+    })
 }
 
 impl ContextArchive {
@@ -142,12 +166,10 @@ impl ContextArchive {
                 format!("{rel}/{name}")
             };
             let meta = std::fs::symlink_metadata(&path).map_err(read_err(&path))?;
-            let kind = if meta.file_type().is_symlink() {
-                EntryKind::Symlink
-            } else if meta.is_dir() {
-                EntryKind::Dir
-            } else {
-                EntryKind::File
+            let kind = match entry_kind(&meta.file_type()) {
+                Some(kind) => kind,
+                // Sockets cannot be archived: the docker CLI leaves them out too.
+                None => continue,
             };
             if self.rules.is_ignored(&rel_path) {
                 if kind == EntryKind::Dir
@@ -193,6 +215,11 @@ impl ContextArchive {
                 }
                 EntryKind::Dir => {
                     tar.append_data(&mut header, format!("{rel}/"), io::empty())
+                        .map_err(ContextError::Write)?;
+                }
+                EntryKind::Special => {
+                    header.set_size(0);
+                    tar.append_data(&mut header, rel, io::empty())
                         .map_err(ContextError::Write)?;
                 }
                 EntryKind::Symlink => {
@@ -279,6 +306,49 @@ mod tests {
             vec!["Dockerfile", "link", "src/", "src/deep/", "src/deep/a.txt"]
         );
         assert_eq!(archive.progress().bytes(), 5 + 12);
+    }
+
+    #[test]
+    fn pipes_are_sent_unread_and_sockets_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch").unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("dev.sock")).unwrap();
+        let archive = ContextArchive::new(dir.path(), "Dockerfile").unwrap();
+        // Opening the pipe would wait for a writer forever: a thread, and a limit.
+        let (done, written) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let result = archive.write_tar(&mut buf).map(|()| buf);
+            let _ = done.send(result);
+        });
+        let buf = written
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("writing the context hung on the named pipe")
+            .unwrap();
+        let entries: Vec<(String, tar::EntryType)> = tar::Archive::new(buf.as_slice())
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().to_string_lossy().into_owned(),
+                    e.header().entry_type(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("Dockerfile".to_string(), tar::EntryType::Regular),
+                ("pipe".to_string(), tar::EntryType::Fifo)
+            ]
+        );
     }
 
     #[tokio::test]

@@ -12,6 +12,42 @@ use sha2::{Digest, Sha256};
 
 use crate::{ErrorCode, Problem};
 
+/// What `--version` and About say of the engine.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EngineVersion {
+    /// Where it is.
+    pub endpoint: String,
+    /// The engine's own version (`20.10.24`).
+    pub engine: String,
+    /// The API version Slipway talks to it in (`1.41`).
+    pub api: String,
+}
+
+/// The engine's version and the API version in use, or why the engine
+/// did not answer within `within`.
+pub async fn version(within: Duration) -> Result<EngineVersion, EngineError> {
+    let endpoint = Endpoint::from_env()?;
+    let host = endpoint.to_string();
+    let ask = async {
+        let engine = Engine::connect_to(endpoint).await?;
+        let docker = engine.docker();
+        let version = docker.version().await.map_err(|e| engine.error(e))?;
+        Ok(EngineVersion {
+            endpoint: host.clone(),
+            engine: version.version.unwrap_or_else(|| "?".into()),
+            api: docker.client_version().to_string(),
+        })
+    };
+    match tokio::time::timeout(within, ask).await {
+        Ok(answer) => answer,
+        Err(_) => Err(EngineError::Unreachable {
+            endpoint: host,
+            reason: format!("no answer within {} s", within.as_secs()),
+        }),
+    }
+}
+
 /// The local socket used when nothing else is configured.
 pub const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 

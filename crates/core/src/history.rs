@@ -214,6 +214,29 @@ impl History {
         Ok(history)
     }
 
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// SQLite's quick integrity check, and how many runs are kept.
+    pub fn health(&self) -> Result<u64, HistoryError> {
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if verdict != "ok" {
+            return Err(HistoryError {
+                path: self.path.clone(),
+                message: format!("it is damaged ({verdict})"),
+            });
+        }
+        self.conn
+            .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
     /// The connection, for the deploy history beside the runs.
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
@@ -356,6 +379,20 @@ impl History {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         Ok(rows)
+    }
+
+    /// The newest finished run of the project folder `root`.
+    pub fn last_finished(&self, root: &Path) -> Result<Option<RunRecord>, HistoryError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs WHERE root = ?1 AND result != 'running' ORDER BY seq DESC LIMIT 1"
+                ),
+                [root.to_string_lossy()],
+                run_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Finds a run by sequence number (`12`, `#12`), id, the id's last

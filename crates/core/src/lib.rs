@@ -14,6 +14,7 @@
 //! - [`project`] and [`git`]: what a folder holds and its git state.
 //! - [`github`]: the repository a project is on GitHub, the API client,
 //!   checks and pull requests; [`flow`] joins them to a project folder.
+//! - [`doctor`]: what is wrong with the set-up, one check per part.
 //! - [`push`]: the built image pushed to a registry under the project's tags.
 //! - [`accounts`]: who the user is signed in as; [`secrets`]: the only door
 //!   to the OS keychain.
@@ -22,11 +23,17 @@
 //! - [`logging`]: the log filter both front ends install.
 //! - [`error`]: [`Problem`], what a front end shows, and its [`ErrorCode`].
 
+/// The version Slipway is built as.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The commit Slipway is built from (`unknown` outside a git checkout).
+pub const COMMIT: &str = env!("SLIPWAY_COMMIT");
+
 pub mod accounts;
 pub mod config;
 pub mod context;
 pub mod deploy;
 pub mod dockerignore;
+pub mod doctor;
 pub mod duration;
 pub mod engine;
 pub mod error;

@@ -486,6 +486,40 @@ fn platform_store() -> Result<Store, SecretError> {
     Ok(store)
 }
 
+/// Whether the keychain can be used without asking the user anything:
+/// reachable, with an unlocked default collection. Blocks.
+pub fn status() -> Result<(), SecretError> {
+    platform_status()
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+fn platform_status() -> Result<(), SecretError> {
+    use secret_service::EncryptionType;
+    use secret_service::blocking::SecretService;
+    platform_store()?;
+    let platform = |e: secret_service::Error| SecretError::from_platform(e.to_string());
+    let service = SecretService::connect(EncryptionType::Plain).map_err(platform)?;
+    let locked = |detail: String| SecretError::Locked { detail };
+    let collection = service
+        .get_default_collection()
+        .map_err(|e| locked(format!("no default collection: {e}")))?;
+    match collection.is_locked().map_err(platform)? {
+        true => Err(locked("the default collection is locked".into())),
+        false => Ok(()),
+    }
+}
+
+#[cfg(not(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+)))]
+fn platform_status() -> Result<(), SecretError> {
+    platform_store().map(|_| ())
+}
+
 #[cfg(target_os = "macos")]
 fn platform_store() -> Result<Store, SecretError> {
     apple_native_keyring_store::keychain::Store::new()

@@ -154,6 +154,12 @@ impl FakeServices {
         self
     }
 
+    /// Revokes a GitHub token: GitHub answers 401 for it from now on.
+    pub fn revoke_github_token(&self, token: &str) -> &Self {
+        self.world.lock().expect("lock").github.remove(token);
+        self
+    }
+
     /// Makes `token` a valid CircleCI token of `login`.
     pub fn circleci_token(&self, token: &str, login: &str) -> &Self {
         self.world.lock().expect("lock").circleci.insert(

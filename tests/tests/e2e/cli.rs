@@ -136,6 +136,8 @@ const COMMANDS: &[&str] = &[
     "deploy",
     "deploys",
     "push",
+    "doctor",
+    "completions",
     "login",
     "login github",
     "login registry",

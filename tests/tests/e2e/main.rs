@@ -15,3 +15,4 @@ mod import;
 mod pipeline;
 mod pr;
 mod push;
+mod setup;

@@ -79,15 +79,29 @@ run = "busybox wget -qO- \"$SLIPWAY_URL/cities.json\" | grep -q Seattle && test 
     assert!(text.contains("COPY busybox /bin/busybox"), "{text}");
     assert!(text.contains("host sees the service"), "{text}");
 
-    // An unchanged rebuild comes from the layer cache.
+    // An unchanged project is not built again: its image is used as is.
+    let built = run.of_type("image_built")[0]["image_id"].clone();
     let again = project.run_json(&[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    let steps = again.of_type("build_step_finished");
-    assert!(!steps.is_empty());
+    assert!(again.of_type("build_step_finished").is_empty());
+    assert_eq!(again.of_type("image_built")[0]["image_id"], built);
     assert!(
-        steps.iter().all(|s| s["cached"] == true),
-        "expected cached layers: {steps:#?}"
+        again.log_text().contains("is used as is"),
+        "{}",
+        again.log_text()
     );
+
+    // A changed file is built again, the layers before it from the cache.
+    // (Its content is new to the engine's cache: the folder's name is unique.)
+    project.write("www/extra.txt", &project.path().display().to_string());
+    let changed = project.run_json(&[]);
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    let steps = changed.of_type("build_step_finished");
+    assert!(
+        steps.iter().any(|s| s["cached"] == true) && steps.iter().any(|s| s["cached"] == false),
+        "expected cached and rebuilt layers: {steps:#?}"
+    );
+    assert_ne!(changed.of_type("image_built")[0]["image_id"], built);
 }
 
 #[test]
@@ -208,4 +222,38 @@ fn failing_run_instruction(name: &str, builder: &str, expected: &str) {
     assert_eq!(build["exit_code"], 7);
     // Nothing ran, so nothing to clean.
     assert!(run.of_type("container_started").is_empty());
+}
+
+#[test]
+fn pipes_and_sockets_in_the_folder_build_like_docker() {
+    let project = Project::hello("specialfiles");
+    // The site folder is sent: a pipe and a socket in it, as a dev server leaves them.
+    let made = std::process::Command::new("mkfifo")
+        .arg(project.path().join("www/events.pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _socket =
+        std::os::unix::net::UnixListener::bind(project.path().join("www/dev.sock")).unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    let dir = project.path().to_path_buf();
+    let data = project.data_dir().to_path_buf();
+    std::thread::spawn(move || {
+        let out = std::process::Command::new(slipway_tests::slipway_bin())
+            .args(["run", "--json"])
+            .arg(&dir)
+            .env("SLIPWAY_DATA_DIR", &data)
+            .output();
+        let _ = done.send(out);
+    });
+    let out = finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the run hung on the named pipe")
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -137,6 +137,18 @@ export const commands = {
 	 *  `on_event`.
 	 */
 	pushImage: (path: string, tag: string | null, onEvent: Channel<PushEvent>) => typedError<PushReport, Problem_Serialize>(__TAURI_INVOKE("push_image", { path, tag, onEvent })),
+	/**
+	 *  The set-up checks `slipway doctor` makes, with the pipeline of the
+	 *  project at `path` (when given).
+	 */
+	doctorChecks: (path: string | null) => typedError<HealthCheck_Serialize[], Problem_Serialize>(__TAURI_INVOKE("doctor_checks", { path })),
+	/**
+	 *  The last finished run of each added project, so the window shows the
+	 *  results it had before a restart.
+	 */
+	runsLast: () => typedError<LastRun_Serialize[], Problem_Serialize>(__TAURI_INVOKE("runs_last")),
+	/**  The version, the commit and the Docker API version in use. */
+	about: () => __TAURI_INVOKE<About_Serialize>("about"),
 };
 
 /** Events */
@@ -149,6 +161,31 @@ export const events = {
 };
 
 /* Types */
+/**  What About shows. */
+export type About = About_Serialize | About_Deserialize;
+
+/**  What About shows. */
+export type About_Deserialize = {
+	version: string,
+	/**  The commit it was built from. */
+	commit: string,
+	/**  The engine and the API version in use, when it answers. */
+	docker?: EngineVersion | null,
+	/**  Why the engine did not answer. */
+	docker_problem?: string | null,
+};
+
+/**  What About shows. */
+export type About_Serialize = {
+	version: string,
+	/**  The commit it was built from. */
+	commit: string,
+	/**  The engine and the API version in use, when it answers. */
+	docker: EngineVersion | null,
+	/**  Why the engine did not answer. */
+	docker_problem: string | null,
+};
+
 /**  One signed-in account, as front ends show it: never a secret. */
 export type Account = Account_Serialize | Account_Deserialize;
 
@@ -279,6 +316,13 @@ export type Armed_Serialize = {
 	/**  Whether GitHub's own auto-merge was enabled for it. */
 	auto_merge: boolean,
 };
+
+/**  What a failure is the fault of: the exit code follows it. */
+export type Blame = 
+/**  The machine, a service or a login. */
+"environment" | 
+/**  The folder's pipeline file. */
+"pipeline";
 
 /**  Where the checked-out branch stands. */
 export type BranchStatus = BranchStatus_Serialize | BranchStatus_Deserialize;
@@ -608,6 +652,16 @@ export type Endpoints_Serialize = {
 	circleci_api_url: string | null,
 };
 
+/**  What `--version` and About say of the engine. */
+export type EngineVersion = {
+	/**  Where it is. */
+	endpoint: string,
+	/**  The engine's own version (`20.10.24`). */
+	engine: string,
+	/**  The API version Slipway talks to it in (`1.41`). */
+	api: string,
+};
+
 /**
  *  What kind of problem a front end is looking at. Add a variant only when
  *  a front end treats it differently.
@@ -924,6 +978,33 @@ export type GithubRepo = {
 	name: string,
 };
 
+/**  One line of the report. */
+export type HealthCheck = HealthCheck_Serialize | HealthCheck_Deserialize;
+
+/**  One line of the report. */
+export type HealthCheck_Deserialize = {
+	/**  What was checked ("Docker engine", "GitHub github.com"). */
+	name: string,
+	verdict: Verdict,
+	/**  What was found, or what is wrong. */
+	detail: string,
+	/**  What to do, when it failed or warned. */
+	hint?: string | null,
+	blame: Blame,
+};
+
+/**  One line of the report. */
+export type HealthCheck_Serialize = {
+	/**  What was checked ("Docker engine", "GitHub github.com"). */
+	name: string,
+	verdict: Verdict,
+	/**  What was found, or what is wrong. */
+	detail: string,
+	/**  What to do, when it failed or warned. */
+	hint: string | null,
+	blame: Blame,
+};
+
 /**  An imported CI config. */
 export type Imported = {
 	/**  The CI file. */
@@ -941,6 +1022,23 @@ export type Imported = {
 	unmapped: Note[],
 	/**  Secrets the deploy triggers need, with the command that sets each. */
 	secrets_to_set: string[],
+};
+
+/**  A project's last finished run, as the history keeps it. */
+export type LastRun = LastRun_Serialize | LastRun_Deserialize;
+
+/**  A project's last finished run, as the history keeps it. */
+export type LastRun_Deserialize = {
+	/**  The project folder. */
+	path: string,
+	details: RunDetails_Deserialize,
+};
+
+/**  A project's last finished run, as the history keeps it. */
+export type LastRun_Serialize = {
+	/**  The project folder. */
+	path: string,
+	details: RunDetails_Serialize,
 };
 
 /**  How far one layer's upload is. */
@@ -1722,6 +1820,8 @@ export type Settings_Deserialize = {
 	theme?: Theme,
 	/**  Push and open PR runs the pipeline first. */
 	preflight?: boolean,
+	/**  Start Slipway in the tray when the user logs in. */
+	start_at_login?: boolean,
 };
 
 /**  User preferences. */
@@ -1734,6 +1834,8 @@ export type Settings_Serialize = {
 	theme: Theme,
 	/**  Push and open PR runs the pipeline first. */
 	preflight: boolean,
+	/**  Start Slipway in the tray when the user logs in. */
+	start_at_login: boolean,
 };
 
 /**  One step of the plan. */
@@ -1838,6 +1940,17 @@ export type TriggerView = {
 	/**  The branch it deploys. */
 	branch: string,
 };
+
+/**  How one check came out. */
+export type Verdict = 
+/**  Works. */
+"pass" | 
+/**  Works, with something worth knowing (a token missing a scope). */
+"warn" | 
+/**  Does not work: the hint says what to do. */
+"fail" | 
+/**  Nothing to check (no pipeline in the folder, no account). */
+"skip";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -2,6 +2,8 @@
 // unwrapped so failures arrive as `ProblemError` ({code, message, hint}).
 
 import type {
+  About,
+  HealthCheck,
   Account_Serialize,
   Accounts_Serialize,
   ContainerInfo_Serialize,
@@ -29,6 +31,7 @@ export { commands, events };
 export type { AccountKind, LayerState, PushEvent, CheckState, MergeMethod, StepKind, Theme } from "./bindings";
 
 // The shapes Rust sends (the bindings also describe what it accepts).
+export type { About, HealthCheck };
 export type Account = Account_Serialize;
 export type Accounts = Accounts_Serialize;
 export type ContainerInfo = ContainerInfo_Serialize;

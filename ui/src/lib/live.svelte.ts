@@ -6,10 +6,11 @@
 // times a second, together with the running steps' clocks.
 
 import { Channel } from "@tauri-apps/api/core";
-import { call, commands, type Pushed } from "./ipc";
+import { call, commands, type Pushed, type RunDetails } from "./ipc";
+import { LogBuffer } from "./logBuffer";
 import { RemoteLog } from "./logSource";
 import { Pacer } from "./pacer";
-import { applyPushed, newRun, type RunView } from "./runState";
+import { applyPushed, newRun, rememberedRun, type RunView } from "./runState";
 
 class LiveRuns {
   /** The latest run of each project folder (running or finished). */
@@ -73,6 +74,16 @@ class LiveRuns {
     };
     // The bindings type the channel with the accepting shape; Rust sends Pushed.
     await call(commands.runAttach(runId, channel as unknown as Parameters<typeof commands.runAttach>[1]));
+  }
+
+  /** Shows a project's last run from the history (after a restart), unless a run is here already. */
+  remember(path: string, details: RunDetails): void {
+    if (this.byPath[path]) return;
+    const buffer = new LogBuffer(Math.max(1, details.logs.length));
+    buffer.pushAll(details.logs);
+    const logs = Object.assign(buffer, { grew() {} });
+    this.byPath = { ...this.byPath, [path]: rememberedRun(details, logs) };
+    this.version++;
   }
 
   async cancel(path: string): Promise<void> {

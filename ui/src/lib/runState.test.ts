@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Event_Serialize } from "./bindings";
-import type { Pushed, RunEvent } from "./ipc";
+import type { Pushed, RunDetails, RunEvent } from "./ipc";
 import { LogBuffer } from "./logBuffer";
 import type { LogTail } from "./logSource";
-import { applyEvent, applyPushed, currentStep, newRun, outcomeText, runClock, stepDuration } from "./runState";
+import { applyEvent, applyPushed, currentStep, newRun, outcomeText, rememberedRun, runClock, stepDuration, type LiveLog } from "./runState";
 
 /** A live log that records how far it was told the log got, and the newest rows it was sent. */
 class Told extends LogBuffer {
@@ -65,5 +65,33 @@ describe("run view", () => {
     expect((run.logs as Told).tails).toEqual([{ first: 0, rows: [row(1), row(2)] }, { first: 1, rows: [row(3)] }]);
     expect(run.steps[0].state).toBe("running");
     expect(run.elapsedMs).toBe(42);
+  });
+});
+
+describe("a remembered run", () => {
+  it("shows the history's record as a finished run", () => {
+    const details = {
+      run: {
+        seq: 4, id: "r4", project: "cities", root: "/p", image: "cities:latest", image_id: null,
+        git_commit: "abc", git_branch: "main", started_at_ms: 1, duration_ms: 900, result: "failed",
+        failed_step: "unit tests", message: "exit 1",
+      },
+      steps: [
+        { index: 0, name: "build", kind: "build", status: "passed", duration_ms: 400, exit_code: null, message: null },
+        { index: 1, name: "unit tests", kind: "test", status: "failed", duration_ms: 300, exit_code: 1, message: "exit 1" },
+        { index: 2, name: "cleanup", kind: "cleanup", status: "pending", duration_ms: null, exit_code: null, message: null },
+      ],
+      logs: [],
+      dropped_lines: 0,
+    } as unknown as RunDetails;
+    const run = rememberedRun(details, { grew() {} } as unknown as LiveLog);
+    expect(run.outcome).toEqual({ result: "failed", step: 1, step_name: "unit tests", message: "exit 1" });
+    expect(run.steps.map((s) => s.state)).toEqual(["passed", "failed", "skipped"]);
+    expect(run.durationMs).toBe(900);
+    const interrupted = rememberedRun(
+      { ...details, run: { ...details.run, result: "interrupted", message: null } } as RunDetails,
+      { grew() {} } as unknown as LiveLog,
+    );
+    expect(interrupted.outcome?.result).toBe("error");
   });
 });

@@ -1,7 +1,7 @@
 // The live view of a run, folded from its events. Pure functions, so the
 // UI's logic is tested without a window.
 
-import type { Outcome, Pushed, RunEvent, StepKind } from "./ipc";
+import type { Outcome, Problem, Pushed, RunDetails, RunEvent, StepKind } from "./ipc";
 import type { LogSource, LogTail } from "./logSource";
 
 export type StepState = "pending" | "running" | "passed" | "failed" | "skipped" | "cancelled";
@@ -151,4 +151,48 @@ export function outcomeText(outcome: Outcome): string {
     case "error":
       return outcome.problem.message;
   }
+}
+
+/** A finished run as the history kept it, shown like a live one ended. */
+export function rememberedRun(details: RunDetails, logs: LiveLog): RunView {
+  const { run, steps } = details;
+  const failedAt = steps.findIndex((s) => s.status === "failed");
+  const outcome: Outcome =
+    run.result === "passed" ? { result: "passed" }
+    : run.result === "cancelled" ? { result: "cancelled" }
+    : run.result === "failed" ? {
+        result: "failed",
+        step: Math.max(failedAt, 0),
+        step_name: run.failed_step ?? steps[failedAt]?.name ?? "",
+        message: run.message ?? "",
+      }
+    : {
+        result: "error",
+        step: failedAt >= 0 ? failedAt : null,
+        problem: {
+          code: "io",
+          message: run.message ?? (run.result === "interrupted" ? "Interrupted: Slipway stopped before the run ended" : "The run stopped"),
+        } as Problem,
+      };
+  return {
+    runId: run.id,
+    project: run.project,
+    image: run.image,
+    branch: run.git_branch,
+    commit: run.git_commit,
+    steps: steps.map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      state: s.status === "pending" ? "skipped" : s.status,
+      durationMs: s.duration_ms ?? undefined,
+      exitCode: s.exit_code,
+      message: s.message,
+      build: [],
+    })),
+    elapsedMs: run.duration_ms ?? 0,
+    outcome,
+    durationMs: run.duration_ms ?? undefined,
+    logs,
+    receivedAt: 0,
+  };
 }

@@ -580,6 +580,45 @@ impl AccountStore {
         })
     }
 
+    /// Checks one listed account with its service, one request each: who
+    /// the token is for (and what it may not do), or why it no longer
+    /// works. Logins the docker CLI keeps are not checked.
+    pub async fn check(&self, account: &Account) -> Result<String, AccountError> {
+        let secret = || self.secrets.get(secret_id(account.kind, &account.host));
+        match (&account.source, account.kind) {
+            (AccountSource::DockerConfig | AccountSource::DockerHelper { .. }, _) => Ok(format!(
+                "{} (the docker CLI's login; not checked)",
+                account.user
+            )),
+            (_, AccountKind::Github) => {
+                let client = self.github_client(&account.host).await?;
+                let user = crate::github::authenticated_user(&client).await?;
+                let warnings = crate::github::scope_warnings(user.scopes.as_deref());
+                let scopes = user
+                    .scopes
+                    .map(|s| format!("scopes {}", s.join(", ")))
+                    .unwrap_or_else(|| "a fine-grained token".into());
+                Ok(match warnings.is_empty() {
+                    true => format!("{} ({scopes})", user.login),
+                    false => format!("{} ({scopes}; {})", user.login, warnings.join("; ")),
+                })
+            }
+            (_, AccountKind::Circleci) => {
+                let api = match &account.api_url {
+                    Some(api) => api.clone(),
+                    None => self.endpoints()?.circleci_api()?,
+                };
+                let me = circleci::me(&api, &account.host, &secret().await?).await?;
+                Ok(me.login)
+            }
+            (_, AccountKind::Registry) => {
+                let target = registry::Target::parse(&account.host)?;
+                registry::check_login(&target, &account.user, &secret().await?).await?;
+                Ok(account.user.clone())
+            }
+        }
+    }
+
     /// The credentials to use for a registry: Slipway's login first, then
     /// the docker CLI's. `None` when neither has one.
     pub async fn registry_credentials(

@@ -41,6 +41,10 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 const FAILURE_LINES: usize = 30;
 
 pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
+    runner.inputs = super::reuse::inputs(runner).await;
+    if let Some(end) = reuse(runner, step).await {
+        return end;
+    }
     let wanted = runner.pipeline.build.builder;
     let first = if wanted == Builder::Classic {
         Builder::Classic
@@ -68,6 +72,31 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
             .with_hint("Set `builder = \"classic\"` (or \"auto\") under [build] in slipway.toml."),
         ),
     }
+}
+
+/// The image as it is, when it was built from these very inputs.
+async fn reuse(runner: &mut Runner, step: usize) -> Option<StepEnd> {
+    let inputs = runner.inputs.clone()?;
+    let image = runner.pipeline.image.to_string();
+    let info = runner.engine.docker().inspect_image(&image).await.ok()?;
+    let labels = info.config.as_ref()?.labels.as_ref()?;
+    if labels.get(super::reuse::LABEL_INPUTS) != Some(&inputs) {
+        return None;
+    }
+    let image_id = info.id?;
+    runner
+        .log(
+            step,
+            LogStream::Build,
+            format!(
+                "unchanged since {image} was built ({}): the context, the base images and the options are the same, so it is used as is",
+                image_id.trim_start_matches("sha256:").get(..12).unwrap_or(&image_id)
+            ),
+        )
+        .await;
+    runner.image_id = Some(image_id.clone());
+    runner.emit(Event::ImageBuilt { step, image_id }).await;
+    Some(StepEnd::Passed { exit_code: None })
 }
 
 enum Attempted {
@@ -306,7 +335,10 @@ async fn build_with(runner: &mut Runner, step: usize, builder: Builder) -> Attem
         labels: Some(
             [(super::LABEL_PROJECT, Some(runner.pipeline.project.clone()))]
                 .into_iter()
-                .chain([(LABEL_COMMIT, runner.commit.clone())])
+                .chain([
+                    (LABEL_COMMIT, runner.commit.clone()),
+                    (super::reuse::LABEL_INPUTS, runner.inputs.clone()),
+                ])
                 .filter_map(|(k, v)| Some((k.to_string(), v?)))
                 .collect::<HashMap<_, _>>(),
         ),

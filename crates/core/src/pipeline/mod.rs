@@ -10,6 +10,7 @@ mod build;
 mod container;
 mod lines;
 mod readiness;
+mod reuse;
 mod test_step;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -159,6 +160,7 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
         service: None,
         image_id: None,
         commit: None,
+        inputs: None,
         background: Vec::new(),
     };
     let task = tokio::spawn(runner.execute(git));
@@ -331,6 +333,8 @@ pub(crate) struct Runner {
     image_id: Option<String>,
     /// The commit the image is built from, as its [`LABEL_COMMIT`] says it.
     commit: Option<String>,
+    /// The digest of the build's inputs, as its image's label keeps it.
+    inputs: Option<String>,
     /// Log follower and exit watcher, stopped at cleanup.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
