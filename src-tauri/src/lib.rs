@@ -272,6 +272,31 @@ fn reveal_at_the_latest(app: &AppHandle) {
     });
 }
 
+/// Finishes runs whose process is gone (their containers removed, their
+/// history marked interrupted), and says so once in a notification.
+fn recover_at_start(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let engine = tokio::time::timeout(
+            Duration::from_secs(5),
+            slipway_core::engine::Engine::connect(),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok);
+        let recovered = slipway_core::recover::recover(engine.as_ref(), None).await;
+        if let Some(summary) = recovered.summary() {
+            tracing::info!("{summary}");
+            app.state::<news::NewsBus>()
+                .publish(news::RunNews::Deploy(news::DeployNews {
+                    path: PathBuf::new(),
+                    title: "Slipway finished interrupted runs".into(),
+                    body: summary,
+                }));
+        }
+    });
+}
+
 /// The argument the login item starts Slipway with: in the tray, no window.
 const IN_TRAY_ARG: &str = "--in-tray";
 
@@ -408,6 +433,7 @@ pub fn run() {
             app.manage(publish::Pushing::default());
             pulls::start(app.handle());
             delivery::follow_merges(app.handle());
+            recover_at_start(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

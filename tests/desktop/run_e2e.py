@@ -927,7 +927,7 @@ def test_a_relaunched_window_shows_the_last_results(h):
         ".find((b) => b.querySelector('.name')?.textContent.trim() === arguments[0]);"
         "return b.querySelector('.dot').className;", h.name)
     assert "passed" in dot, dot
-    wait_for("the log", lambda: "READY after" in (h.text(".log .viewport") or ""), 10)
+    wait_for("the log", lambda: "ready after" in (h.text(".log .viewport") or ""), 10)
     item = wait_for("the tray icon", tray_item, 20)
     wait_for("the tray's passed icon", lambda: tray_icon_matches(item, "passed"), 20)
     h.shot("23-remembered")

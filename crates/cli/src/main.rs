@@ -276,7 +276,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// How long the engine may take to answer before recovery skips it.
+const RECOVERY_ENGINE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Finishes runs whose process is gone (their containers removed, their
+/// history marked interrupted) and says so once.
+async fn recover_orphans(engine: Option<&Engine>) {
+    let connected;
+    let engine = match engine {
+        Some(e) => Some(e),
+        None => {
+            connected = tokio::time::timeout(RECOVERY_ENGINE_WAIT, Engine::connect())
+                .await
+                .ok()
+                .and_then(Result::ok);
+            connected.as_ref()
+        }
+    };
+    let recovered = slipway_core::recover::recover(engine, None).await;
+    if let Some(summary) = recovered.summary() {
+        eprintln!("note: {summary}");
+    }
+}
+
 async fn dispatch(command: Command) -> Result<u8, Problem> {
+    if matches!(
+        command,
+        Command::History { .. } | Command::Logs { .. } | Command::Clean { .. }
+    ) {
+        recover_orphans(None).await;
+    }
     match command {
         Command::Run { dir, json, verbose } => run(dir, json, verbose, true).await,
         Command::Pr(command) => pr::run(command).await,
@@ -354,6 +383,7 @@ async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, 
         );
     }
     let engine = Engine::connect().await.map_err(|e| e.problem())?;
+    recover_orphans(Some(&engine)).await;
     let git = slipway_core::git::inspect(&pipeline.root).await.ok();
     let writer = history::Writer::start(None);
     let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline, git);
@@ -453,7 +483,14 @@ fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
 }
 
 fn open_history() -> Result<History, Problem> {
-    History::open_default().map_err(|e| e.problem())
+    let history = History::open_default().map_err(|e| e.problem())?;
+    if let Some(aside) = history.moved_aside() {
+        eprintln!(
+            "note: the history was damaged; it is kept at {} and a new one is started",
+            aside.display()
+        );
+    }
+    Ok(history)
 }
 
 fn history(project: Option<String>, limit: usize, json: bool) -> Result<u8, Problem> {

@@ -11,6 +11,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::UNIX_EPOCH;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ const TAIL_BYTES: usize = 7 << 20;
 /// The database file's name.
 const FILE_NAME: &str = "history.db";
 /// Current schema version (`PRAGMA user_version`).
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 
 /// Why the history could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,9 +42,21 @@ pub struct HistoryError {
 impl HistoryError {
     /// The error as a user-facing problem.
     pub fn problem(&self) -> Problem {
-        Problem::new(ErrorCode::History, self.to_string()).with_hint(
-            "Check that the folder is writable, or set SLIPWAY_DATA_DIR to another folder.",
-        )
+        let lower = self.message.to_lowercase();
+        let hint = if lower.contains("full") {
+            "Free some disk space, or set SLIPWAY_DATA_DIR to a folder on another disk."
+        } else if lower.contains("readonly")
+            || lower.contains("read-only")
+            || lower.contains("permission denied")
+            || lower.contains("unable to open")
+        {
+            "Check that the folder is writable, or set SLIPWAY_DATA_DIR to another folder."
+        } else if lower.contains("newer slipway") {
+            "Update Slipway, or set SLIPWAY_DATA_DIR to another folder."
+        } else {
+            "Set SLIPWAY_DATA_DIR to another folder to keep the history elsewhere."
+        };
+        Problem::new(ErrorCode::History, self.to_string()).with_hint(hint)
     }
 }
 
@@ -177,11 +190,22 @@ pub struct LogRecord {
     pub line: String,
 }
 
+/// A run found orphaned and marked interrupted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interrupted {
+    /// Its history number.
+    pub seq: i64,
+    pub project: String,
+    /// The step it had reached.
+    pub step: Option<String>,
+}
+
 /// The history database.
 #[derive(Debug)]
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    moved_aside: Option<PathBuf>,
 }
 
 impl History {
@@ -195,23 +219,143 @@ impl History {
         Self::open(&dir.join(FILE_NAME))
     }
 
-    /// Opens (creating if needed) the history at `path`.
+    /// Opens (creating if needed) the history at `path`. A damaged file is
+    /// moved aside (`history.db.damaged-DATE`, see [`History::moved_aside`])
+    /// and a new one started, so runs are recorded again.
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
+        match Self::open_checked(path) {
+            Ok(history) => Ok(history),
+            Err((error, false)) => Err(error),
+            Err((error, true)) => {
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let aside = path.with_file_name(format!(
+                    "{}.damaged-{}",
+                    path.file_name().unwrap_or_default().to_string_lossy(),
+                    crate::paths::utc_stamp(stamp)
+                ));
+                std::fs::rename(path, &aside).map_err(|e| HistoryError {
+                    path: path.to_path_buf(),
+                    message: format!("{} and it cannot be moved aside: {e}", error.message),
+                })?;
+                for suffix in ["-wal", "-shm"] {
+                    let mut side = path.as_os_str().to_owned();
+                    side.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(side));
+                }
+                tracing::warn!(
+                    "the history at {} was damaged ({}); it is kept at {} and a new one is started",
+                    path.display(),
+                    error.message,
+                    aside.display()
+                );
+                let mut history = Self::open_checked(path).map_err(|(e, _)| e)?;
+                history.moved_aside = Some(aside);
+                Ok(history)
+            }
+        }
+    }
+
+    /// The history, or why not and whether the file is damaged.
+    fn open_checked(path: &Path) -> Result<Self, (HistoryError, bool)> {
         let err = |message: String| HistoryError {
             path: path.to_path_buf(),
             message,
         };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
-                .map_err(|e| err(format!("cannot create its folder: {e}")))?;
+                .map_err(|e| (err(format!("cannot create its folder: {e}")), false))?;
         }
-        let conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
+        let damaged = |e: &rusqlite::Error| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+            )
+        };
+        let conn = Connection::open(path).map_err(|e| (err(e.to_string()), damaged(&e)))?;
         let history = History {
             conn,
             path: path.to_path_buf(),
+            moved_aside: None,
         };
-        history.migrate()?;
+        let verdict: Result<String, _> = history
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0));
+        match verdict {
+            Ok(v) if v == "ok" => {}
+            Ok(v) => return Err((err(format!("it is damaged ({v})")), true)),
+            Err(e) => return Err((err(e.to_string()), damaged(&e))),
+        }
+        history.migrate().map_err(|e| {
+            let is_damaged =
+                e.message.contains("malformed") || e.message.contains("not a database");
+            (e, is_damaged)
+        })?;
         Ok(history)
+    }
+
+    /// Runs recorded as running whose process is gone (killed, crashed,
+    /// the machine stopped): each becomes `interrupted`, with the step it
+    /// had reached. Runs still going in another process are not touched.
+    pub fn interrupt_orphans(&self) -> Result<Vec<Interrupted>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, project, owner FROM runs WHERE result = 'running'")
+            .map_err(|e| self.err(e))?;
+        let running: Vec<(i64, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut interrupted = Vec::new();
+        for (seq, project, owner) in running {
+            if owner.as_deref().is_some_and(crate::owner::is_alive) {
+                continue;
+            }
+            let step: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT name FROM steps WHERE run_seq = ?1 AND status = 'pending' ORDER BY idx LIMIT 1",
+                    [seq],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?;
+            let message = match &step {
+                Some(step) => format!(
+                    "interrupted during {step}: its process ended (killed, crashed, or the machine stopped)"
+                ),
+                None => "interrupted: its process ended (killed, crashed, or the machine stopped)"
+                    .to_string(),
+            };
+            self.conn
+                .execute(
+                    "UPDATE runs SET result = 'interrupted', failed_step = ?2, message = ?3 WHERE seq = ?1 AND result = 'running'",
+                    params![seq, step, message],
+                )
+                .map_err(|e| self.err(e))?;
+            interrupted.push(Interrupted { seq, project, step });
+        }
+        Ok(interrupted)
+    }
+
+    /// How the run with this id ended, if it is recorded.
+    pub fn result_of(&self, run_id: &str) -> Result<Option<RunResult>, HistoryError> {
+        let word: Option<String> = self
+            .conn
+            .query_row("SELECT result FROM runs WHERE id = ?1", [run_id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(word.and_then(|w| serde_json::from_value(serde_json::Value::String(w)).ok()))
+    }
+
+    /// Where a damaged history was moved when this one was started in its
+    /// place; a front end tells the user once.
+    pub fn moved_aside(&self) -> Option<&Path> {
+        self.moved_aside.as_deref()
     }
 
     /// Where the file is.
@@ -345,6 +489,16 @@ impl History {
                     "BEGIN;
                      ALTER TABLE deploys ADD COLUMN image TEXT;
                      PRAGMA user_version = 3;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        if version < 4 {
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     ALTER TABLE runs ADD COLUMN owner TEXT;
+                     PRAGMA user_version = 4;
                      COMMIT;",
                 )
                 .map_err(|e| self.err(e))?;
@@ -619,7 +773,7 @@ impl Recorder<'_> {
             } => {
                 let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
                 tx.execute(
-                    "INSERT INTO runs (id, project, root, image, git_commit, git_branch, git_dirty, started_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO runs (id, project, root, image, git_commit, git_branch, git_dirty, started_at_ms, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     params![
                         &*event.run_id.0,
                         project,
@@ -628,7 +782,8 @@ impl Recorder<'_> {
                         git.as_ref().map(|g| &g.commit),
                         git.as_ref().and_then(|g| g.branch.as_ref()),
                         git.as_ref().map(|g| g.dirty),
-                        *started_at_ms as i64
+                        *started_at_ms as i64,
+                        crate::owner::current()
                     ],
                 )
                 .map_err(|e| h.err(e))?;
@@ -830,6 +985,32 @@ mod tests {
             elapsed_ms: 7,
             event,
         }
+    }
+
+    #[test]
+    fn a_damaged_history_is_moved_aside_and_a_new_one_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        // A good history, then damaged: its header overwritten.
+        History::open(&path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[..16].copy_from_slice(b"not a database!!");
+        std::fs::write(&path, &bytes).unwrap();
+        let history = History::open(&path).unwrap();
+        let aside = history.moved_aside().expect("moved aside").to_path_buf();
+        assert!(
+            aside
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("history.db.damaged-"),
+            "{}",
+            aside.display()
+        );
+        assert_eq!(std::fs::read(&aside).unwrap()[..16], *b"not a database!!");
+        assert_eq!(history.list(10, None).unwrap(), vec![]);
+        // Told once: the next open finds a healthy file.
+        assert!(History::open(&path).unwrap().moved_aside().is_none());
     }
 
     #[test]

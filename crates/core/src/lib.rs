@@ -46,10 +46,12 @@ pub mod http;
 pub mod import;
 pub mod livelog;
 pub mod logging;
+pub mod owner;
 pub mod paths;
 pub mod pipeline;
 pub mod project;
 pub mod push;
+pub mod recover;
 pub mod secrets;
 
 pub use error::{ErrorCode, Problem};

@@ -98,10 +98,9 @@ async fn dropping_the_handle_and_events_stops_and_cleans_up() {
     .unwrap();
 }
 
-#[test]
-fn ctrl_c_cancels_the_cli_and_removes_the_container() {
-    let project = slow_project("ctrlc");
-    let mut live = LiveRun::start(&project);
+/// `slipway run --json` of a slow project, once its slow step has begun.
+fn start_until_slow(project: &Project) -> (LiveRun, slipway_core::event::RunId) {
+    let mut live = LiveRun::start(project);
     let plan = live.wait_for("the run to start", Duration::from_secs(30), |e| {
         matches!(e.event, Event::RunStarted { .. })
     });
@@ -115,6 +114,13 @@ fn ctrl_c_cancels_the_cli_and_removes_the_container() {
         Duration::from_secs(120),
         |e| matches!(e.event, Event::StepStarted { step } if step == slow),
     );
+    (live, run_id)
+}
+
+#[test]
+fn ctrl_c_cancels_the_cli_and_removes_the_container() {
+    let project = slow_project("ctrlc");
+    let (mut live, run_id) = start_until_slow(&project);
     // The engine may list the container a moment after the step starts.
     wait_for_containers(&run_id, 1, Duration::from_secs(10));
 
@@ -137,4 +143,67 @@ fn ctrl_c_cancels_the_cli_and_removes_the_container() {
         "{last:?}"
     );
     assert!(containers_of_run(&run_id).is_empty());
+}
+
+#[test]
+fn a_killed_run_is_finished_by_the_next_command() {
+    let project = slow_project("killed");
+    let history = |project: &Project| {
+        let out = project.slipway(&["history", "--json"]).output().unwrap();
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (runs, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (mut live, run_id) = start_until_slow(&project);
+    wait_for_containers(&run_id, 1, Duration::from_secs(10));
+
+    // A run going on in another process is left alone.
+    let (runs, note) = history(&project);
+    assert_eq!(runs[0]["result"], "running", "{runs}");
+    assert!(!note.contains("interrupted"), "{note}");
+    assert_eq!(containers_of_run(&run_id).len(), 1);
+
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &live.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    live.wait_exit(Duration::from_secs(30));
+    assert_eq!(containers_of_run(&run_id).len(), 1, "kill -9 leaves it");
+
+    // The next command finishes it, and says so once.
+    let (runs, note) = history(&project);
+    assert!(
+        note.contains("was interrupted")
+            && note.contains("(during slow)")
+            && note.contains("removed 1 container"),
+        "{note}"
+    );
+    assert_eq!(runs[0]["result"], "interrupted", "{runs}");
+    assert_eq!(runs[0]["failed_step"], "slow");
+    assert!(containers_of_run(&run_id).is_empty());
+    let (_, again) = history(&project);
+    assert!(!again.contains("interrupted"), "{again}");
+}
+
+#[test]
+fn a_container_kept_on_purpose_is_not_reaped() {
+    let project = Project::hello("keptonpurpose");
+    let toml = format!("cleanup = \"never\"\n{}", project.read("slipway.toml"));
+    project.write("slipway.toml", &toml);
+    let run = project.run_json(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(containers_of_run(&run.run_id()).len(), 1);
+    let out = project.slipway(&["history"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(containers_of_run(&run.run_id()).len(), 1, "kept, as asked");
+    let clean = project
+        .slipway(&[
+            "clean",
+            "--project",
+            &slipway_core::config::default_name(project.path()),
+        ])
+        .output()
+        .unwrap();
+    assert!(clean.status.success());
+    assert!(containers_of_run(&run.run_id()).is_empty());
 }

@@ -257,3 +257,57 @@ fn pipes_and_sockets_in_the_folder_build_like_docker() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_image_without_a_command_is_the_dockerfiles_fault() {
+    let project = Project::hello("nocmd");
+    let dockerfile = project.read("Dockerfile");
+    let without: String = dockerfile
+        .lines()
+        .filter(|l| !l.starts_with("CMD"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    project.write("Dockerfile", &without);
+    let mut cmd = project.slipway(&["run"]);
+    cmd.arg(project.path());
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("the image has no command to run"), "{text}");
+    assert!(
+        text.contains("Add a CMD (or ENTRYPOINT) line to the Dockerfile"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_damaged_history_is_kept_aside_and_runs_are_recorded_again() {
+    let project = Project::hello("damagedhistory");
+    let first = project.run_json(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let db = project.data_dir().join("history.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes[..16].copy_from_slice(b"not a database!!");
+    std::fs::write(&db, &bytes).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(project.data_dir().join(format!("history.db{suffix}")));
+    }
+
+    let again = project.run_json(&[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("was damaged") && again.stderr.contains("history.db.damaged-"),
+        "{}",
+        again.stderr
+    );
+    let out = project.slipway(&["history", "--json"]).output().unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(runs[0]["id"], &*again.run_id().0);
+    let kept: Vec<String> = std::fs::read_dir(project.data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("history.db.damaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+}

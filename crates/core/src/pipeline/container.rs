@@ -23,6 +23,8 @@ pub const LABEL_RUN: &str = "dev.slipway.run";
 pub const LABEL_PROJECT: &str = "dev.slipway.project";
 /// Label holding the project folder.
 pub const LABEL_ROOT: &str = "dev.slipway.root";
+/// Label holding the process that owns the run ([`crate::owner`]).
+pub const LABEL_OWNER: &str = "dev.slipway.owner";
 
 pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
     let spec = runner.pipeline.run.clone();
@@ -61,6 +63,7 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
             LABEL_ROOT.to_string(),
             runner.pipeline.root.display().to_string(),
         ),
+        (LABEL_OWNER.to_string(), crate::owner::current()),
     ]);
     let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     for (name, id) in &spec.secrets {
@@ -97,14 +100,21 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         .await
     {
         Ok(c) => c,
-        Err(e) => return StepEnd::Error(runner.engine.error(e).problem()),
+        Err(e) => {
+            let err = runner.engine.error(e);
+            return StepEnd::Error(image_problem(&err).unwrap_or_else(|| err.problem()));
+        }
     };
     let id = created.id;
     runner.containers.push(id.clone());
 
     if let Err(e) = docker.start_container(&id, None).await {
         let err = runner.engine.error(e);
-        return StepEnd::Error(port_problem(&err).unwrap_or_else(|| err.problem()));
+        return StepEnd::Error(
+            port_problem(&err)
+                .or_else(|| image_problem(&err))
+                .unwrap_or_else(|| err.problem()),
+        );
     }
 
     let (exit_tx, exit_rx) = watch::channel(None);
@@ -171,6 +181,41 @@ fn port_in_use(ip: &str, port: u16) -> Problem {
 
 /// Recognises the engine's "port is already allocated" / "address already
 /// in use" errors.
+/// An engine refusal whose cause is the image or the pipeline file, not
+/// the engine: bad input, with the Dockerfile line or key to change.
+fn image_problem(err: &EngineError) -> Option<Problem> {
+    let EngineError::Api { message, .. } = err else {
+        return None;
+    };
+    let lower = message.to_lowercase();
+    let (what, hint) = if lower.contains("no command specified") {
+        (
+            "the image has no command to run",
+            "Add a CMD (or ENTRYPOINT) line to the Dockerfile, or set `command` under [run] in slipway.toml.",
+        )
+    } else if lower.contains("unable to find user")
+        || lower.contains("no matching entries in passwd")
+    {
+        (
+            "the image has no such user",
+            "The Dockerfile's USER line names a user the image lacks: create it (RUN adduser …) or change USER.",
+        )
+    } else if lower.contains("executable file not found") || lower.contains("exec format error") {
+        (
+            "the container's command cannot be started",
+            "Check the Dockerfile's CMD and ENTRYPOINT lines (or `command` under [run] in slipway.toml): the program must exist in the image and be built for it.",
+        )
+    } else if lower.contains("invalid port") || lower.contains("invalid containerport") {
+        (
+            "a published port is invalid",
+            "Fix `ports` under [run] in slipway.toml.",
+        )
+    } else {
+        return None;
+    };
+    Some(Problem::new(ErrorCode::BadConfig, format!("{what}: {}", message.trim())).with_hint(hint))
+}
+
 fn port_problem(err: &EngineError) -> Option<Problem> {
     let EngineError::Api { message, .. } = err else {
         return None;
@@ -322,21 +367,34 @@ pub struct ContainerInfo {
     pub url: Option<String>,
 }
 
-/// The containers Slipway created for `project` that still exist.
-pub async fn containers(engine: &Engine, project: &str) -> Result<Vec<ContainerInfo>, EngineError> {
+/// Every container (running or not) carrying `label` (`KEY` or `KEY=VALUE`).
+async fn labelled(
+    engine: &Engine,
+    label: String,
+) -> Result<Vec<bollard::models::ContainerSummary>, EngineError> {
     let options = ListContainersOptions {
         all: true,
-        filters: Some(HashMap::from([(
-            "label".to_string(),
-            vec![format!("{LABEL_PROJECT}={project}")],
-        )])),
+        filters: Some(HashMap::from([("label".to_string(), vec![label])])),
         ..Default::default()
     };
-    let list = engine
+    engine
         .docker()
         .list_containers(Some(options))
         .await
-        .map_err(|e| engine.error(e))?;
+        .map_err(|e| engine.error(e))
+}
+
+/// The name a container is shown by: its name, else its short id.
+fn shown_name(names: Option<Vec<String>>, id: &str) -> String {
+    names
+        .and_then(|n| n.into_iter().next())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_else(|| id[..id.len().min(12)].to_string())
+}
+
+/// The containers Slipway created for `project` that still exist.
+pub async fn containers(engine: &Engine, project: &str) -> Result<Vec<ContainerInfo>, EngineError> {
+    let list = labelled(engine, format!("{LABEL_PROJECT}={project}")).await?;
     Ok(list
         .into_iter()
         .filter_map(|c| {
@@ -401,6 +459,30 @@ pub async fn stop(engine: &Engine, id: &str) -> Result<(), EngineError> {
     remove(engine, id).await
 }
 
+/// Containers of runs whose process is gone (see [`crate::owner`]): id,
+/// name and run id of each.
+pub async fn orphans(engine: &Engine) -> Result<Vec<(String, String, String)>, EngineError> {
+    let containers = labelled(engine, LABEL_OWNER.to_string()).await?;
+    Ok(containers
+        .into_iter()
+        .filter_map(|c| {
+            let labels = c.labels.as_ref()?;
+            if crate::owner::is_alive(labels.get(LABEL_OWNER)?) {
+                return None;
+            }
+            let run = labels.get(LABEL_RUN)?.clone();
+            let id = c.id?;
+            let name = shown_name(c.names, &id);
+            Some((id, name, run))
+        })
+        .collect())
+}
+
+/// Removes a container (killing it if it runs).
+pub async fn remove_container(engine: &Engine, id: &str) -> Result<(), EngineError> {
+    remove(engine, id).await
+}
+
 /// Removes every container Slipway created that is still there (after a
 /// crash, or with `cleanup = "never"`), optionally only one project's.
 /// Returns the names removed.
@@ -409,16 +491,7 @@ pub async fn clean(engine: &Engine, project: Option<&str>) -> Result<Vec<String>
         Some(p) => format!("{LABEL_PROJECT}={p}"),
         None => LABEL_RUN.to_string(),
     };
-    let options = ListContainersOptions {
-        all: true,
-        filters: Some(HashMap::from([("label".to_string(), vec![label])])),
-        ..Default::default()
-    };
-    let containers = engine
-        .docker()
-        .list_containers(Some(options))
-        .await
-        .map_err(|e| engine.error(e))?;
+    let containers = labelled(engine, label).await?;
     let mut removed = Vec::new();
     for c in containers {
         let Some(id) = c.id else { continue };
@@ -426,12 +499,7 @@ pub async fn clean(engine: &Engine, project: Option<&str>) -> Result<Vec<String>
             continue;
         }
         remove(engine, &id).await?;
-        let name = c
-            .names
-            .and_then(|n| n.into_iter().next())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_else(|| id[..id.len().min(12)].to_string());
-        removed.push(name);
+        removed.push(shown_name(c.names, &id));
     }
     Ok(removed)
 }

@@ -19,7 +19,10 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 pub use build::{DIRTY_SUFFIX, LABEL_COMMIT};
-pub use container::{ContainerInfo, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean, containers, stop};
+pub use container::{
+    ContainerInfo, LABEL_OWNER, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean, containers, orphans,
+    remove_container, stop,
+};
 pub use readiness::{Attempt, ProbeTarget, ReadinessProbe};
 
 use crate::config::{CleanupPolicy, Pipeline, Readiness, TestSpec};

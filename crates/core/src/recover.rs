@@ -1,0 +1,105 @@
+//! Crash recovery: a run whose process is gone (`kill -9`, a crash, the
+//! machine losing power) is finished by the next command or app start: its
+//! containers are removed and its history row says it was interrupted, at
+//! the step it had reached. Runs going on in another process are left alone.
+
+use serde::Serialize;
+
+use crate::engine::Engine;
+use std::path::PathBuf;
+
+use crate::history::{History, Interrupted, RunResult};
+
+/// What recovery found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Recovered {
+    /// Runs marked interrupted.
+    pub runs: Vec<Interrupted>,
+    /// Containers of gone processes that were removed.
+    pub containers: Vec<String>,
+}
+
+impl Recovered {
+    /// The sentence telling the user, when there is anything to tell.
+    pub fn summary(&self) -> Option<String> {
+        if self.runs.is_empty() && self.containers.is_empty() {
+            return None;
+        }
+        let runs = self
+            .runs
+            .iter()
+            .map(|r| match &r.step {
+                Some(step) => format!("run #{} of {} (during {step})", r.seq, r.project),
+                None => format!("run #{} of {}", r.seq, r.project),
+            })
+            .collect::<Vec<_>>();
+        let mut text = match runs.len() {
+            0 => "containers of an interrupted run".to_string(),
+            _ => format!("{} was interrupted", runs.join(", ")),
+        };
+        if !self.containers.is_empty() {
+            text.push_str(&format!(
+                "; removed {} container{} it left ({})",
+                self.containers.len(),
+                if self.containers.len() == 1 { "" } else { "s" },
+                self.containers.join(", ")
+            ));
+        }
+        Some(text)
+    }
+}
+
+/// Finishes orphaned runs: marks them interrupted in the history at
+/// `history` (`None`: the user's) and removes their containers from
+/// `engine`. A container of a gone process whose run finished was kept on
+/// purpose (the cleanup policy) and stays. Failures are logged, never
+/// raised: recovery must not stop the command that runs it.
+pub async fn recover(engine: Option<&Engine>, history: Option<PathBuf>) -> Recovered {
+    let mut recovered = Recovered::default();
+    let open = move || match &history {
+        Some(path) => History::open(path),
+        None => History::open_default(),
+    };
+    let open = std::sync::Arc::new(open);
+    let opener = open.clone();
+    match tokio::task::spawn_blocking(move || opener()?.interrupt_orphans()).await {
+        Ok(Ok(runs)) => recovered.runs = runs,
+        Ok(Err(e)) => tracing::warn!("could not look for interrupted runs: {e}"),
+        Err(e) => tracing::warn!("could not look for interrupted runs: {e}"),
+    }
+    let Some(engine) = engine else {
+        return recovered;
+    };
+    let candidates = match crate::pipeline::orphans(engine).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("could not look for containers of interrupted runs: {e}");
+            return recovered;
+        }
+    };
+    if candidates.is_empty() {
+        return recovered;
+    }
+    let chosen = tokio::task::spawn_blocking(move || {
+        let history = open().ok()?;
+        Some(
+            candidates
+                .into_iter()
+                .filter(|(_, _, run)| {
+                    matches!(history.result_of(run), Ok(Some(RunResult::Interrupted)))
+                })
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    for (id, name, _) in chosen {
+        match crate::pipeline::remove_container(engine, &id).await {
+            Ok(()) => recovered.containers.push(name),
+            Err(e) => tracing::warn!("could not remove {name}, left by an interrupted run: {e}"),
+        }
+    }
+    recovered
+}
