@@ -70,6 +70,13 @@ impl IgnoreRules {
             let exclusion = pattern.starts_with('!');
             if exclusion {
                 pattern = pattern[1..].trim();
+                if pattern.is_empty() {
+                    return Err(PatternError {
+                        line: index + 1,
+                        pattern: raw.to_string(),
+                        reason: "illegal exclusion pattern: a `!` needs a pattern after it".into(),
+                    });
+                }
             }
             let mut cleaned = if pattern.is_empty() {
                 String::new()
@@ -92,7 +99,10 @@ impl IgnoreRules {
 
     /// Adds a rule at the end (it wins over the ones before it).
     fn push(&mut self, cleaned: &str, exclusion: bool) -> Result<(), String> {
-        let regex = Regex::new(&to_regex(cleaned)).map_err(|e| e.to_string())?;
+        // Docker's words, not the regular expression the pattern became.
+        let regex = Regex::new(&to_regex(cleaned)).map_err(|_| {
+            "syntax error in pattern (an unclosed `[` or a stray `\\`?)".to_string()
+        })?;
         self.patterns.push(Pattern {
             cleaned: cleaned.to_string(),
             exclusion,
@@ -244,6 +254,25 @@ mod tests {
 
     fn rules(text: &str) -> IgnoreRules {
         IgnoreRules::parse(text).unwrap()
+    }
+
+    #[test]
+    fn bad_lines_are_named_in_dockers_words() {
+        let lone = IgnoreRules::parse("*.log\n!\n").unwrap_err();
+        assert_eq!(lone.line, 2);
+        assert!(
+            lone.reason.contains("illegal exclusion pattern"),
+            "{}",
+            lone.reason
+        );
+        let unclosed = IgnoreRules::parse("a\nb\n[abc\n").unwrap_err();
+        assert_eq!(unclosed.line, 3);
+        assert!(
+            unclosed.reason.starts_with("syntax error in pattern"),
+            "{}",
+            unclosed.reason
+        );
+        assert!(!unclosed.to_string().contains('^'), "{unclosed}");
     }
 
     #[test]

@@ -280,6 +280,33 @@ pub(crate) fn parse(root: &Path, path: &Path, text: &str) -> Result<Pipeline, Co
         file,
         &err,
     )
+    .map_err(|mut e| {
+        if e.location.is_none() && e.message.starts_with('[') {
+            e.location = at(section_offset(text, &e.message));
+        }
+        e
+    })
+}
+
+/// Where the section a message names (`[ready] needs …`) starts in `text`
+/// (else the file's start), so that mistake points into the file too.
+fn section_offset(text: &str, message: &str) -> usize {
+    let Some(section) = message
+        .strip_prefix('[')
+        .and_then(|m| m.split_once(']'))
+        .map(|(name, _)| name)
+    else {
+        return 0;
+    };
+    let header = format!("[{section}]");
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with(&header) {
+            return offset + (line.len() - line.trim_start().len());
+        }
+        offset += line.len();
+    }
+    text.find(section).unwrap_or(0)
 }
 
 /// Turns a parsed file into a pipeline, checking every value.
