@@ -6,6 +6,7 @@ and a private D-Bus session with a notification server.
 Screenshots of the window go to $SLIPWAY_SCREENSHOTS (default
 target/screenshots)."""
 import faulthandler
+import http.server
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -970,6 +972,48 @@ def test_settings_checks_the_setup_and_starts_at_login(h):
         assert json.load(f)["start_at_login"] is False
 
 
+def test_the_page_cannot_reach_beyond_its_folders(h):
+    """From the page: a command on a folder that was not added, an unknown
+    command, a plugin command Slipway does not grant, and remote content are
+    all refused."""
+    for command, args in [("run_start", {"path": "/etc"}), ("project_inspect", {"path": "/root"}),
+                          ("push_plan", {"path": "/tmp", "tag": None}),
+                          ("doctor_checks", {"path": "/usr"}), ("containers_list", {"path": "/"})]:
+        answer = invoke(h, command, args)
+        assert "err" in answer and "is not one of your projects" in str(answer["err"]), (command, answer)
+    unknown = invoke(h, "no_such_command")
+    assert "err" in unknown, unknown
+    for plugin in ["plugin:autostart|enable", "plugin:fs|read_text_file"]:
+        refused = invoke(h, plugin, {"path": "/etc/passwd"})
+        assert "err" in refused, (plugin, refused)
+
+    # A local server stands in for any remote host: nothing may reach it.
+    hits = []
+
+    class Counter(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counter)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        outcome = h.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1]; const url = arguments[0];"
+            "const img = new Promise((ok) => { const i = new Image(); i.onload = () => ok('loaded');"
+            "  i.onerror = () => ok('refused'); i.src = url + '/img'; });"
+            "const got = fetch(url + '/fetch').then(() => 'fetched', () => 'refused');"
+            "Promise.all([img, got]).then(done);", url)
+        assert outcome == ["refused", "refused"], outcome
+        assert hits == [], hits
+    finally:
+        server.shutdown()
+
+
 def test_a_second_launch_focuses_the_first(h):
     second = subprocess.run([APP], capture_output=True, timeout=30)
     assert second.returncode == 0, second
@@ -1010,6 +1054,7 @@ def main():
                  test_deploy_fires_once_for_a_green_default_branch, test_push_shows_each_layer,
                  test_a_relaunched_window_shows_the_last_results,
                  test_settings_checks_the_setup_and_starts_at_login,
+                 test_the_page_cannot_reach_beyond_its_folders,
                  test_window_size_and_position_are_remembered,
                  test_a_second_launch_focuses_the_first]
         # Each test sets up what it needs (Harness.fresh): any order works.

@@ -318,3 +318,138 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("free port")
 }
+
+/// A real sshd on a loopback port that lets root in with a throwaway key,
+/// and an ssh-agent holding that key: `ssh://root@127.0.0.1:PORT` works
+/// for the user's own ssh client, as a remote Docker engine's host would.
+#[derive(Debug)]
+pub struct Sshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    sshd: Child,
+    agent_pid: u32,
+}
+
+impl Sshd {
+    /// Starts sshd and the agent. The host key is kept across runs (under
+    /// /var/lib/slipway-test/ssh), so a port used again has the same key in
+    /// the client's known hosts.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keep = Path::new("/var/lib/slipway-test/ssh");
+        std::fs::create_dir_all(keep).expect("mkdir /var/lib/slipway-test/ssh");
+        let host_key = keep.join("host_ed25519");
+        let keygen = |path: &Path| {
+            let ok = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(path)
+                .status()
+                .expect("ssh-keygen is missing: install openssh-client (scripts/setup does)")
+                .success();
+            assert!(ok, "ssh-keygen failed");
+        };
+        if !host_key.exists() {
+            keygen(&host_key);
+        }
+        // The user's ssh checks host keys: the test host's is known as a
+        // user's remote machine would be (for any loopback port).
+        let public = std::fs::read_to_string(keep.join("host_ed25519.pub")).expect("host key");
+        let entry = format!(
+            "[127.0.0.1]:* {}",
+            public
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let known = Path::new("/etc/ssh/ssh_known_hosts");
+        let listed = std::fs::read_to_string(known).unwrap_or_default();
+        if !listed.lines().any(|l| l == entry) {
+            std::fs::create_dir_all("/etc/ssh").expect("mkdir /etc/ssh");
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(known)
+                .expect("open /etc/ssh/ssh_known_hosts");
+            writeln!(
+                file,
+                "# Slipway's test sshd (tests/src/services.rs)\n{entry}"
+            )
+            .expect("write ssh_known_hosts");
+        }
+        let user_key = dir.path().join("id_ed25519");
+        keygen(&user_key);
+        std::fs::copy(
+            dir.path().join("id_ed25519.pub"),
+            dir.path().join("authorized_keys"),
+        )
+        .expect("authorized_keys");
+        std::fs::create_dir_all("/run/sshd").expect("mkdir /run/sshd");
+        let port = free_port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\n\
+             PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             UsePAM no\nStrictModes no\nPidFile {pid}\nLogLevel ERROR\n",
+            host = host_key.display(),
+            keys = dir.path().join("authorized_keys").display(),
+            pid = dir.path().join("sshd.pid").display(),
+        );
+        std::fs::write(dir.path().join("sshd_config"), config).expect("sshd_config");
+        let sshd = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(dir.path().join("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd is missing: install openssh-server (scripts/setup does)");
+        let agent = Command::new("ssh-agent")
+            .args(["-a"])
+            .arg(dir.path().join("agent.sock"))
+            .arg("-s")
+            .output()
+            .expect("ssh-agent");
+        let text = String::from_utf8_lossy(&agent.stdout);
+        let agent_pid = text
+            .split("SSH_AGENT_PID=")
+            .nth(1)
+            .and_then(|t| t.split(';').next())
+            .and_then(|p| p.parse().ok())
+            .expect("the agent's pid");
+        let added = Command::new("ssh-add")
+            .arg(&user_key)
+            .env("SSH_AUTH_SOCK", dir.path().join("agent.sock"))
+            .stderr(Stdio::null())
+            .status()
+            .expect("ssh-add")
+            .success();
+        assert!(added, "ssh-add failed");
+        wait_until("sshd to listen", Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Sshd {
+            dir,
+            port,
+            sshd,
+            agent_pid,
+        }
+    }
+
+    /// `ssh://root@127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("ssh://root@127.0.0.1:{}", self.port)
+    }
+
+    /// The agent's socket, for `SSH_AUTH_SOCK`.
+    pub fn agent(&self) -> std::path::PathBuf {
+        self.dir.path().join("agent.sock")
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        kill(&mut self.sshd);
+        let _ = Command::new("kill")
+            .arg(self.agent_pid.to_string())
+            .status();
+    }
+}

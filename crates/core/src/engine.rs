@@ -12,6 +12,40 @@ use sha2::{Digest, Sha256};
 
 use crate::{ErrorCode, Problem};
 
+mod ssh;
+
+/// A client for an engine over SSH: each connection is the user's `ssh`
+/// running `docker system dial-stdio` on the host.
+fn ssh_docker(
+    url: &str,
+    version: &bollard::ClientVersion,
+) -> Result<Docker, bollard::errors::Error> {
+    let target = ssh::Target::parse(url).ok_or_else(|| bollard::errors::Error::IOError {
+        err: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{url:?} is not ssh://[user@]host[:port]"),
+        ),
+    })?;
+    let client = std::sync::Arc::new(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(ssh::Connector { target }),
+    );
+    Docker::connect_with_custom_transport(
+        move |request: bollard::BollardRequest| {
+            let client = client.clone();
+            Box::pin(async move {
+                client
+                    .request(request)
+                    .await
+                    .map_err(bollard::errors::Error::from)
+            })
+        },
+        Some("http://docker"),
+        REQUEST_TIMEOUT_SECS,
+        version,
+    )
+}
+
 /// What `--version` and About say of the engine.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -263,7 +297,13 @@ impl Endpoint {
                     return Err(bad("it has no host name"));
                 }
             }
-            "ssh" => return Err(bad("ssh:// endpoints are not supported yet")),
+            "ssh" => {
+                let rest = &host[scheme.len() + 3..];
+                let name = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                if name.is_empty() || name.starts_with(':') {
+                    return Err(bad("it has no host name"));
+                }
+            }
             "" => return Err(bad("it has no scheme")),
             other => return Err(bad(&format!("unknown scheme {other:?}"))),
         }
@@ -371,6 +411,7 @@ impl Engine {
         let version = bollard::API_DEFAULT_VERSION;
         let docker = match (&endpoint.tls, host.split_once("://").map(|(s, _)| s)) {
             (_, Some("unix")) => Docker::connect_with_unix(&host, REQUEST_TIMEOUT_SECS, version),
+            (_, Some("ssh")) => ssh_docker(&host, version),
             (Some(tls), _) => Docker::connect_with_ssl(&host, &tls.key, &tls.cert, &tls.ca, REQUEST_TIMEOUT_SECS, version),
             (None, _) => Docker::connect_with_http(&host, REQUEST_TIMEOUT_SECS, version),
         }
@@ -385,7 +426,18 @@ impl Engine {
         })?;
         let docker = match tokio::time::timeout(PING_TIMEOUT, docker.negotiate_version()).await {
             Ok(Ok(docker)) => docker,
-            Ok(Err(e)) => return Err(EngineError::from_bollard(&host, e)),
+            Ok(Err(e)) => {
+                // Over SSH, the login is the likely problem: ssh says best what it is.
+                if let Some(target) = ssh::Target::parse(&host)
+                    && let Some(reason) = target.login_problem().await
+                {
+                    return Err(EngineError::Unreachable {
+                        endpoint: host,
+                        reason,
+                    });
+                }
+                return Err(EngineError::from_bollard(&host, e));
+            }
             Err(_) => {
                 return Err(EngineError::Unreachable {
                     endpoint: host,
@@ -415,6 +467,8 @@ impl Engine {
             .split_once("://")
             .filter(|(scheme, _)| *scheme != "unix")
             .and_then(|(_, rest)| {
+                let rest = rest.trim_end_matches('/');
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
                 rest.rsplit_once(':')
                     .map(|(h, _)| h.to_string())
                     .or(Some(rest.to_string()))

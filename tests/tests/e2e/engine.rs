@@ -1,5 +1,5 @@
-//! Reaching the engine: unreachable, DOCKER_HOST over TCP with TLS, and a
-//! docker CLI context.
+//! Reaching the engine: unreachable, DOCKER_HOST over TCP with TLS, over
+//! SSH, and a docker CLI context.
 
 use std::process::Command;
 
@@ -131,5 +131,72 @@ fn current_docker_context_is_used() {
     assert_eq!(out.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("docker context \"nope\" does not exist")
+    );
+}
+
+#[test]
+fn an_engine_over_ssh_builds_runs_and_tests() {
+    let sshd = slipway_tests::services::Sshd::start();
+    let project = Project::hello("overssh");
+    let agent = sshd.agent().display().to_string();
+    let url = sshd.url();
+    // The user's ssh client, agent and known hosts; the engine is reached
+    // through `docker system dial-stdio` on the remote host.
+    let run = project.run_json(&[("DOCKER_HOST", &url), ("SSH_AUTH_SOCK", &agent)]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(engine_used(&run), format!("{url} from DOCKER_HOST"));
+    // Published ports are probed on the remote host.
+    let container = &run.of_type("container_started")[0];
+    assert!(
+        container["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:")),
+        "{container}"
+    );
+
+    // A docker context with an ssh endpoint works the same way.
+    let config = tempfile::tempdir().unwrap();
+    let made = Command::new("docker")
+        .args([
+            "context",
+            "create",
+            "slipway-ssh",
+            "--docker",
+            &format!("host={url}"),
+        ])
+        .env("DOCKER_CONFIG", config.path())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut cmd = project.slipway(&["run", "--json"]);
+    cmd.arg(project.path())
+        .env("DOCKER_CONFIG", config.path())
+        .env("DOCKER_CONTEXT", "slipway-ssh")
+        .env("SSH_AUTH_SOCK", &agent)
+        .env_remove("DOCKER_HOST");
+    let run = slipway_tests::RunResult::from(cmd.output().unwrap());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        engine_used(&run),
+        format!("{url} from docker context \"slipway-ssh\"")
+    );
+
+    // Without the key the engine cannot be reached, and the error says where.
+    let out = project
+        .slipway(&["run"])
+        .arg(project.path())
+        .env("DOCKER_HOST", &url)
+        .env("SSH_AUTH_SOCK", "/nonexistent/agent.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot reach the Docker engine at {url}")),
+        "{stderr}"
     );
 }
