@@ -370,7 +370,13 @@ pub struct LiveRun {
 impl LiveRun {
     /// Starts `slipway run --json` for `project`.
     pub fn start(project: &Project) -> Self {
+        Self::start_with(project, &[])
+    }
+
+    /// [`LiveRun::start`] with extra environment.
+    pub fn start_with(project: &Project, env: &[(&str, &str)]) -> Self {
         let mut cmd = project.slipway(&["run", "--json"]);
+        cmd.envs(env.iter().copied());
         cmd.arg(project.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -453,3 +453,131 @@ impl Drop for Sshd {
             .status();
     }
 }
+
+/// A stream whose writing half can be closed.
+trait HalfClose: std::io::Write + Send {
+    fn close_write(&self);
+}
+
+impl HalfClose for TcpStream {
+    fn close_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+impl HalfClose for std::os::unix::net::UnixStream {
+    fn close_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// A TCP stand-in for the local engine's socket (`tcp://127.0.0.1:PORT`)
+/// that can freeze (stop passing bytes, as a hung engine) or die (refuse
+/// and drop every connection, as a killed one) under a running pipeline,
+/// and come back.
+#[derive(Debug)]
+pub struct EngineProxy {
+    port: u16,
+    state: std::sync::Arc<std::sync::atomic::AtomicU8>,
+    streams: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+const RUNNING: u8 = 0;
+const FROZEN: u8 = 1;
+const DEAD: u8 = 2;
+
+impl EngineProxy {
+    /// Passes connections through to /var/run/docker.sock.
+    pub fn start() -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let state = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(RUNNING));
+        let streams = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
+        let (accept_state, accept_streams) = (state.clone(), streams.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if accept_state.load(Ordering::SeqCst) == DEAD {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(engine) = std::os::unix::net::UnixStream::connect("/var/run/docker.sock")
+                else {
+                    continue;
+                };
+                if let Ok(clone) = client.try_clone() {
+                    accept_streams.lock().expect("lock").push(clone);
+                }
+                let pipe =
+                    |mut from: Box<dyn std::io::Read + Send>,
+                     mut to: Box<dyn HalfClose>,
+                     state: std::sync::Arc<std::sync::atomic::AtomicU8>| {
+                        std::thread::spawn(move || {
+                            let mut buf = [0u8; 16 * 1024];
+                            loop {
+                                let n = from.read(&mut buf).unwrap_or(0);
+                                if n == 0 {
+                                    // The other side's end, passed on (an exec's stream ends so).
+                                    to.close_write();
+                                    return;
+                                }
+                                while state.load(Ordering::SeqCst) == FROZEN {
+                                    std::thread::sleep(Duration::from_millis(10));
+                                }
+                                if state.load(Ordering::SeqCst) == DEAD
+                                    || to.write_all(&buf[..n]).is_err()
+                                {
+                                    return;
+                                }
+                            }
+                        });
+                    };
+                let (Ok(client_read), Ok(engine_read)) = (client.try_clone(), engine.try_clone())
+                else {
+                    continue;
+                };
+                pipe(
+                    Box::new(client_read),
+                    Box::new(engine),
+                    accept_state.clone(),
+                );
+                pipe(
+                    Box::new(engine_read),
+                    Box::new(client),
+                    accept_state.clone(),
+                );
+            }
+        });
+        EngineProxy {
+            port,
+            state,
+            streams,
+        }
+    }
+
+    /// `tcp://127.0.0.1:PORT`, for DOCKER_HOST.
+    pub fn host(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops passing bytes: calls hang, as on a frozen engine.
+    pub fn freeze(&self) {
+        self.state
+            .store(FROZEN, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Drops every connection and refuses new ones, as a killed engine.
+    pub fn kill(&self) {
+        self.state.store(DEAD, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.streams.lock().expect("lock").drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Passes bytes again.
+    pub fn resume(&self) {
+        self.state
+            .store(RUNNING, std::sync::atomic::Ordering::SeqCst);
+    }
+}

@@ -340,16 +340,19 @@ impl History {
         Ok(interrupted)
     }
 
-    /// How the run with this id ended, if it is recorded.
-    pub fn result_of(&self, run_id: &str) -> Result<Option<RunResult>, HistoryError> {
-        let word: Option<String> = self
-            .conn
-            .query_row("SELECT result FROM runs WHERE id = ?1", [run_id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(word.and_then(|w| serde_json::from_value(serde_json::Value::String(w)).ok()))
+    /// Whether the run with this id left its containers without meaning
+    /// to: it was interrupted, or its cleanup failed (the engine stopped
+    /// answering). A container kept by the cleanup policy is not left
+    /// behind.
+    pub fn left_behind(&self, run_id: &str) -> Result<bool, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM runs r WHERE r.id = ?1 AND (r.result = 'interrupted' OR EXISTS \
+                 (SELECT 1 FROM steps s WHERE s.run_seq = r.seq AND s.kind = 'cleanup' AND s.status = 'failed')))",
+                [run_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Where a damaged history was moved when this one was started in its

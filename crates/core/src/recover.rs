@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use std::path::PathBuf;
 
-use crate::history::{History, Interrupted, RunResult};
+use crate::history::{History, Interrupted};
 
 /// What recovery found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -51,8 +51,9 @@ impl Recovered {
 
 /// Finishes orphaned runs: marks them interrupted in the history at
 /// `history` (`None`: the user's) and removes their containers from
-/// `engine`. A container of a gone process whose run finished was kept on
-/// purpose (the cleanup policy) and stays. Failures are logged, never
+/// `engine`, and those of runs whose cleanup could not reach the engine. A
+/// container of a gone process whose run finished was kept on purpose (the
+/// cleanup policy) and stays. Failures are logged, never
 /// raised: recovery must not stop the command that runs it.
 pub async fn recover(engine: Option<&Engine>, history: Option<PathBuf>) -> Recovered {
     let mut recovered = Recovered::default();
@@ -85,9 +86,7 @@ pub async fn recover(engine: Option<&Engine>, history: Option<PathBuf>) -> Recov
         Some(
             candidates
                 .into_iter()
-                .filter(|(_, _, run)| {
-                    matches!(history.result_of(run), Ok(Some(RunResult::Interrupted)))
-                })
+                .filter(|(_, _, run)| history.left_behind(run).unwrap_or(false))
                 .collect::<Vec<_>>(),
         )
     })

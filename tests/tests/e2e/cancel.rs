@@ -100,7 +100,14 @@ async fn dropping_the_handle_and_events_stops_and_cleans_up() {
 
 /// `slipway run --json` of a slow project, once its slow step has begun.
 fn start_until_slow(project: &Project) -> (LiveRun, slipway_core::event::RunId) {
-    let mut live = LiveRun::start(project);
+    start_until_slow_with(project, &[])
+}
+
+fn start_until_slow_with(
+    project: &Project,
+    env: &[(&str, &str)],
+) -> (LiveRun, slipway_core::event::RunId) {
+    let mut live = LiveRun::start_with(project, env);
     let plan = live.wait_for("the run to start", Duration::from_secs(30), |e| {
         matches!(e.event, Event::RunStarted { .. })
     });
@@ -206,4 +213,77 @@ fn a_container_kept_on_purpose_is_not_reaped() {
         .unwrap();
     assert!(clean.status.success());
     assert!(containers_of_run(&run.run_id()).is_empty());
+}
+
+/// The engine stops answering under a run (`stop` freezes or kills the
+/// way to it): the run ends with one sentence, the history keeps it, and
+/// the next run, with the engine back, reaps what it left.
+fn engine_goes_away(name: &str, stop: impl Fn(&slipway_tests::services::EngineProxy)) {
+    let proxy = slipway_tests::services::EngineProxy::start();
+    let project = slow_project(name);
+    let host = proxy.host();
+    let (mut live, run_id) = start_until_slow_with(&project, &[("DOCKER_HOST", &host)]);
+    wait_for_containers(&run_id, 1, Duration::from_secs(10));
+    stop(&proxy);
+    let stopped = std::time::Instant::now();
+    let code = live.wait_exit(Duration::from_secs(30));
+    let took = stopped.elapsed();
+    assert_eq!(code, 3, "exit code");
+    eprintln!("the run ended {took:?} after the engine stopped answering");
+    let events = live.drain();
+    let Some(Event::RunFinished {
+        outcome: Outcome::Error { problem, .. },
+        ..
+    }) = events.last().map(|e| &e.event)
+    else {
+        panic!("{:?}", events.last());
+    };
+    // One sentence naming the engine: the watchdog's, or the step's own
+    // when its connection broke first.
+    assert!(
+        problem
+            .message
+            .contains(&format!("Docker engine at {host}"))
+            && !problem.message.contains('\n'),
+        "{}",
+        problem.message
+    );
+    let history = || {
+        let out = project
+            .slipway(&["history", "--json"])
+            .env("DOCKER_HOST", &host)
+            .output()
+            .unwrap();
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (runs, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (runs, _) = history();
+    assert_eq!(runs[0]["result"], "error", "{runs}");
+    assert_eq!(
+        containers_of_run(&run_id).len(),
+        1,
+        "the engine could not be asked"
+    );
+
+    // The engine back: the next command reaps what the run left.
+    proxy.resume();
+    let (_, note) = history();
+    assert!(note.contains("removed 1 container"), "{note}");
+    assert!(containers_of_run(&run_id).is_empty());
+    let quick = project
+        .read("slipway.toml")
+        .replace("[[test]]\nname = \"slow\"\nrun = \"sleep 120\"\n", "");
+    project.write("slipway.toml", &quick);
+    let next = project.run_json(&[("DOCKER_HOST", &host)]);
+    assert_eq!(next.code, 0, "{}", next.stderr);
+}
+
+#[test]
+fn a_frozen_engine_ends_the_run_and_the_next_run_reaps_it() {
+    engine_goes_away("frozenengine", |proxy| proxy.freeze());
+}
+
+#[test]
+fn a_killed_engine_ends_the_run_and_the_next_run_reaps_it() {
+    engine_goes_away("killedengine", |proxy| proxy.kill());
 }

@@ -13,7 +13,8 @@ mod readiness;
 mod reuse;
 mod test_step;
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -164,6 +165,7 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
         image_id: None,
         commit: None,
         inputs: None,
+        lost: Arc::default(),
         background: Vec::new(),
     };
     let task = tokio::spawn(runner.execute(git));
@@ -322,6 +324,34 @@ pub(crate) struct Service {
     pub(crate) exited: watch::Receiver<Option<i64>>,
 }
 
+/// How often a run checks that the engine still answers.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+/// How long the engine may take to answer that check.
+const WATCH_WAIT: Duration = Duration::from_secs(5);
+
+/// Pings the engine while the run goes; when it stops answering, says why
+/// in `lost` and cancels the run, so nothing waits on a dead engine.
+async fn watch_engine(
+    engine: Engine,
+    cancel: CancellationToken,
+    lost: Arc<std::sync::Mutex<Option<String>>>,
+) {
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let reason = match tokio::time::timeout(WATCH_WAIT, engine.docker().ping()).await {
+            Ok(Ok(_)) => continue,
+            Ok(Err(e)) => crate::error::root_cause(&e),
+            Err(_) => format!("no answer within {} s", WATCH_WAIT.as_secs()),
+        };
+        tracing::warn!("the engine stopped answering: {reason}");
+        if let Ok(mut lost) = lost.lock() {
+            *lost = Some(reason);
+        }
+        cancel.cancel();
+        return;
+    }
+}
+
 pub(crate) struct Runner {
     engine: Engine,
     pipeline: Pipeline,
@@ -338,6 +368,8 @@ pub(crate) struct Runner {
     commit: Option<String>,
     /// The digest of the build's inputs, as its image's label keeps it.
     inputs: Option<String>,
+    /// Why the engine stopped answering, once the watchdog saw it.
+    lost: Arc<std::sync::Mutex<Option<String>>>,
     /// Log follower and exit watcher, stopped at cleanup.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -405,6 +437,11 @@ impl Runner {
         .await;
 
         let mut outcome: Option<Outcome> = None;
+        let watchdog = tokio::spawn(watch_engine(
+            self.engine.clone(),
+            self.cancel.clone(),
+            self.lost.clone(),
+        ));
         let cleanup_index = self
             .plan
             .position(StepKind::Cleanup)
@@ -425,6 +462,20 @@ impl Runner {
             };
             let ms = began.elapsed().as_millis() as u64;
             let name = self.plan.steps[index].name.clone();
+            // Cancelled by the watchdog: the engine went away.
+            let end = match (end, self.engine_lost()) {
+                (StepEnd::Cancelled, Some(reason)) => StepEnd::Error(
+                    Problem::new(
+                        ErrorCode::DockerUnavailable,
+                        format!(
+                            "the Docker engine at {} stopped answering during {name} ({reason})",
+                            self.engine.endpoint().host
+                        ),
+                    )
+                    .with_hint("Check that Docker is running (`docker info`); the next run removes what this one left."),
+                ),
+                (end, _) => end,
+            };
             outcome = match end {
                 StepEnd::Passed { exit_code } => {
                     self.finish_step(index, StepStatus::Passed, ms, exit_code, None)
@@ -474,6 +525,7 @@ impl Runner {
             };
         }
         let outcome = outcome.unwrap_or(Outcome::Passed);
+        watchdog.abort();
 
         self.emit(Event::StepStarted {
             step: cleanup_index,
@@ -497,6 +549,11 @@ impl Runner {
         })
         .await;
         outcome
+    }
+
+    /// Why the engine stopped answering, if it did.
+    fn engine_lost(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.clone())
     }
 
     async fn finish_step(
@@ -539,6 +596,12 @@ impl Runner {
         };
         if self.containers.is_empty() {
             return (StepStatus::Skipped, Some("no container to remove".into()));
+        }
+        if self.engine_lost().is_some() {
+            return (
+                StepStatus::Failed,
+                Some("the engine stopped answering: its containers are left, and the next run removes them".into()),
+            );
         }
         if keep {
             let names = self
