@@ -65,6 +65,7 @@ pub struct ContextArchive {
     root: PathBuf,
     rules: IgnoreRules,
     progress: ContextProgress,
+    excludes_build_files: bool,
 }
 
 /// What kind of entry the walk found.
@@ -120,13 +121,25 @@ impl ContextArchive {
         if dockerfile.starts_with('/') || dockerfile.split('/').any(|p| p == "..") {
             return Err(ContextError::DockerfileOutside(dockerfile));
         }
+        let dockerfile = dockerfile.trim_start_matches("./");
+        let excludes_build_files =
+            rules.is_ignored(".dockerignore") || rules.is_ignored(dockerfile);
         rules.always_send(".dockerignore");
-        rules.always_send(dockerfile.trim_start_matches("./"));
+        rules.always_send(dockerfile);
         Ok(ContextArchive {
             root: root.to_path_buf(),
             rules,
             progress: ContextProgress::default(),
+            excludes_build_files,
         })
+    }
+
+    /// Whether `.dockerignore` leaves out the Dockerfile or itself. Both are
+    /// sent anyway (the engine reads them); the classic builder then keeps
+    /// them out of the image as `docker build` does, BuildKit fed a tar
+    /// context does not.
+    pub fn excludes_build_files(&self) -> bool {
+        self.excludes_build_files
     }
 
     /// A handle on the counters of what has been sent.

@@ -149,3 +149,27 @@ async fn context_matches_docker_build_for_every_case() {
         mismatches.join("\n")
     );
 }
+
+#[test]
+fn a_run_keeps_an_excluded_dockerfile_out_of_the_image_like_docker_build() {
+    // A .dockerignore that leaves out the Dockerfile and itself (`*`, then
+    // the binary and the site), and a Dockerfile that copies it all.
+    let project = slipway_tests::Project::hello("exclbuild");
+    project.write(".dockerignore", "*\n!busybox\n!www\n");
+    project.write(
+        "Dockerfile",
+        "FROM scratch\nCOPY . /ctx/\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nEXPOSE 80\nCMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/ctx/www\"]\n",
+    );
+    let run = project.run_json(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    docker_cli_build(project.path(), "slipway-test/exclbuild-docker:latest");
+    let ours = image_listing("slipway-test/exclbuild:latest", "ctx/");
+    let theirs = image_listing("slipway-test/exclbuild-docker:latest", "ctx/");
+    assert_eq!(ours, theirs);
+    assert!(
+        !ours
+            .iter()
+            .any(|f| f == "Dockerfile" || f == ".dockerignore"),
+        "{ours:?}"
+    );
+}

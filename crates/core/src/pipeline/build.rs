@@ -46,7 +46,16 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
         return end;
     }
     let wanted = runner.pipeline.build.builder;
-    let first = if wanted == Builder::Classic {
+    // With the Dockerfile or .dockerignore left out by .dockerignore, only
+    // the classic builder keeps them out of the image, as `docker build`
+    // does; unless the Dockerfile needs BuildKit.
+    let spec = &runner.pipeline.build;
+    let excludes_build_files = wanted == Builder::Auto
+        && ContextArchive::new(&spec.context, &spec.dockerfile)
+            .is_ok_and(|a| a.excludes_build_files())
+        && std::fs::read_to_string(spec.context.join(&spec.dockerfile))
+            .is_ok_and(|text| !needs_buildkit(&text));
+    let first = if wanted == Builder::Classic || excludes_build_files {
         Builder::Classic
     } else {
         Builder::Buildkit
@@ -72,6 +81,21 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
             .with_hint("Set `builder = \"classic\"` (or \"auto\") under [build] in slipway.toml."),
         ),
     }
+}
+
+/// Whether a Dockerfile uses what only BuildKit builds: a `# syntax`
+/// line, `--mount`, `--link`, `--chmod` on COPY/ADD, or a here-document.
+fn needs_buildkit(dockerfile: &str) -> bool {
+    dockerfile.lines().any(|line| {
+        let line = line.trim_start();
+        let lower = line.to_ascii_lowercase();
+        lower.starts_with("# syntax=")
+            || lower.starts_with("#syntax=")
+            || (!line.starts_with('#')
+                && ["--mount", "--link", "--chmod", "--exclude", "<<"]
+                    .iter()
+                    .any(|flag| line.contains(flag)))
+    })
 }
 
 /// The image as it is, when it was built from these very inputs.
@@ -481,6 +505,23 @@ fn parse_buildkit_step(name: &str) -> Option<(u32, u32, String)> {
 #[cfg(test)]
 mod tests {
     use super::{parse_buildkit_step, parse_classic_step};
+
+    #[test]
+    fn buildkit_only_dockerfiles_are_told_apart() {
+        assert!(super::needs_buildkit(
+            "# syntax=docker/dockerfile:1\nFROM x\n"
+        ));
+        assert!(super::needs_buildkit(
+            "FROM x\nRUN --mount=type=cache,target=/c make\n"
+        ));
+        assert!(super::needs_buildkit("FROM x\nCOPY --link a /a\n"));
+        assert!(!super::needs_buildkit(
+            "FROM x\n# uses --mount one day\nCOPY a /a\n"
+        ));
+        assert!(!super::needs_buildkit(
+            "FROM scratch\nCOPY busybox /bin/busybox\n"
+        ));
+    }
 
     #[test]
     fn recognises_classic_steps() {
