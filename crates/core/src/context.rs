@@ -211,6 +211,9 @@ impl ContextArchive {
                 path: path.to_path_buf(),
                 source,
             };
+            // The name as it is on disk, bytes and all (`rel` is for the
+            // rules, and lossy for a name that is not UTF-8).
+            let name = path.strip_prefix(&self.root).unwrap_or(Path::new(rel));
             let meta = std::fs::symlink_metadata(path).map_err(read_err)?;
             let mut header = tar::Header::new_gnu();
             header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
@@ -222,23 +225,25 @@ impl ContextArchive {
             match kind {
                 EntryKind::File => {
                     let file = std::fs::File::open(path).map_err(read_err)?;
-                    tar.append_data(&mut header, rel, file)
+                    tar.append_data(&mut header, name, file)
                         .map_err(ContextError::Write)?;
                     progress.bytes.fetch_add(meta.len(), Ordering::Relaxed);
                 }
                 EntryKind::Dir => {
-                    tar.append_data(&mut header, format!("{rel}/"), io::empty())
+                    let mut dir = name.as_os_str().to_owned();
+                    dir.push("/");
+                    tar.append_data(&mut header, dir, io::empty())
                         .map_err(ContextError::Write)?;
                 }
                 EntryKind::Special => {
                     header.set_size(0);
-                    tar.append_data(&mut header, rel, io::empty())
+                    tar.append_data(&mut header, name, io::empty())
                         .map_err(ContextError::Write)?;
                 }
                 EntryKind::Symlink => {
                     let target = std::fs::read_link(path).map_err(read_err)?;
                     header.set_size(0);
-                    tar.append_link(&mut header, rel, target)
+                    tar.append_link(&mut header, name, target)
                         .map_err(ContextError::Write)?;
                 }
             }

@@ -71,6 +71,22 @@ fn make_tree(dir: &Path, ignore: &str) {
         std::fs::write(&path, file.as_bytes()).unwrap();
     }
     std::fs::create_dir_all(dir.join("empty-dir")).unwrap();
+    // What else a folder holds: a hard link, a long path, a name that is not
+    // UTF-8, and symlinks out of the context.
+    std::fs::hard_link(dir.join("README.md"), dir.join("hardlink.md")).unwrap();
+    let long = dir
+        .join("long")
+        .join("d".repeat(120))
+        .join(format!("{}.txt", "f".repeat(150)));
+    std::fs::create_dir_all(long.parent().unwrap()).unwrap();
+    std::fs::write(&long, "long").unwrap();
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+        std::fs::write(dir.join(name), "latin-1").unwrap();
+    }
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("outside-abs")).unwrap();
+    std::os::unix::fs::symlink("../../elsewhere", dir.join("outside-rel")).unwrap();
     std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
     std::fs::write(dir.join(".dockerignore"), ignore).unwrap();
 }
