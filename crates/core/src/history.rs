@@ -200,6 +200,9 @@ pub struct Interrupted {
     pub step: Option<String>,
 }
 
+/// How long a statement waits for another writer of the history.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The history database.
 #[derive(Debug)]
 pub struct History {
@@ -274,6 +277,10 @@ impl History {
             )
         };
         let conn = Connection::open(path).map_err(|e| (err(e.to_string()), damaged(&e)))?;
+        // Other processes and tasks write the same file: wait for them,
+        // from the first statement on.
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| (err(e.to_string()), false))?;
         let history = History {
             conn,
             path: path.to_path_buf(),
@@ -406,10 +413,25 @@ impl History {
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
             )
             .map_err(|e| self.err(e))?;
-        let version: i32 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+        // One writer migrates at a time; the others then find it done.
+        let current = || -> Result<i32, HistoryError> {
+            self.conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
+        if current()? == SCHEMA_VERSION {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.err(e))?;
+        let result = self.migrate_from(current()?);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn.execute_batch(end).map_err(|e| self.err(e))?;
+        result
+    }
+
+    fn migrate_from(&self, version: i32) -> Result<(), HistoryError> {
         if version > SCHEMA_VERSION {
             return Err(HistoryError {
                 path: self.path.clone(),
@@ -421,8 +443,7 @@ impl History {
         if version < 1 {
             self.conn
                 .execute_batch(
-                    "BEGIN;
-                     CREATE TABLE runs (
+                    "                     CREATE TABLE runs (
                         seq INTEGER PRIMARY KEY AUTOINCREMENT,
                         id TEXT NOT NULL UNIQUE,
                         project TEXT NOT NULL,
@@ -457,15 +478,14 @@ impl History {
                         gzip BLOB NOT NULL
                      );
                      PRAGMA user_version = 1;
-                     COMMIT;",
+",
                 )
                 .map_err(|e| self.err(e))?;
         }
         if version < 2 {
             self.conn
                 .execute_batch(
-                    "BEGIN;
-                     CREATE TABLE IF NOT EXISTS deploys (
+                    "                     CREATE TABLE IF NOT EXISTS deploys (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
                         project TEXT NOT NULL,
                         trigger TEXT NOT NULL,
@@ -482,27 +502,25 @@ impl History {
                         UNIQUE (project, trigger, sha, attempt)
                      );
                      PRAGMA user_version = 2;
-                     COMMIT;",
+",
                 )
                 .map_err(|e| self.err(e))?;
         }
         if version < 3 {
             self.conn
                 .execute_batch(
-                    "BEGIN;
-                     ALTER TABLE deploys ADD COLUMN image TEXT;
+                    "                     ALTER TABLE deploys ADD COLUMN image TEXT;
                      PRAGMA user_version = 3;
-                     COMMIT;",
+",
                 )
                 .map_err(|e| self.err(e))?;
         }
         if version < 4 {
             self.conn
                 .execute_batch(
-                    "BEGIN;
-                     ALTER TABLE runs ADD COLUMN owner TEXT;
+                    "                     ALTER TABLE runs ADD COLUMN owner TEXT;
                      PRAGMA user_version = 4;
-                     COMMIT;",
+",
                 )
                 .map_err(|e| self.err(e))?;
         }
@@ -988,6 +1006,22 @@ mod tests {
             elapsed_ms: 7,
             event,
         }
+    }
+
+    #[test]
+    fn many_first_opens_at_once_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let opened: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| History::open(&path).map(|h| h.moved_aside().is_none())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap_or(false))
+                .collect()
+        });
+        assert_eq!(opened, [true; 8]);
     }
 
     #[test]
