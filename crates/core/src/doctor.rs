@@ -274,15 +274,25 @@ async fn history() -> HealthCheck {
     const NAME: &str = "History";
     let result = tokio::task::spawn_blocking(|| {
         let history = crate::history::History::open_default()?;
-        let runs = history.health()?;
-        Ok::<_, crate::history::HistoryError>((history.path().to_path_buf(), runs))
+        let runs = history.run_count()?;
+        let aside = history.moved_aside().map(Path::to_path_buf);
+        Ok::<_, crate::history::HistoryError>((history.path().to_path_buf(), runs, aside))
     })
     .await;
     match result {
-        Ok(Ok((path, runs))) => HealthCheck::new(
+        Ok(Ok((path, runs, None))) => HealthCheck::new(
             NAME,
             Verdict::Pass,
             format!("{} ({runs} runs, healthy)", path.display()),
+        ),
+        Ok(Ok((path, _, Some(aside)))) => HealthCheck::new(
+            NAME,
+            Verdict::Warn,
+            format!(
+                "{} was damaged: it is kept at {} and a new one is started",
+                path.display(),
+                aside.display()
+            ),
         ),
         Ok(Err(e)) => HealthCheck::failed(NAME, &e.problem()),
         Err(e) => HealthCheck::new(NAME, Verdict::Fail, e.to_string()),

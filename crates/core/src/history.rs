@@ -27,7 +27,7 @@ const TAIL_BYTES: usize = 7 << 20;
 /// The database file's name.
 const FILE_NAME: &str = "history.db";
 /// Current schema version (`PRAGMA user_version`).
-const SCHEMA_VERSION: i32 = 4;
+const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Why the history could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +203,63 @@ pub struct Interrupted {
 /// How long a statement waits for another writer of the history.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The schema's steps, oldest first: a file at version N has had the
+/// first N applied (`PRAGMA user_version`).
+const MIGRATIONS: [&str; 4] = [
+    "CREATE TABLE runs (
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         id TEXT NOT NULL UNIQUE,
+         project TEXT NOT NULL,
+         root TEXT NOT NULL,
+         image TEXT NOT NULL,
+         image_id TEXT,
+         git_commit TEXT,
+         git_branch TEXT,
+         git_dirty INTEGER,
+         started_at_ms INTEGER NOT NULL,
+         duration_ms INTEGER,
+         result TEXT NOT NULL DEFAULT 'running',
+         failed_step TEXT,
+         message TEXT
+     );
+     CREATE INDEX runs_project ON runs(project, seq);
+     CREATE TABLE steps (
+         run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
+         idx INTEGER NOT NULL,
+         name TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         status TEXT NOT NULL DEFAULT 'pending',
+         duration_ms INTEGER,
+         exit_code INTEGER,
+         message TEXT,
+         PRIMARY KEY (run_seq, idx)
+     );
+     CREATE TABLE logs (
+         run_seq INTEGER PRIMARY KEY REFERENCES runs(seq) ON DELETE CASCADE,
+         lines INTEGER NOT NULL,
+         dropped INTEGER NOT NULL,
+         gzip BLOB NOT NULL
+     );",
+    "CREATE TABLE IF NOT EXISTS deploys (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         project TEXT NOT NULL,
+         trigger TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         branch TEXT NOT NULL,
+         sha TEXT NOT NULL,
+         attempt INTEGER NOT NULL,
+         origin TEXT NOT NULL,
+         forced TEXT,
+         state TEXT NOT NULL,
+         detail TEXT,
+         started_at_ms INTEGER NOT NULL,
+         finished_at_ms INTEGER,
+         UNIQUE (project, trigger, sha, attempt)
+     );",
+    "ALTER TABLE deploys ADD COLUMN image TEXT;",
+    "ALTER TABLE runs ADD COLUMN owner TEXT;",
+];
+
 /// The history database.
 #[derive(Debug)]
 pub struct History {
@@ -373,18 +430,8 @@ impl History {
         &self.path
     }
 
-    /// SQLite's quick integrity check, and how many runs are kept.
-    pub fn health(&self) -> Result<u64, HistoryError> {
-        let verdict: String = self
-            .conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        if verdict != "ok" {
-            return Err(HistoryError {
-                path: self.path.clone(),
-                message: format!("it is damaged ({verdict})"),
-            });
-        }
+    /// How many runs are kept (the file's integrity is checked as it opens).
+    pub fn run_count(&self) -> Result<u64, HistoryError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
@@ -440,88 +487,9 @@ impl History {
                 ),
             });
         }
-        if version < 1 {
+        for (done, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             self.conn
-                .execute_batch(
-                    "                     CREATE TABLE runs (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        id TEXT NOT NULL UNIQUE,
-                        project TEXT NOT NULL,
-                        root TEXT NOT NULL,
-                        image TEXT NOT NULL,
-                        image_id TEXT,
-                        git_commit TEXT,
-                        git_branch TEXT,
-                        git_dirty INTEGER,
-                        started_at_ms INTEGER NOT NULL,
-                        duration_ms INTEGER,
-                        result TEXT NOT NULL DEFAULT 'running',
-                        failed_step TEXT,
-                        message TEXT
-                     );
-                     CREATE INDEX runs_project ON runs(project, seq);
-                     CREATE TABLE steps (
-                        run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
-                        idx INTEGER NOT NULL,
-                        name TEXT NOT NULL,
-                        kind TEXT NOT NULL,
-                        status TEXT NOT NULL DEFAULT 'pending',
-                        duration_ms INTEGER,
-                        exit_code INTEGER,
-                        message TEXT,
-                        PRIMARY KEY (run_seq, idx)
-                     );
-                     CREATE TABLE logs (
-                        run_seq INTEGER PRIMARY KEY REFERENCES runs(seq) ON DELETE CASCADE,
-                        lines INTEGER NOT NULL,
-                        dropped INTEGER NOT NULL,
-                        gzip BLOB NOT NULL
-                     );
-                     PRAGMA user_version = 1;
-",
-                )
-                .map_err(|e| self.err(e))?;
-        }
-        if version < 2 {
-            self.conn
-                .execute_batch(
-                    "                     CREATE TABLE IF NOT EXISTS deploys (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        project TEXT NOT NULL,
-                        trigger TEXT NOT NULL,
-                        kind TEXT NOT NULL,
-                        branch TEXT NOT NULL,
-                        sha TEXT NOT NULL,
-                        attempt INTEGER NOT NULL,
-                        origin TEXT NOT NULL,
-                        forced TEXT,
-                        state TEXT NOT NULL,
-                        detail TEXT,
-                        started_at_ms INTEGER NOT NULL,
-                        finished_at_ms INTEGER,
-                        UNIQUE (project, trigger, sha, attempt)
-                     );
-                     PRAGMA user_version = 2;
-",
-                )
-                .map_err(|e| self.err(e))?;
-        }
-        if version < 3 {
-            self.conn
-                .execute_batch(
-                    "                     ALTER TABLE deploys ADD COLUMN image TEXT;
-                     PRAGMA user_version = 3;
-",
-                )
-                .map_err(|e| self.err(e))?;
-        }
-        if version < 4 {
-            self.conn
-                .execute_batch(
-                    "                     ALTER TABLE runs ADD COLUMN owner TEXT;
-                     PRAGMA user_version = 4;
-",
-                )
+                .execute_batch(&format!("{sql}\nPRAGMA user_version = {};", done + 1))
                 .map_err(|e| self.err(e))?;
         }
         Ok(())

@@ -10,7 +10,6 @@ mod stream;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde::Serialize;
 
 use crate::accounts::RegistryCredentials;
@@ -407,7 +406,7 @@ async fn push_tags(
             made.push(reference);
         }
     }
-    let auth = auth_header(&plan.registry, credentials);
+    let login = login(&plan.registry, credentials);
     let mut pushed = Vec::new();
     // Every state each layer reached, over all tags.
     let mut layers: BTreeMap<String, BTreeSet<LayerState>> = BTreeMap::new();
@@ -416,7 +415,7 @@ async fn push_tags(
         events(PushEvent::Tag { tag: tag.clone() });
         let mut failure = None;
         let mut digest = None;
-        stream::push(engine, &plan.repository, tag, &auth, &mut |message| {
+        stream::push(engine, &plan.repository, tag, &login, &mut |message| {
             if let Some(error) = message.failure() {
                 failure.get_or_insert_with(|| error.to_string());
                 return;
@@ -475,20 +474,26 @@ async fn push_tags(
     Ok((pushed, layers))
 }
 
-/// The `X-Registry-Auth` value: base64url of the login, `{}` without one.
-fn auth_header(registry: &str, credentials: Option<&RegistryCredentials>) -> String {
-    let json = match credentials {
-        Some(c) => serde_json::json!({
-            "username": c.username,
-            "password": c.password.expose(),
-            "serveraddress": match registry {
-                DOCKER_HUB => DOCKER_HUB_ADDRESS,
-                other => other,
-            },
-        }),
-        None => serde_json::json!({}),
-    };
-    base64::engine::general_purpose::URL_SAFE.encode(json.to_string())
+/// The login the engine pushes with; empty without one.
+fn login(
+    registry: &str,
+    credentials: Option<&RegistryCredentials>,
+) -> bollard::auth::DockerCredentials {
+    match credentials {
+        Some(c) => bollard::auth::DockerCredentials {
+            username: Some(c.username.clone()),
+            password: Some(c.password.expose().to_string()),
+            serveraddress: Some(
+                match registry {
+                    DOCKER_HUB => DOCKER_HUB_ADDRESS,
+                    other => other,
+                }
+                .to_string(),
+            ),
+            ..Default::default()
+        },
+        None => bollard::auth::DockerCredentials::default(),
+    }
 }
 
 /// `latest: digest: sha256:… size: 528` → `sha256:…`.
@@ -584,6 +589,7 @@ fn refusal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn pipeline(tags: &[&str], latest: bool) -> Pipeline {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -710,7 +716,7 @@ mod tests {
             None,
         );
         assert_eq!(p.code, ErrorCode::NotFound);
-        let header = auth_header("127.0.0.1:5000", Some(&user));
+        let header = stream::auth_header(&login("127.0.0.1:5000", Some(&user)));
         let decoded = base64::engine::general_purpose::URL_SAFE
             .decode(header)
             .unwrap();

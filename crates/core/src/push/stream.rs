@@ -54,13 +54,13 @@ pub(super) struct ErrorDetail {
     pub message: Option<String>,
 }
 
-/// Pushes `repository:tag`, handing each message to `each`. `auth` is the
-/// `X-Registry-Auth` header's value.
+/// Pushes `repository:tag` with `login` (empty: none), handing each
+/// message to `each`.
 pub(super) async fn push(
     engine: &Engine,
     repository: &str,
     tag: &str,
-    auth: &str,
+    login: &bollard::auth::DockerCredentials,
     each: &mut (dyn FnMut(Message) + Send),
 ) -> Result<(), EngineError> {
     let endpoint = engine.endpoint();
@@ -75,7 +75,7 @@ pub(super) async fn push(
             "docker",
             repository,
             tag,
-            auth,
+            login,
             each,
         )
         .await;
@@ -88,9 +88,18 @@ pub(super) async fn push(
         let stream = tokio::net::TcpStream::connect(address)
             .await
             .map_err(|e| unreachable(&endpoint.host, &e))?;
-        return raw(stream, &endpoint.host, address, repository, tag, auth, each).await;
+        return raw(
+            stream,
+            &endpoint.host,
+            address,
+            repository,
+            tag,
+            login,
+            each,
+        )
+        .await;
     }
-    library(engine, repository, tag, auth, each).await
+    library(engine, repository, tag, login, each).await
 }
 
 fn unreachable(endpoint: &str, error: &std::io::Error) -> EngineError {
@@ -107,7 +116,7 @@ async fn raw<S>(
     host: &str,
     repository: &str,
     tag: &str,
-    auth: &str,
+    login: &bollard::auth::DockerCredentials,
     each: &mut (dyn FnMut(Message) + Send),
 ) -> Result<(), EngineError>
 where
@@ -125,7 +134,7 @@ where
     let uri = format!("/images/{}/push?tag={}", repository, url_escape(tag));
     let request = http::Request::post(uri)
         .header(http::header::HOST, host)
-        .header("X-Registry-Auth", auth)
+        .header("X-Registry-Auth", auth_header(login))
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Empty::<Bytes>::new())
         .map_err(|e| EngineError::Client(e.to_string()))?;
@@ -200,38 +209,35 @@ fn url_escape(text: &str) -> String {
         .collect()
 }
 
+/// The `X-Registry-Auth` value: base64url of the login's set fields.
+pub(super) fn auth_header(login: &bollard::auth::DockerCredentials) -> String {
+    use base64::Engine as _;
+    let fields = [
+        ("username", &login.username),
+        ("password", &login.password),
+        ("serveraddress", &login.serveraddress),
+    ];
+    let json: serde_json::Map<String, serde_json::Value> = fields
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), serde_json::Value::from(v.clone()?))))
+        .collect();
+    base64::engine::general_purpose::URL_SAFE.encode(serde_json::Value::Object(json).to_string())
+}
+
 /// The push through the client library, for endpoints reached over TLS.
 async fn library(
     engine: &Engine,
     repository: &str,
     tag: &str,
-    auth: &str,
+    login: &bollard::auth::DockerCredentials,
     each: &mut (dyn FnMut(Message) + Send),
 ) -> Result<(), EngineError> {
-    use base64::Engine as _;
-    #[derive(Deserialize, Default)]
-    struct Auth {
-        username: Option<String>,
-        password: Option<String>,
-        serveraddress: Option<String>,
-    }
-    let decoded: Auth = base64::engine::general_purpose::URL_SAFE
-        .decode(auth)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let credentials = bollard::auth::DockerCredentials {
-        username: decoded.username,
-        password: decoded.password,
-        serveraddress: decoded.serveraddress,
-        ..Default::default()
-    };
     let options = bollard::query_parameters::PushImageOptionsBuilder::default()
         .tag(tag)
         .build();
     let mut stream = engine
         .docker()
-        .push_image(repository, Some(options), Some(credentials));
+        .push_image(repository, Some(options), Some(login.clone()));
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => each(Message {
