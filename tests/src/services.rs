@@ -1,7 +1,8 @@
-//! Real local services for the account tests: a private D-Bus session bus
-//! (no service activation, so nothing starts behind a test's back), GNOME
-//! Keyring's Secret Service on it, and Debian's docker-registry with
-//! htpasswd auth on loopback. Each stops when dropped.
+//! Real local services for the tests: a private D-Bus session bus (no
+//! service activation, so nothing starts behind a test's back) with GNOME
+//! Keyring's Secret Service on it, Debian's docker-registry with htpasswd
+//! auth, an sshd on loopback, and a dockerd of a test's own. Each stops when
+//! dropped.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -454,130 +455,204 @@ impl Drop for Sshd {
     }
 }
 
-/// A stream whose writing half can be closed.
-trait HalfClose: std::io::Write + Send {
-    fn close_write(&self);
-}
-
-impl HalfClose for TcpStream {
-    fn close_write(&self) {
-        let _ = self.shutdown(std::net::Shutdown::Write);
-    }
-}
-
-impl HalfClose for std::os::unix::net::UnixStream {
-    fn close_write(&self) {
-        let _ = self.shutdown(std::net::Shutdown::Write);
-    }
-}
-
-/// A TCP stand-in for the local engine's socket (`tcp://127.0.0.1:PORT`)
-/// that can freeze (stop passing bytes, as a hung engine) or die (refuse
-/// and drop every connection, as a killed one) under a running pipeline,
-/// and come back.
+/// A dockerd of a test's own: its socket, data root, exec root and bridge
+/// are private, so it can be killed, frozen and started again under a
+/// running pipeline without touching the suite's engine. Dropped, it
+/// removes its containers, stops and leaves nothing behind.
 #[derive(Debug)]
-pub struct EngineProxy {
-    port: u16,
-    state: std::sync::Arc<std::sync::atomic::AtomicU8>,
-    streams: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+pub struct PrivateEngine {
+    dir: PathBuf,
+    bridge: String,
+    dockerd: Option<Child>,
 }
 
-const RUNNING: u8 = 0;
-const FROZEN: u8 = 1;
-const DEAD: u8 = 2;
-
-impl EngineProxy {
-    /// Passes connections through to /var/run/docker.sock.
+impl PrivateEngine {
+    /// Starts the engine and waits until it answers.
     pub fn start() -> Self {
-        use std::sync::atomic::Ordering;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let state = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(RUNNING));
-        let streams = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
-        let (accept_state, accept_streams) = (state.clone(), streams.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if accept_state.load(Ordering::SeqCst) == DEAD {
-                    let _ = client.shutdown(std::net::Shutdown::Both);
-                    continue;
-                }
-                let Ok(engine) = std::os::unix::net::UnixStream::connect("/var/run/docker.sock")
-                else {
-                    continue;
-                };
-                if let Ok(clone) = client.try_clone() {
-                    accept_streams.lock().expect("lock").push(clone);
-                }
-                let pipe =
-                    |mut from: Box<dyn std::io::Read + Send>,
-                     mut to: Box<dyn HalfClose>,
-                     state: std::sync::Arc<std::sync::atomic::AtomicU8>| {
-                        std::thread::spawn(move || {
-                            let mut buf = [0u8; 16 * 1024];
-                            loop {
-                                let n = from.read(&mut buf).unwrap_or(0);
-                                if n == 0 {
-                                    // The other side's end, passed on (an exec's stream ends so).
-                                    to.close_write();
-                                    return;
-                                }
-                                while state.load(Ordering::SeqCst) == FROZEN {
-                                    std::thread::sleep(Duration::from_millis(10));
-                                }
-                                if state.load(Ordering::SeqCst) == DEAD
-                                    || to.write_all(&buf[..n]).is_err()
-                                {
-                                    return;
-                                }
-                            }
-                        });
-                    };
-                let (Ok(client_read), Ok(engine_read)) = (client.try_clone(), engine.try_clone())
-                else {
-                    continue;
-                };
-                pipe(
-                    Box::new(client_read),
-                    Box::new(engine),
-                    accept_state.clone(),
-                );
-                pipe(
-                    Box::new(engine_read),
-                    Box::new(client),
-                    accept_state.clone(),
-                );
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        // Short names: a bridge name has at most 15 bytes, a socket path 107.
+        let dir = PathBuf::from(format!("/tmp/slwe-{pid}-{n}"));
+        let bridge = format!("slw{}", (pid * 8 + n) % 100_000);
+        let subnet = 10 + (pid * 8 + n) % 240;
+        std::fs::create_dir_all(&dir).expect("engine folder");
+        let ip = |args: &[&str]| {
+            let status = Command::new("ip").args(args).status().expect("ip");
+            assert!(status.success(), "ip {args:?}");
+        };
+        let _ = Command::new("ip")
+            .args(["link", "del", &bridge])
+            .stderr(Stdio::null())
+            .status();
+        ip(&["link", "add", &bridge, "type", "bridge"]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("172.31.{subnet}.1/24"),
+            "dev",
+            &bridge,
+        ]);
+        ip(&["link", "set", &bridge, "up"]);
+        let mut engine = PrivateEngine {
+            dir,
+            bridge,
+            dockerd: None,
+        };
+        engine.launch();
+        engine
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("dockerd.log"))
+            .expect("engine log");
+        let at = |name: &str| self.dir.join(name).display().to_string();
+        let child = Command::new("dockerd")
+            .args(["--host", &self.host()])
+            .args(["--data-root", &at("data"), "--exec-root", &at("exec")])
+            .args(["--pidfile", &at("dockerd.pid"), "--bridge", &self.bridge])
+            .args(["--iptables=false", "--ip-masq=false"])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start dockerd");
+        self.dockerd = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !self.docker(&["version"]).status.success() {
+            if std::time::Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                panic!("the private engine did not answer within 60 s: {tail:#?}");
             }
-        });
-        EngineProxy {
-            port,
-            state,
-            streams,
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
-    /// `tcp://127.0.0.1:PORT`, for DOCKER_HOST.
+    /// `unix://…/docker.sock`, for DOCKER_HOST.
     pub fn host(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.port)
+        format!("unix://{}", self.dir.join("docker.sock").display())
     }
 
-    /// Stops passing bytes: calls hang, as on a frozen engine.
+    /// Runs the docker CLI against this engine.
+    pub fn docker(&self, args: &[&str]) -> std::process::Output {
+        Command::new("docker")
+            .env("DOCKER_HOST", self.host())
+            .args(args)
+            .output()
+            .expect("docker CLI")
+    }
+
+    /// Ids of this engine's containers (running or not) labelled so.
+    pub fn containers_labelled(&self, label: &str, value: &str) -> Vec<String> {
+        let out = self.docker(&["ps", "-aq", "--filter", &format!("label={label}={value}")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.dockerd.as_ref().expect("engine started").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// `kill -9` of dockerd: every connection drops and none is accepted.
+    pub fn kill(&mut self) {
+        self.signal("-KILL");
+        if let Some(mut child) = self.dockerd.take() {
+            let _ = child.wait();
+        }
+        // Its containerd dies with it; until it is reaped, a new dockerd
+        // would take it for alive and wait on it.
+        let containerd = self.dir.join("exec/containerd/containerd.pid");
+        if let Ok(pid) = std::fs::read_to_string(&containerd) {
+            let proc = PathBuf::from(format!("/proc/{}", pid.trim()));
+            wait_until(
+                "the killed engine's containerd to go",
+                Duration::from_secs(30),
+                || !proc.exists(),
+            );
+        }
+        let _ = std::fs::remove_file(containerd);
+        let _ = std::fs::remove_file(self.dir.join("dockerd.pid"));
+    }
+
+    /// `kill -STOP` of dockerd: calls hang, as on a frozen engine.
     pub fn freeze(&self) {
-        self.state
-            .store(FROZEN, std::sync::atomic::Ordering::SeqCst);
+        self.signal("-STOP");
     }
 
-    /// Drops every connection and refuses new ones, as a killed engine.
-    pub fn kill(&self) {
-        self.state.store(DEAD, std::sync::atomic::Ordering::SeqCst);
-        for stream in self.streams.lock().expect("lock").drain(..) {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+    /// The engine back: thawed, or started again on the same data root.
+    pub fn resume(&mut self) {
+        if self.dockerd.is_some() {
+            self.signal("-CONT");
+        } else {
+            self.launch();
         }
     }
+}
 
-    /// Passes bytes again.
-    pub fn resume(&self) {
-        self.state
-            .store(RUNNING, std::sync::atomic::Ordering::SeqCst);
+impl Drop for PrivateEngine {
+    fn drop(&mut self) {
+        if self.dockerd.is_none() {
+            self.launch();
+        } else {
+            self.signal("-CONT");
+        }
+        let listed = self.docker(&["ps", "-aq"]);
+        let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = self.docker(&args);
+        }
+        if let Some(mut child) = self.dockerd.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+        // A containerd or shim that outlived a killed dockerd.
+        let dir = self.dir.to_string_lossy().into_owned();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&dir) {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(entry.file_name())
+                    .status();
+            }
+        }
+        // Mounts the engine left under its folder (overlays, shm), deepest first.
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut under: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split(' ').nth(1))
+            .filter(|m| m.starts_with(&dir))
+            .collect();
+        under.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for mount in under {
+            let _ = Command::new("umount").args(["-l", mount]).status();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

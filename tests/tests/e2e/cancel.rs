@@ -215,21 +215,91 @@ fn a_container_kept_on_purpose_is_not_reaped() {
     assert!(containers_of_run(&run.run_id()).is_empty());
 }
 
-/// The engine stops answering under a run (`stop` freezes or kills the
-/// way to it): the run ends with one sentence, the history keeps it, and
-/// the next run, with the engine back, reaps what it left.
-fn engine_goes_away(name: &str, stop: impl Fn(&slipway_tests::services::EngineProxy)) {
-    let proxy = slipway_tests::services::EngineProxy::start();
-    let project = slow_project(name);
-    let host = proxy.host();
-    let (mut live, run_id) = start_until_slow_with(&project, &[("DOCKER_HOST", &host)]);
-    wait_for_containers(&run_id, 1, Duration::from_secs(10));
-    stop(&proxy);
+/// Where a run is when its engine goes away.
+#[derive(Clone, Copy, Debug)]
+enum Stage {
+    Build,
+    Ready,
+    Test,
+}
+
+/// How the engine goes away.
+#[derive(Clone, Copy, Debug)]
+enum Loss {
+    Killed,
+    Frozen,
+}
+
+/// Makes a project linger at `stage`: a build step that waits, a readiness
+/// path that never answers, or a slow test.
+fn linger(project: &Project, stage: Stage) {
+    match stage {
+        Stage::Build => {
+            let dockerfile = project.read("Dockerfile").replace(
+                "COPY www /www",
+                "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo building slowly; sleep 120\"]\nCOPY www /www",
+            );
+            project.write("Dockerfile", &dockerfile);
+        }
+        Stage::Ready => {
+            let toml = project
+                .read("slipway.toml")
+                .replace("/cities.json", "/not-there.json")
+                .replace("timeout = \"30s\"", "timeout = \"120s\"");
+            project.write("slipway.toml", &toml);
+        }
+        Stage::Test => project.append_toml("[[test]]\nname = \"slow\"\nrun = \"sleep 120\"\n"),
+    }
+}
+
+/// The engine (a dockerd of the test's own) is killed or frozen while a
+/// run is at `stage`: the run ends within 10 s with one sentence naming the
+/// engine, the history keeps it, and with the engine back the next command
+/// reaps what it left and the next run passes.
+fn engine_goes_away(name: &str, stage: Stage, loss: Loss) {
+    let mut engine = slipway_tests::services::PrivateEngine::start();
+    let host = engine.host();
+    let project = Project::hello(name);
+    let unchanged = (project.read("Dockerfile"), project.read("slipway.toml"));
+    linger(&project, stage);
+    let mut live = LiveRun::start_with(&project, &[("DOCKER_HOST", &host)]);
+    let started = live.wait_for("the run to start", Duration::from_secs(30), |e| {
+        matches!(e.event, Event::RunStarted { .. })
+    });
+    let Event::RunStarted { steps, .. } = &started.event else {
+        unreachable!()
+    };
+    let run_id = started.run_id.clone();
+    let lingering = match stage {
+        Stage::Build => None,
+        Stage::Ready => slipway_core::event::step_of_kind(steps, StepKind::Ready),
+        Stage::Test => steps.iter().position(|s| s.name == "slow"),
+    };
+    live.wait_for(
+        &format!("the run to linger at {stage:?}"),
+        Duration::from_secs(120),
+        |e| match (&e.event, lingering) {
+            (Event::Log { line, .. }, None) => line.contains("building slowly"),
+            (Event::StepStarted { step }, Some(at)) => *step == at,
+            _ => false,
+        },
+    );
+    let expected = usize::from(lingering.is_some());
+    wait_until("the run's container", Duration::from_secs(10), || {
+        engine_containers(&engine, &run_id).len() == expected
+    });
+
     let stopped = std::time::Instant::now();
-    let code = live.wait_exit(Duration::from_secs(30));
-    let took = stopped.elapsed();
+    match loss {
+        Loss::Killed => engine.kill(),
+        Loss::Frozen => engine.freeze(),
+    }
+    let code = live.wait_exit(Duration::from_secs(10));
+    eprintln!(
+        "{stage:?}, {loss:?}: the run ended {:?} after the engine stopped answering",
+        stopped.elapsed()
+    );
     assert_eq!(code, 3, "exit code");
-    eprintln!("the run ended {took:?} after the engine stopped answering");
     let events = live.drain();
     let Some(Event::RunFinished {
         outcome: Outcome::Error { problem, .. },
@@ -259,31 +329,54 @@ fn engine_goes_away(name: &str, stop: impl Fn(&slipway_tests::services::EnginePr
     };
     let (runs, _) = history();
     assert_eq!(runs[0]["result"], "error", "{runs}");
-    assert_eq!(
-        containers_of_run(&run_id).len(),
-        1,
-        "the engine could not be asked"
-    );
 
     // The engine back: the next command reaps what the run left.
-    proxy.resume();
+    engine.resume();
     let (_, note) = history();
-    assert!(note.contains("removed 1 container"), "{note}");
-    assert!(containers_of_run(&run_id).is_empty());
-    let quick = project
-        .read("slipway.toml")
-        .replace("[[test]]\nname = \"slow\"\nrun = \"sleep 120\"\n", "");
-    project.write("slipway.toml", &quick);
+    if expected > 0 {
+        assert!(note.contains("removed 1 container"), "{note}");
+    }
+    assert!(engine_containers(&engine, &run_id).is_empty());
+    project.write("Dockerfile", &unchanged.0);
+    project.write("slipway.toml", &unchanged.1);
     let next = project.run_json(&[("DOCKER_HOST", &host)]);
     assert_eq!(next.code, 0, "{}", next.stderr);
 }
 
-#[test]
-fn a_frozen_engine_ends_the_run_and_the_next_run_reaps_it() {
-    engine_goes_away("frozenengine", |proxy| proxy.freeze());
+/// The run's containers on a private engine.
+fn engine_containers(
+    engine: &slipway_tests::services::PrivateEngine,
+    run_id: &slipway_core::event::RunId,
+) -> Vec<String> {
+    engine.containers_labelled(slipway_core::pipeline::LABEL_RUN, &run_id.0)
 }
 
 #[test]
-fn a_killed_engine_ends_the_run_and_the_next_run_reaps_it() {
-    engine_goes_away("killedengine", |proxy| proxy.kill());
+fn an_engine_killed_mid_build_ends_the_run() {
+    engine_goes_away("killedbuild", Stage::Build, Loss::Killed);
+}
+
+#[test]
+fn an_engine_frozen_mid_build_ends_the_run() {
+    engine_goes_away("frozenbuild", Stage::Build, Loss::Frozen);
+}
+
+#[test]
+fn an_engine_killed_mid_readiness_ends_the_run_and_the_next_run_reaps_it() {
+    engine_goes_away("killedready", Stage::Ready, Loss::Killed);
+}
+
+#[test]
+fn an_engine_frozen_mid_readiness_ends_the_run_and_the_next_run_reaps_it() {
+    engine_goes_away("frozenready", Stage::Ready, Loss::Frozen);
+}
+
+#[test]
+fn an_engine_killed_mid_test_ends_the_run_and_the_next_run_reaps_it() {
+    engine_goes_away("killedtest", Stage::Test, Loss::Killed);
+}
+
+#[test]
+fn an_engine_frozen_mid_test_ends_the_run_and_the_next_run_reaps_it() {
+    engine_goes_away("frozentest", Stage::Test, Loss::Frozen);
 }
