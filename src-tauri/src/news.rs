@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use slipway_core::Problem;
 use slipway_core::event::{Outcome, RunId};
 use slipway_core::flow::follow::{PullView, Transition};
 use tokio::sync::broadcast;
@@ -33,6 +34,8 @@ pub struct RunFinished {
     pub outcome: Outcome,
     /// Total duration.
     pub duration_ms: u64,
+    /// Why the history could not keep the run, when it could not.
+    pub unrecorded: Option<Problem>,
 }
 
 /// The window should show this project (and run, when given).

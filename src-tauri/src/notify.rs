@@ -134,7 +134,10 @@ fn project_page(path: &std::path::Path) -> Navigate {
 
 /// Notifies the result of a run, if the user wants notifications.
 fn run_result(app: &AppHandle, result: &RunFinished) {
-    let (title, body) = result_text(result);
+    let (title, mut body) = result_text(result);
+    if let Some(problem) = &result.unrecorded {
+        body.push_str(&format!("\nNot kept in the history: {}", problem.message));
+    }
     let target = Navigate {
         path: result.path.clone(),
         run_id: Some(result.run_id.clone()),

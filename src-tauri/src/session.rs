@@ -399,15 +399,20 @@ async fn drive(
         Some(f) => f,
         None => (ended.await, 0),
     };
-    let seq = recorder.finish().await;
+    let recorded = recorder.finish().await;
+    let unrecorded = recorded.lost.map(|lost| {
+        tracing::warn!("{lost}; the run was not kept in the history");
+        lost.problem()
+    });
     host.sessions().remove(&run_id);
     host.announce(RunFinished {
         run_id,
         path,
         project,
-        seq,
+        seq: recorded.seq,
         outcome,
         duration_ms,
+        unrecorded,
     });
 }
 

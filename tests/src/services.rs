@@ -656,3 +656,57 @@ impl Drop for PrivateEngine {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A small tmpfs of a test's own, to fill up or make read-only under a
+/// folder Slipway writes; unmounted when dropped.
+#[derive(Debug)]
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts `size` bytes of tmpfs on a new folder.
+    pub fn mount(size: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("slipway-tmpfs-")
+            .tempdir()
+            .expect("tempdir");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mount tmpfs");
+        Tmpfs { dir }
+    }
+
+    /// The mounted folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes until the file system has no room left.
+    pub fn fill(&self) {
+        let mut file = std::fs::File::create(self.path().join("filler")).expect("filler");
+        let block = vec![0u8; 4096];
+        while file.write_all(&block).is_ok() {}
+        let err = file.write_all(&block).expect_err("full");
+        assert_eq!(err.kind(), std::io::ErrorKind::StorageFull, "{err}");
+    }
+
+    /// Mounts it again read-only.
+    pub fn make_read_only(&self) {
+        let status = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(self.path())
+            .status()
+            .expect("mount");
+        assert!(status.success(), "remount read-only");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.path()).status();
+    }
+}

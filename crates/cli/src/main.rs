@@ -422,9 +422,16 @@ async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, 
     }
     signals.abort();
     // The result names the run's history number: shown once it is written.
-    let seq = writer.finish().await;
+    let recorded = writer.finish().await;
     if let Some(event) = finished.as_ref().filter(|_| show) {
-        view.show(event, seq);
+        view.show(event, recorded.seq);
+    }
+    if let Some(lost) = &recorded.lost {
+        let problem = lost.problem();
+        render::warning(
+            &format!("this run was not kept in the history: {}", problem.message),
+            problem.hint.as_deref(),
+        );
     }
     let outcome = match outcome {
         Some(o) => o,

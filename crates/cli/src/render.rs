@@ -62,6 +62,17 @@ pub fn problem(problem: &Problem, json: bool) {
     }
 }
 
+/// Prints a warning and its hint on stderr (stdout may be JSON lines).
+pub fn warning(message: &str, hint: Option<&str>) {
+    let s = Style {
+        color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    eprintln!("{} {message}", s.yellow("warning:"));
+    if let Some(hint) = hint {
+        eprintln!("{} {hint}", s.yellow("hint:"));
+    }
+}
+
 /// The live view of one run.
 pub struct RunView {
     json: bool,

@@ -30,7 +30,7 @@ const FILE_NAME: &str = "history.db";
 const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Why the history could not be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("run history at {path}: {message}")]
 pub struct HistoryError {
     /// The database file.
@@ -47,6 +47,8 @@ impl HistoryError {
             "Free some disk space, or set SLIPWAY_DATA_DIR to a folder on another disk."
         } else if lower.contains("readonly")
             || lower.contains("read-only")
+            || lower.contains("not writable")
+            || lower.contains("cannot be written")
             || lower.contains("permission denied")
             || lower.contains("unable to open")
         {
@@ -266,6 +268,60 @@ pub struct History {
     conn: Connection,
     path: PathBuf,
     moved_aside: Option<PathBuf>,
+    /// Opened read only, as its folder cannot be written.
+    frozen: bool,
+}
+
+/// Why a history could not be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    /// The file is not a sound database: moved aside, a new one started.
+    Damaged,
+    /// Its folder cannot be written (disk full, read-only): read it as it is.
+    Storage,
+    Other,
+}
+
+impl Trouble {
+    fn of(e: &rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code() {
+            Some(C::NotADatabase | C::DatabaseCorrupt) => Trouble::Damaged,
+            Some(C::SystemIoFailure | C::DiskFull | C::ReadOnly | C::CannotOpen) => {
+                Trouble::Storage
+            }
+            _ => Trouble::Other,
+        }
+    }
+}
+
+/// A SQLite error as the user should read it: with the system's reason
+/// when the file's folder cannot be written, where SQLite often says only
+/// "disk I/O error".
+fn describe(path: &Path, e: &rusqlite::Error) -> String {
+    let message = e.to_string();
+    if Trouble::of(e) != Trouble::Storage {
+        return message;
+    }
+    match path.parent().and_then(unwritable) {
+        Some(reason) => format!("cannot write to it: {reason}"),
+        None => message,
+    }
+}
+
+/// Why nothing can be written in `dir`, found by writing a byte there.
+fn unwritable(dir: &Path) -> Option<&'static str> {
+    let probe = dir.join(format!(".slipway-probe-{}", std::process::id()));
+    let written = std::fs::write(&probe, b"x");
+    let _ = std::fs::remove_file(&probe);
+    match written.err()?.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            Some("the disk is full")
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => Some("its folder is on a read-only file system"),
+        std::io::ErrorKind::PermissionDenied => Some("its folder is not writable"),
+        _ => Some("its folder cannot be written"),
+    }
 }
 
 impl History {
@@ -285,8 +341,11 @@ impl History {
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
         match Self::open_checked(path) {
             Ok(history) => Ok(history),
-            Err((error, false)) => Err(error),
-            Err((error, true)) => {
+            Err((error, Trouble::Storage)) if path.exists() => {
+                Self::open_frozen(path).map_err(|_| error)
+            }
+            Err((error, Trouble::Storage | Trouble::Other)) => Err(error),
+            Err((error, Trouble::Damaged)) => {
                 let stamp = std::time::SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
@@ -317,52 +376,92 @@ impl History {
         }
     }
 
-    /// The history, or why not and whether the file is damaged.
-    fn open_checked(path: &Path) -> Result<Self, (HistoryError, bool)> {
+    /// The history, or why not and what kind of trouble it is.
+    fn open_checked(path: &Path) -> Result<Self, (HistoryError, Trouble)> {
         let err = |message: String| HistoryError {
             path: path.to_path_buf(),
             message,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| (err(format!("cannot create its folder: {e}")), false))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                (
+                    err(format!("cannot create its folder: {e}")),
+                    Trouble::Other,
+                )
+            })?;
         }
-        let damaged = |e: &rusqlite::Error| {
-            matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
-            )
-        };
-        let conn = Connection::open(path).map_err(|e| (err(e.to_string()), damaged(&e)))?;
+        let sqlite = |e: rusqlite::Error| (err(describe(path, &e)), Trouble::of(&e));
+        let conn = Connection::open(path).map_err(sqlite)?;
         // Other processes and tasks write the same file: wait for them,
         // from the first statement on.
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| (err(e.to_string()), false))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
         let history = History {
             conn,
             path: path.to_path_buf(),
             moved_aside: None,
+            frozen: false,
         };
         let verdict: Result<String, _> = history
             .conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0));
         match verdict {
             Ok(v) if v == "ok" => {}
-            Ok(v) => return Err((err(format!("it is damaged ({v})")), true)),
-            Err(e) => return Err((err(e.to_string()), damaged(&e))),
+            Ok(v) => return Err((err(format!("it is damaged ({v})")), Trouble::Damaged)),
+            Err(e) => return Err(sqlite(e)),
         }
         history.migrate().map_err(|e| {
-            let is_damaged =
-                e.message.contains("malformed") || e.message.contains("not a database");
-            (e, is_damaged)
+            let trouble = if e.message.contains("malformed") || e.message.contains("not a database")
+            {
+                Trouble::Damaged
+            } else if path.parent().and_then(unwritable).is_some() {
+                Trouble::Storage
+            } else {
+                Trouble::Other
+            };
+            (e, trouble)
         })?;
         Ok(history)
+    }
+
+    /// The history as it is on disk, read only, when its folder cannot be
+    /// written (disk full, read-only): past runs can still be read, and
+    /// recording fails saying why.
+    fn open_frozen(path: &Path) -> Result<Self, rusqlite::Error> {
+        use rusqlite::OpenFlags;
+        let mut uri = String::from("file:");
+        for byte in path.as_os_str().as_encoded_bytes() {
+            match byte {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                    uri.push(char::from(*byte))
+                }
+                _ => uri.push_str(&format!("%{byte:02X}")),
+            }
+        }
+        uri.push_str("?immutable=1");
+        let conn = Connection::open_with_flags(
+            &uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(rusqlite::Error::InvalidQuery);
+        }
+        tracing::debug!("{} opened read only", path.display());
+        Ok(History {
+            conn,
+            path: path.to_path_buf(),
+            moved_aside: None,
+            frozen: true,
+        })
     }
 
     /// Runs recorded as running whose process is gone (killed, crashed,
     /// the machine stopped): each becomes `interrupted`, with the step it
     /// had reached. Runs still going in another process are not touched.
     pub fn interrupt_orphans(&self) -> Result<Vec<Interrupted>, HistoryError> {
+        if self.frozen {
+            return Ok(Vec::new());
+        }
         let mut stmt = self
             .conn
             .prepare("SELECT seq, project, owner FROM runs WHERE result = 'running'")
@@ -450,7 +549,7 @@ impl History {
     fn err(&self, e: rusqlite::Error) -> HistoryError {
         HistoryError {
             path: self.path.clone(),
-            message: e.to_string(),
+            message: describe(&self.path, &e),
         }
     }
 
@@ -898,7 +997,17 @@ fn word_column<T: for<'de> Deserialize<'de>>(
 pub struct Writer {
     tx: mpsc::Sender<Vec<RunEvent>>,
     seq: Arc<AtomicI64>,
-    done: oneshot::Receiver<Option<i64>>,
+    done: oneshot::Receiver<Recorded>,
+}
+
+/// What the history kept of a run.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// The run's history number, when its start was recorded.
+    pub seq: Option<i64>,
+    /// Why the history could not keep all of it (disk full, a read-only
+    /// folder), for the front end to say.
+    pub lost: Option<HistoryError>,
 }
 
 /// Batches that may wait for the writer before the run waits for it.
@@ -906,8 +1015,8 @@ const WRITER_QUEUE: usize = 4;
 
 impl Writer {
     /// Starts recording one run in the history at `path`, or in the data
-    /// folder when `None`. A history that cannot be opened is logged and
-    /// the run goes on unrecorded.
+    /// folder when `None`. A history that cannot be opened or written does
+    /// not stop the run: [`Writer::finish`] says why it was not kept.
     pub fn start(path: Option<PathBuf>) -> Self {
         let (tx, mut rx) = mpsc::channel::<Vec<RunEvent>>(WRITER_QUEUE);
         let (done_tx, done) = oneshot::channel();
@@ -921,16 +1030,19 @@ impl Writer {
             let history = match opened {
                 Ok(h) => h,
                 Err(e) => {
-                    tracing::warn!("{e}; this run will not be recorded");
-                    done_tx.send(None).ok();
+                    tracing::debug!("{e}; this run will not be recorded");
+                    let lost = Some(e);
+                    done_tx.send(Recorded { seq: None, lost }).ok();
                     return;
                 }
             };
             let mut recorder = history.recorder();
+            let mut lost = None;
             'batches: while let Some(batch) = rx.blocking_recv() {
                 for event in batch {
                     if let Err(e) = recorder.record(&event) {
-                        tracing::warn!("{e}; the rest of this run will not be recorded");
+                        tracing::debug!("{e}; the rest of this run will not be recorded");
+                        lost = Some(e);
                         break 'batches;
                     }
                     if let Some(seq) = recorder.seq() {
@@ -938,7 +1050,8 @@ impl Writer {
                     }
                 }
             }
-            done_tx.send(recorder.seq()).ok();
+            let seq = recorder.seq();
+            done_tx.send(Recorded { seq, lost }).ok();
         });
         Writer { tx, seq, done }
     }
@@ -955,11 +1068,10 @@ impl Writer {
         Some(self.seq.load(Ordering::Relaxed)).filter(|&s| s > 0)
     }
 
-    /// Waits until everything sent is written; the run's history number,
-    /// when it was recorded.
-    pub async fn finish(self) -> Option<i64> {
+    /// Waits until everything sent is written; what the history kept.
+    pub async fn finish(self) -> Recorded {
         drop(self.tx);
-        self.done.await.ok().flatten()
+        self.done.await.unwrap_or_default()
     }
 }
 
@@ -1156,7 +1268,9 @@ mod tests {
                 },
             )])
             .await;
-        let seq = writer.finish().await.expect("recorded");
+        let recorded = writer.finish().await;
+        assert!(recorded.lost.is_none(), "{:?}", recorded.lost);
+        let seq = recorded.seq.expect("recorded");
         let history = History::open(&path).unwrap();
         let run = history.find("last").unwrap().unwrap();
         assert_eq!((run.seq, run.result), (seq, RunResult::Cancelled));
@@ -1170,7 +1284,10 @@ mod tests {
         writer
             .record(vec![ev(&id, Event::StepStarted { step: 0 })])
             .await;
-        assert_eq!(writer.finish().await, None);
+        let recorded = writer.finish().await;
+        assert_eq!(recorded.seq, None);
+        let lost = recorded.lost.expect("says why");
+        assert!(lost.to_string().contains("h.db"), "{lost}");
     }
 
     #[test]

@@ -189,3 +189,117 @@ fn a_run_keeps_an_excluded_dockerfile_out_of_the_image_like_docker_build() {
         "{ours:?}"
     );
 }
+
+/// `cmd` as user `nobody` with the docker group (the tests run as root,
+/// who can read any file), in a home of its own.
+fn as_nobody(cmd: Command, home: &Path) -> std::process::Output {
+    let docker_gid = Command::new("getent")
+        .args(["group", "docker"])
+        .output()
+        .unwrap();
+    let gid = String::from_utf8_lossy(&docker_gid.stdout)
+        .split(':')
+        .nth(2)
+        .expect("a docker group")
+        .to_string();
+    let mut wrapped = Command::new("setpriv");
+    wrapped
+        .args([
+            "--reuid=65534",
+            &format!("--regid={gid}"),
+            "--clear-groups",
+            "--",
+        ])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("SLIPWAY_DATA_DIR", home.join("data"))
+        .env("NO_COLOR", "1");
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            wrapped.env(key, value);
+        }
+    }
+    wrapped.output().unwrap()
+}
+
+/// Gives the tree to everyone to read, as a user's project is to its user.
+fn readable_by_all(dir: &Path) {
+    let status = Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn an_unreadable_file_fails_the_build_like_docker_build_unless_left_out() {
+    let project = slipway_tests::Project::hello("unreadable");
+    project.write("www/secret.key", "only for root");
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("slipway");
+    std::fs::copy(slipway_tests::slipway_bin(), &bin).unwrap();
+    readable_by_all(project.path());
+    readable_by_all(home.path());
+    let chown = Command::new("chown")
+        .args(["-R", "65534"])
+        .arg(home.path())
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let secret = project.path().join("www/secret.key");
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+
+    let docker_build = || {
+        let mut cmd = Command::new("docker");
+        cmd.args(["build", "-q", "-t", "slipway-test/unreadable-docker", "."])
+            .current_dir(project.path())
+            .env("DOCKER_BUILDKIT", "0");
+        as_nobody(cmd, home.path())
+    };
+    let slipway_run = || {
+        let mut cmd = Command::new(&bin);
+        cmd.args(["run", "--json"]).arg(project.path());
+        as_nobody(cmd, home.path())
+    };
+
+    // Both refuse, naming the file.
+    let theirs = docker_build();
+    assert!(!theirs.status.success(), "docker build read it?");
+    assert!(
+        String::from_utf8_lossy(&theirs.stderr).contains("www/secret.key"),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let ours = slipway_tests::RunResult::from(slipway_run());
+    assert_eq!(ours.code, 2, "{}", ours.stderr);
+    let outcome = &ours.last()["outcome"];
+    let message = outcome["problem"]["message"].as_str().unwrap_or_default();
+    let hint = outcome["problem"]["hint"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("cannot read {}", secret.display()))
+            && message.contains("ermission denied")
+            && hint.contains("chmod a+r")
+            && hint.contains(".dockerignore"),
+        "{outcome}"
+    );
+
+    // Left out by .dockerignore, it is never opened: both build.
+    let ignore = project.read(".dockerignore");
+    project.write(".dockerignore", &format!("{ignore}www/secret.key\n"));
+    readable_by_all(&project.path().join(".dockerignore"));
+    let theirs = docker_build();
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let ours = slipway_tests::RunResult::from(slipway_run());
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+}

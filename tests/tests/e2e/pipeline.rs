@@ -1,6 +1,7 @@
 //! Whole runs through the CLI: pass, failing test, early exit, failing build.
 
 use slipway_core::event::StepKind;
+use slipway_tests::services::Tmpfs;
 use slipway_tests::{Project, containers_of_run};
 
 #[test]
@@ -277,6 +278,68 @@ fn an_image_without_a_command_is_the_dockerfiles_fault() {
     assert!(
         text.contains("Add a CMD (or ENTRYPOINT) line to the Dockerfile"),
         "{text}"
+    );
+}
+
+/// The history's folder fills up or turns read-only after a first run:
+/// the next run still runs and cleans up, says why it was not kept and
+/// what to do, and the runs already kept stay readable.
+fn history_cannot_be_written(name: &str, spoil: impl Fn(&Tmpfs), reason: &str, hint: &str) {
+    let disk = Tmpfs::mount("2m");
+    let data = disk.path().to_str().unwrap();
+    let project = Project::hello(name);
+    let first = project.run_json(&[("SLIPWAY_DATA_DIR", data)]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(!first.stderr.contains("not kept"), "{}", first.stderr);
+    spoil(&disk);
+
+    let second = project.run_json(&[("SLIPWAY_DATA_DIR", data)]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second.last()["outcome"]["result"], "passed");
+    assert!(containers_of_run(&second.run_id()).is_empty());
+    assert!(
+        second
+            .stderr
+            .contains("warning: this run was not kept in the history")
+            && second.stderr.contains(reason)
+            && second.stderr.contains(hint),
+        "{}",
+        second.stderr
+    );
+    // What was kept stays readable.
+    let read = |args: &[&str]| {
+        let out = project
+            .slipway(args)
+            .env("SLIPWAY_DATA_DIR", data)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "slipway {args:?}: {stderr}");
+        out.stdout
+    };
+    let runs: serde_json::Value = serde_json::from_slice(&read(&["history", "--json"])).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(runs[0]["id"], &*first.run_id().0);
+    read(&["logs", "last"]);
+}
+
+#[test]
+fn a_full_disk_keeps_runs_going_and_says_why_they_are_not_recorded() {
+    history_cannot_be_written(
+        "fulldisk",
+        Tmpfs::fill,
+        "the disk is full",
+        "Free some disk space",
+    );
+}
+
+#[test]
+fn a_read_only_history_folder_keeps_runs_going_and_says_why() {
+    history_cannot_be_written(
+        "readonlyhistory",
+        Tmpfs::make_read_only,
+        "read-only file system",
+        "Check that the folder is writable",
     );
 }
 

@@ -1687,6 +1687,8 @@ export type RunFinished_Deserialize = {
 	outcome: Outcome_Deserialize,
 	/**  Total duration. */
 	duration_ms: number,
+	/**  Why the history could not keep the run, when it could not. */
+	unrecorded?: Problem_Deserialize | null,
 };
 
 /**  A run ended. */
@@ -1703,6 +1705,8 @@ export type RunFinished_Serialize = {
 	outcome: Outcome_Serialize,
 	/**  Total duration. */
 	duration_ms: number,
+	/**  Why the history could not keep the run, when it could not. */
+	unrecorded: Problem_Serialize | null,
 };
 
 /**

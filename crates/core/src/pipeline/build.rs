@@ -338,14 +338,12 @@ async fn build_with(runner: &mut Runner, step: usize, builder: Builder) -> Attem
     let spec = runner.pipeline.build.clone();
     let archive = match ContextArchive::new(&spec.context, &spec.dockerfile) {
         Ok(a) => a,
-        Err(e) => {
-            return Attempted::Done(StepEnd::Error(
-                Problem::new(ErrorCode::BadConfig, e.to_string())
-                    .with_hint("Fix the .dockerignore or the Dockerfile path in slipway.toml."),
-            ));
-        }
+        Err(e) => return Attempted::Done(StepEnd::Error(e.problem())),
     };
     let progress = archive.progress();
+    // A file that could not be read breaks the stream: that, not the
+    // engine's view of it, is what the user is told.
+    let unread = archive.failure();
     let image = runner.pipeline.image.to_string();
     let buildkit = builder != Builder::Classic;
     let options = BuildImageOptions {
@@ -395,6 +393,9 @@ async fn build_with(runner: &mut Runner, step: usize, builder: Builder) -> Attem
             }
         };
         let Some(item) = item else { break };
+        if let (Err(_), Some(e)) = (&item, unread.take()) {
+            return Attempted::Done(StepEnd::Error(e.problem()));
+        }
         let info = match item {
             Ok(info) => info,
             Err(bollard::errors::Error::DockerStreamError { error }) => {
@@ -456,6 +457,9 @@ async fn build_with(runner: &mut Runner, step: usize, builder: Builder) -> Attem
             }
             None => {}
         }
+    }
+    if let Some(e) = unread.take() {
+        return Attempted::Done(StepEnd::Error(e.problem()));
     }
     if let Some(line) = classic_lines.finish() {
         out.classic_line(runner, line).await;
