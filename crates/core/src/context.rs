@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-use crate::dockerignore::{IgnoreRules, PatternError};
+use crate::dockerignore::{IgnoreRules, ParentMatches, PatternError};
 use crate::error::{ErrorCode, Problem};
 
 /// Size of the pipe between the tar writer and the HTTP body.
@@ -213,13 +213,14 @@ impl ContextArchive {
         &self,
         visit: &mut dyn FnMut(&str, &Path, EntryKind) -> Result<(), ContextError>,
     ) -> Result<(), ContextError> {
-        self.walk_dir(&self.root, "", visit)
+        self.walk_dir(&self.root, "", None, visit)
     }
 
     fn walk_dir(
         &self,
         dir: &Path,
         rel: &str,
+        parent: Option<&ParentMatches>,
         visit: &mut dyn FnMut(&str, &Path, EntryKind) -> Result<(), ContextError>,
     ) -> Result<(), ContextError> {
         let read_err = |path: &Path| {
@@ -249,18 +250,19 @@ impl ContextArchive {
                 // Sockets cannot be archived: the docker CLI leaves them out too.
                 None => continue,
             };
-            if self.rules.is_ignored(&rel_path) {
+            let (ignored, said) = self.rules.is_ignored_under(&rel_path, parent);
+            if ignored {
                 if kind == EntryKind::Dir
                     && self.rules.has_exclusions()
                     && self.rules.must_descend(&rel_path)
                 {
-                    self.walk_dir(&path, &rel_path, visit)?;
+                    self.walk_dir(&path, &rel_path, Some(&said), visit)?;
                 }
                 continue;
             }
             visit(&rel_path, &path, kind)?;
             if kind == EntryKind::Dir {
-                self.walk_dir(&path, &rel_path, visit)?;
+                self.walk_dir(&path, &rel_path, Some(&said), visit)?;
             }
         }
         Ok(())

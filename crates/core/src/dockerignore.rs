@@ -47,6 +47,10 @@ impl Pattern {
     }
 }
 
+/// What each rule said of a folder, handed to the entries inside it.
+#[derive(Debug, Clone, Default)]
+pub struct ParentMatches(Vec<bool>);
+
 /// The rules of a `.dockerignore`, in order.
 #[derive(Debug, Clone, Default)]
 pub struct IgnoreRules {
@@ -139,36 +143,51 @@ impl IgnoreRules {
     /// of the context: the last rule matching it or one of its parent
     /// folders decides.
     pub fn is_ignored(&self, path: &str) -> bool {
-        let parents: Vec<&str> = match path.rfind('/') {
-            Some(i) => path[..i].split('/').collect(),
-            None => Vec::new(),
-        };
+        self.is_ignored_under(path, None).0
+    }
+
+    /// [`IgnoreRules::is_ignored`] as Docker's context walk decides it: what
+    /// each rule said of the parent folder is handed down instead of the
+    /// parents being matched again, and a rule is not tried when it could
+    /// not change the answer (an exception while nothing is ignored, a plain
+    /// rule while something is), so it does not count as matching for what
+    /// is inside either. Returns the answer and what to hand to children.
+    pub fn is_ignored_under(
+        &self,
+        path: &str,
+        parent: Option<&ParentMatches>,
+    ) -> (bool, ParentMatches) {
         let mut ignored = false;
-        for pattern in &self.patterns {
-            // An exception only matters once something is ignored; a plain
-            // rule only once nothing is.
-            if pattern.exclusion != ignored {
-                continue;
-            }
-            let mut hit = pattern.matches(path);
+        let mut said = vec![false; self.patterns.len()];
+        for (i, pattern) in self.patterns.iter().enumerate() {
+            let mut hit = parent.is_some_and(|p| p.0.get(i).copied().unwrap_or(false));
             if !hit {
-                let mut prefix = String::new();
-                for dir in &parents {
-                    if !prefix.is_empty() {
-                        prefix.push('/');
-                    }
-                    prefix.push_str(dir);
-                    if pattern.matches(&prefix) {
-                        hit = true;
-                        break;
-                    }
+                if pattern.exclusion != ignored {
+                    continue;
                 }
+                hit = pattern.matches(path) || (parent.is_none() && self.parent_hit(pattern, path));
             }
+            said[i] = hit;
             if hit {
                 ignored = !pattern.exclusion;
             }
         }
-        ignored
+        (ignored, ParentMatches(said))
+    }
+
+    /// Whether `pattern` matches one of the folders holding `path`.
+    fn parent_hit(&self, pattern: &Pattern, path: &str) -> bool {
+        let Some(end) = path.rfind('/') else {
+            return false;
+        };
+        let mut prefix = String::new();
+        path[..end].split('/').any(|dir| {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(dir);
+            pattern.matches(&prefix)
+        })
     }
 
     /// Whether an ignored folder must still be walked because an exception
@@ -254,6 +273,21 @@ mod tests {
 
     fn rules(text: &str) -> IgnoreRules {
         IgnoreRules::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_rule_not_tried_on_a_folder_does_not_reach_inside_it() {
+        // `*` is not tried on `src` (already ignored by `src`), so for
+        // `src/main.py` it only counts if it matches the file itself.
+        let r = rules("src\n!src/main.py\n*\n");
+        let (ignored, said) = r.is_ignored_under("src", None);
+        assert!(ignored);
+        assert!(!r.is_ignored_under("src/main.py", Some(&said)).0);
+        // Tried and matching on the folder, it does reach inside.
+        let r = rules("!src/main.py\n*\n");
+        let (ignored, said) = r.is_ignored_under("src", None);
+        assert!(ignored);
+        assert!(r.is_ignored_under("src/main.py", Some(&said)).0);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use futures_util::StreamExt;
+use proptest::prelude::*;
 use slipway_core::context::ContextArchive;
 use slipway_tests::image_listing;
 
@@ -60,6 +61,10 @@ const CASES: &[(&str, &str)] = &[
     ("spaced-exception", "*.txt\n!   file1.txt\n"),
     ("case-sensitive", "*.MD\nREADME.MD\n"),
     ("regex-characters", "a+b.txt\n(x)|{y}\n"),
+    // Found by the random cases: a rule not tried on a folder (nothing it
+    // could change there) does not count as matching for what is inside.
+    ("untried-rule-and-parent", "src\n!src/main.py\n*\n"),
+    ("exception-then-star", "!src/main.py\n*\n"),
 ];
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY . /ctx/\n";
@@ -91,22 +96,25 @@ fn make_tree(dir: &Path, ignore: &str) {
     std::fs::write(dir.join(".dockerignore"), ignore).unwrap();
 }
 
-fn docker_cli_build(dir: &Path, tag: &str) {
+/// `docker build` with the classic builder, which sends the context the
+/// docker CLI prepares; what it says when it fails.
+fn docker_cli_build(dir: &Path, tag: &str) -> Result<(), String> {
     let out = Command::new("docker")
         .args(["build", "-q", "-t", tag, "."])
         .current_dir(dir)
         .env("DOCKER_BUILDKIT", "0")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "docker build {tag}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
 
-async fn slipway_build(docker: &bollard::Docker, dir: &Path, tag: &str) {
-    let archive = ContextArchive::new(dir, "Dockerfile").unwrap();
+/// The same build with the context Slipway sends.
+async fn slipway_build(docker: &bollard::Docker, dir: &Path, tag: &str) -> Result<(), String> {
+    let archive = ContextArchive::new(dir, "Dockerfile").map_err(|e| e.to_string())?;
     let options = bollard::query_parameters::BuildImageOptions {
         dockerfile: "Dockerfile".into(),
         t: Some(tag.into()),
@@ -120,13 +128,12 @@ async fn slipway_build(docker: &bollard::Docker, dir: &Path, tag: &str) {
         Some(bollard::body_try_stream(archive.into_stream())),
     );
     while let Some(item) = stream.next().await {
-        let info = item.unwrap_or_else(|e| panic!("slipway build {tag}: {e}"));
-        assert!(
-            info.error_detail.is_none(),
-            "slipway build {tag}: {:?}",
-            info.error_detail
-        );
+        let info = item.map_err(|e| e.to_string())?;
+        if let Some(detail) = info.error_detail {
+            return Err(format!("{detail:?}"));
+        }
     }
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,8 +149,11 @@ async fn context_matches_docker_build_for_every_case() {
         let tag = theirs.clone();
         tokio::task::spawn_blocking(move || docker_cli_build(&path, &tag))
             .await
-            .unwrap();
-        slipway_build(engine.docker(), dir.path(), &ours).await;
+            .unwrap()
+            .unwrap_or_else(|e| panic!("docker build {name}: {e}"));
+        slipway_build(engine.docker(), dir.path(), &ours)
+            .await
+            .unwrap_or_else(|e| panic!("slipway build {name}: {e}"));
         let (theirs_list, ours_list) = tokio::task::spawn_blocking(move || {
             (image_listing(&theirs, "ctx/"), image_listing(&ours, "ctx/"))
         })
@@ -178,7 +188,7 @@ fn a_run_keeps_an_excluded_dockerfile_out_of_the_image_like_docker_build() {
     );
     let run = project.run_json(&[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    docker_cli_build(project.path(), "slipway-test/exclbuild-docker:latest");
+    docker_cli_build(project.path(), "slipway-test/exclbuild-docker:latest").unwrap();
     let ours = image_listing("slipway-test/exclbuild:latest", "ctx/");
     let theirs = image_listing("slipway-test/exclbuild-docker:latest", "ctx/");
     assert_eq!(ours, theirs);
@@ -188,6 +198,101 @@ fn a_run_keeps_an_excluded_dockerfile_out_of_the_image_like_docker_build() {
             .any(|f| f == "Dockerfile" || f == ".dockerignore"),
         "{ours:?}"
     );
+}
+
+/// A `.dockerignore` line aimed at the conformance tree: one of its paths,
+/// cut to a parent or not, with a glob put in (`*`, `**`, `?`, `*.ext`),
+/// negated or not, anchored or not, as a folder or not.
+fn ignore_line() -> impl Strategy<Value = String> {
+    (
+        prop::bool::weighted(0.35),
+        prop::sample::select(vec!["", "", "/", "./"]),
+        prop::sample::select(TREE.to_vec()),
+        1usize..4,
+        0u8..7,
+        prop::sample::select(vec!["", "", "/"]),
+    )
+        .prop_map(|(negate, lead, path, depth, glob, trail)| {
+            let mut parts: Vec<String> = path.split('/').take(depth).map(String::from).collect();
+            let last = parts.len() - 1;
+            match glob {
+                1 => parts[last] = "*".into(),
+                2 => parts = vec!["**".into(), parts[last].clone()],
+                3 => {
+                    if let Some((_, ext)) = parts[last].rsplit_once('.') {
+                        parts[last] = format!("*.{ext}");
+                    }
+                }
+                4 => parts[last].replace_range(..1, "?"),
+                5 if last > 0 => parts[0] = "**".into(),
+                6 => parts.push("**".into()),
+                _ => {}
+            }
+            let bang = if negate { "!" } else { "" };
+            format!("{bang}{lead}{}{trail}", parts.join("/"))
+        })
+}
+
+/// Random `.dockerignore` files over the conformance tree, each built by
+/// `docker build` and by Slipway: both refuse it, or both send the same
+/// files. The cases are the same every run; SLIPWAY_CONFORMANCE_CASES and
+/// SLIPWAY_CONFORMANCE_RANDOM=1 make it a longer or a fresh search.
+#[test]
+fn random_ignore_files_send_what_docker_build_sends() {
+    use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+    let cases = std::env::var("SLIPWAY_CONFORMANCE_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(12);
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 200,
+        ..Config::default()
+    };
+    let mut runner = if std::env::var_os("SLIPWAY_CONFORMANCE_RANDOM").is_some() {
+        TestRunner::new(config)
+    } else {
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let engine = runtime
+        .block_on(slipway_core::engine::Engine::connect())
+        .unwrap();
+    let (theirs, ours) = (
+        "slipway-test/fuzz-docker:latest",
+        "slipway-test/fuzz-slipway:latest",
+    );
+    let strategy = prop::collection::vec(ignore_line(), 1..6);
+    let result = runner.run(&strategy, |lines| {
+        let ignore = format!("{}\n", lines.join("\n"));
+        let dir = tempfile::tempdir().unwrap();
+        make_tree(dir.path(), &ignore);
+        let docker = docker_cli_build(dir.path(), theirs);
+        let slipway = runtime.block_on(slipway_build(engine.docker(), dir.path(), ours));
+        eprintln!(
+            "CASE {ignore:?} docker={:?} slipway={:?}",
+            docker.is_ok(),
+            slipway.is_ok()
+        );
+        match (docker, slipway) {
+            (Ok(()), Ok(())) => {
+                let (theirs, ours) = (image_listing(theirs, "ctx/"), image_listing(ours, "ctx/"));
+                prop_assert_eq!(theirs, ours, "files sent differ for {:?}", ignore);
+                Ok(())
+            }
+            (Err(_), Err(_)) => Ok(()),
+            (docker, slipway) => Err(TestCaseError::fail(format!(
+                "{ignore:?}: docker build {docker:?}, slipway {slipway:?}"
+            ))),
+        }
+    });
+    for tag in [theirs, ours] {
+        let _ = Command::new("docker").args(["rmi", tag]).output();
+    }
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }
 
 /// `cmd` as user `nobody` with the docker group (the tests run as root,
