@@ -64,7 +64,7 @@ const CASES: &[(&str, &str)] = &[
     // Found by the random cases: a rule not tried on a folder (nothing it
     // could change there) does not count as matching for what is inside.
     ("untried-rule-and-parent", "src\n!src/main.py\n*\n"),
-    ("exception-then-star", "!src/main.py\n*\n"),
+    ("exception-then-star", "!src/main.py\n*\n!README.md\n"),
 ];
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY . /ctx/\n";
