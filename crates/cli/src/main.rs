@@ -231,10 +231,20 @@ fn main() -> ExitCode {
         true => None,
         false => Some(Cli::parse()),
     };
-    tracing_subscriber::fmt()
+    // Warnings read as lines of the output; SLIPWAY_LOG asks for a log, with
+    // times and sources.
+    let logging = tracing_subscriber::fmt()
         .with_env_filter(slipway_core::logging::filter())
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        );
+    if std::env::var_os(slipway_core::logging::LOG_ENV).is_some() {
+        logging.init();
+    } else {
+        logging.without_time().with_target(false).init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

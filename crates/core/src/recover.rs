@@ -65,7 +65,8 @@ pub async fn recover(engine: Option<&Engine>, history: Option<PathBuf>) -> Recov
     let opener = open.clone();
     match tokio::task::spawn_blocking(move || opener()?.interrupt_orphans()).await {
         Ok(Ok(runs)) => recovered.runs = runs,
-        Ok(Err(e)) => tracing::warn!("could not look for interrupted runs: {e}"),
+        // The command says so itself when it needs the history.
+        Ok(Err(e)) => tracing::debug!("could not look for interrupted runs: {e}"),
         Err(e) => tracing::warn!("could not look for interrupted runs: {e}"),
     }
     let Some(engine) = engine else {
