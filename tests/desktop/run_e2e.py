@@ -1021,6 +1021,30 @@ def test_a_second_launch_focuses_the_first(h):
     assert running == "1", f"{running} instances running"
 
 
+def test_a_run_the_history_cannot_keep_says_why(h):
+    # The history's folder turns read-only: the run still runs, and the window
+    # and the notification say it was not kept, and why.
+    data = os.environ["SLIPWAY_DATA_DIR"]
+    subprocess.run(["mount", "--bind", data, data], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", data], check=True)
+        before = h.history_count()
+        h.css("[data-testid=run]").click()
+        banner = wait_for("the not-kept banner", lambda: [
+            e for e in h.driver.find_elements(By.CSS_SELECTOR, "main .problem")
+            if "not kept in the history" in e.text], 120)[0]
+        assert "read-only file system" in banner.text, banner.text
+        assert "Check that the folder is writable" in banner.text, banner.text
+        wait_for("the notification", lambda: h.notified("Not kept in the history"), 30)
+        assert h.notified(f"{h.name}: passed")
+        h.shot("25-history-not-kept")
+    finally:
+        subprocess.run(["umount", data], check=True)
+    assert h.history_count() == before
+    banner.find_element(By.CSS_SELECTOR, "[aria-label=Dismiss]").click()
+    wait_for("the banner dismissed", lambda: not h.driver.find_elements(By.CSS_SELECTOR, "main .problem"), 10)
+
+
 def test_history_lists_the_runs(h):
     # Its own runs: one passes, the next fails.
     h.run_and_wait("passed")
@@ -1055,6 +1079,7 @@ def main():
                  test_a_relaunched_window_shows_the_last_results,
                  test_settings_checks_the_setup_and_starts_at_login,
                  test_the_page_cannot_reach_beyond_its_folders,
+                 test_a_run_the_history_cannot_keep_says_why,
                  test_window_size_and_position_are_remembered,
                  test_a_second_launch_focuses_the_first]
         # Each test sets up what it needs (Harness.fresh): any order works.

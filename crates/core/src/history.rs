@@ -1051,6 +1051,10 @@ impl Writer {
                 }
             }
             let seq = recorder.seq();
+            // Closed before the run is told it is done, so a process that
+            // exits right after leaves the file checkpointed, no WAL behind.
+            drop(recorder);
+            drop(history);
             done_tx.send(Recorded { seq, lost }).ok();
         });
         Writer { tx, seq, done }

@@ -287,9 +287,6 @@ fn random_ignore_files_send_what_docker_build_sends() {
             ))),
         }
     });
-    for tag in [theirs, ours] {
-        let _ = Command::new("docker").args(["rmi", tag]).output();
-    }
     if let Err(e) = result {
         panic!("{e}");
     }
