@@ -268,8 +268,8 @@ pub struct History {
     conn: Connection,
     path: PathBuf,
     moved_aside: Option<PathBuf>,
-    /// Opened read only, as its folder cannot be written.
-    frozen: bool,
+    /// Opened read only, as its folder cannot be written: why.
+    frozen: Option<HistoryError>,
 }
 
 /// Why a history could not be opened.
@@ -341,9 +341,13 @@ impl History {
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
         match Self::open_checked(path) {
             Ok(history) => Ok(history),
-            Err((error, Trouble::Storage)) if path.exists() => {
-                Self::open_frozen(path).map_err(|_| error)
-            }
+            Err((error, Trouble::Storage)) if path.exists() => match Self::open_frozen(path) {
+                Ok(mut history) => {
+                    history.frozen = Some(error);
+                    Ok(history)
+                }
+                Err(_) => Err(error),
+            },
             Err((error, Trouble::Storage | Trouble::Other)) => Err(error),
             Err((error, Trouble::Damaged)) => {
                 let stamp = std::time::SystemTime::now()
@@ -399,7 +403,7 @@ impl History {
             conn,
             path: path.to_path_buf(),
             moved_aside: None,
-            frozen: false,
+            frozen: None,
         };
         let verdict: Result<String, _> = history
             .conn
@@ -451,7 +455,7 @@ impl History {
             conn,
             path: path.to_path_buf(),
             moved_aside: None,
-            frozen: true,
+            frozen: None,
         })
     }
 
@@ -459,7 +463,7 @@ impl History {
     /// the machine stopped): each becomes `interrupted`, with the step it
     /// had reached. Runs still going in another process are not touched.
     pub fn interrupt_orphans(&self) -> Result<Vec<Interrupted>, HistoryError> {
-        if self.frozen {
+        if self.frozen.is_some() {
             return Ok(Vec::new());
         }
         let mut stmt = self
@@ -516,6 +520,12 @@ impl History {
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))
+    }
+
+    /// Why runs cannot be recorded, when the history was opened read only
+    /// because its folder cannot be written (disk full, read-only).
+    pub fn unwritable(&self) -> Option<&HistoryError> {
+        self.frozen.as_ref()
     }
 
     /// Where a damaged history was moved when this one was started in its

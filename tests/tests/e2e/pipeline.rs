@@ -321,6 +321,19 @@ fn history_cannot_be_written(name: &str, spoil: impl Fn(&Tmpfs), reason: &str, h
     assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
     assert_eq!(runs[0]["id"], &*first.run_id().0);
     read(&["logs", "last"]);
+    // The doctor tells it too.
+    let doctor = project
+        .slipway(&["doctor"])
+        .env("SLIPWAY_DATA_DIR", data)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("✗ History:") && l.contains(reason)),
+        "{report}"
+    );
 }
 
 #[test]
