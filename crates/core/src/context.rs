@@ -65,8 +65,9 @@ impl ContextError {
             ContextError::Read { path, source }
                 if source.kind() == io::ErrorKind::PermissionDenied =>
             {
+                let mode = if path.is_dir() { "a+rx" } else { "a+r" };
                 Problem::new(ErrorCode::BadConfig, self.to_string()).with_hint(format!(
-                    "Make it readable (chmod a+r {}), {leave_out}",
+                    "Make it readable (chmod {mode} {}), {leave_out}",
                     path.display()
                 ))
             }

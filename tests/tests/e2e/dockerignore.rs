@@ -404,4 +404,28 @@ fn an_unreadable_file_fails_the_build_like_docker_build_unless_left_out() {
     );
     let ours = slipway_tests::RunResult::from(slipway_run());
     assert_eq!(ours.code, 0, "{}", ours.stderr);
+
+    // A folder that cannot be listed: both refuse, naming it.
+    let private = project.path().join("www/private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o000),
+    )
+    .unwrap();
+    let theirs = docker_build();
+    assert!(!theirs.status.success(), "docker build listed it?");
+    assert!(String::from_utf8_lossy(&theirs.stderr).contains("www/private"));
+    let ours = slipway_tests::RunResult::from(slipway_run());
+    assert_eq!(ours.code, 2, "{}", ours.stderr);
+    let problem = &ours.last()["outcome"]["problem"];
+    assert!(
+        problem["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("cannot read {}", private.display())))
+            && problem["hint"]
+                .as_str()
+                .is_some_and(|h| h.contains("chmod a+rx")),
+        "{problem}"
+    );
 }
