@@ -73,7 +73,8 @@ impl ContextError {
             }
             ContextError::Read { .. } => Problem::new(ErrorCode::Io, self.to_string())
                 .with_hint(format!("Check the file and run again, {leave_out}")),
-            ContextError::Changed { .. } => Problem::new(ErrorCode::Io, self.to_string())
+            // The project's file, not the engine: fixed in the project.
+            ContextError::Changed { .. } => Problem::new(ErrorCode::BadConfig, self.to_string())
                 .with_hint(format!(
                     "Run again; if a program writes it during builds (a log, a database), {leave_out}"
                 )),

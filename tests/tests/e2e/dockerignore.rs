@@ -429,3 +429,115 @@ fn an_unreadable_file_fails_the_build_like_docker_build_unless_left_out() {
         "{problem}"
     );
 }
+
+/// A /proc or /sys file bound onto a new file of a context: its size on
+/// stat is not its content's, as for a file that grows or shrinks while it
+/// is sent. Unmounted when dropped.
+struct BoundFile(std::path::PathBuf);
+
+impl BoundFile {
+    fn new(source: &str, at: &Path) -> Self {
+        std::fs::write(at, "").unwrap();
+        let status = Command::new("mount")
+            .args(["--bind", source])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount --bind {source}");
+        BoundFile(at.to_path_buf())
+    }
+}
+
+impl Drop for BoundFile {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("--lazy").arg(&self.0).status();
+    }
+}
+
+/// The size of `path` in `image`.
+fn size_in_image(image: &str, path: &str) -> u64 {
+    let created = Command::new("docker")
+        .args(["create", image, "/none"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&created.stdout).trim().to_string();
+    let copied = Command::new("docker")
+        .args(["cp", &format!("{id}:{path}"), "-"])
+        .output()
+        .unwrap();
+    let _ = Command::new("docker").args(["rm", &id]).output();
+    let mut archive = tar::Archive::new(&copied.stdout[..]);
+    let mut entries = archive.entries().unwrap();
+    entries
+        .next()
+        .expect("the file")
+        .unwrap()
+        .header()
+        .size()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_with_more_than_its_size_is_sent_as_docker_build_sends_it() {
+    // /proc/version stats as 0 bytes and reads as more: a file that grew.
+    let dir = tempfile::tempdir().unwrap();
+    make_tree(dir.path(), "");
+    let _version = BoundFile::new("/proc/version", &dir.path().join("version"));
+    let (theirs, ours) = (
+        "slipway-test/grown-docker:latest",
+        "slipway-test/grown-slipway:latest",
+    );
+    let path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || docker_cli_build(&path, theirs))
+        .await
+        .unwrap()
+        .unwrap();
+    let engine = slipway_core::engine::Engine::connect().await.unwrap();
+    slipway_build(engine.docker(), dir.path(), ours)
+        .await
+        .unwrap();
+    let (listed, sizes) = tokio::task::spawn_blocking(move || {
+        (
+            (image_listing(theirs, "ctx/"), image_listing(ours, "ctx/")),
+            (
+                size_in_image(theirs, "/ctx/version"),
+                size_in_image(ours, "/ctx/version"),
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(listed.0, listed.1);
+    assert_eq!(sizes, (0, 0), "sent at its size when opened");
+}
+
+#[test]
+fn a_file_with_less_than_its_size_fails_naming_it() {
+    // A /sys file stats as 4096 bytes and reads as a few: a file that shrank.
+    // docker build fails too, with "unexpected EOF" after logging each file
+    // it could not add; Slipway names the file.
+    let project = slipway_tests::Project::hello("shrunk");
+    let mtu = project.path().join("www/mtu");
+    let _mtu = BoundFile::new("/sys/class/net/lo/mtu", &mtu);
+    let theirs = Command::new("docker")
+        .args(["build", "-q", "-t", "slipway-test/shrunk-docker", "."])
+        .current_dir(project.path())
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(!theirs.status.success());
+    let run = project.run_json(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let message = run.last()["outcome"]["problem"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains(&format!(
+            "{} changed while the build context was being sent",
+            mtu.display()
+        )) && message.contains("shrank from 4096"),
+        "{message}"
+    );
+    assert!(!message.contains("engine"), "{message}");
+}
