@@ -451,6 +451,69 @@ impl LiveRun {
     }
 }
 
+/// Where a run can be made to linger, for what happens meanwhile (the
+/// engine going away, a benchmark of it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// A build step that says "building slowly" and waits.
+    Build,
+    /// A readiness path that never answers.
+    Ready,
+    /// A slow test step.
+    Test,
+}
+
+impl Stage {
+    /// Changes `project` so its runs linger at this stage.
+    pub fn apply(self, project: &Project) {
+        match self {
+            Stage::Build => {
+                let dockerfile = project.read("Dockerfile").replace(
+                    "COPY www /www",
+                    "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo building slowly; sleep 120\"]\nCOPY www /www",
+                );
+                project.write("Dockerfile", &dockerfile);
+            }
+            Stage::Ready => {
+                let toml = project
+                    .read("slipway.toml")
+                    .replace("/cities.json", "/not-there.json")
+                    .replace("timeout = \"30s\"", "timeout = \"120s\"");
+                project.write("slipway.toml", &toml);
+            }
+            Stage::Test => project.append_toml("[[test]]\nname = \"slow\"\nrun = \"sleep 120\"\n"),
+        }
+    }
+
+    /// Starts `slipway run --json` of a project [`Stage::apply`] changed
+    /// and waits until the run lingers here: the run, its id, and whether
+    /// it has a container by then.
+    pub fn start(self, project: &Project, env: &[(&str, &str)]) -> (LiveRun, RunId, bool) {
+        let mut live = LiveRun::start_with(project, env);
+        let started = live.wait_for("the run to start", Duration::from_secs(30), |e| {
+            matches!(e.event, Event::RunStarted { .. })
+        });
+        let Event::RunStarted { steps, .. } = &started.event else {
+            unreachable!("waited for it")
+        };
+        let at = match self {
+            Stage::Build => None,
+            Stage::Ready => step_of_kind(steps, StepKind::Ready),
+            Stage::Test => steps.iter().position(|s| s.name == "slow"),
+        };
+        live.wait_for(
+            &format!("the run to linger at {self:?}"),
+            Duration::from_secs(120),
+            |e| match (&e.event, at) {
+                (Event::Log { line, .. }, None) => line.contains("building slowly"),
+                (Event::StepStarted { step }, Some(at)) => *step == at,
+                _ => false,
+            },
+        );
+        (live, started.run_id.clone(), at.is_some())
+    }
+}
+
 /// Files under `prefix` in the filesystem of `image`, as `docker export`
 /// lists them (folders end with `/`).
 pub fn image_listing(image: &str, prefix: &str) -> Vec<String> {

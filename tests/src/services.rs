@@ -464,6 +464,8 @@ pub struct PrivateEngine {
     dir: PathBuf,
     bridge: String,
     dockerd: Option<Child>,
+    /// Killed and not started again yet.
+    killed: bool,
 }
 
 impl PrivateEngine {
@@ -499,6 +501,7 @@ impl PrivateEngine {
             dir,
             bridge,
             dockerd: None,
+            killed: false,
         };
         engine.launch();
         engine
@@ -572,6 +575,20 @@ impl PrivateEngine {
     /// `kill -9` of dockerd: every connection drops and none is accepted.
     pub fn kill(&mut self) {
         self.signal("-KILL");
+        self.killed = true;
+    }
+
+    /// `kill -STOP` of dockerd: calls hang, as on a frozen engine.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// The engine back: thawed, or started again on the same data root.
+    pub fn resume(&mut self) {
+        if !self.killed {
+            self.signal("-CONT");
+            return;
+        }
         if let Some(mut child) = self.dockerd.take() {
             let _ = child.wait();
         }
@@ -588,30 +605,14 @@ impl PrivateEngine {
         }
         let _ = std::fs::remove_file(containerd);
         let _ = std::fs::remove_file(self.dir.join("dockerd.pid"));
-    }
-
-    /// `kill -STOP` of dockerd: calls hang, as on a frozen engine.
-    pub fn freeze(&self) {
-        self.signal("-STOP");
-    }
-
-    /// The engine back: thawed, or started again on the same data root.
-    pub fn resume(&mut self) {
-        if self.dockerd.is_some() {
-            self.signal("-CONT");
-        } else {
-            self.launch();
-        }
+        self.killed = false;
+        self.launch();
     }
 }
 
 impl Drop for PrivateEngine {
     fn drop(&mut self) {
-        if self.dockerd.is_none() {
-            self.launch();
-        } else {
-            self.signal("-CONT");
-        }
+        self.resume();
         let listed = self.docker(&["ps", "-aq"]);
         let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
             .lines()

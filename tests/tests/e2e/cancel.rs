@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use slipway_core::event::{Event, Outcome, StepKind, StepStatus};
-use slipway_tests::{LiveRun, Project, containers_of_run, wait_for_containers, wait_until};
+use slipway_tests::{LiveRun, Project, Stage, containers_of_run, wait_for_containers, wait_until};
 
 fn slow_project(name: &str) -> Project {
     let project = Project::hello(name);
@@ -215,41 +215,11 @@ fn a_container_kept_on_purpose_is_not_reaped() {
     assert!(containers_of_run(&run.run_id()).is_empty());
 }
 
-/// Where a run is when its engine goes away.
-#[derive(Clone, Copy, Debug)]
-enum Stage {
-    Build,
-    Ready,
-    Test,
-}
-
 /// How the engine goes away.
 #[derive(Clone, Copy, Debug)]
 enum Loss {
     Killed,
     Frozen,
-}
-
-/// Makes a project linger at `stage`: a build step that waits, a readiness
-/// path that never answers, or a slow test.
-fn linger(project: &Project, stage: Stage) {
-    match stage {
-        Stage::Build => {
-            let dockerfile = project.read("Dockerfile").replace(
-                "COPY www /www",
-                "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo building slowly; sleep 120\"]\nCOPY www /www",
-            );
-            project.write("Dockerfile", &dockerfile);
-        }
-        Stage::Ready => {
-            let toml = project
-                .read("slipway.toml")
-                .replace("/cities.json", "/not-there.json")
-                .replace("timeout = \"30s\"", "timeout = \"120s\"");
-            project.write("slipway.toml", &toml);
-        }
-        Stage::Test => project.append_toml("[[test]]\nname = \"slow\"\nrun = \"sleep 120\"\n"),
-    }
 }
 
 /// The engine (a dockerd of the test's own) is killed or frozen while a
@@ -261,30 +231,9 @@ fn engine_goes_away(name: &str, stage: Stage, loss: Loss) {
     let host = engine.host();
     let project = Project::hello(name);
     let unchanged = (project.read("Dockerfile"), project.read("slipway.toml"));
-    linger(&project, stage);
-    let mut live = LiveRun::start_with(&project, &[("DOCKER_HOST", &host)]);
-    let started = live.wait_for("the run to start", Duration::from_secs(30), |e| {
-        matches!(e.event, Event::RunStarted { .. })
-    });
-    let Event::RunStarted { steps, .. } = &started.event else {
-        unreachable!()
-    };
-    let run_id = started.run_id.clone();
-    let lingering = match stage {
-        Stage::Build => None,
-        Stage::Ready => slipway_core::event::step_of_kind(steps, StepKind::Ready),
-        Stage::Test => steps.iter().position(|s| s.name == "slow"),
-    };
-    live.wait_for(
-        &format!("the run to linger at {stage:?}"),
-        Duration::from_secs(120),
-        |e| match (&e.event, lingering) {
-            (Event::Log { line, .. }, None) => line.contains("building slowly"),
-            (Event::StepStarted { step }, Some(at)) => *step == at,
-            _ => false,
-        },
-    );
-    let expected = usize::from(lingering.is_some());
+    stage.apply(&project);
+    let (mut live, run_id, lingering) = stage.start(&project, &[("DOCKER_HOST", &host)]);
+    let expected = usize::from(lingering);
     wait_until("the run's container", Duration::from_secs(10), || {
         engine_containers(&engine, &run_id).len() == expected
     });
