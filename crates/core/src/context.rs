@@ -199,6 +199,16 @@ impl ContextArchive {
         self.excludes_build_files
     }
 
+    /// The same context, to be sent once more: its rules, read once, with
+    /// counters and a failure of its own.
+    pub fn again(&self) -> Self {
+        ContextArchive {
+            progress: ContextProgress::default(),
+            failure: ContextFailure::default(),
+            ..self.clone()
+        }
+    }
+
     /// A handle on the counters of what has been sent.
     pub fn progress(&self) -> ContextProgress {
         self.progress.clone()

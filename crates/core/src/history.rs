@@ -1037,6 +1037,11 @@ impl Writer {
                 Some(path) => History::open(&path),
                 None => History::open_default(),
             };
+            // Opened read only, it says why nothing can be written.
+            let opened = opened.and_then(|h| match h.unwritable() {
+                Some(e) => Err(e.clone()),
+                None => Ok(h),
+            });
             let history = match opened {
                 Ok(h) => h,
                 Err(e) => {

@@ -41,7 +41,17 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 const FAILURE_LINES: usize = 30;
 
 pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
-    runner.inputs = super::reuse::inputs(runner).await;
+    // The .dockerignore and the Dockerfile, read once for all that follows.
+    let spec = &runner.pipeline.build;
+    let archive = match ContextArchive::new(&spec.context, &spec.dockerfile) {
+        Ok(a) => a,
+        Err(e) => return StepEnd::Error(e.problem()),
+    };
+    let dockerfile = std::fs::read_to_string(spec.context.join(&spec.dockerfile)).ok();
+    runner.inputs = match &dockerfile {
+        Some(text) => super::reuse::inputs(runner, &archive, text).await,
+        None => None,
+    };
     if let Some(end) = reuse(runner, step).await {
         return end;
     }
@@ -49,24 +59,21 @@ pub(super) async fn run(runner: &mut Runner, step: usize) -> StepEnd {
     // With the Dockerfile or .dockerignore left out by .dockerignore, only
     // the classic builder keeps them out of the image, as `docker build`
     // does; unless the Dockerfile needs BuildKit.
-    let spec = &runner.pipeline.build;
     let excludes_build_files = wanted == Builder::Auto
-        && ContextArchive::new(&spec.context, &spec.dockerfile)
-            .is_ok_and(|a| a.excludes_build_files())
-        && std::fs::read_to_string(spec.context.join(&spec.dockerfile))
-            .is_ok_and(|text| !needs_buildkit(&text));
+        && archive.excludes_build_files()
+        && dockerfile.is_some_and(|text| !needs_buildkit(&text));
     let first = if wanted == Builder::Classic || excludes_build_files {
         Builder::Classic
     } else {
         Builder::Buildkit
     };
-    match build_with(runner, step, first).await {
+    match build_with(runner, step, first, archive.again()).await {
         Attempted::Done(end) => end,
         Attempted::Unsupported(reason) if wanted == Builder::Auto => {
             runner
                 .log(step, LogStream::Build, format!("BuildKit is not available on this engine ({reason}); using the classic builder"))
                 .await;
-            match build_with(runner, step, Builder::Classic).await {
+            match build_with(runner, step, Builder::Classic, archive.again()).await {
                 Attempted::Done(end) => end,
                 Attempted::Unsupported(reason) => {
                     StepEnd::Error(Problem::new(ErrorCode::DockerError, reason))
@@ -334,12 +341,13 @@ impl BuildOutput {
     }
 }
 
-async fn build_with(runner: &mut Runner, step: usize, builder: Builder) -> Attempted {
+async fn build_with(
+    runner: &mut Runner,
+    step: usize,
+    builder: Builder,
+    archive: ContextArchive,
+) -> Attempted {
     let spec = runner.pipeline.build.clone();
-    let archive = match ContextArchive::new(&spec.context, &spec.dockerfile) {
-        Ok(a) => a,
-        Err(e) => return Attempted::Done(StepEnd::Error(e.problem())),
-    };
     let progress = archive.progress();
     // A file that could not be read breaks the stream: that, not the
     // engine's view of it, is what the user is told.

@@ -16,13 +16,16 @@ pub const LABEL_INPUTS: &str = "dev.slipway.inputs";
 /// The digest of the build's inputs, or `None` when it cannot be known
 /// without building (no cache asked, a base image chosen by a build
 /// argument or not here yet, a file fetched from the network).
-pub(super) async fn inputs(runner: &Runner) -> Option<String> {
+pub(super) async fn inputs(
+    runner: &Runner,
+    archive: &ContextArchive,
+    dockerfile: &str,
+) -> Option<String> {
     let spec = runner.pipeline.build.clone();
     if spec.no_cache {
         return None;
     }
-    let dockerfile = std::fs::read_to_string(spec.context.join(&spec.dockerfile)).ok()?;
-    let bases = base_images(&dockerfile)?;
+    let bases = base_images(dockerfile)?;
     let mut hasher = Sha256::new();
     for base in bases {
         let id = runner.engine.docker().inspect_image(&base).await.ok()?.id?;
@@ -38,8 +41,8 @@ pub(super) async fn inputs(runner: &Runner) -> Option<String> {
         "commit": runner.commit,
     });
     hasher.update(options.to_string());
+    let archive = archive.again();
     let context = tokio::task::spawn_blocking(move || {
-        let archive = ContextArchive::new(&spec.context, &spec.dockerfile).ok()?;
         let mut digest = HashWriter(Sha256::new());
         archive.write_tar(&mut digest).ok()?;
         Some(digest.0.finalize())
