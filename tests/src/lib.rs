@@ -294,11 +294,21 @@ pub fn wait_for_containers(run_id: &RunId, count: usize, timeout: Duration) {
 /// Ids of the containers (running or not) carrying `label=value`; an empty
 /// value would match nothing and prove nothing, so it fails the test.
 fn containers_labelled(label: &str, value: &str) -> Vec<String> {
+    containers_labelled_at(None, label, value)
+}
+
+/// [`containers_labelled`] on the engine at `docker_host` (`None`: the
+/// suite's own).
+pub fn containers_labelled_at(docker_host: Option<&str>, label: &str, value: &str) -> Vec<String> {
     assert!(
         !value.trim().is_empty(),
         "asked for the containers with an empty {label}: the id is missing"
     );
-    let out = Command::new("docker")
+    let mut docker = Command::new("docker");
+    if let Some(host) = docker_host {
+        docker.env("DOCKER_HOST", host);
+    }
+    let out = docker
         .args(["ps", "-aq", "--filter", &format!("label={label}={value}")])
         .output()
         .expect("docker ps");

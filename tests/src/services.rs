@@ -551,16 +551,7 @@ impl PrivateEngine {
 
     /// Ids of this engine's containers (running or not) labelled so.
     pub fn containers_labelled(&self, label: &str, value: &str) -> Vec<String> {
-        let out = self.docker(&["ps", "-aq", "--filter", &format!("label={label}={value}")]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
+        crate::containers_labelled_at(Some(&self.host()), label, value)
     }
 
     fn signal(&self, signal: &str) {

@@ -236,10 +236,7 @@ fn main() -> ExitCode {
     let logging = tracing_subscriber::fmt()
         .with_env_filter(slipway_core::logging::filter())
         .with_writer(std::io::stderr)
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        );
+        .with_ansi(render::stderr_colored());
     if std::env::var_os(slipway_core::logging::LOG_ENV).is_some() {
         logging.init();
     } else {

@@ -39,6 +39,11 @@ impl Style {
     }
 }
 
+/// Whether stderr gets colour: a terminal, and NO_COLOR unset.
+pub fn stderr_colored() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
 fn style() -> Style {
     Style {
         color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
@@ -54,7 +59,7 @@ pub fn problem(problem: &Problem, json: bool) {
         return;
     }
     let s = Style {
-        color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        color: stderr_colored(),
     };
     eprintln!("{} {}", s.red("error:"), problem.message);
     if let Some(hint) = &problem.hint {
@@ -65,7 +70,7 @@ pub fn problem(problem: &Problem, json: bool) {
 /// Prints a warning and its hint on stderr (stdout may be JSON lines).
 pub fn warning(message: &str, hint: Option<&str>) {
     let s = Style {
-        color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        color: stderr_colored(),
     };
     eprintln!("{} {message}", s.yellow("warning:"));
     if let Some(hint) = hint {

@@ -45,6 +45,21 @@ impl Pattern {
     fn matches(&self, path: &str) -> bool {
         self.regex.is_match(path)
     }
+
+    /// Whether it matches one of the folders holding `path`.
+    fn matches_a_parent(&self, path: &str) -> bool {
+        let Some(end) = path.rfind('/') else {
+            return false;
+        };
+        let mut prefix = String::new();
+        path[..end].split('/').any(|dir| {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(dir);
+            self.matches(&prefix)
+        })
+    }
 }
 
 /// What each rule said of a folder, handed to the entries inside it.
@@ -165,7 +180,7 @@ impl IgnoreRules {
                 if pattern.exclusion != ignored {
                     continue;
                 }
-                hit = pattern.matches(path) || (parent.is_none() && self.parent_hit(pattern, path));
+                hit = pattern.matches(path) || (parent.is_none() && pattern.matches_a_parent(path));
             }
             said[i] = hit;
             if hit {
@@ -173,21 +188,6 @@ impl IgnoreRules {
             }
         }
         (ignored, ParentMatches(said))
-    }
-
-    /// Whether `pattern` matches one of the folders holding `path`.
-    fn parent_hit(&self, pattern: &Pattern, path: &str) -> bool {
-        let Some(end) = path.rfind('/') else {
-            return false;
-        };
-        let mut prefix = String::new();
-        path[..end].split('/').any(|dir| {
-            if !prefix.is_empty() {
-                prefix.push('/');
-            }
-            prefix.push_str(dir);
-            pattern.matches(&prefix)
-        })
     }
 
     /// Whether an ignored folder must still be walked because an exception
