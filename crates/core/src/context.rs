@@ -75,9 +75,10 @@ impl ContextError {
                 .with_hint(format!("Check the file and run again, {leave_out}")),
             // The project's file, not the engine: fixed in the project.
             ContextError::Changed { .. } => Problem::new(ErrorCode::BadConfig, self.to_string())
-                .with_hint(format!(
-                    "Run again; if a program writes it during builds (a log, a database), {leave_out}"
-                )),
+                .with_hint(
+                    "Run again once nothing is writing it; if a program writes it during builds \
+                     (a log, a database), leave it out of the build with a line in .dockerignore.",
+                ),
             ContextError::Write(_) => Problem::new(ErrorCode::DockerUnavailable, self.to_string()),
         }
     }
@@ -328,7 +329,10 @@ impl ContextArchive {
                             ContextError::Changed {
                                 path: path.to_path_buf(),
                                 before,
-                                after: content.shrunk_to.unwrap_or(before - content.left),
+                                after: content
+                                    .shrunk_to
+                                    .filter(|&now| now < before)
+                                    .unwrap_or(before - content.left),
                             }
                         } else {
                             ContextError::Write(e)
@@ -400,7 +404,8 @@ impl ContextArchive {
 struct Snapshot {
     file: io::Take<std::fs::File>,
     left: u64,
-    /// The file's size when it was found shorter.
+    /// The file's size on disk when it was found shorter (a /proc or /sys
+    /// file keeps its stated size: then what could be read tells).
     shrunk_to: Option<u64>,
 }
 
