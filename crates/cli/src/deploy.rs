@@ -69,7 +69,7 @@ pub async fn run(dir: &Path, args: Args) -> Result<u8, Problem> {
     }
 }
 
-fn show(record: &DeployRecord) {
+pub fn show(record: &DeployRecord) {
     let short = slipway_core::git::short_sha(&record.sha);
     let detail = record.detail.as_deref().unwrap_or_default();
     match record.state {

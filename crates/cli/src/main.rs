@@ -25,7 +25,8 @@ use clap::{Parser, Subcommand};
 use slipway_core::config;
 use slipway_core::engine::Engine;
 use slipway_core::event::{Event, Outcome};
-use slipway_core::history::{self, History};
+use slipway_core::history::History;
+use slipway_core::record::RecordedRun;
 use slipway_core::{ErrorCode, Problem};
 
 /// Exit code: every step passed.
@@ -373,9 +374,6 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
     }
 }
 
-/// Most events taken from the run at once.
-const RECEIVE_MAX: usize = 4_096;
-
 /// Runs the pipeline in `dir`; `show` false runs it without printing.
 async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, Problem> {
     let pipeline = slipway_core::project::pipeline(&dir).map_err(|e| e.problem())?;
@@ -389,13 +387,21 @@ async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, 
             path.display()
         );
     }
-    let engine = Engine::connect().await.map_err(|e| e.problem())?;
-    recover_orphans(Some(&engine)).await;
-    let git = slipway_core::git::inspect(&pipeline.root).await.ok();
-    let writer = history::Writer::start(None);
-    let (handle, mut events) = slipway_core::pipeline::start(engine, pipeline, git);
+    run_pipeline(pipeline, json, verbose, show).await
+}
 
-    let cancel = handle.cancel_token();
+/// Runs `pipeline`, recorded in the history, showing it as it goes.
+async fn run_pipeline(
+    pipeline: config::Pipeline,
+    json: bool,
+    verbose: bool,
+    show: bool,
+) -> Result<u8, Problem> {
+    let mut run = RecordedRun::start(pipeline, None).await?;
+    if let Some(summary) = run.recovered.summary() {
+        eprintln!("note: {summary}");
+    }
+    let cancel = run.handle().cancel_token();
     let mut view = render::RunView::new(json, verbose);
     let signals = tokio::spawn(async move {
         let mut term =
@@ -412,39 +418,36 @@ async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, 
         }
         cancel.cancel();
     });
-
-    let mut outcome = None;
-    let mut batch = Vec::new();
     let mut finished = None;
-    while events.recv_many(&mut batch, RECEIVE_MAX).await > 0 {
-        for event in &batch {
-            if let Event::RunFinished { outcome: o, .. } = &event.event {
-                outcome = Some(o.clone());
-                finished = Some(event.clone());
-            } else if show {
-                view.show(event, writer.seq());
-            }
+    loop {
+        let seq = run.seq();
+        let more = run
+            .next(|event| {
+                if let Event::RunFinished { .. } = &event.event {
+                    finished = Some(event.clone());
+                } else if show {
+                    view.show(event, seq);
+                }
+            })
+            .await;
+        if !more {
+            break;
         }
-        writer.record(std::mem::take(&mut batch)).await;
     }
     signals.abort();
     // The result names the run's history number: shown once it is written.
-    let recorded = writer.finish().await;
+    let result = run.finish().await;
     if let Some(event) = finished.as_ref().filter(|_| show) {
-        view.show(event, recorded.seq);
+        view.show(event, result.seq);
     }
-    if let Some(lost) = &recorded.lost {
+    if let Some(lost) = &result.lost {
         let problem = lost.problem();
         render::warning(
             &format!("this run was not kept in the history: {}", problem.message),
             problem.hint.as_deref(),
         );
     }
-    let outcome = match outcome {
-        Some(o) => o,
-        None => handle.wait().await,
-    };
-    Ok(match outcome {
+    Ok(match result.outcome {
         Outcome::Passed => EXIT_PASSED,
         Outcome::Failed { .. } => EXIT_FAILED,
         Outcome::Cancelled => EXIT_CANCELLED,

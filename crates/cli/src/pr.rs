@@ -1,21 +1,31 @@
 //! `slipway pr`: the GitHub flow from the terminal, over the core's
-//! [`slipway_core::flow`]: open a pull request (after a preflight run of
-//! the local pipeline), its checks, watching them, merging.
+//! [`slipway_core::flow`]: publish (preflight, push, pull request), its
+//! checks, following them, merging, merge when green (armed exactly as the
+//! window arms) and the deploy after the merge. This file only words what
+//! the core reports.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Subcommand, ValueEnum};
 use slipway_core::accounts::AccountStore;
+use slipway_core::deploy::after_merge::{AfterMerge, AfterMergeEvent, MergeCommit, after_merge};
+use slipway_core::deploy::{DeployState, Outcome, Refused};
 use slipway_core::flow::Project;
+use slipway_core::flow::armed::{ArmedMerges, DisarmReason};
+use slipway_core::flow::follow::{ArmingChange, PullEvent, PullFollow};
+use slipway_core::flow::follower::{ChecksNews, FollowNote, Stopped, finished, follow_checks};
+use slipway_core::flow::publish::{PublishEvent, PublishOptions, Published};
 use slipway_core::github::checks::{CheckState, ChecksRollup};
-use slipway_core::github::pulls::{MergeMethod, PullRequest};
-use slipway_core::github::watch::ChecksWatch;
+use slipway_core::github::pulls::{MergeMethod, PullRequest, PullState};
+use slipway_core::secrets::Secrets;
 use slipway_core::{ErrorCode, Problem};
+use tokio_util::sync::CancellationToken;
 
-use crate::{EXIT_FAILED, EXIT_PASSED};
+use crate::{EXIT_CANCELLED, EXIT_FAILED, EXIT_PASSED};
 
-/// Exit code of `pr status` while checks are still running (as `gh pr checks`).
+/// Exit code of `pr status` while checks are still running (as `gh pr
+/// checks`), and of `pr merge --when-green --detach` once armed.
 pub const EXIT_PENDING: u8 = 8;
 
 #[derive(Debug, Subcommand)]
@@ -74,10 +84,28 @@ pub enum PrCommand {
         /// How to merge.
         #[arg(long, value_enum, default_value_t = Method::Merge)]
         method: Method,
-        /// Wait for the checks and merge when they pass (not when they fail,
-        /// nor when the head moves meanwhile).
+        /// Arm it to merge when its checks pass, as the window arms it (kept
+        /// across restarts; GitHub's auto-merge where the repository allows
+        /// it), and follow it until merged (0), red, disarmed or refused (1).
+        /// A new push or a red check disarms it.
         #[arg(long)]
         when_green: bool,
+        /// With --when-green: arm it and return at once (exit 8); the window,
+        /// GitHub's auto-merge or a later `pr merge --when-green` merges it.
+        #[arg(long, requires = "when_green")]
+        detach: bool,
+        /// Do not follow the merge commit to deploy it after the merge.
+        #[arg(long)]
+        no_deploy: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disarm merge when green for the branch's pull request.
+    Disarm {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -116,6 +144,7 @@ pub fn wants_json(command: &PrCommand) -> bool {
         | PrCommand::Status { json, .. }
         | PrCommand::Watch { json, .. }
         | PrCommand::Merge { json, .. }
+        | PrCommand::Disarm { json, .. }
         | PrCommand::List { json } => *json,
     }
 }
@@ -132,54 +161,15 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
             push_anyway,
             json,
         } => {
-            let project = Project::open_default(&dir).await?;
-            let branch = project.feature_branch()?.to_string();
-            if project.branch.changed_files > 0 && !json {
-                eprintln!(
-                    "note: {} changed file(s) are not committed and will not be pushed",
-                    project.branch.changed_files
-                );
-            }
-            if project.has_pipeline() && !no_preflight {
-                if !json {
-                    eprintln!("preflight: running the local pipeline before the push");
-                }
-                let code = crate::run(project.root.clone(), false, false, !json).await?;
-                if code != EXIT_PASSED && push_anyway && !json {
-                    eprintln!("warning: the preflight run failed; pushing anyway (--push-anyway)");
-                }
-                if code != EXIT_PASSED && !push_anyway {
-                    return Err(Problem::new(
-                        ErrorCode::PreflightFailed,
-                        "the preflight run failed, so nothing was pushed",
-                    )
-                    .with_hint("Fix it and try again, or pass --push-anyway to push regardless."));
-                }
-            }
-            slipway_core::git::push(&project.root, "origin", &branch, |line| {
-                if !json {
-                    eprintln!("  {line}");
-                }
-            })
-            .await?;
-            let (pull, opened) = project
-                .open_pull_request(base.as_deref(), title, body, draft)
-                .await?;
-            if json {
-                out!(
-                    "{}",
-                    serde_json::json!({ "pull_request": pull, "opened": opened })
-                );
-            } else if opened {
-                out!("opened #{} {}\n{}", pull.number, pull.title, pull.url);
-            } else {
-                out!(
-                    "pushed; #{} was already open for {branch}\n{}",
-                    pull.number,
-                    pull.url
-                );
-            }
-            Ok(EXIT_PASSED)
+            let options = PublishOptions {
+                base,
+                title,
+                body,
+                draft,
+                preflight: !no_preflight,
+                push_anyway,
+            };
+            open(&dir, &options, json).await
         }
         PrCommand::Status { dir, json } => {
             let project = Project::open_default(&dir).await?;
@@ -191,15 +181,30 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
         PrCommand::Watch { dir, json } => {
             let project = Project::open_default(&dir).await?;
             let pull = project.require_pull_request().await?;
-            let rollup = watch(&project, &pull, json).await?;
-            Ok(exit_for(rollup.state))
+            match watch(&project, &pull, json).await {
+                Ok(rollup) => Ok(exit_for(rollup.state)),
+                Err(Stopped::Cancelled) => Ok(EXIT_CANCELLED),
+                Err(Stopped::Failed(problem)) => Err(problem),
+            }
         }
         PrCommand::Merge {
             dir,
             method,
             when_green,
+            detach,
+            no_deploy,
             json,
-        } => merge(&dir, method.into(), when_green, json).await,
+        } => {
+            let how = MergeHow {
+                method: method.into(),
+                when_green,
+                detach,
+                deploy: !no_deploy,
+                json,
+            };
+            merge(&dir, &how).await
+        }
+        PrCommand::Disarm { dir, json } => disarm(&dir, json).await,
         PrCommand::List { json } => list(json).await,
     }
 }
@@ -340,88 +345,386 @@ fn show_checks(pull: &PullRequest, checks: &ChecksRollup, json: bool) {
     }
 }
 
-/// Follows the checks of the pull request's head until they finish.
-async fn watch(project: &Project, pull: &PullRequest, json: bool) -> Result<ChecksRollup, Problem> {
+/// Follows the checks of the pull request's head until they finish;
+/// Ctrl-C stops following.
+async fn watch(project: &Project, pull: &PullRequest, json: bool) -> Result<ChecksRollup, Stopped> {
     let required = project
         .client
         .required_checks(&project.repo, &pull.base_ref)
-        .await?;
-    let mut watch = ChecksWatch::new(project.repo.clone(), &pull.head_sha, required);
-    let mut told_outage = false;
-    loop {
-        match watch.poll(&project.client).await {
-            Ok(Some(rollup)) => {
-                told_outage = false;
-                show_checks(pull, &rollup, json);
-                if rollup.state != CheckState::Pending {
-                    return Ok(rollup);
-                }
-            }
-            Ok(None) => {}
-            Err(e @ slipway_core::github::GithubError::Unavailable { .. })
-            | Err(e @ slipway_core::github::GithubError::RateLimited { .. }) => {
-                if !told_outage {
-                    let problem = e.problem();
-                    eprintln!(
-                        "warning: {}; still watching ({})",
-                        problem.message,
-                        problem.hint.unwrap_or_default()
-                    );
-                    told_outage = true;
-                }
-            }
-            Err(e) => return Err(e.into()),
+        .await
+        .map_err(|e| Stopped::Failed(e.problem()))?;
+    let cancel = cancel_on_ctrl_c();
+    follow_checks(
+        &project.client,
+        &project.repo,
+        &pull.head_sha,
+        required,
+        &cancel,
+        |news| match news {
+            ChecksNews::Changed(rollup) => show_checks(pull, rollup, json),
+            ChecksNews::Note(note) => tell_note(note),
+        },
+        finished,
+    )
+    .await
+}
+
+/// A token that fires on Ctrl-C.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let fire = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            fire.cancel();
         }
-        let wait = if told_outage {
-            watch.interval(&project.client).max(Duration::from_secs(10))
-        } else {
-            watch.interval(&project.client)
-        };
-        tokio::time::sleep(wait).await;
+    });
+    cancel
+}
+
+/// An outage or recovery while following, on stderr.
+fn tell_note(note: FollowNote) {
+    match note {
+        FollowNote::Outage { problem, retry_in } => eprintln!(
+            "warning: {}; still following, next look in {} s",
+            problem.message,
+            retry_in.as_secs().max(1)
+        ),
+        FollowNote::Back => eprintln!("GitHub answers again"),
     }
 }
 
-async fn merge(
-    dir: &std::path::Path,
+/// `pr open`: publish, worded for the terminal.
+async fn open(dir: &Path, options: &PublishOptions, json: bool) -> Result<u8, Problem> {
+    let project = Project::open_default(dir).await?;
+    let published = project
+        .publish(
+            options,
+            async |pipeline| {
+                Ok(crate::run_pipeline(pipeline, false, false, !json).await? == EXIT_PASSED)
+            },
+            |event| {
+                if !json {
+                    tell_publish(event)
+                }
+            },
+        )
+        .await?;
+    let (pull, opened) = match published {
+        Published::Opened(pull) => (pull, true),
+        Published::AlreadyOpen(pull) => (pull, false),
+        Published::PreflightFailed => {
+            return Err(Problem::new(
+                ErrorCode::PreflightFailed,
+                "the preflight run failed, so nothing was pushed",
+            )
+            .with_hint("Fix it and try again, or pass --push-anyway to push regardless."));
+        }
+    };
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "pull_request": pull, "opened": opened })
+        );
+    } else if opened {
+        out!("opened #{} {}\n{}", pull.number, pull.title, pull.url);
+    } else {
+        out!(
+            "pushed; #{} was already open for {}\n{}",
+            pull.number,
+            pull.head_ref,
+            pull.url
+        );
+    }
+    Ok(EXIT_PASSED)
+}
+
+fn tell_publish(event: PublishEvent) {
+    match event {
+        PublishEvent::Uncommitted { files } => {
+            eprintln!("note: {files} changed file(s) are not committed and will not be pushed")
+        }
+        PublishEvent::Preflight { commit, worktree } => {
+            let short = slipway_core::git::short_sha(&commit);
+            match worktree {
+                true => eprintln!(
+                    "preflight: running the local pipeline on {short} as committed, in a temporary worktree (your files are untouched)"
+                ),
+                false => {
+                    eprintln!("preflight: running the local pipeline on {short} before the push")
+                }
+            }
+        }
+        PublishEvent::PushingAnyway => {
+            eprintln!("warning: the preflight run failed; pushing anyway (--push-anyway)")
+        }
+        PublishEvent::Pushing { branch } => eprintln!("pushing {branch} to origin"),
+        PublishEvent::PushProgress(line) => eprintln!("  {line}"),
+        PublishEvent::Opening => {}
+    }
+}
+
+/// How `pr merge` was asked to merge.
+struct MergeHow {
     method: MergeMethod,
     when_green: bool,
+    detach: bool,
+    deploy: bool,
     json: bool,
-) -> Result<u8, Problem> {
+}
+
+async fn merge(dir: &Path, how: &MergeHow) -> Result<u8, Problem> {
     let project = Project::open_default(dir).await?;
     let pull = project.require_pull_request().await?;
-    if when_green {
-        let rollup = watch(&project, &pull, json).await?;
-        if rollup.state != CheckState::Success {
-            return refused(
-                Problem::new(
-                    ErrorCode::Conflict,
-                    format!("#{}'s checks failed, so it was not merged", pull.number),
-                )
-                .with_hint("Fix the failing checks and push; then merge again."),
-                json,
+    let store = ArmedMerges::open_default()?;
+    let mut follow = PullFollow::start(project, pull.clone(), store).await?;
+    let json = how.json;
+    if !how.when_green {
+        return match follow.merge(&pull.head_sha, how.method).await {
+            Ok(events) => {
+                let merged = events.iter().find_map(|e| match e {
+                    PullEvent::Merged { base, sha } => Some((base.clone(), sha.clone())),
+                    _ => None,
+                });
+                let (base, sha) = merged.unwrap_or_default();
+                said_merged(pull.number, &base, &sha, json);
+                deploy_after(follow.project(), &base, &sha, how).await
+            }
+            Err(problem) if problem.code == ErrorCode::Conflict => refused(problem, json),
+            Err(problem) => Err(problem),
+        };
+    }
+    if let Err(problem) = follow.arm(&pull.head_sha, how.method).await {
+        return match problem.code {
+            ErrorCode::Conflict => refused(problem, json),
+            _ => Err(problem),
+        };
+    }
+    let armed = follow.view().armed.clone();
+    let auto = armed.as_ref().is_some_and(|a| a.auto_merge);
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "pull_request": pull.number, "armed": armed })
+        );
+    } else {
+        out!(
+            "armed #{} to merge when {} is green{}",
+            pull.number,
+            slipway_core::git::short_sha(&pull.head_sha),
+            if auto {
+                " (GitHub's auto-merge is on)"
+            } else {
+                ""
+            }
+        );
+    }
+    if how.detach {
+        if !json {
+            eprintln!(
+                "it stays armed: the window, GitHub's auto-merge or `slipway pr merge --when-green` merges it; `slipway pr disarm` disarms it"
             );
         }
+        return Ok(EXIT_PENDING);
     }
-    match project.merge(&pull, method).await {
-        Ok(sha) => {
+    let cancel = cancel_on_ctrl_c();
+    let mut merged: Option<(String, String)> = None;
+    let mut disarmed: Option<DisarmReason> = None;
+    let followed = follow
+        .run(
+            &cancel,
+            |event| match event {
+                PullEvent::Changed {
+                    view,
+                    arming,
+                    transition,
+                } => {
+                    if let Some(checks) = view
+                        .checks
+                        .as_ref()
+                        .filter(|_| transition.is_some() || !json)
+                    {
+                        show_checks(&view.pull, checks, json);
+                    }
+                    if let Some(ArmingChange::Disarmed(reason)) = arming {
+                        disarmed = Some(reason);
+                    }
+                }
+                PullEvent::Note(note) => tell_note(note),
+                PullEvent::Merged { base, sha } => merged = Some((base, sha)),
+            },
+            |view| view.armed.is_none() && view.pull.state == PullState::Open,
+        )
+        .await;
+    match followed {
+        Err(Stopped::Cancelled) => {
+            if follow.view().armed.is_some() {
+                eprintln!(
+                    "stopped following; #{} stays armed to merge when green (`slipway pr disarm` disarms it)",
+                    pull.number
+                );
+            }
+            return Ok(EXIT_CANCELLED);
+        }
+        Err(Stopped::Failed(problem)) => return Err(problem),
+        Ok(()) => {}
+    }
+    if let Some((base, sha)) = merged {
+        said_merged(pull.number, &base, &sha, json);
+        return deploy_after(follow.project(), &base, &sha, how).await;
+    }
+    let view = follow.view();
+    let problem = match (disarmed, view.pull.state) {
+        (Some(DisarmReason::Red { failed }), _) => Problem::new(
+            ErrorCode::Conflict,
+            format!(
+                "#{}'s checks failed, so it was not merged{}; no longer armed",
+                pull.number,
+                match failed.is_empty() {
+                    true => String::new(),
+                    false => format!(" ({} failed)", failed.join(", ")),
+                }
+            ),
+        )
+        .with_hint("Fix the failing checks and push; then arm it again."),
+        (Some(reason), _) => Problem::new(
+            ErrorCode::Conflict,
+            format!("#{} was not merged: {reason}", pull.number),
+        )
+        .with_hint("Check the pull request, then arm it again."),
+        (None, _) => Problem::new(
+            ErrorCode::Conflict,
+            format!("#{} was not merged: it was disarmed", pull.number),
+        )
+        .with_hint("Arm it again with `slipway pr merge --when-green`."),
+    };
+    refused(problem, json)
+}
+
+fn said_merged(number: u64, base: &str, sha: &str, json: bool) {
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "pull_request": number, "merge": { "outcome": "merged", "sha": sha } })
+        );
+    } else {
+        out!(
+            "merged #{number} into {base} ({})",
+            slipway_core::git::short_sha(sha)
+        );
+    }
+}
+
+/// After a merge: follows the merge commit and deploys it through the
+/// after-merge trigger, unless asked not to or there is none.
+async fn deploy_after(
+    project: &Project,
+    base: &str,
+    sha: &str,
+    how: &MergeHow,
+) -> Result<u8, Problem> {
+    if !how.deploy || sha.is_empty() {
+        return Ok(EXIT_PASSED);
+    }
+    let Ok(pipeline) = slipway_core::project::pipeline(&project.root) else {
+        return Ok(EXIT_PASSED);
+    };
+    let json = how.json;
+    let cancel = cancel_on_ctrl_c();
+    let ended = after_merge(
+        project,
+        &pipeline,
+        MergeCommit { base, sha },
+        &Secrets::os(),
+        None,
+        &cancel,
+        |event| match event {
+            AfterMergeEvent::Waiting { trigger, branch, sha } if !json => eprintln!(
+                "deploy after merge: waiting for {} to go green on {branch}, then deploying via {trigger} (Ctrl-C stops waiting; `slipway deploy` deploys later)",
+                slipway_core::git::short_sha(&sha)
+            ),
+            AfterMergeEvent::Note(note) => tell_note(note),
+            _ => {}
+        },
+    )
+    .await;
+    match ended {
+        Ok(AfterMerge::NoTrigger) => Ok(EXIT_PASSED),
+        Ok(AfterMerge::Fired(Outcome::Sent(record))) => {
             if json {
-                out!(
-                    "{}",
-                    serde_json::json!({ "pull_request": pull.number, "merge": { "outcome": "merged", "sha": sha } })
-                );
+                out!("{}", serde_json::json!({ "deploy": record }));
             } else {
-                out!(
-                    "merged #{} into {} ({})",
-                    pull.number,
-                    pull.base_ref,
-                    slipway_core::git::short_sha(&sha)
-                );
+                crate::deploy::show(&record);
+            }
+            Ok(match record.state {
+                DeployState::Succeeded => EXIT_PASSED,
+                _ => EXIT_FAILED,
+            })
+        }
+        // Deployed already (the window followed the same merge): merged and deployed.
+        Ok(AfterMerge::Fired(Outcome::Refused(Refused::Done(record)))) => {
+            if !json {
+                eprintln!("deploy after merge: {}", Refused::Done(record).problem().message);
             }
             Ok(EXIT_PASSED)
         }
-        Err(problem) if problem.code == ErrorCode::Conflict => refused(problem, json),
-        Err(problem) => Err(problem),
+        Ok(AfterMerge::Fired(Outcome::Refused(why))) => refused(why.problem(), json),
+        Ok(AfterMerge::Red { sha, branch, failed }) => refused(
+            Problem::new(
+                ErrorCode::Conflict,
+                format!(
+                    "merged, but the merge commit {} is red on {branch} ({} failed): not deployed",
+                    slipway_core::git::short_sha(&sha),
+                    failed.join(", ")
+                ),
+            )
+            .with_hint("Fix the failing checks on the branch and merge the fix; the deploy follows its merge."),
+            json,
+        ),
+        Ok(AfterMerge::TimedOut { sha }) => refused(
+            Problem::new(
+                ErrorCode::Conflict,
+                format!(
+                    "merged, but the merge commit {}'s checks did not finish in an hour: not deployed",
+                    slipway_core::git::short_sha(&sha)
+                ),
+            )
+            .with_hint("Deploy it once it is green with `slipway deploy`."),
+            json,
+        ),
+        Err(Stopped::Cancelled) => {
+            eprintln!("stopped waiting: merged, not deployed (`slipway deploy` deploys it once green)");
+            Ok(EXIT_CANCELLED)
+        }
+        Err(Stopped::Failed(problem)) => Err(problem),
     }
+}
+
+/// `pr disarm`: merge when green disarmed for the branch's pull request.
+async fn disarm(dir: &Path, json: bool) -> Result<u8, Problem> {
+    let project = Project::open_default(dir).await?;
+    let pull = project.require_pull_request().await?;
+    let store = ArmedMerges::open_default()?;
+    let was = match store.find(&project.repo, pull.number) {
+        Some(armed) => {
+            project.disarm(&armed, &pull, &store).await?;
+            true
+        }
+        None => false,
+    };
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "pull_request": pull.number, "disarmed": was })
+        );
+    } else if was {
+        out!(
+            "disarmed #{}: it will not be merged when green",
+            pull.number
+        );
+    } else {
+        out!("#{} was not armed", pull.number);
+    }
+    Ok(EXIT_PASSED)
 }
 
 /// A merge that did not happen: said, and exit 1 (like a failed step).

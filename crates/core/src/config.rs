@@ -6,6 +6,7 @@
 
 mod file;
 mod infer;
+pub mod tags;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ pub struct PushSpec {
     /// (`registry.example.com:5000/shop/web`).
     pub repository: String,
     /// Tag templates; `{branch}` and `{sha}` are filled in.
-    pub tags: Vec<String>,
+    pub tags: Vec<tags::TagTemplate>,
     /// Also push `latest` from the default branch.
     pub latest: bool,
 }
@@ -64,7 +65,10 @@ impl PushSpec {
     pub fn default_for(image: &ImageRef) -> Self {
         PushSpec {
             repository: image.name.clone(),
-            tags: DEFAULT_PUSH_TAGS.iter().map(|t| t.to_string()).collect(),
+            tags: DEFAULT_PUSH_TAGS
+                .iter()
+                .filter_map(|t| tags::TagTemplate::parse(t).ok())
+                .collect(),
             latest: true,
         }
     }

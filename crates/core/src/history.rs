@@ -1082,6 +1082,18 @@ impl Writer {
         }
     }
 
+    /// Records `events` (taking them) once the queue has room; safe to
+    /// cancel while it waits: the events stay in `events` until sent.
+    pub async fn record_from(&self, events: &mut Vec<RunEvent>) {
+        match self.tx.reserve().await {
+            Ok(permit) => permit.send(std::mem::take(events)),
+            Err(_) => {
+                tracing::debug!("history writer stopped");
+                events.clear();
+            }
+        }
+    }
+
     /// The run's history number, once its start is recorded.
     pub fn seq(&self) -> Option<i64> {
         Some(self.seq.load(Ordering::Relaxed)).filter(|&s| s > 0)

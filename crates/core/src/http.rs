@@ -3,6 +3,9 @@
 
 use serde::Deserialize;
 
+/// GitHub's public host (below the secrets, which file its token apart).
+pub const GITHUB_HOST: &str = "github.com";
+
 /// An HTTP client with timeouts and Slipway's user agent.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -13,7 +13,11 @@
 //! - [`history`]: past runs in SQLite, and the writer that records a run.
 //! - [`project`] and [`git`]: what a folder holds and its git state.
 //! - [`github`]: the repository a project is on GitHub, the API client,
-//!   checks and pull requests; [`flow`] joins them to a project folder.
+//!   checks and pull requests; [`flow`] joins them to a project folder:
+//!   publishing, merging, merge when green and the one checks follower;
+//!   [`followed`] owns the pull requests a window follows and the deploys
+//!   after their merges.
+//! - [`record`]: a run recorded in the history, as both front ends run it.
 //! - [`doctor`]: what is wrong with the set-up, one check per part.
 //! - [`push`]: the built image pushed to a registry under the project's tags.
 //! - [`accounts`]: who the user is signed in as; [`secrets`]: the only door
@@ -39,6 +43,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod flow;
+pub mod followed;
 pub mod git;
 pub mod github;
 pub mod history;
@@ -51,6 +56,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod project;
 pub mod push;
+pub mod record;
 pub mod recover;
 pub mod secrets;
 

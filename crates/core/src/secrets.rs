@@ -116,7 +116,7 @@ impl SecretId {
     /// The command that stores it.
     pub fn how_to_set(&self) -> String {
         match self {
-            SecretId::GithubToken { host } if host == crate::github::GITHUB_HOST => {
+            SecretId::GithubToken { host } if host == crate::http::GITHUB_HOST => {
                 "Sign in with `slipway login github --with-token` (or Settings → Accounts).".into()
             }
             SecretId::GithubToken { host } => format!(

@@ -691,8 +691,9 @@ fn resolve_push(
         push.repository = repository.into_inner();
     }
     if let Some(tags) = section.tags {
+        let mut checked = Vec::new();
         for tag in tags.get_ref() {
-            crate::push::check_template(tag).map_err(|m| err(tags.span(), m))?;
+            checked.push(super::tags::TagTemplate::parse(tag).map_err(|m| err(tags.span(), m))?);
         }
         if tags.get_ref().is_empty() && section.latest == Some(false) {
             return Err(err(
@@ -700,7 +701,7 @@ fn resolve_push(
                 "[push] has no tags and `latest = false`: nothing would be pushed".into(),
             ));
         }
-        push.tags = tags.into_inner();
+        push.tags = checked;
     }
     push.latest = section.latest.unwrap_or(true);
     Ok(push)
@@ -740,7 +741,8 @@ mod tests {
         let (_dir, p) = project("[image]\nname = \"shop/web\"\n");
         let push = p.unwrap().push;
         assert_eq!(push.repository, "shop/web");
-        assert_eq!(push.tags, ["{branch}", "{sha}"]);
+        let written: Vec<&str> = push.tags.iter().map(|t| t.as_str()).collect();
+        assert_eq!(written, ["{branch}", "{sha}"]);
         assert!(push.latest);
         let (_dir, p) = project(
             "[push]\nrepository = \"localhost:5000/shop/web\"\ntags = [\"v-{sha}\"]\nlatest = false\n",

@@ -5,6 +5,7 @@
 //! sends the trigger's request. The window, the tray and the CLI all go
 //! through [`deploy`].
 
+pub mod after_merge;
 pub mod circleci;
 pub mod fire;
 pub mod gate;

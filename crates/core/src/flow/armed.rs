@@ -41,9 +41,52 @@ pub enum Decision {
     /// Its head's checks passed: merge it now.
     Merge,
     /// It will not be merged: disarm, and tell the user why.
-    Disarm(String),
+    Disarm(DisarmReason),
     /// It was merged (by GitHub's auto-merge or by hand): nothing left to do.
     Done,
+}
+
+/// Why an armed pull request was disarmed.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DisarmReason {
+    /// It was closed without merging.
+    Closed,
+    /// New commits were pushed: the head armed is not the head any more.
+    HeadMoved {
+        /// The new head.
+        sha: String,
+    },
+    /// A check of the armed head failed.
+    Red {
+        /// The checks that failed.
+        failed: Vec<String>,
+    },
+    /// The merge was refused (conflicts, a rule of the branch).
+    MergeRefused {
+        /// What GitHub said.
+        message: String,
+    },
+    /// The user disarmed it.
+    ByUser,
+}
+
+impl std::fmt::Display for DisarmReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DisarmReason::Closed => f.write_str("it was closed"),
+            DisarmReason::HeadMoved { sha } => write!(
+                f,
+                "new commits were pushed ({}); arm it again after checking them",
+                crate::git::short_sha(sha)
+            ),
+            DisarmReason::Red { failed } if failed.is_empty() => f.write_str("its checks failed"),
+            DisarmReason::Red { failed } => write!(f, "{} failed", failed.join(", ")),
+            DisarmReason::MergeRefused { message } => write!(f, "could not merge: {message}"),
+            DisarmReason::ByUser => f.write_str("disarmed"),
+        }
+    }
 }
 
 /// Decides for `armed`, given the pull request and its head's checks as
@@ -51,14 +94,13 @@ pub enum Decision {
 pub fn decide(armed: &Armed, pull: &PullRequest, checks: Option<&ChecksRollup>) -> Decision {
     match pull.state {
         PullState::Merged => return Decision::Done,
-        PullState::Closed => return Decision::Disarm("it was closed".into()),
+        PullState::Closed => return Decision::Disarm(DisarmReason::Closed),
         PullState::Open => {}
     }
     if pull.head_sha != armed.sha {
-        return Decision::Disarm(format!(
-            "new commits were pushed ({}); arm it again after checking them",
-            crate::git::short_sha(&pull.head_sha)
-        ));
+        return Decision::Disarm(DisarmReason::HeadMoved {
+            sha: pull.head_sha.clone(),
+        });
     }
     let Some(checks) = checks.filter(|c| c.sha == armed.sha) else {
         return Decision::Wait;
@@ -68,14 +110,13 @@ pub fn decide(armed: &Armed, pull: &PullRequest, checks: Option<&ChecksRollup>) 
         // GitHub's auto-merge merges it: wait to see it merged.
         CheckState::Success if armed.auto_merge => Decision::Wait,
         CheckState::Success => Decision::Merge,
-        CheckState::Failure => {
-            let failed = checks.failed_names();
-            Decision::Disarm(if failed.is_empty() {
-                "its checks failed".into()
-            } else {
-                format!("{} failed", failed.join(", "))
-            })
-        }
+        CheckState::Failure => Decision::Disarm(DisarmReason::Red {
+            failed: checks
+                .failed_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        }),
     }
 }
 
@@ -191,6 +232,7 @@ mod tests {
             mergeable: Some(true),
             node_id: String::new(),
             auto_merge: false,
+            merge_sha: None,
         }
     }
 
@@ -242,13 +284,16 @@ mod tests {
         else {
             panic!("a red check disarms");
         };
-        assert!(why.contains("ci/circleci: build failed"), "{why}");
+        assert!(
+            why.to_string().contains("ci/circleci: build failed"),
+            "{why}"
+        );
         let moved = pull("bbb", PullState::Open);
         let Decision::Disarm(why) = decide(&a, &moved, Some(&checks("bbb", CheckState::Success)))
         else {
             panic!("a new push disarms");
         };
-        assert!(why.contains("new commits"), "{why}");
+        assert!(why.to_string().contains("new commits"), "{why}");
         assert_eq!(
             decide(&a, &pull("aaa", PullState::Merged), None),
             Decision::Done

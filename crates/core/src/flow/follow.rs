@@ -1,14 +1,23 @@
 //! Following a project's pull request: what a front end shows of it (the
-//! pull request, its head's checks, whether it is armed) and the changes
-//! worth telling the user about, once each.
+//! pull request, its head's checks, whether it is armed), the changes
+//! worth telling the user about, once each, and [`PullFollow`], the one
+//! follower that reads it, acts on its arming and says when it merged,
+//! whoever merged it.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
+use crate::Problem;
 use crate::github::GithubRepo;
 use crate::github::checks::{CheckState, ChecksRollup};
-use crate::github::pulls::{PullRequest, PullState};
+use crate::github::pulls::{MergeMethod, PullRequest, PullState};
+use crate::github::watch::PullWatch;
 
-use super::armed::Armed;
+use super::Project;
+use super::armed::{Armed, ArmedMerges, Decision, DisarmReason, decide};
+use super::follower::{AfterFailure, FollowNote, Pace, Stopped, eager, pause};
 
 /// A pull request as a front end shows it.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -84,6 +93,337 @@ impl PullView {
     }
 }
 
+/// What following a pull request tells.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PullEvent {
+    /// Its view changed: checks, state, arming or note.
+    Changed {
+        /// As it stands now.
+        view: Box<PullView>,
+        /// The change worth a notification, if any.
+        transition: Option<Transition>,
+        /// What happened to its arming, if anything.
+        arming: Option<ArmingChange>,
+    },
+    /// GitHub went away or came back; the follower keeps going.
+    Note(FollowNote),
+    /// It was merged into `base` (by Slipway, GitHub's auto-merge or
+    /// someone else) as `sha`.
+    Merged {
+        /// The branch it went into.
+        base: String,
+        /// The commit the merge made there.
+        sha: String,
+    },
+}
+
+/// What happened to a pull request's arming at a look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArmingChange {
+    /// Its head went green and Slipway merged it.
+    Merging {
+        /// The merge commit.
+        sha: String,
+    },
+    /// It will not be merged when green any more.
+    Disarmed(DisarmReason),
+}
+
+/// One pull request followed: read with conditional requests at the pace
+/// its checks (and an arming) call for, merged when armed and green,
+/// disarmed on a new push or a red check. Both front ends follow through it.
+#[derive(Debug)]
+pub struct PullFollow {
+    project: Project,
+    watch: PullWatch,
+    view: PullView,
+    pace: Pace,
+    store: ArmedMerges,
+}
+
+impl PullFollow {
+    /// Starts following `pull` of `project`: its base's required checks,
+    /// a first read, and its arming from `store`.
+    pub async fn start(
+        project: Project,
+        pull: PullRequest,
+        store: ArmedMerges,
+    ) -> Result<Self, Problem> {
+        let client = project.client.clone();
+        let required = client
+            .required_checks(&project.repo, &pull.base_ref)
+            .await?;
+        let mut watch = PullWatch::new(project.repo.clone(), pull, required);
+        let update = watch.poll(&client).await?;
+        let armed = store.find(&project.repo, watch.pull().number);
+        let view = PullView {
+            repo: project.repo.clone(),
+            pull: watch.pull().clone(),
+            checks: update.checks,
+            armed,
+            note: None,
+        };
+        Ok(PullFollow {
+            project,
+            watch,
+            view,
+            pace: Pace::default(),
+            store,
+        })
+    }
+
+    /// The pull request as last seen.
+    pub fn view(&self) -> &PullView {
+        &self.view
+    }
+
+    /// The project it belongs to.
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// Whether there is nothing left to follow (merged or closed).
+    pub fn finished(&self) -> bool {
+        self.view.state().is_none()
+    }
+
+    /// How long until the next look: fast while checks run or someone
+    /// waits for a merge, slower once done, backing off while GitHub is down.
+    pub fn interval(&self) -> Duration {
+        let interval = self.watch.interval(&self.project.client);
+        if self.view.armed.is_some() {
+            eager(interval)
+        } else {
+            interval
+        }
+    }
+
+    /// One look: reads the pull request and its checks, acts on its
+    /// arming; what to tell, and the wait before the next look. `Err` when
+    /// GitHub said something no wait will change.
+    pub async fn look(&mut self) -> Result<(Vec<PullEvent>, Duration), Problem> {
+        let before = self.view.clone();
+        let mut events = Vec::new();
+        let client = self.project.client.clone();
+        let update = match self.watch.poll(&client).await {
+            Ok(update) => update,
+            Err(error) => {
+                return match self.pace.failed(&error, &client) {
+                    AfterFailure::Retry { wait, tell } => {
+                        if tell {
+                            let problem = error.problem();
+                            self.view.note = Some(format!(
+                                "{}; still following, next look in {} s",
+                                problem.message,
+                                wait.as_secs()
+                            ));
+                            events.push(self.changed(&before, None));
+                            events.push(PullEvent::Note(FollowNote::Outage {
+                                problem,
+                                retry_in: wait,
+                            }));
+                        }
+                        Ok((events, wait))
+                    }
+                    AfterFailure::Stop => Err(error.problem()),
+                };
+            }
+        };
+        if self.pace.answered() {
+            self.view.note = None;
+            events.push(PullEvent::Note(FollowNote::Back));
+        }
+        if let Some(pull) = update.pull {
+            self.view.pull = pull;
+        }
+        if let Some(checks) = update.checks {
+            self.view.checks = Some(checks);
+        }
+        let arming = self.act_on_arming().await;
+        tracing::debug!(
+            pull = self.view.pull.number,
+            state = ?self.view.state(),
+            checks = ?self.view.checks.as_ref().map(|c| (&c.sha, c.state)),
+            head = %self.view.pull.head_sha,
+            "looked at a pull request"
+        );
+        if self.view != before || arming.is_some() {
+            events.push(self.changed(&before, arming));
+        }
+        if before.pull.state == PullState::Open && self.view.pull.state == PullState::Merged {
+            match self.view.pull.merge_sha.clone() {
+                Some(sha) => events.push(PullEvent::Merged {
+                    base: self.view.pull.base_ref.clone(),
+                    sha,
+                }),
+                None => tracing::warn!(
+                    pull = self.view.pull.number,
+                    "merged, but GitHub named no merge commit"
+                ),
+            }
+        }
+        Ok((events, self.interval()))
+    }
+
+    fn changed(&self, before: &PullView, arming: Option<ArmingChange>) -> PullEvent {
+        PullEvent::Changed {
+            view: Box::new(self.view.clone()),
+            transition: self.view.transition(before),
+            arming,
+        }
+    }
+
+    /// Merges, keeps waiting or disarms an armed pull request.
+    async fn act_on_arming(&mut self) -> Option<ArmingChange> {
+        let armed = self.view.armed.clone()?;
+        match decide(&armed, &self.view.pull, self.view.checks.as_ref()) {
+            Decision::Wait => None,
+            Decision::Done => {
+                self.forget(&armed);
+                None
+            }
+            Decision::Disarm(reason) => {
+                if armed.auto_merge
+                    && let Err(e) = self
+                        .project
+                        .client
+                        .set_auto_merge(&self.view.pull, None)
+                        .await
+                {
+                    tracing::warn!("GitHub's auto-merge stays on: {}", e.problem().message);
+                }
+                Some(self.disarmed(&armed, reason))
+            }
+            Decision::Merge => match self.project.merge(&self.view.pull, armed.method).await {
+                Ok(sha) => {
+                    self.merged(sha.clone());
+                    self.forget(&armed);
+                    Some(ArmingChange::Merging { sha })
+                }
+                Err(problem) => {
+                    // Another follower (the CLI, the window) may have merged it.
+                    if let Ok(fresh) = self
+                        .project
+                        .client
+                        .pull(&self.project.repo, self.view.pull.number)
+                        .await
+                        && fresh.state == PullState::Merged
+                    {
+                        self.view.pull = fresh;
+                        self.forget(&armed);
+                        return None;
+                    }
+                    let reason = DisarmReason::MergeRefused {
+                        message: problem.message,
+                    };
+                    Some(self.disarmed(&armed, reason))
+                }
+            },
+        }
+    }
+
+    fn merged(&mut self, sha: String) {
+        self.view.pull.state = PullState::Merged;
+        self.view.pull.merge_sha = Some(sha.clone());
+        self.view.note = Some(format!(
+            "merged when green ({})",
+            crate::git::short_sha(&sha)
+        ));
+    }
+
+    fn disarmed(&mut self, armed: &Armed, reason: DisarmReason) -> ArmingChange {
+        self.view.note = Some(format!("no longer armed: {reason}"));
+        self.forget(armed);
+        ArmingChange::Disarmed(reason)
+    }
+
+    fn forget(&mut self, armed: &Armed) {
+        self.view.armed = None;
+        if let Err(problem) = self.store.disarm(&armed.repo, armed.number) {
+            tracing::warn!("{}", problem.message);
+        }
+    }
+
+    /// Arms it to merge when green for `sha`, the head the user saw.
+    pub async fn arm(&mut self, sha: &str, method: MergeMethod) -> Result<PullEvent, Problem> {
+        let before = self.view.clone();
+        let seen = PullRequest {
+            head_sha: sha.to_string(),
+            ..self.view.pull.clone()
+        };
+        let armed = self.project.arm(&seen, method, &self.store).await?;
+        self.view.armed = Some(armed);
+        self.view.note = None;
+        Ok(self.changed(&before, None))
+    }
+
+    /// Disarms it (and GitHub's auto-merge, when arming turned it on).
+    pub async fn disarm(&mut self) -> Result<PullEvent, Problem> {
+        let before = self.view.clone();
+        if let Some(armed) = self.view.armed.clone() {
+            self.project
+                .disarm(&armed, &self.view.pull, &self.store)
+                .await?;
+        }
+        self.view.armed = None;
+        self.view.note = None;
+        Ok(self.changed(&before, Some(ArmingChange::Disarmed(DisarmReason::ByUser))))
+    }
+
+    /// Merges it now, guarded by the head the user saw; GitHub's refusal is
+    /// an error and nothing is merged.
+    pub async fn merge(
+        &mut self,
+        sha: &str,
+        method: MergeMethod,
+    ) -> Result<Vec<PullEvent>, Problem> {
+        let before = self.view.clone();
+        let seen = PullRequest {
+            head_sha: sha.to_string(),
+            ..self.view.pull.clone()
+        };
+        let merge_sha = self.project.merge(&seen, method).await?;
+        if let Some(armed) = self.view.armed.clone() {
+            self.forget(&armed);
+        }
+        self.view.pull.state = PullState::Merged;
+        self.view.pull.merge_sha = Some(merge_sha.clone());
+        self.view.note = Some(format!("merged ({})", crate::git::short_sha(&merge_sha)));
+        Ok(vec![
+            self.changed(&before, None),
+            PullEvent::Merged {
+                base: self.view.pull.base_ref.clone(),
+                sha: merge_sha,
+            },
+        ])
+    }
+
+    /// Follows until `stop` says so of the view (or it is merged or
+    /// closed), the token fires, or GitHub says something no wait changes.
+    /// Each event goes to `on_event` as it happens.
+    pub async fn run(
+        &mut self,
+        cancel: &CancellationToken,
+        mut on_event: impl FnMut(PullEvent),
+        mut stop: impl FnMut(&PullView) -> bool,
+    ) -> Result<(), Stopped> {
+        let mut wait = self.interval();
+        loop {
+            if stop(&self.view) || self.finished() {
+                return Ok(());
+            }
+            if !pause(wait, cancel).await {
+                return Err(Stopped::Cancelled);
+            }
+            let (events, next) = self.look().await?;
+            wait = next;
+            for event in events {
+                on_event(event);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +448,7 @@ mod tests {
                 mergeable: None,
                 node_id: String::new(),
                 auto_merge: false,
+                merge_sha: None,
             },
             checks: checks.map(|state| ChecksRollup {
                 sha: sha.into(),

@@ -7,6 +7,7 @@ use crate::github::pulls::{MergeMethod, MergeOutcome, PullRequest};
 use crate::{ErrorCode, Problem};
 
 use super::Project;
+use super::armed::{Armed, ArmedMerges, now_secs};
 
 /// How long to wait between asks while GitHub works out mergeability.
 const MERGEABLE_WAITS: [u64; 4] = [1, 2, 4, 8];
@@ -48,6 +49,52 @@ impl Project {
                 "Resolve conflicts or failing required checks (or mark the draft ready), then merge again.",
             )),
         }
+    }
+}
+
+impl Project {
+    /// Arms `seen` (its head as the user saw it) to merge when green, in
+    /// the one armed-merges file: with GitHub's own auto-merge where the
+    /// repository allows it (it merges even while Slipway is closed),
+    /// Slipway's otherwise or when GitHub will not (already mergeable).
+    pub async fn arm(
+        &self,
+        seen: &PullRequest,
+        method: MergeMethod,
+        store: &ArmedMerges,
+    ) -> Result<Armed, Problem> {
+        let auto_merge = self.info.allow_auto_merge
+            && match self.client.set_auto_merge(seen, Some(method)).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::info!("GitHub's auto-merge not used: {}", e.problem().message);
+                    false
+                }
+            };
+        let armed = Armed {
+            repo: self.repo.clone(),
+            number: seen.number,
+            sha: seen.head_sha.clone(),
+            method,
+            armed_at: now_secs(),
+            auto_merge,
+        };
+        store.arm(armed.clone())?;
+        Ok(armed)
+    }
+
+    /// Disarms `armed` (GitHub's auto-merge too, when arming turned it on).
+    pub async fn disarm(
+        &self,
+        armed: &Armed,
+        pull: &PullRequest,
+        store: &ArmedMerges,
+    ) -> Result<(), Problem> {
+        if armed.auto_merge && pull.state == crate::github::pulls::PullState::Open {
+            self.client.set_auto_merge(pull, None).await?;
+        }
+        store.disarm(&armed.repo, armed.number)?;
+        Ok(())
     }
 }
 

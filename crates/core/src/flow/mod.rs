@@ -7,7 +7,9 @@
 
 pub mod armed;
 pub mod follow;
+pub mod follower;
 mod merge;
+pub mod publish;
 
 use std::path::{Path, PathBuf};
 

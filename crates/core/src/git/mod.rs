@@ -5,10 +5,12 @@
 //! [`new_branch`], [`push`]).
 
 mod branch;
+mod worktree;
 
 use std::path::{Path, PathBuf};
 
 pub use branch::{BranchStatus, PushError, PushRejection, new_branch, push, status};
+pub use worktree::Worktree;
 
 use crate::event::GitInfo;
 use crate::{ErrorCode, Problem};

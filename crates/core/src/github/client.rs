@@ -117,6 +117,20 @@ impl GithubClient {
         *self.budget.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How long until the spent rate limit refills; zero when it is not spent.
+    pub fn until_reset(&self) -> std::time::Duration {
+        let budget = self.budget();
+        match (budget.remaining, budget.reset) {
+            (Some(0), Some(reset)) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                std::time::Duration::from_secs(reset.saturating_sub(now).max(1))
+            }
+            _ => std::time::Duration::ZERO,
+        }
+    }
+
     /// `GET path` (relative to the API, or a full URL from a `Link`
     /// header), sent with `If-None-Match: etag` when one is given. Rate
     /// limits, refused tokens, missing resources and server errors come

@@ -19,8 +19,7 @@ use crate::{ErrorCode, Problem};
 pub use auth::{User, authenticated_user, scope_warnings};
 pub use client::{Fetched, GithubClient, RateBudget};
 
-/// GitHub's public host.
-pub const GITHUB_HOST: &str = "github.com";
+pub use crate::http::GITHUB_HOST;
 /// Overrides the GitHub API base URL (tests, proxies, GitHub Enterprise).
 pub const GITHUB_API_ENV: &str = "SLIPWAY_GITHUB_API_URL";
 /// The token scopes the GitHub flow needs.

@@ -62,6 +62,9 @@ pub struct PullRequest {
     /// Whether GitHub's auto-merge is enabled for it.
     #[serde(default)]
     pub auto_merge: bool,
+    /// The commit its merge made on the base branch, once merged.
+    #[serde(default)]
+    pub merge_sha: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +86,8 @@ struct PullBody {
     node_id: String,
     #[serde(default)]
     auto_merge: Option<Value>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
     head: RefBody,
     base: RefBody,
 }
@@ -96,16 +101,17 @@ struct RefBody {
 
 impl From<PullBody> for PullRequest {
     fn from(p: PullBody) -> Self {
+        let state = if p.merged || (p.state == "closed" && p.merged_at.is_some()) {
+            PullState::Merged
+        } else if p.state == "open" {
+            PullState::Open
+        } else {
+            PullState::Closed
+        };
         PullRequest {
             number: p.number,
             title: p.title,
-            state: if p.merged || (p.state == "closed" && p.merged_at.is_some()) {
-                PullState::Merged
-            } else if p.state == "open" {
-                PullState::Open
-            } else {
-                PullState::Closed
-            },
+            state,
             draft: p.draft,
             head_ref: p.head.name,
             head_sha: p.head.sha,
@@ -114,6 +120,8 @@ impl From<PullBody> for PullRequest {
             mergeable: p.mergeable,
             node_id: p.node_id,
             auto_merge: p.auto_merge.is_some_and(|a| !a.is_null()),
+            // GitHub fills it in for open pull requests too (a test merge).
+            merge_sha: p.merge_commit_sha.filter(|_| state == PullState::Merged),
         }
     }
 }

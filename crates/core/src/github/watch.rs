@@ -85,14 +85,9 @@ impl ChecksWatch {
 
     /// How long to wait before the next poll.
     pub fn interval(&self, client: &GithubClient) -> Duration {
-        let budget = client.budget();
-        if budget.remaining == Some(0)
-            && let Some(reset) = budget.reset
-        {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            return Duration::from_secs(reset.saturating_sub(now).max(1));
+        let reset = client.until_reset();
+        if !reset.is_zero() {
+            return reset;
         }
         match self.last.as_ref().map(|r| r.state) {
             Some(CheckState::Success | CheckState::Failure) => WHEN_IDLE,

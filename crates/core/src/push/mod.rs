@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::accounts::RegistryCredentials;
 use crate::config::Pipeline;
+use crate::config::tags::is_tag;
 use crate::engine::{Engine, EngineError};
 use crate::pipeline::{DIRTY_SUFFIX, LABEL_COMMIT};
 use crate::{ErrorCode, Problem};
@@ -22,8 +23,6 @@ use crate::{ErrorCode, Problem};
 pub const DOCKER_HUB: &str = "docker.io";
 /// The address the engine and the docker CLI file Docker Hub logins under.
 const DOCKER_HUB_ADDRESS: &str = "https://index.docker.io/v1/";
-/// The longest a tag may be.
-const TAG_MAX: usize = 128;
 /// How often one layer's byte count is reported while it uploads.
 const LAYER_EVERY: Duration = Duration::from_millis(100);
 
@@ -32,17 +31,9 @@ const LAYER_EVERY: Duration = Duration::from_millis(100);
 /// `{sha}`, else its first tag, else `latest`). Returns (repository, tag).
 pub fn deploy_reference(pipeline: &Pipeline, branch: &str, sha: &str) -> (String, String) {
     let scheme = &pipeline.push.tags;
-    let template = scheme
-        .iter()
-        .find(|t| t.contains("{sha}"))
-        .or(scheme.first());
+    let template = scheme.iter().find(|t| t.has_sha()).or(scheme.first());
     let tag = match template {
-        Some(t) => t
-            .replace("{branch}", &branch_tag(branch))
-            .replace("{sha}", crate::git::short_sha(sha))
-            .chars()
-            .take(TAG_MAX)
-            .collect(),
+        Some(t) => t.render(branch, sha),
         None => "latest".to_string(),
     };
     (pipeline.push.repository.clone(), tag)
@@ -153,45 +144,6 @@ pub struct PushedTag {
     pub digest: String,
 }
 
-/// Checks a `[push] tags` entry: tag characters, `{branch}` and `{sha}`.
-pub fn check_template(template: &str) -> Result<(), String> {
-    let literal = template.replace("{branch}", "b").replace("{sha}", "s");
-    if literal.contains(['{', '}']) {
-        return Err(format!(
-            "tag {template:?} has an unknown placeholder: use {{branch}} and {{sha}}"
-        ));
-    }
-    if !is_tag(&literal) {
-        return Err(format!(
-            "invalid tag {template:?}: use letters, digits, '_', '.' and '-', not starting with '.' or '-'"
-        ));
-    }
-    Ok(())
-}
-
-/// Whether `tag` is a valid image tag.
-pub fn is_tag(tag: &str) -> bool {
-    !tag.is_empty()
-        && tag.len() <= TAG_MAX
-        && !tag.starts_with(['.', '-'])
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-}
-
-/// A branch name as a tag: `feature/login` becomes `feature-login`.
-pub fn branch_tag(branch: &str) -> String {
-    let tag: String = branch
-        .chars()
-        .map(|c| match c.is_ascii_alphanumeric() || "_.-".contains(c) {
-            true => c,
-            false => '-',
-        })
-        .collect();
-    let tag = tag.trim_start_matches(['.', '-']);
-    tag.chars().take(TAG_MAX).collect()
-}
-
 /// The registry a repository is on, as logins are filed: its first part
 /// when that is a host (has a '.' or ':', or is `localhost`), else Docker Hub.
 pub fn registry_of(repository: &str) -> String {
@@ -217,14 +169,11 @@ fn scheme_tags(
     let mut tags: Vec<String> = Vec::new();
     let mut notes = Vec::new();
     for template in &pipeline.push.tags {
-        if template.contains("{branch}") && branch.is_none() {
+        if template.has_branch() && branch.is_none() {
             notes.push(format!("{template}: HEAD is on no branch"));
             continue;
         }
-        let tag = template
-            .replace("{branch}", &branch_tag(branch.unwrap_or_default()))
-            .replace("{sha}", crate::git::short_sha(commit));
-        let tag: String = tag.chars().take(TAG_MAX).collect();
+        let tag = template.render(branch.unwrap_or_default(), commit);
         if !tags.contains(&tag) {
             tags.push(tag);
         }
@@ -589,13 +538,17 @@ fn refusal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tags::TagTemplate;
     use base64::Engine as _;
 
     fn pipeline(tags: &[&str], latest: bool) -> Pipeline {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").expect("Dockerfile");
         let mut p = crate::config::infer(dir.path()).expect("pipeline");
-        p.push.tags = tags.iter().map(|t| t.to_string()).collect();
+        p.push.tags = tags
+            .iter()
+            .map(|t| TagTemplate::parse(t).unwrap())
+            .collect();
         p.push.latest = latest;
         p
     }
@@ -633,25 +586,14 @@ mod tests {
                 "v-0123456".to_string()
             )
         );
-        p.push.tags = vec!["{branch}".into()];
+        p.push.tags = vec![TagTemplate::parse("{branch}").unwrap()];
         assert_eq!(deploy_reference(&p, "release/1", sha).1, "release-1");
         p.push.tags.clear();
         assert_eq!(deploy_reference(&p, "main", sha).1, "latest");
     }
 
     #[test]
-    fn templates_and_names_are_checked() {
-        assert!(check_template("{branch}-{sha}").is_ok());
-        assert!(check_template("v1.0").is_ok());
-        assert!(
-            check_template("{tag}")
-                .unwrap_err()
-                .contains("unknown placeholder")
-        );
-        assert!(check_template("-x").is_err());
-        assert!(check_template("a/b").is_err());
-        assert_eq!(branch_tag("-feat/x y"), "feat-x-y");
-        assert_eq!(branch_tag(&"b".repeat(200)).len(), 128);
+    fn registries_are_found_from_names() {
         assert_eq!(registry_of("shop/web"), "docker.io");
         assert_eq!(registry_of("web"), "docker.io");
         assert_eq!(registry_of("localhost/web"), "localhost");

@@ -1,0 +1,179 @@
+//! The one policy for following GitHub while something changes, shared by
+//! `pr status`, `pr watch`, merge when green, the window's watcher, the
+//! deploy gate and deploy after merge: conditional reads (an unchanged
+//! answer is a free 304), the pace the checks call for, backing off while
+//! GitHub is down or limited and back to pace at its first good answer,
+//! and stopping when cancelled.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::Problem;
+use crate::github::checks::{CheckState, ChecksRollup};
+use crate::github::watch::{ChecksWatch, WHILE_RUNNING};
+use crate::github::{GithubClient, GithubError, GithubRepo};
+
+/// The first wait after GitHub could not be reached; it doubles while it
+/// stays unreachable, up to [`OUTAGE_MAX`].
+pub const OUTAGE_FIRST: Duration = Duration::from_secs(2);
+/// The longest wait between looks while GitHub is down.
+pub const OUTAGE_MAX: Duration = Duration::from_secs(60);
+
+/// What a follower tells besides what it follows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FollowNote {
+    /// GitHub could not be read; the follower keeps going and looks again
+    /// after `retry_in`. Told once per outage.
+    Outage {
+        /// What GitHub answered (or that it did not).
+        problem: Problem,
+        /// When the next look is.
+        retry_in: Duration,
+    },
+    /// GitHub answers again after an outage.
+    Back,
+}
+
+/// Why a follow ended without what it waited for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stopped {
+    /// Its cancellation token fired (Ctrl-C, the window closed the project).
+    Cancelled,
+    /// GitHub said something no wait will change (a revoked token, a
+    /// repository gone).
+    Failed(Problem),
+}
+
+impl From<Problem> for Stopped {
+    fn from(p: Problem) -> Self {
+        Stopped::Failed(p)
+    }
+}
+
+/// The pace between looks: the caller's while GitHub answers, backing off
+/// while it does not.
+#[derive(Debug, Default, Clone)]
+pub struct Pace {
+    outage: Option<Duration>,
+}
+
+/// What to do after a look that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AfterFailure {
+    /// Look again after this wait; `tell` on the first failure of an outage.
+    Retry {
+        /// How long to wait.
+        wait: Duration,
+        /// Whether this failure starts the outage (tell the user once).
+        tell: bool,
+    },
+    /// Nothing a wait will change: stop.
+    Stop,
+}
+
+impl Pace {
+    /// A look succeeded; `true` when it ends an outage.
+    pub fn answered(&mut self) -> bool {
+        self.outage.take().is_some()
+    }
+
+    /// Whether GitHub is unreachable as far as the last look knows.
+    pub fn in_outage(&self) -> bool {
+        self.outage.is_some()
+    }
+
+    /// A look failed with `error`.
+    pub fn failed(&mut self, error: &GithubError, client: &GithubClient) -> AfterFailure {
+        let wait = match error {
+            GithubError::Unavailable { .. } => self
+                .outage
+                .map_or(OUTAGE_FIRST, |w| (w * 2).min(OUTAGE_MAX)),
+            GithubError::RateLimited { .. } => client.until_reset().max(OUTAGE_FIRST),
+            _ => return AfterFailure::Stop,
+        };
+        let tell = self.outage.is_none();
+        self.outage = Some(wait);
+        AfterFailure::Retry { wait, tell }
+    }
+}
+
+/// Waits `wait`, or until `cancel` fires; `false` when cancelled.
+pub async fn pause(wait: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = cancel.cancelled() => false,
+    }
+}
+
+/// What following a commit's checks tells.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChecksNews<'a> {
+    /// The checks changed (always told on the first look).
+    Changed(&'a ChecksRollup),
+    /// GitHub went away or came back.
+    Note(FollowNote),
+}
+
+/// Follows `sha`'s checks (with `required` ones) until `done` says so of
+/// a rollup, the token fires, or GitHub says something no wait changes.
+/// `on_news` hears each new rollup, outage and recovery.
+pub async fn follow_checks(
+    client: &GithubClient,
+    repo: &GithubRepo,
+    sha: &str,
+    required: Vec<String>,
+    cancel: &CancellationToken,
+    mut on_news: impl FnMut(ChecksNews<'_>),
+    mut done: impl FnMut(&ChecksRollup) -> bool,
+) -> Result<ChecksRollup, Stopped> {
+    let mut watch = ChecksWatch::new(repo.clone(), sha, required);
+    let mut pace = Pace::default();
+    let mut last: Option<ChecksRollup> = None;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Stopped::Cancelled);
+        }
+        let wait = match watch.poll(client).await {
+            Ok(fresh) => {
+                if pace.answered() {
+                    on_news(ChecksNews::Note(FollowNote::Back));
+                }
+                if let Some(rollup) = fresh {
+                    on_news(ChecksNews::Changed(&rollup));
+                    last = Some(rollup);
+                }
+                if let Some(rollup) = last.as_ref().filter(|r| done(r)) {
+                    return Ok(rollup.clone());
+                }
+                watch.interval(client)
+            }
+            Err(error) => match pace.failed(&error, client) {
+                AfterFailure::Retry { wait, tell } => {
+                    if tell {
+                        on_news(ChecksNews::Note(FollowNote::Outage {
+                            problem: error.problem(),
+                            retry_in: wait,
+                        }));
+                    }
+                    wait
+                }
+                AfterFailure::Stop => return Err(Stopped::Failed(error.problem())),
+            },
+        };
+        if !pause(wait, cancel).await {
+            return Err(Stopped::Cancelled);
+        }
+    }
+}
+
+/// Whether a rollup is finished: green or red, not pending.
+pub fn finished(rollup: &ChecksRollup) -> bool {
+    rollup.state != CheckState::Pending
+}
+
+/// The pace for something a user waits on (an armed merge, the pull
+/// request on screen): never slower than while checks run.
+pub fn eager(interval: Duration) -> Duration {
+    interval.min(WHILE_RUNNING)
+}

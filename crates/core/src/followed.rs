@@ -1,0 +1,402 @@
+//! The followed pull requests of a long-lived front end (the window): one
+//! owner, fed by commands over a channel, telling changes as events. Each
+//! followed pull request is a task of its own that owns its
+//! [`PullFollow`]; no lock is held across a request to GitHub, so a merge
+//! never waits behind a look. When one merges, whoever merged it, the
+//! after-merge deploy follows its merge commit here too.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use crate::deploy::after_merge::{AfterMerge, AfterMergeEvent, MergeCommit, after_merge};
+use crate::flow::Project;
+use crate::flow::armed::ArmedMerges;
+use crate::flow::follow::{PullEvent, PullFollow, PullView};
+use crate::flow::follower::Stopped;
+use crate::github::pulls::{MergeMethod, PullRequest};
+use crate::secrets::Secrets;
+use crate::{ErrorCode, Problem};
+
+/// What the owner tells its front end.
+#[derive(Debug)]
+pub enum FollowedEvent {
+    /// News of the pull request followed for `path`.
+    Pull {
+        /// The project folder.
+        path: PathBuf,
+        /// What happened.
+        event: PullEvent,
+    },
+    /// News of a deploy after merge for `path`.
+    AfterMerge {
+        /// The project folder.
+        path: PathBuf,
+        /// The project's name.
+        project: String,
+        /// How it goes.
+        progress: AfterMergeProgress,
+    },
+}
+
+/// A deploy after merge, as it goes and as it ends.
+#[derive(Debug)]
+pub enum AfterMergeProgress {
+    /// Still going.
+    Event(AfterMergeEvent),
+    /// Ended.
+    Done(AfterMerge),
+    /// Could not go on.
+    Failed(Problem),
+}
+
+/// Where the owner keeps what it needs besides GitHub.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The armed merges.
+    pub armed: ArmedMerges,
+    /// The history file for deploys (`None`: the user's).
+    pub history: Option<PathBuf>,
+    /// Whether merges start their after-merge deploys here.
+    pub deploy_after_merge: bool,
+}
+
+enum Command {
+    Arm {
+        sha: String,
+        method: MergeMethod,
+        reply: oneshot::Sender<Result<PullView, Problem>>,
+    },
+    Disarm {
+        reply: oneshot::Sender<Result<PullView, Problem>>,
+    },
+    Merge {
+        sha: String,
+        method: MergeMethod,
+        reply: oneshot::Sender<Result<PullView, Problem>>,
+    },
+    LookNow,
+}
+
+struct Task {
+    number: u64,
+    commands: mpsc::UnboundedSender<Command>,
+    _stop: DropGuard,
+}
+
+type Sink = Arc<dyn Fn(FollowedEvent) + Send + Sync>;
+
+/// The followed pull requests, one per project folder.
+pub struct Followed {
+    tasks: Mutex<HashMap<PathBuf, Task>>,
+    views: Arc<Mutex<HashMap<PathBuf, PullView>>>,
+    settings: Settings,
+    sink: Sink,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for Followed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Followed")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Followed {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Followed {
+    /// An owner that tells `sink` what happens, on the current runtime.
+    pub fn new(settings: Settings, sink: impl Fn(FollowedEvent) + Send + Sync + 'static) -> Self {
+        Followed {
+            tasks: Mutex::new(HashMap::new()),
+            views: Arc::new(Mutex::new(HashMap::new())),
+            settings,
+            sink: Arc::new(sink),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    /// The pull request followed for `path`, as last seen.
+    pub fn view(&self, path: &Path) -> Option<PullView> {
+        self.views.lock().ok()?.get(path).cloned()
+    }
+
+    /// Every followed pull request, as last seen.
+    pub fn views(&self) -> Vec<(PathBuf, PullView)> {
+        self.views
+            .lock()
+            .map(|v| v.iter().map(|(p, v)| (p.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Follows `pull` for `path` (unless it already is) and returns it as
+    /// it stands, its checks read.
+    pub async fn follow(
+        &self,
+        path: &Path,
+        project: Project,
+        pull: PullRequest,
+    ) -> Result<PullView, Problem> {
+        if self.number(path) == Some(pull.number)
+            && let Some(view) = self.view(path)
+        {
+            return Ok(view);
+        }
+        let follow = PullFollow::start(project, pull, self.settings.armed.clone()).await?;
+        let view = follow.view().clone();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stop = self.stop.child_token();
+        if let Ok(mut views) = self.views.lock() {
+            views.insert(path.to_path_buf(), view.clone());
+        }
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.insert(
+                path.to_path_buf(),
+                Task {
+                    number: view.pull.number,
+                    commands: tx,
+                    _stop: stop.clone().drop_guard(),
+                },
+            );
+        }
+        let task = FollowTask {
+            path: path.to_path_buf(),
+            follow,
+            views: self.views.clone(),
+            sink: self.sink.clone(),
+            settings: self.settings.clone(),
+            stop,
+            root: self.stop.clone(),
+        };
+        tokio::spawn(task.run(rx));
+        Ok(view)
+    }
+
+    fn number(&self, path: &Path) -> Option<u64> {
+        self.tasks.lock().ok()?.get(path).map(|t| t.number)
+    }
+
+    /// Stops following `path`'s pull request.
+    pub fn unfollow(&self, path: &Path) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.remove(path);
+        }
+        if let Ok(mut views) = self.views.lock() {
+            views.remove(path);
+        }
+    }
+
+    /// Looks at `path`'s pull request now.
+    pub fn look_now(&self, path: &Path) {
+        let _sent = self.send(path, Command::LookNow);
+    }
+
+    /// Arms `path`'s pull request to merge when `sha` (the head the user
+    /// saw) is green.
+    pub async fn arm(
+        &self,
+        path: &Path,
+        sha: &str,
+        method: MergeMethod,
+    ) -> Result<PullView, Problem> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(
+            path,
+            Command::Arm {
+                sha: sha.to_string(),
+                method,
+                reply,
+            },
+            answer,
+        )
+        .await
+    }
+
+    /// Disarms `path`'s pull request.
+    pub async fn disarm(&self, path: &Path) -> Result<PullView, Problem> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(path, Command::Disarm { reply }, answer).await
+    }
+
+    /// Merges `path`'s pull request if its head is still `sha`.
+    pub async fn merge(
+        &self,
+        path: &Path,
+        sha: &str,
+        method: MergeMethod,
+    ) -> Result<PullView, Problem> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(
+            path,
+            Command::Merge {
+                sha: sha.to_string(),
+                method,
+                reply,
+            },
+            answer,
+        )
+        .await
+    }
+
+    async fn ask(
+        &self,
+        path: &Path,
+        command: Command,
+        answer: oneshot::Receiver<Result<PullView, Problem>>,
+    ) -> Result<PullView, Problem> {
+        self.send(path, command)?;
+        answer.await.map_err(|_| not_followed())?
+    }
+
+    fn send(&self, path: &Path, command: Command) -> Result<(), Problem> {
+        let tasks = self.tasks.lock().map_err(|_| not_followed())?;
+        let task = tasks.get(path).ok_or_else(not_followed)?;
+        task.commands.send(command).map_err(|_| not_followed())
+    }
+}
+
+fn not_followed() -> Problem {
+    Problem::new(
+        ErrorCode::NotFound,
+        "no open pull request is followed for this project",
+    )
+}
+
+/// One followed pull request's task: looks when due, obeys commands.
+struct FollowTask {
+    path: PathBuf,
+    follow: PullFollow,
+    views: Arc<Mutex<HashMap<PathBuf, PullView>>>,
+    sink: Sink,
+    settings: Settings,
+    stop: CancellationToken,
+    /// The owner's: a deploy after merge outlives its pull request's task.
+    root: CancellationToken,
+}
+
+impl FollowTask {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut wait = self.follow.interval();
+        loop {
+            if self.follow.finished() {
+                break;
+            }
+            tokio::select! {
+                _ = self.stop.cancelled() => return,
+                command = commands.recv() => match command {
+                    Some(command) => {
+                        if let Some(next) = self.obey(command).await {
+                            wait = next;
+                        }
+                    }
+                    None => return,
+                },
+                _ = tokio::time::sleep(wait) => {
+                    match self.follow.look().await {
+                        Ok((events, next)) => {
+                            wait = next;
+                            self.tell(events);
+                        }
+                        Err(problem) => {
+                            tracing::warn!(path = %self.path.display(), "stopped following: {}", problem.message);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if let Ok(mut views) = self.views.lock() {
+            views.remove(&self.path);
+        }
+    }
+
+    /// Carries out a command; the wait before the next look, if it changed.
+    async fn obey(&mut self, command: Command) -> Option<std::time::Duration> {
+        let (result, reply) = match command {
+            Command::LookNow => return Some(std::time::Duration::ZERO),
+            Command::Arm { sha, method, reply } => {
+                (self.follow.arm(&sha, method).await.map(|e| vec![e]), reply)
+            }
+            Command::Disarm { reply } => (self.follow.disarm().await.map(|e| vec![e]), reply),
+            Command::Merge { sha, method, reply } => (self.follow.merge(&sha, method).await, reply),
+        };
+        let answer = result.map(|events| {
+            self.tell(events);
+            self.follow.view().clone()
+        });
+        if reply.send(answer).is_err() {
+            tracing::debug!("nobody waits for the answer");
+        }
+        Some(std::time::Duration::ZERO)
+    }
+
+    fn tell(&self, events: Vec<PullEvent>) {
+        if let Ok(mut views) = self.views.lock() {
+            views.insert(self.path.clone(), self.follow.view().clone());
+        }
+        for event in events {
+            if let PullEvent::Merged { base, sha } = &event
+                && self.settings.deploy_after_merge
+            {
+                self.deploy_after(base.clone(), sha.clone());
+            }
+            (self.sink)(FollowedEvent::Pull {
+                path: self.path.clone(),
+                event,
+            });
+        }
+    }
+
+    /// Starts the deploy after the merge into `base` as `sha`.
+    fn deploy_after(&self, base: String, sha: String) {
+        let path = self.path.clone();
+        let project = self.follow.project().clone();
+        let sink = self.sink.clone();
+        let history = self.settings.history.clone();
+        let stop = self.root.child_token();
+        tokio::spawn(async move {
+            let pipeline = match crate::project::pipeline(&path) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::debug!("no deploy after merge: {}", e.problem().message);
+                    return;
+                }
+            };
+            let name = pipeline.project.clone();
+            let tell = |progress| {
+                sink(FollowedEvent::AfterMerge {
+                    path: path.clone(),
+                    project: name.clone(),
+                    progress,
+                })
+            };
+            let ended = after_merge(
+                &project,
+                &pipeline,
+                MergeCommit {
+                    base: &base,
+                    sha: &sha,
+                },
+                &Secrets::os(),
+                history.as_deref(),
+                &stop,
+                |event| tell(AfterMergeProgress::Event(event)),
+            )
+            .await;
+            match ended {
+                Ok(AfterMerge::NoTrigger) => {}
+                Ok(done) => tell(AfterMergeProgress::Done(done)),
+                Err(Stopped::Cancelled) => {}
+                Err(Stopped::Failed(problem)) => tell(AfterMergeProgress::Failed(problem)),
+            }
+        });
+    }
+}
