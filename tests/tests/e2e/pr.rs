@@ -283,3 +283,262 @@ fn the_list_covers_the_projects_added_to_the_app() {
         "no GitHub repository here or among your projects",
     );
 }
+
+/// A world signed in to GitHub, with `octo/NAME` on the fake whose master
+/// has a Dockerfile and `toml`, checked out in a folder on a pushed feature
+/// branch with one more commit, its pull request opened; the folder's
+/// parent, the folder, the bare repository and the head.
+fn opened(
+    name: &str,
+    toml: &str,
+) -> (
+    World,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    String,
+) {
+    let world = signed_in("ghp_armed", "repo");
+    let bare = world.fake.github_repo("octo", name, "master");
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\nEXPOSE 80\n").unwrap();
+    std::fs::write(dir.join("slipway.toml"), toml).unwrap();
+    repo_named(
+        &dir,
+        "master",
+        &format!("https://github.com/octo/{name}"),
+        &bare,
+    );
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-q", "-m", "first"]);
+    git(&dir, &["push", "-q", "origin", "master"]);
+    git(&dir, &["switch", "-q", "-c", "feature/x"]);
+    git(&dir, &["commit", "-q", "--allow-empty", "-m", "The change"]);
+    let open = slipway_in(&world, &dir, &["pr", "open", "--no-preflight"]);
+    assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
+    let head = git(&dir, &["rev-parse", "HEAD"]);
+    (world, parent, dir, bare, head)
+}
+
+/// `slipway ARGS` started in `dir`, its output going to files (a pipe
+/// nobody reads would stop it once full).
+fn spawn_in(world: &World, dir: &Path, args: &[&str]) -> Started {
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let err = tempfile::NamedTempFile::new().unwrap();
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.reopen().unwrap())
+        .stderr(err.reopen().unwrap());
+    Started {
+        child: world.env(cmd).spawn().unwrap(),
+        out,
+        err,
+    }
+}
+
+/// A command started, and the files its output goes to.
+struct Started {
+    child: std::process::Child,
+    out: tempfile::NamedTempFile,
+    err: tempfile::NamedTempFile,
+}
+
+/// Waits for `done` to hold, up to `secs`.
+fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The command's exit code and output, once it ends (within `secs`).
+fn finished(started: Started, secs: u64) -> Run {
+    let Started {
+        mut child,
+        out,
+        err,
+    } = started;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut status = None;
+    while status.is_none() && std::time::Instant::now() < deadline {
+        status = child.try_wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if status.is_none() {
+        child.kill().unwrap();
+    }
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    let run = Run {
+        code,
+        stdout: std::fs::read_to_string(out.path()).unwrap(),
+        stderr: std::fs::read_to_string(err.path()).unwrap(),
+    };
+    assert!(
+        status.is_some(),
+        "still running after {secs} s:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+/// The armed merges as the CLI and the window keep them.
+fn armed(world: &World) -> serde_json::Value {
+    std::fs::read(world.config_dir().join("armed-merges.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::json!([]))
+}
+
+const AFTER_MERGE: &str =
+    "[deploy.hub]\nkind = \"dockerhub\"\nbranch = \"master\"\nafter-merge = true\n";
+
+/// `pr merge --when-green` from pending to merged, then the after-merge
+/// trigger fires once the merge commit is green.
+fn merges_when_green_then_deploys(name: &str, auto_merge: bool) {
+    let (world, _parent, dir, bare, head) = opened(name, AFTER_MERGE);
+    let full = format!("octo/{name}");
+    world
+        .fake
+        .with_repo(&full, |r| r.allow_auto_merge = auto_merge);
+    let url = world.fake.hub_trigger_url("hubtokenarmed0123456789");
+    let set = world.slipway(
+        &["secret", "set", "deploy-trigger", &format!("{name}/hub")],
+        &url,
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    world
+        .fake
+        .post_status(&full, &head, "ci/circleci: build", "pending");
+    let master = git(&bare, &["rev-parse", "master"]);
+
+    let child = spawn_in(&world, &dir, &["pr", "merge", "--when-green"]);
+    wait_until("the arming", 30, || armed(&world)[0]["number"] == 1);
+    assert_eq!(armed(&world)[0]["sha"], head.as_str());
+    assert_eq!(armed(&world)[0]["auto_merge"], auto_merge);
+    // Armed and pending: two more looks, and the default branch has not moved.
+    let looks = || {
+        world
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/pulls/1 ") || r.ends_with("/pulls/1"))
+            .count()
+    };
+    let before = looks();
+    wait_until("two looks while pending", 30, || looks() >= before + 2);
+    assert_eq!(git(&bare, &["rev-parse", "master"]), master);
+
+    world
+        .fake
+        .post_status(&full, &head, "ci/circleci: build", "success");
+    wait_until("the merge", 30, || {
+        git(&bare, &["rev-parse", "master"]) != master
+    });
+    let merge = git(&bare, &["rev-parse", "master"]);
+    assert!(
+        world.fake.hub_requests().is_empty(),
+        "not before it is green"
+    );
+    world
+        .fake
+        .post_status(&full, &merge, "ci/circleci: build", "success");
+    let run = finished(child, 60);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    has(&run.stdout, "armed #1 to merge when");
+    has(&run.stdout, "merged #1 into master");
+    has(&run.stdout, &format!("deployed {}", &merge[..7]));
+    assert_eq!(world.fake.hub_requests().len(), 1, "fired once");
+    assert_eq!(armed(&world), serde_json::json!([]));
+    assert!(
+        world.fake.unknown().is_empty(),
+        "{:?}",
+        world.fake.unknown()
+    );
+}
+
+#[test]
+fn merge_when_green_merges_and_deploys_after_merge() {
+    merges_when_green_then_deploys("armed", false);
+}
+
+#[test]
+fn merge_when_green_uses_githubs_auto_merge_and_deploys_after_merge() {
+    merges_when_green_then_deploys("armauto", true);
+}
+
+#[test]
+fn an_arming_detaches_disarms_and_a_push_disarms_it() {
+    let (world, _parent, dir, bare, head) = opened("detach", "");
+    world
+        .fake
+        .post_status("octo/detach", &head, "ci/circleci: build", "pending");
+    let detached = slipway_in(&world, &dir, &["pr", "merge", "--when-green", "--detach"]);
+    assert_eq!(detached.code, 8, "{}\n{}", detached.stdout, detached.stderr);
+    has(&detached.stdout, "armed #1");
+    assert_eq!(armed(&world)[0]["number"], 1);
+    let disarm = slipway_in(&world, &dir, &["pr", "disarm"]);
+    assert_eq!(disarm.code, 0, "{}", disarm.stderr);
+    has(&disarm.stdout, "disarmed #1");
+    assert_eq!(armed(&world), serde_json::json!([]));
+
+    // A new push while armed disarms it: nothing merged, exit 1.
+    let master = git(&bare, &["rev-parse", "master"]);
+    let child = spawn_in(&world, &dir, &["pr", "merge", "--when-green"]);
+    wait_until("the arming", 30, || armed(&world)[0]["number"] == 1);
+    git(&dir, &["commit", "-q", "--allow-empty", "-m", "More"]);
+    git(&dir, &["push", "-q", "origin", "feature/x"]);
+    let run = finished(child, 30);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    has(&run.stderr, "new commits were pushed");
+    assert_eq!(git(&bare, &["rev-parse", "master"]), master);
+    assert_eq!(armed(&world), serde_json::json!([]));
+}
+
+#[test]
+fn the_preflight_tests_the_commit_pushed_not_the_working_tree() {
+    let world = signed_in("ghp_preflight", "repo");
+    let bare = world.fake.github_repo("octo", "exact", "master");
+    let project = Project::hello("exact");
+    let dir = project.path();
+    repo_named(dir, "master", "https://github.com/octo/exact", &bare);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "The hello service"]);
+    git(dir, &["push", "-q", "origin", "master"]);
+    git(dir, &["switch", "-q", "-c", "feature/data"]);
+    // The commit loses Seattle; the working tree has it back, uncommitted.
+    let good = project.read("www/cities.json");
+    project.write("www/cities.json", &good.replace("Seattle", "Tacoma"));
+    git(dir, &["commit", "-q", "-am", "Data"]);
+    project.write("www/cities.json", &good);
+    let status = git(dir, &["status", "--porcelain"]);
+
+    let red = slipway_in(&world, dir, &["pr", "open"]);
+    assert_eq!(red.code, 2, "{}\n{}", red.stdout, red.stderr);
+    has(&red.stderr, "not committed and will not be pushed");
+    has(&red.stderr, "temporary worktree");
+    has(&red.stderr, "nothing was pushed");
+    has(&red.stdout, "FAILED");
+    assert!(
+        git(&bare, &["branch", "--list", "feature/data"]).is_empty(),
+        "nothing reached the remote"
+    );
+    // The user's files are as they were, and no worktree is left.
+    assert_eq!(project.read("www/cities.json"), good);
+    assert_eq!(git(dir, &["status", "--porcelain"]), status);
+    assert_eq!(git(dir, &["worktree", "list"]).lines().count(), 1);
+
+    // Committed, the same change passes and is pushed.
+    git(dir, &["commit", "-q", "-am", "Seattle back"]);
+    let open = slipway_in(&world, dir, &["pr", "open"]);
+    assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
+    has(&open.stdout, "opened #1");
+}

@@ -239,6 +239,8 @@ impl PullFollow {
         if let Some(checks) = update.checks {
             self.view.checks = Some(checks);
         }
+        // The one armed-merges file: an arming by the other front end counts.
+        self.view.armed = self.store.find(&self.project.repo, self.view.pull.number);
         let arming = self.act_on_arming().await;
         tracing::debug!(
             pull = self.view.pull.number,
