@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Request};
+use slipway_core::deploy::gate::GateRefusal;
+use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Refused, Request};
 use slipway_core::secrets::Secrets;
 use slipway_core::{ErrorCode, Problem};
 use tauri::{AppHandle, Manager, State};
@@ -53,6 +54,48 @@ pub struct DeployDone {
     pub sent: Option<DeployRecord>,
     /// Why nothing was sent (the gate, or this commit already deployed).
     pub refused: Option<Problem>,
+}
+
+/// What to do about the gate's refusal, in the window's words.
+fn gate_hint(refusal: &GateRefusal) -> String {
+    match refusal {
+        GateRefusal::NotTip { tip, branch, .. } => format!(
+            "Deploy {}, the tip of {branch}, or merge the commit into {branch} first.",
+            slipway_core::git::short_sha(tip)
+        ),
+        GateRefusal::NoChecks { .. } | GateRefusal::Pending { .. } => {
+            "Wait for the checks to pass, or choose Deploy anyway.".into()
+        }
+        GateRefusal::Red { .. } => {
+            "Fix the failing checks and merge the fix, or choose Deploy anyway.".into()
+        }
+    }
+}
+
+/// What to do about a refused deploy, in the window's words.
+fn refusal_hint(refused: &Refused) -> String {
+    match refused {
+        Refused::Gate(refusal) => gate_hint(refusal),
+        Refused::AlreadyDeployed(_) => "Choose Deploy again to send it once more.".into(),
+        Refused::InFlight(_) => {
+            "Wait for it to finish; the deploy history shows how it ended.".into()
+        }
+    }
+}
+
+impl From<Outcome> for DeployDone {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Sent(record) => DeployDone {
+                sent: Some(record),
+                refused: None,
+            },
+            Outcome::Refused(refused) => DeployDone {
+                sent: None,
+                refused: Some(refused.problem().with_hint(refusal_hint(&refused))),
+            },
+        }
+    }
 }
 
 /// The Deploy button's state for a project whose pipeline declares a
@@ -102,9 +145,10 @@ pub async fn deploy_status(
             format!("reading the deploys failed: {e}"),
         )
     })??;
-    let (refusal, hint) = verdict
-        .refusal
-        .map_or((None, None), |(r, h)| (Some(r), Some(h)));
+    let (refusal, hint) = verdict.refusal.map_or((None, None), |r| {
+        let hint = gate_hint(&r);
+        (Some(format!("not deployed: {r}")), Some(hint))
+    });
     Ok(Some(DeployStatus {
         path,
         trigger: TriggerView {
@@ -135,16 +179,7 @@ pub async fn fire(app: &AppHandle, path: &Path, request: Request) -> Result<Depl
         |step| tracing::info!("{step}"),
     )
     .await?;
-    let done = match outcome {
-        Outcome::Sent(record) => DeployDone {
-            sent: Some(record),
-            refused: None,
-        },
-        Outcome::Refused(refused) => DeployDone {
-            sent: None,
-            refused: Some(refused.problem()),
-        },
-    };
+    let done = DeployDone::from(outcome);
     tell(app, path, result_text(&pipeline.project, &done));
     Ok(done)
 }
@@ -172,113 +207,14 @@ pub async fn deploy_fire(
     fire(&app, &path, request).await
 }
 
-/// After a merge when green landed: waits until `merge_sha` is green on
-/// the branch of the project's after-merge trigger (if it declares one for
-/// that branch), then deploys that commit. A red merge commit is told, not
-/// deployed.
-pub async fn after_merge(app: AppHandle, path: PathBuf, base: String, merge_sha: String) {
-    let Ok(pipeline) = slipway_core::project::pipeline(&path) else {
-        return;
-    };
-    let Some(trigger) = pipeline.deploys.iter().find(|d| d.after_merge).cloned() else {
-        return;
-    };
-    let project = match Project::open_default(&path).await {
-        Ok(p) => p,
-        Err(problem) => return not_deployed(&app, &path, &pipeline.project, &problem),
-    };
-    let branch = trigger
-        .branch
-        .clone()
-        .unwrap_or_else(|| project.info.default_branch.clone());
-    if branch != base {
-        return;
-    }
-    let required = project
-        .client
-        .required_checks(&project.repo, &branch)
-        .await
-        .unwrap_or_default();
-    let mut watch =
-        slipway_core::github::watch::ChecksWatch::new(project.repo.clone(), &merge_sha, required);
-    let deadline = tokio::time::Instant::now() + AFTER_MERGE_WAIT;
-    loop {
-        if let Ok(Some(rollup)) = watch.poll(&project.client).await {
-            match rollup.state {
-                slipway_core::github::checks::CheckState::Success => break,
-                slipway_core::github::checks::CheckState::Failure => {
-                    let done = DeployDone {
-                        sent: None,
-                        refused: Some(Problem::new(
-                            ErrorCode::Conflict,
-                            format!(
-                                "the merge commit {} is red on {branch}: {} failed; not deployed",
-                                slipway_core::git::short_sha(&merge_sha),
-                                rollup.failed_names().join(", ")
-                            ),
-                        )),
-                    };
-                    return tell(&app, &path, result_text(&pipeline.project, &done));
-                }
-                slipway_core::github::checks::CheckState::Pending => {}
-            }
-        }
-        if tokio::time::Instant::now() > deadline {
-            tracing::info!("the merge commit did not go green in time: not deployed after merge");
-            return;
-        }
-        tokio::time::sleep(watch.interval(&project.client)).await;
-    }
-    let request = Request {
-        trigger: Some(trigger.name.clone()),
-        sha: Some(merge_sha),
-        force: false,
-        again: false,
-        origin: Origin::AfterMerge,
-    };
-    if let Err(problem) = fire(&app, &path, request).await {
-        not_deployed(&app, &path, &pipeline.project, &problem);
-    }
-}
-
-/// Deploys after merge from now on: each merge when green that lands
-/// starts [`after_merge`].
-pub fn follow_merges(app: &AppHandle) {
-    let handle = app.clone();
-    app.state::<NewsBus>().follow(move |news| {
-        if let RunNews::Merged(merged) = news {
-            tauri::async_runtime::spawn(after_merge(
-                handle.clone(),
-                merged.path,
-                merged.base,
-                merged.sha,
-            ));
-        }
-    });
-}
-
 /// Tells the notifications a deploy's news.
-fn tell(app: &AppHandle, path: &Path, (title, body): (String, String)) {
+pub fn tell(app: &AppHandle, path: &Path, (title, body): (String, String)) {
     app.state::<NewsBus>().publish(RunNews::Deploy(DeployNews {
         path: path.to_path_buf(),
         title,
         body,
     }));
 }
-
-fn not_deployed(app: &AppHandle, path: &Path, project: &str, problem: &Problem) {
-    tell(
-        app,
-        path,
-        (
-            format!("{project}: not deployed after merge"),
-            problem.message.clone(),
-        ),
-    );
-}
-
-/// How long a merge commit may take to go green for a deploy after merge.
-const AFTER_MERGE_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Past deploys, newest first, optionally of one project.
 #[tauri::command]

@@ -6,10 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use slipway_core::config::Pipeline;
 use slipway_core::event::Outcome;
 use slipway_core::flow::Project;
-use slipway_core::flow::armed::{Armed, now_secs};
 use slipway_core::flow::follow::PullView;
+use slipway_core::flow::publish::{PublishEvent, PublishOptions, Published};
 use slipway_core::git::BranchStatus;
 use slipway_core::github::GithubRepo;
 use slipway_core::github::pulls::{MergeMethod, PullRequest};
@@ -19,7 +20,7 @@ use tauri_specta::Event as _;
 
 use crate::AppState;
 use crate::news::{FlowProgress, NewsBus, RunNews};
-use crate::pulls::{Watcher, armed_merges};
+use crate::pulls::Watcher;
 
 /// Where a project stands in the GitHub flow.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -45,7 +46,6 @@ async fn status_of(
         Some(pull) => Some(watcher.follow(path, project.clone(), pull).await?),
         None => watcher
             .view(path)
-            .await
             .filter(|v| Some(&v.pull.head_ref) == project.branch.branch.as_ref()),
     };
     Ok(FlowStatus {
@@ -100,14 +100,33 @@ fn progress(app: &AppHandle, path: &Path, message: impl Into<String>) {
     }
 }
 
-/// Runs the pipeline as a preflight and waits for its result (the window
-/// follows it like any run).
-async fn preflight(app: &AppHandle, path: &Path) -> Result<Outcome, Problem> {
+/// The window's words for a step of Push and open PR.
+fn publish_words(event: PublishEvent) -> String {
+    match event {
+        PublishEvent::Uncommitted { files } => {
+            format!("{files} changed file(s) are not committed and will not be pushed")
+        }
+        PublishEvent::Preflight { worktree: true, .. } => {
+            "Running the pipeline on the commit as pushed (your changes stay as they are)".into()
+        }
+        PublishEvent::Preflight { .. } => "Running the pipeline before the push".into(),
+        PublishEvent::PushingAnyway => "The pipeline failed; pushing anyway".into(),
+        PublishEvent::Pushing { branch } => format!("Pushing {branch} to origin"),
+        PublishEvent::PushProgress(line) => line,
+        PublishEvent::Opening => "Opening the pull request".into(),
+    }
+}
+
+/// Runs `pipeline` as the project's preflight and waits for its result
+/// (the window follows it like any run); whether it passed.
+async fn preflight(app: &AppHandle, path: &Path, pipeline: Pipeline) -> Result<bool, Problem> {
     let mut news = app.state::<NewsBus>().subscribe();
-    let run_id = crate::session::start(app, path.to_path_buf()).await?;
+    let run_id = crate::session::start_pipeline(app, path.to_path_buf(), pipeline).await?;
     loop {
         match news.recv().await {
-            Ok(RunNews::Finished(done)) if done.run_id == run_id => return Ok(done.outcome),
+            Ok(RunNews::Finished(done)) if done.run_id == run_id => {
+                return Ok(matches!(done.outcome, Outcome::Passed));
+            }
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => {
                 return Err(Problem::new(
@@ -116,6 +135,28 @@ async fn preflight(app: &AppHandle, path: &Path) -> Result<Outcome, Problem> {
                 ));
             }
         }
+    }
+}
+
+/// Push and open PR, through the core's publish: the preflight (unless the
+/// setting is off), the push, the pull request, then it is followed.
+async fn publish(app: &AppHandle, path: &Path, options: PublishOptions) -> Result<(), Problem> {
+    let project = Project::open_default(path).await?;
+    let published = project
+        .publish(
+            &options,
+            async |pipeline| preflight(app, path, pipeline).await,
+            |event| progress(app, path, publish_words(event)),
+        )
+        .await;
+    progress(app, path, "");
+    match published? {
+        Published::PreflightFailed => Err(Problem::new(
+            ErrorCode::PreflightFailed,
+            "the pipeline failed before the push, so nothing was pushed",
+        )
+        .with_hint("Fix it and try again, or push anyway.")),
+        Published::Opened(_) | Published::AlreadyOpen(_) => Ok(()),
     }
 }
 
@@ -135,51 +176,22 @@ pub async fn pr_open(
     draft: bool,
 ) -> Result<FlowStatus, Problem> {
     let path = state.known_project(&path)?;
-    let project = Project::open_default(&path).await?;
-    let branch = project.feature_branch()?.to_string();
-    if state.settings().preflight && project.has_pipeline() && !push_anyway {
-        progress(&app, &path, "Running the pipeline before the push");
-        let outcome = preflight(&app, &path).await?;
-        if !matches!(outcome, Outcome::Passed) {
-            progress(&app, &path, "");
-            return Err(Problem::new(
-                ErrorCode::PreflightFailed,
-                "the pipeline failed before the push, so nothing was pushed",
-            )
-            .with_hint("Fix it and try again, or push anyway."));
-        }
-    }
-    progress(&app, &path, format!("Pushing {branch} to origin"));
-    let pushed = slipway_core::git::push(&path, "origin", &branch, |line| {
-        progress(&app, &path, line.to_string())
-    })
-    .await;
-    if let Err(e) = pushed {
-        progress(&app, &path, "");
-        return Err(e.problem());
-    }
-    progress(&app, &path, "Opening the pull request");
-    let opened = project.open_pull_request(None, None, None, draft).await;
-    progress(&app, &path, "");
-    opened?;
-    let project = Project::open_default(&path).await?;
-    status_of(&watcher, &path, project).await
-}
-
-/// The watched pull request of a project, or why there is none.
-async fn watched(watcher: &Watcher, path: &Path) -> Result<PullView, Problem> {
-    watcher.view(path).await.ok_or_else(|| {
-        Problem::new(ErrorCode::NotFound, "no open pull request for this branch")
-            .with_hint("Push and open one first.")
-    })
+    let preflight = state.settings().preflight;
+    let options = PublishOptions {
+        draft,
+        preflight,
+        push_anyway,
+        ..PublishOptions::default()
+    };
+    publish(&app, &path, options).await?;
+    status_of(&watcher, &path, Project::open_default(&path).await?).await
 }
 
 /// Merges the pull request as the window shows it (its head commit).
 #[tauri::command]
 #[specta::specta]
-#[tracing::instrument(skip(app, state, watcher))]
+#[tracing::instrument(skip(state, watcher))]
 pub async fn pr_merge(
-    app: AppHandle,
     state: State<'_, AppState>,
     watcher: State<'_, Watcher>,
     path: String,
@@ -187,28 +199,16 @@ pub async fn pr_merge(
     method: MergeMethod,
 ) -> Result<FlowStatus, Problem> {
     let path = state.known_project(&path)?;
-    let view = watched(&watcher, &path).await?;
-    let project = Project::open_default(&path).await?;
-    let seen = PullRequest {
-        head_sha,
-        ..view.pull
-    };
-    let sha = project.merge(&seen, method).await?;
-    watcher
-        .update(&app, &path, |v| {
-            v.note = Some(format!("merged ({})", slipway_core::git::short_sha(&sha)));
-        })
-        .await;
-    status_of(&watcher, &path, project).await
+    watcher.merge(&path, &head_sha, method).await?;
+    status_of(&watcher, &path, Project::open_default(&path).await?).await
 }
 
 /// Arms (or disarms) merge when green for the pull request's head commit
 /// as the window shows it; it survives a restart.
 #[tauri::command]
 #[specta::specta]
-#[tracing::instrument(skip(app, state, watcher))]
+#[tracing::instrument(skip(state, watcher))]
 pub async fn pr_arm(
-    app: AppHandle,
     state: State<'_, AppState>,
     watcher: State<'_, Watcher>,
     path: String,
@@ -217,48 +217,11 @@ pub async fn pr_arm(
     armed: bool,
 ) -> Result<Option<PullView>, Problem> {
     let path = state.known_project(&path)?;
-    let view = watched(&watcher, &path).await?;
-    let store = armed_merges()?;
-    let project = Project::open_default(&path).await?;
-    let seen = PullRequest {
-        head_sha: head_sha.clone(),
-        ..view.pull.clone()
+    let view = match armed {
+        true => watcher.arm(&path, &head_sha, method).await?,
+        false => watcher.disarm(&path).await?,
     };
-    let entry = if armed {
-        // GitHub's own auto-merge when the repository allows it (it merges
-        // even while the app is closed); Slipway's otherwise, or when GitHub
-        // will not (the pull request is already mergeable, for one).
-        let auto_merge = project.info.allow_auto_merge
-            && match project.client.set_auto_merge(&seen, Some(method)).await {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::info!("GitHub's auto-merge not used: {}", e.problem().message);
-                    false
-                }
-            };
-        let entry = Armed {
-            repo: view.repo.clone(),
-            number: view.pull.number,
-            sha: head_sha,
-            method,
-            armed_at: now_secs(),
-            auto_merge,
-        };
-        store.arm(entry.clone())?;
-        Some(entry)
-    } else {
-        if view.armed.as_ref().is_some_and(|a| a.auto_merge) {
-            project.client.set_auto_merge(&seen, None).await?;
-        }
-        store.disarm(&view.repo, view.pull.number)?;
-        None
-    };
-    Ok(watcher
-        .update(&app, &path, move |v| {
-            v.armed = entry;
-            v.note = None;
-        })
-        .await)
+    Ok(Some(view))
 }
 
 /// The open pull requests of one project's repository.

@@ -429,10 +429,9 @@ pub fn run() {
             tray::create(app.handle())?;
             tray::follow_runs(app.handle());
             tray::remember_last_results(app.handle());
-            app.manage(pulls::Watcher::default());
+            app.manage(pulls::watcher(app.handle())?);
             app.manage(publish::Pushing::default());
             pulls::start(app.handle());
-            delivery::follow_merges(app.handle());
             recover_at_start(app.handle());
             Ok(())
         })

@@ -93,17 +93,6 @@ pub struct DeployNews {
     pub body: String,
 }
 
-/// A merge when green landed (for deploy after merge).
-#[derive(Debug, Clone)]
-pub struct Merged {
-    /// Project folder.
-    pub path: PathBuf,
-    /// The branch it merged into.
-    pub base: String,
-    /// The merge commit.
-    pub sha: String,
-}
-
 /// A change in the app's runs, watched pull requests and deploys, as its
 /// parts inside the app hear it.
 #[derive(Debug, Clone)]
@@ -116,8 +105,6 @@ pub enum RunNews {
     Pull(Box<PullNews>),
     /// A deploy ended or did not happen.
     Deploy(DeployNews),
-    /// A merge when green landed.
-    Merged(Merged),
 }
 
 /// News that may wait for a slow subscriber before the oldest is dropped.

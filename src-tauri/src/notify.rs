@@ -119,7 +119,7 @@ pub fn follow_runs(app: &AppHandle) {
                 Some(project_page(&news.path)),
             );
         }
-        RunNews::Started(_) | RunNews::Merged(_) => {}
+        RunNews::Started(_) => {}
     });
 }
 

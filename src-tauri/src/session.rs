@@ -273,6 +273,17 @@ impl RunHost for AppHandle {
 
 /// Starts the pipeline of the project at `path`; returns the run id.
 pub async fn start(app: &AppHandle, path: PathBuf) -> Result<RunId, Problem> {
+    let pipeline = slipway_core::project::pipeline(&path)?;
+    start_pipeline(app, path, pipeline).await
+}
+
+/// Starts `pipeline` as the project at `path`'s run (a preflight's may be
+/// in a temporary worktree); returns the run id.
+pub async fn start_pipeline(
+    app: &AppHandle,
+    path: PathBuf,
+    pipeline: slipway_core::config::Pipeline,
+) -> Result<RunId, Problem> {
     let sessions = app.state::<Sessions>();
     if let Some(run_id) = sessions.running_for(&path) {
         return Err(
@@ -280,7 +291,6 @@ pub async fn start(app: &AppHandle, path: PathBuf) -> Result<RunId, Problem> {
                 .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")),
         );
     }
-    let pipeline = slipway_core::project::pipeline(&path)?;
     let engine = slipway_core::engine::Engine::connect().await?;
     let git = slipway_core::git::inspect(&pipeline.root).await.ok();
     let project = pipeline.project.clone();

@@ -271,7 +271,7 @@ pub fn follow_runs(app: &AppHandle) {
                 }
             }
             RunNews::Pull(news) => status.pull(&news),
-            RunNews::Deploy(_) | RunNews::Merged(_) => return,
+            RunNews::Deploy(_) => return,
         }
         show(&handle, &status);
     });

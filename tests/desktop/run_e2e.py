@@ -639,26 +639,41 @@ def test_pull_request_flow(h):
 
 
 def test_merge_when_green_uses_githubs_auto_merge(h):
-    """Where the repository allows it, arming turns GitHub's auto-merge on
-    for the head seen; GitHub merges when it goes green and the window
-    follows."""
-    project, bare, head = github_project(h, "towns", "auto-merge")
+    """Where the repository allows it, arming (here from the CLI, which the
+    window shows armed) turns GitHub's auto-merge on for the head seen;
+    GitHub merges when it goes green, the window follows, and the
+    after-merge deploy fires once the merge commit is green."""
+    project, bare, head = github_project(
+        h, "towns", "auto-merge",
+        toml='[deploy.hub]\nkind = "dockerhub"\nbranch = "master"\nafter-merge = true\n')
     try:
+        token = "townsaftermerge0000000001"
+        url = fake(h, "hub-url", token)
+        subprocess.run([SLIPWAY, "secret", "set", "deploy-trigger", "towns/hub"], input=url, text=True,
+                       check=True, capture_output=True, timeout=30)
         assert fake(h, "status", "octocat/towns", head, "ci/circleci:build", "pending") == "ok"
         wait_for("Push and open PR", lambda: primary_kind(h) == "push_open", 30)
         before = h.history_count()
         h.css("[data-testid=primary-action]").click()
         h.wait_for_new_run(before, "passed", 180)
         wait_for("Merge when green", lambda: primary_kind(h) == "arm" and "0/1 checks" in pr_chip(h), 60)
-        h.css("[data-testid=primary-action]").click()
-        wait_for("armed", lambda: primary_kind(h) == "disarm", 10)
+        armed = subprocess.run([SLIPWAY, "pr", "merge", "--when-green", "--detach"], cwd=project,
+                               capture_output=True, text=True, timeout=60)
+        assert armed.returncode == 8, armed.stdout + armed.stderr
+        wait_for("armed by the CLI", lambda: primary_kind(h) == "disarm", 15)
         assert fake(h, "auto-merge", "octocat/towns", "1") == "MERGE"
         assert fake(h, "status", "octocat/towns", head, "ci/circleci:build", "success") == "ok"
         wait_for("merged by GitHub", lambda: "merged" in pr_chip(h), 30)
         git(bare, "merge-base", "--is-ancestor", head, "refs/heads/master")
         wait_for("the notification", lambda: h.notified("towns #1 merged into master"), 10)
+        # GitHub merged, not Slipway: the deploy after merge still follows.
+        merge = git(bare, "rev-parse", "refs/heads/master")
+        assert fake(h, "hub-count", token) == "0"
+        assert fake(h, "status", "octocat/towns", merge, "ci/circleci:build", "success") == "ok"
+        wait_for("the deploy after merge", lambda: fake(h, "hub-count", token) == "1", 30)
+        wait_for("its notification", lambda: h.notified(f"towns: deployed {merge[:7]} via hub"), 10)
     finally:
-        forget_project(h, project)
+        forget_project(h, project, secrets=["towns/hub"])
 
 
 SLIPWAY = os.path.join(TARGET, "debug", "slipway")

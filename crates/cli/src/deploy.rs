@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use slipway_core::Problem;
-use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Request};
+use slipway_core::deploy::gate::GateRefusal;
+use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Refused, Request};
 use slipway_core::flow::Project;
 use slipway_core::secrets::Secrets;
 
@@ -26,7 +27,15 @@ pub struct Args {
 pub async fn run(dir: &Path, args: Args) -> Result<u8, Problem> {
     let pipeline = slipway_core::project::pipeline(dir).map_err(|e| e.problem())?;
     // The trigger is checked before anything is asked of GitHub.
-    deploy::pick_trigger(&pipeline, args.trigger.as_deref())?;
+    deploy::pick_trigger(&pipeline, args.trigger.as_deref()).map_err(|problem| {
+        match args.trigger.is_none() && pipeline.deploys.len() > 1 {
+            true => {
+                let names: Vec<&str> = pipeline.deploys.iter().map(|d| d.name.as_str()).collect();
+                problem.with_hint(format!("Name one with --trigger: {}.", names.join(", ")))
+            }
+            false => problem,
+        }
+    })?;
     let project = Project::open_default(&pipeline.root).await?;
     let request = Request {
         trigger: args.trigger,
@@ -51,7 +60,7 @@ pub async fn run(dir: &Path, args: Args) -> Result<u8, Problem> {
     .await?;
     match outcome {
         Outcome::Refused(refused) => {
-            crate::render::problem(&refused.problem(), json);
+            crate::render::problem(&refusal(&refused), json);
             Ok(EXIT_REFUSED)
         }
         Outcome::Sent(record) => {
@@ -67,6 +76,29 @@ pub async fn run(dir: &Path, args: Args) -> Result<u8, Problem> {
             })
         }
     }
+}
+
+/// A refusal with what to do about it from the terminal.
+pub fn refusal(refused: &Refused) -> Problem {
+    let hint = match refused {
+        Refused::Gate(GateRefusal::NotTip { tip, branch, .. }) => {
+            let short = slipway_core::git::short_sha(tip);
+            format!("Deploy {short}, the tip of {branch}; or merge the commit into {branch} first.")
+        }
+        Refused::Gate(GateRefusal::NoChecks { .. } | GateRefusal::Pending { .. }) => {
+            "Wait for the checks to pass (`slipway pr watch` follows them), or deploy anyway with --force.".into()
+        }
+        Refused::Gate(GateRefusal::Red { .. }) => {
+            "Fix the failing checks and merge the fix; or deploy anyway with --force.".into()
+        }
+        Refused::AlreadyDeployed(_) => {
+            "To deploy it again, ask for it explicitly with --again.".into()
+        }
+        Refused::InFlight(_) => {
+            "Wait for it to finish: `slipway deploys` shows how it ended.".into()
+        }
+    };
+    refused.problem().with_hint(hint)
 }
 
 pub fn show(record: &DeployRecord) {

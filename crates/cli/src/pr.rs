@@ -661,13 +661,17 @@ async fn deploy_after(
             })
         }
         // Deployed already (the window followed the same merge): merged and deployed.
-        Ok(AfterMerge::Fired(Outcome::Refused(Refused::Done(record)))) => {
+        Ok(AfterMerge::Fired(Outcome::Refused(
+            done @ (Refused::AlreadyDeployed(_) | Refused::InFlight(_)),
+        ))) => {
             if !json {
-                eprintln!("deploy after merge: {}", Refused::Done(record).problem().message);
+                eprintln!("deploy after merge: {done}");
             }
             Ok(EXIT_PASSED)
         }
-        Ok(AfterMerge::Fired(Outcome::Refused(why))) => refused(why.problem(), json),
+        Ok(AfterMerge::Fired(Outcome::Refused(why))) => {
+            refused(crate::deploy::refusal(&why), json)
+        }
         Ok(AfterMerge::Red { sha, branch, failed }) => refused(
             Problem::new(
                 ErrorCode::Conflict,

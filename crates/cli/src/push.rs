@@ -6,16 +6,29 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use slipway_core::Problem;
 use slipway_core::engine::Engine;
 use slipway_core::push::{self, LayerState, PushEvent};
+use slipway_core::{ErrorCode, Problem};
 
 use crate::EXIT_PASSED;
 
 pub async fn run(dir: &Path, tag: Option<String>, json: bool) -> Result<u8, Problem> {
     let pipeline = slipway_core::project::pipeline(dir).map_err(|e| e.problem())?;
     let engine = Engine::connect().await.map_err(|e| e.problem())?;
-    let plan = push::plan(&engine, &pipeline, tag.as_deref()).await?;
+    let plan = push::plan(&engine, &pipeline, tag.as_deref())
+        .await
+        .map_err(|mut problem| {
+            // Refusals of the tag scheme: a tag of the user's choice still works.
+            let scheme = problem.code == ErrorCode::Conflict
+                || problem.message.starts_with("no tag to push");
+            if tag.is_none() && scheme {
+                let hint = problem.hint.take().unwrap_or_default();
+                problem = problem.with_hint(format!(
+                    "{hint} Or push under a tag of your choice with --tag."
+                ));
+            }
+            problem
+        })?;
     let credentials = push::credentials(&plan.registry).await?;
     if json {
         out!("{}", serde_json::json!({ "kind": "plan", "plan": plan }));

@@ -12,6 +12,7 @@ mod dockerignore;
 mod engine;
 mod github;
 mod import;
+mod lifecycle;
 mod pipeline;
 mod pr;
 mod push;

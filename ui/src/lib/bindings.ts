@@ -1400,6 +1400,8 @@ export type PullRequest_Deserialize = {
 	node_id?: string,
 	/**  Whether GitHub's auto-merge is enabled for it. */
 	auto_merge?: boolean,
+	/**  The commit its merge made on the base branch, once merged. */
+	merge_sha?: string | null,
 };
 
 /**  A pull request as Slipway shows it. */
@@ -1426,6 +1428,8 @@ export type PullRequest_Serialize = {
 	node_id: string,
 	/**  Whether GitHub's auto-merge is enabled for it. */
 	auto_merge: boolean,
+	/**  The commit its merge made on the base branch, once merged. */
+	merge_sha: string | null,
 };
 
 /**  A pull request's state. */

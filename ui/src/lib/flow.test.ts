@@ -10,7 +10,7 @@ function view(state: CheckState | null, armed = false, sha = "aaa"): PullView {
     pull: {
       number: 12, title: "List cities", state: "open", draft: false, head_ref: "feature/cities",
       head_sha: "aaa", base_ref: "master", url: "https://github.com/octo/cities/pull/12", mergeable: true,
-      node_id: "PR_octo_cities_12", auto_merge: false,
+      node_id: "PR_octo_cities_12", auto_merge: false, merge_sha: null,
     },
     checks: state === null ? null : {
       sha, state,

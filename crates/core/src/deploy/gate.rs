@@ -3,7 +3,7 @@
 //! pending, unknown, a stale SHA, another branch) is a refusal with the
 //! reason, which an explicit override may skip.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Problem;
 use crate::flow::Project;
@@ -16,8 +16,93 @@ pub struct Verdict {
     pub sha: String,
     /// Its checks.
     pub checks: ChecksRollup,
-    /// Why not, and what to do; `None` when it may be deployed.
-    pub refusal: Option<(String, String)>,
+    /// Why not; `None` when it may be deployed.
+    pub refusal: Option<GateRefusal>,
+}
+
+/// Why the gate refuses a commit. Each front end words what to do.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GateRefusal {
+    /// The commit asked for is not the tip of the branch on GitHub.
+    NotTip {
+        /// The commit asked for.
+        asked: String,
+        /// The tip.
+        tip: String,
+        /// The branch.
+        branch: String,
+    },
+    /// No check has reported for the tip yet.
+    NoChecks {
+        /// The tip.
+        sha: String,
+        /// The branch.
+        branch: String,
+    },
+    /// Its checks are still running; what it waits for.
+    Pending {
+        /// The tip.
+        sha: String,
+        /// The branch.
+        branch: String,
+        /// How many passed.
+        passed: usize,
+        /// Of how many.
+        total: usize,
+        /// The checks not finished (or not reported).
+        waiting: Vec<String>,
+    },
+    /// A check failed.
+    Red {
+        /// The tip.
+        sha: String,
+        /// The branch.
+        branch: String,
+        /// The checks that failed.
+        failed: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for GateRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::git::short_sha;
+        match self {
+            GateRefusal::NotTip { asked, tip, branch } => write!(
+                f,
+                "{} is not the tip of {branch} on GitHub ({} is)",
+                short_sha(asked),
+                short_sha(tip)
+            ),
+            GateRefusal::NoChecks { sha, branch } => write!(
+                f,
+                "{} on {branch} has no checks reported yet",
+                short_sha(sha)
+            ),
+            GateRefusal::Pending {
+                sha,
+                branch,
+                passed,
+                total,
+                ..
+            } => write!(
+                f,
+                "{} on {branch} is still being checked ({passed} of {total} passed)",
+                short_sha(sha)
+            ),
+            GateRefusal::Red {
+                sha,
+                branch,
+                failed,
+            } => write!(
+                f,
+                "{} on {branch} is red: {} failed",
+                short_sha(sha),
+                failed.join(", ")
+            ),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -41,44 +126,57 @@ pub async fn check(project: &Project, branch: &str, sha: Option<&str>) -> Result
         .client
         .checks(&project.repo, &tip, Some(branch))
         .await?;
-    let short = crate::git::short_sha(&tip).to_string();
-    let refusal = if let Some(asked) = sha.filter(|s| !tip.starts_with(*s)) {
-        Some((
-            format!(
-                "{} is not the tip of {branch} on GitHub ({short} is)",
-                crate::git::short_sha(asked)
-            ),
-            format!(
-                "Deploy {short}, the tip of {branch}; or merge the commit into {branch} first."
-            ),
-        ))
-    } else {
-        match checks.state {
-            CheckState::Success => None,
-            CheckState::Pending => {
-                let (passed, total) = checks.passed();
-                Some((
-                    if total == 0 {
-                        format!("{short} on {branch} has no checks reported yet")
-                    } else {
-                        format!("{short} on {branch} is still being checked ({passed} of {total} passed)")
-                    },
-                    "Wait for the checks to pass (`slipway pr watch` follows them), or deploy anyway with --force.".into(),
-                ))
-            }
-            CheckState::Failure => {
-                let failed = checks.failed_names();
-                Some((
-                    format!("{short} on {branch} is red: {} failed", failed.join(", ")),
-                    "Fix the failing checks and merge the fix; or deploy anyway with --force."
-                        .into(),
-                ))
-            }
-        }
-    };
+    let refusal = refusal(&tip, branch, sha, &checks);
     Ok(Verdict {
         sha: tip,
         checks,
         refusal,
     })
+}
+
+/// The gate's rule: only the tip, only green.
+fn refusal(
+    tip: &str,
+    branch: &str,
+    asked: Option<&str>,
+    checks: &ChecksRollup,
+) -> Option<GateRefusal> {
+    let (sha, branch) = (tip.to_string(), branch.to_string());
+    if let Some(asked) = asked.filter(|s| !tip.starts_with(*s)) {
+        return Some(GateRefusal::NotTip {
+            asked: asked.to_string(),
+            tip: sha,
+            branch,
+        });
+    }
+    match checks.state {
+        CheckState::Success => None,
+        CheckState::Pending if checks.checks.is_empty() => {
+            Some(GateRefusal::NoChecks { sha, branch })
+        }
+        CheckState::Pending => {
+            let (passed, total) = checks.passed();
+            Some(GateRefusal::Pending {
+                sha,
+                branch,
+                passed,
+                total,
+                waiting: checks
+                    .checks
+                    .iter()
+                    .filter(|c| c.state == CheckState::Pending)
+                    .map(|c| c.name.clone())
+                    .collect(),
+            })
+        }
+        CheckState::Failure => Some(GateRefusal::Red {
+            sha,
+            branch,
+            failed: checks
+                .failed_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        }),
+    }
 }

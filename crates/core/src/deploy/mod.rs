@@ -37,45 +37,52 @@ pub struct Request {
     pub origin: Origin,
 }
 
-/// Why nothing was sent.
+/// Why nothing was sent. Each front end words what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
-    /// The gate said no: red, pending, a stale SHA, another branch.
-    Gate { reason: String, hint: String },
-    /// This commit was already deployed (or is being deployed) through
-    /// this trigger.
-    Done(Box<DeployRecord>),
+    /// The gate said no: red, pending, no checks, not the tip.
+    Gate(gate::GateRefusal),
+    /// This commit was already deployed through this trigger.
+    AlreadyDeployed(Box<DeployRecord>),
+    /// This commit is being deployed through this trigger right now.
+    InFlight(Box<DeployRecord>),
 }
 
-impl Refused {
-    /// The refusal as a user sees it.
-    pub fn problem(&self) -> Problem {
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refused::Gate { reason, hint } => {
-                Problem::new(ErrorCode::Conflict, format!("not deployed: {reason}"))
-                    .with_hint(hint.clone())
-            }
-            Refused::Done(record) => {
+            Refused::Gate(refusal) => write!(f, "not deployed: {refusal}"),
+            Refused::InFlight(record) => write!(
+                f,
+                "{} is being deployed via {} right now",
+                crate::git::short_sha(&record.sha),
+                record.trigger
+            ),
+            Refused::AlreadyDeployed(record) => {
                 let short = crate::git::short_sha(&record.sha);
-                let message = match record.state {
-                    DeployState::Firing => {
-                        format!("{short} is being deployed via {} right now", record.trigger)
-                    }
-                    DeployState::Unknown => format!(
+                match record.state {
+                    DeployState::Unknown => write!(
+                        f,
                         "{short} was sent to {} already, and its outcome is unknown ({})",
                         record.trigger,
                         record.detail.as_deref().unwrap_or("no answer")
                     ),
-                    state => format!(
+                    state => write!(
+                        f,
                         "{short} was deployed via {} already ({})",
                         record.trigger,
                         ledger_word(state)
                     ),
-                };
-                Problem::new(ErrorCode::Conflict, message)
-                    .with_hint("To deploy it again, ask for it explicitly: `--again` (the window's \"Deploy again\").")
+                }
             }
         }
+    }
+}
+
+impl Refused {
+    /// The refusal as a problem, without a hint: the front end adds its own.
+    pub fn problem(&self) -> Problem {
+        Problem::new(ErrorCode::Conflict, self.to_string())
     }
 }
 
@@ -139,7 +146,7 @@ pub fn pick_trigger<'a>(
                 ErrorCode::BadConfig,
                 "the project declares several deploy triggers",
             )
-            .with_hint(format!("Name one with --trigger: {}.", names()))),
+            .with_hint(format!("Name one of them: {}.", names()))),
         },
     }
 }
@@ -200,13 +207,8 @@ pub async fn deploy(
     );
     let verdict = verdict?;
     let forced = match (&verdict.refusal, request.force) {
-        (Some((reason, hint)), false) => {
-            return Ok(Outcome::Refused(Refused::Gate {
-                reason: reason.clone(),
-                hint: hint.clone(),
-            }));
-        }
-        (Some((reason, _)), true) => Some(format!("forced past the gate: {reason}")),
+        (Some(refusal), false) => return Ok(Outcome::Refused(Refused::Gate(refusal.clone()))),
+        (Some(refusal), true) => Some(format!("forced past the gate: {refusal}")),
         (None, _) => None,
     };
     if trigger.kind == DeployKind::Circleci {
@@ -237,8 +239,13 @@ pub async fn deploy(
     let history = open_history(history)?;
     let record = match history.claim_deploy(&claim)? {
         Ok(record) => record,
+        Err(ledger::Taken(existing)) if existing.state == DeployState::Firing => {
+            return Ok(Outcome::Refused(Refused::InFlight(Box::new(existing))));
+        }
         Err(ledger::Taken(existing)) => {
-            return Ok(Outcome::Refused(Refused::Done(Box::new(existing))));
+            return Ok(Outcome::Refused(Refused::AlreadyDeployed(Box::new(
+                existing,
+            ))));
         }
     };
     progress(&format!(

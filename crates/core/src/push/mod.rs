@@ -222,7 +222,7 @@ pub async fn plan(
                     ErrorCode::NotFound,
                     format!("there is no image {image} to push"),
                 )
-                .with_hint("Run the pipeline first (`slipway run`, or Run in the window): it builds the image."),
+                .with_hint("Run the pipeline first: it builds the image."),
                 other => other.problem(),
             });
         }
@@ -248,12 +248,8 @@ pub async fn plan(
             ),
         };
         let hint = match git.dirty {
-            true => {
-                "Commit your changes and run the pipeline, then push; or push under a tag of your choice with --tag."
-            }
-            false => {
-                "Run the pipeline (`slipway run`) to build HEAD, then push; or push under a tag of your choice with --tag."
-            }
+            true => "Commit your changes and run the pipeline, then push.",
+            false => "Run the pipeline to build HEAD, then push.",
         };
         return Err(Problem::new(ErrorCode::Conflict, message).with_hint(hint));
     }
@@ -271,7 +267,7 @@ pub async fn plan(
             ErrorCode::BadConfig,
             format!("no tag to push: {}", notes.join("; ")),
         )
-        .with_hint("Check out a branch, or pass --tag."));
+        .with_hint("Check out a branch first."));
     }
     Ok(PushPlan {
         image,
