@@ -5,15 +5,14 @@
 //! and notifications follow.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use slipway_core::event::{Event, Outcome, RunEvent, RunId};
-use slipway_core::history;
+use slipway_core::event::{Event, RunEvent, RunId};
 use slipway_core::livelog::{LiveLog, LogRow};
+use slipway_core::record::RecordedRun;
 use slipway_core::{ErrorCode, Problem};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -35,15 +34,11 @@ const TAIL_ROWS: usize = 100;
 /// under 8 KiB to the page as a script; a bigger one makes the page fetch
 /// it, a second request like the `run_log` the rows are sent to spare.
 const TAIL_BYTES: usize = 6_000;
-/// Most events taken from the pipeline at once.
-const RECEIVE_MAX: usize = 4_096;
 /// Events other than log lines kept for windows that attach late.
 const REPLAY_MAX: usize = 10_000;
 /// Lines of a run's log a window can scroll back through (the full log is
 /// in history).
 pub const LIVE_LOG_LINES: usize = 100_000;
-/// Most events handed to the history writer at once.
-const HISTORY_BATCH: usize = 20_000;
 
 /// What a run's channel carries: its events in order, except log lines,
 /// which stay here: the channel says how many there are and sends the
@@ -291,10 +286,15 @@ pub async fn start_pipeline(
                 .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")),
         );
     }
-    let engine = slipway_core::engine::Engine::connect().await?;
-    let git = slipway_core::git::inspect(&pipeline.root).await.ok();
     let project = pipeline.project.clone();
-    let (handle, events) = slipway_core::pipeline::start(engine, pipeline, git);
+    // The app recovered what gone processes left once, at its start.
+    let recorded = RecordedRun::start(pipeline, app.history_path(), false).await?;
+    let Some(handle) = recorded.handle() else {
+        return Err(Problem::new(
+            ErrorCode::DockerError,
+            "the run did not start",
+        ));
+    };
     let run_id = handle.run_id().clone();
     let (attach_tx, attach_rx) = mpsc::unbounded_channel();
     sessions.lock().insert(
@@ -320,7 +320,7 @@ pub async fn start_pipeline(
         path,
         log,
     };
-    tauri::async_runtime::spawn(drive(app.clone(), run, events, attach_rx, handle.wait()));
+    tauri::async_runtime::spawn(drive(app.clone(), run, recorded, attach_rx));
     Ok(run_id)
 }
 
@@ -337,15 +337,13 @@ pub struct Run {
     pub log: SharedLog,
 }
 
-/// Owns one run until it ends: records it, streams it to the windows that
-/// attach, and announces the result through `host`. `ended` resolves to
-/// the outcome when the events end without one.
+/// Owns one run until it ends: the core records it; this streams it to the
+/// windows that attach, and announces the result through `host`.
 async fn drive(
     host: impl RunHost,
     run: Run,
-    mut events: slipway_core::pipeline::Events,
+    mut recorded: RecordedRun,
     mut attach: mpsc::UnboundedReceiver<Channel<Vec<Pushed>>>,
-    ended: impl Future<Output = Outcome>,
 ) {
     let Run {
         run_id,
@@ -353,20 +351,17 @@ async fn drive(
         path,
         log,
     } = run;
-    let recorder = history::Writer::start(host.history_path());
     let mut replay: VecDeque<RunEvent> = VecDeque::new();
     let mut channels: Vec<Channel<Vec<Pushed>>> = Vec::new();
     let mut pending = Pending::default();
-    let mut incoming: Vec<RunEvent> = Vec::new();
     let mut ticker = tokio::time::interval(BATCH_EVERY);
-    let mut finished: Option<(Outcome, u64)> = None;
     loop {
         tokio::select! {
-            received = events.recv_many(&mut incoming, RECEIVE_MAX) => {
-                if received == 0 {
+            more = recorded.next() => {
+                if !more {
                     break;
                 }
-                for event in incoming.drain(..) {
+                for event in recorded.received() {
                     match &event.event {
                         Event::Log { step, stream, line } => {
                             // Locked a line at a time: the window's reads
@@ -374,10 +369,7 @@ async fn drive(
                             lock_log(&log).push(*step, *stream, line);
                             pending.log = Some(event.elapsed_ms);
                         }
-                        other => {
-                            if let Event::RunFinished { outcome, duration_ms, .. } = other {
-                                finished = Some((outcome.clone(), *duration_ms));
-                            }
+                        _ => {
                             if replay.len() == REPLAY_MAX {
                                 replay.pop_front();
                             }
@@ -385,10 +377,6 @@ async fn drive(
                             pending.windows.push(Pushed::Event { event: event.clone() });
                         }
                     }
-                    pending.history.push(event);
-                }
-                if pending.history.len() >= HISTORY_BATCH {
-                    pending.flush(&mut channels, &recorder, &log).await;
                 }
             },
             Some(channel) = attach.recv() => {
@@ -396,21 +384,17 @@ async fn drive(
                     channels.push(channel);
                 }
             }
-            _ = ticker.tick() => pending.flush(&mut channels, &recorder, &log).await,
+            _ = ticker.tick() => pending.flush(&mut channels, &log),
         }
     }
     pending.log_told = None;
-    pending.flush(&mut channels, &recorder, &log).await;
+    pending.flush(&mut channels, &log);
     // Windows that asked to attach as the run ended get all of it.
     while let Ok(channel) = attach.try_recv() {
         send_past(&channel, &replay, &log);
     }
-    let (outcome, duration_ms) = match finished {
-        Some(f) => f,
-        None => (ended.await, 0),
-    };
-    let recorded = recorder.finish().await;
-    let unrecorded = recorded.lost.map(|lost| {
+    let result = recorded.finish().await;
+    let unrecorded = result.lost.map(|lost| {
         tracing::warn!("{lost}; the run was not kept in the history");
         lost.problem()
     });
@@ -419,9 +403,9 @@ async fn drive(
         run_id,
         path,
         project,
-        seq: recorded.seq,
-        outcome,
-        duration_ms,
+        seq: result.seq,
+        outcome: result.outcome,
+        duration_ms: result.duration_ms,
         unrecorded,
     });
 }
@@ -442,8 +426,8 @@ fn send_past(channel: &Channel<Vec<Pushed>>, replay: &VecDeque<RunEvent>, log: &
     channel.send(past).is_ok()
 }
 
-/// What came since the last flush: for the windows (events, and how far
-/// the log got) and for history (everything).
+/// What came since the last flush, for the windows: events, and how far
+/// the log got.
 #[derive(Default)]
 struct Pending {
     windows: Vec<Pushed>,
@@ -451,16 +435,10 @@ struct Pending {
     log: Option<u64>,
     /// When the windows were last told the log grew.
     log_told: Option<std::time::Instant>,
-    history: Vec<RunEvent>,
 }
 
 impl Pending {
-    async fn flush(
-        &mut self,
-        channels: &mut Vec<Channel<Vec<Pushed>>>,
-        recorder: &history::Writer,
-        log: &SharedLog,
-    ) {
+    fn flush(&mut self, channels: &mut Vec<Channel<Vec<Pushed>>>, log: &SharedLog) {
         let mut pushed = std::mem::take(&mut self.windows);
         let log_due = self.log_told.is_none_or(|at| at.elapsed() >= LOG_EVERY);
         if let Some(elapsed_ms) = self.log.take_if(|_| log_due) {
@@ -471,16 +449,13 @@ impl Pending {
             // A window that went away stops listening; the run goes on.
             channels.retain(|channel| channel.send(pushed.clone()).is_ok());
         }
-        if !self.history.is_empty() {
-            recorder.record(std::mem::take(&mut self.history)).await;
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slipway_core::event::LogStream;
+    use slipway_core::event::{LogStream, Outcome};
 
     fn id(text: &str) -> RunId {
         RunId(text.into())
@@ -585,10 +560,8 @@ mod tests {
             log,
         };
         let events = slipway_core::pipeline::Events::from_events(events);
-        drive(host.clone(), run, events, attach_rx, async {
-            Outcome::Cancelled
-        })
-        .await;
+        let recorded = RecordedRun::from_events(events, Some(host.history.clone()));
+        drive(host.clone(), run, recorded, attach_rx).await;
 
         let results = host.results.lock().unwrap().clone();
         assert_eq!(results.len(), 1);

@@ -397,11 +397,11 @@ async fn run_pipeline(
     verbose: bool,
     show: bool,
 ) -> Result<u8, Problem> {
-    let mut run = RecordedRun::start(pipeline, None).await?;
+    let mut run = RecordedRun::start(pipeline, None, true).await?;
     if let Some(summary) = run.recovered.summary() {
         eprintln!("note: {summary}");
     }
-    let cancel = run.handle().cancel_token();
+    let cancel = run.handle().map(|h| h.cancel_token()).unwrap_or_default();
     let mut view = render::RunView::new(json, verbose);
     let signals = tokio::spawn(async move {
         let mut term =
@@ -419,19 +419,14 @@ async fn run_pipeline(
         cancel.cancel();
     });
     let mut finished = None;
-    loop {
+    while run.next().await {
         let seq = run.seq();
-        let more = run
-            .next(|event| {
-                if let Event::RunFinished { .. } = &event.event {
-                    finished = Some(event.clone());
-                } else if show {
-                    view.show(event, seq);
-                }
-            })
-            .await;
-        if !more {
-            break;
+        for event in run.received() {
+            if let Event::RunFinished { .. } = &event.event {
+                finished = Some(event.clone());
+            } else if show {
+                view.show(event, seq);
+            }
         }
     }
     signals.abort();

@@ -19,7 +19,7 @@ const RECEIVE_MAX: usize = 4_096;
 /// A run in progress whose events are kept in the history.
 #[derive(Debug)]
 pub struct RecordedRun {
-    handle: RunHandle,
+    handle: Option<RunHandle>,
     events: Events,
     writer: Writer,
     /// Events shown but not yet handed to the history.
@@ -46,15 +46,23 @@ impl RecordedRun {
     /// Connects to the engine, recovers what gone processes left, and
     /// starts `pipeline`; its history goes to `history` (`None`: the
     /// user's). A pipeline in a folder that is not its project's (a
-    /// temporary worktree) keeps the project's name.
-    pub async fn start(pipeline: Pipeline, history: Option<PathBuf>) -> Result<Self, Problem> {
+    /// temporary worktree) keeps the project's name. `recover` false skips
+    /// recovery (a long-lived front end recovers once, at its start).
+    pub async fn start(
+        pipeline: Pipeline,
+        history: Option<PathBuf>,
+        recover: bool,
+    ) -> Result<Self, Problem> {
         let engine = Engine::connect().await.map_err(|e| e.problem())?;
-        let recovered = crate::recover::recover(Some(&engine), history.clone()).await;
+        let recovered = match recover {
+            true => crate::recover::recover(Some(&engine), history.clone()).await,
+            false => Recovered::default(),
+        };
         let git = crate::git::inspect(&pipeline.root).await.ok();
         let writer = Writer::start(history);
         let (handle, events) = crate::pipeline::start(engine, pipeline, git);
         Ok(RecordedRun {
-            handle,
+            handle: Some(handle),
             events,
             writer,
             unrecorded: Vec::new(),
@@ -63,9 +71,23 @@ impl RecordedRun {
         })
     }
 
-    /// The run's handle (its id, cancelling it).
-    pub fn handle(&self) -> &RunHandle {
-        &self.handle
+    /// Events that no engine produced (a front end's tests), recorded in
+    /// `history` as a run's.
+    pub fn from_events(events: Events, history: Option<PathBuf>) -> Self {
+        RecordedRun {
+            handle: None,
+            events,
+            writer: Writer::start(history),
+            unrecorded: Vec::new(),
+            finished: None,
+            recovered: Recovered::default(),
+        }
+    }
+
+    /// The run's handle (its id, cancelling it); `None` for events that
+    /// no engine produced.
+    pub fn handle(&self) -> Option<&RunHandle> {
+        self.handle.as_ref()
     }
 
     /// The history number, once the run's start is written.
@@ -73,19 +95,18 @@ impl RecordedRun {
         self.writer.seq()
     }
 
-    /// Records what was shown last, then takes the next events (waiting for
-    /// at least one) and lets `show` see each; `false` once the run has
+    /// Records what was received last, then waits for the next events
+    /// ([`RecordedRun::received`] has them); `false` once the run has
     /// reported everything. Safe to cancel (in a `select!`): nothing is lost.
-    pub async fn next(&mut self, mut show: impl FnMut(&RunEvent)) -> bool {
+    pub async fn next(&mut self) -> bool {
         if !self.unrecorded.is_empty() {
             self.writer.record_from(&mut self.unrecorded).await;
         }
-        if self
+        let received = self
             .events
             .recv_many(&mut self.unrecorded, RECEIVE_MAX)
-            .await
-            == 0
-        {
+            .await;
+        if received == 0 {
             return false;
         }
         for event in &self.unrecorded {
@@ -97,9 +118,14 @@ impl RecordedRun {
             {
                 self.finished = Some((outcome.clone(), *duration_ms));
             }
-            show(event);
         }
         true
+    }
+
+    /// The events the last [`RecordedRun::next`] received, to show; they
+    /// are recorded by the next call (or by [`RecordedRun::finish`]).
+    pub fn received(&self) -> &[RunEvent] {
+        &self.unrecorded
     }
 
     /// Waits for the history to have all of it; the run's result.
@@ -117,9 +143,10 @@ impl RecordedRun {
             writer.record_from(&mut unrecorded).await;
         }
         let recorded = writer.finish().await;
-        let (outcome, duration_ms) = match finished {
-            Some(f) => f,
-            None => (handle.wait().await, 0),
+        let (outcome, duration_ms) = match (finished, handle) {
+            (Some(f), _) => f,
+            (None, Some(handle)) => (handle.wait().await, 0),
+            (None, None) => (Outcome::Cancelled, 0),
         };
         RunResult {
             outcome,
