@@ -13,8 +13,9 @@ use slipway_core::{ErrorCode, Problem};
 use tauri::{AppHandle, Manager, State};
 
 use crate::AppState;
-use crate::news::{DeployNews, NewsBus, RunNews};
+use crate::news::{DeployChanged, DeployNews, NewsBus, RunNews};
 use slipway_core::flow::Project;
+use tauri_specta::Event as _;
 
 /// A declared deploy trigger.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -209,6 +210,12 @@ pub async fn deploy_fire(
 
 /// Tells the notifications a deploy's news.
 pub fn tell(app: &AppHandle, path: &Path, (title, body): (String, String)) {
+    let changed = DeployChanged {
+        path: path.to_path_buf(),
+    };
+    if let Err(e) = changed.emit(app) {
+        tracing::debug!(error = %e, "no window to tell of a deploy");
+    }
     app.state::<NewsBus>().publish(RunNews::Deploy(DeployNews {
         path: path.to_path_buf(),
         title,

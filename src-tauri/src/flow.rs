@@ -90,6 +90,26 @@ pub async fn branch_create(
     status_of(&watcher, &path, project).await
 }
 
+/// After a merge: switches to the default branch, up to date, deleting the
+/// merged branch when its tip is the head that was merged (`merged_head`).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state, watcher))]
+pub async fn branch_switch_default(
+    state: State<'_, AppState>,
+    watcher: State<'_, Watcher>,
+    path: String,
+    merged_branch: Option<String>,
+    merged_head: Option<String>,
+) -> Result<FlowStatus, Problem> {
+    let path = state.known_project(&path)?;
+    let project = Project::open_default(&path).await?;
+    let merged = merged_branch.as_deref().zip(merged_head.as_deref());
+    project.switch_to_default(merged).await?;
+    watcher.unfollow(&path);
+    status_of(&watcher, &path, Project::open_default(&path).await?).await
+}
+
 fn progress(app: &AppHandle, path: &Path, message: impl Into<String>) {
     let progress = FlowProgress {
         path: path.to_path_buf(),

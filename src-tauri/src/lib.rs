@@ -68,6 +68,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::accounts_endpoints_set,
             flow::flow_status,
             flow::branch_create,
+            flow::branch_switch_default,
             flow::pr_open,
             flow::pr_merge,
             flow::pr_arm,
@@ -86,6 +87,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             news::RunFinished,
             news::Navigate,
             news::PullChanged,
+            news::DeployChanged,
             news::FlowProgress
         ])
         .dangerously_cast_bigints_to_number()

@@ -58,6 +58,14 @@ pub struct PullChanged {
     pub view: PullView,
 }
 
+/// A project's deploy ended (or did not happen): its Deploy button asks
+/// the gate again.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct DeployChanged {
+    /// Project folder.
+    pub path: PathBuf,
+}
+
 /// The Push and open PR of a project got further.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct FlowProgress {

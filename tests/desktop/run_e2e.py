@@ -632,8 +632,20 @@ def test_pull_request_flow(h):
         assert fake(h, "status", "octocat/cities", merge, "ci/circleci:build", "success") == "ok"
         wait_for("the deploy after merge", lambda: fake(h, "hub-count", token) == "1", 30)
         wait_for("its notification", lambda: h.notified(f"cities: deployed {merge[:7]} via hub"), 10)
+        # The header says what happened and offers the default branch, with the deploy beside it.
+        wait_for("what was deployed", lambda: primary_kind(h) == "switch_default"
+                 and f"deployed {merge[:7]} via hub" in (h.text("[data-testid=flow-note]") or ""), 15)
+        assert h.text("[data-testid=secondary-deploy]") == "Deploy again…"
         h.shot("16-pr-merged")
         assert clicks == 2, clicks
+        h.css("[data-testid=primary-action]").click()
+        wait_for("the default branch", lambda: (h.text("[data-testid=branch-chip]") or "").startswith("⎇ master"), 30)
+        assert git(project, "branch", "--list", "feature/cities") == "", "the merged branch is deleted"
+        assert git(project, "rev-parse", "HEAD") == merge
+        # A branch switched in a terminal shows when the window is back in focus.
+        git(project, "switch", "-qc", "feature/next")
+        h.driver.execute_script("window.dispatchEvent(new Event('focus'))")
+        wait_for("the switched branch", lambda: "feature/next" in (h.text("[data-testid=branch-chip]") or ""), 15)
     finally:
         forget_project(h, project, secrets=["cities/hub"])
 

@@ -313,7 +313,11 @@ impl FollowTask {
                 }
             }
         }
-        if let Ok(mut views) = self.views.lock() {
+        // A merged or closed pull request stays in view (the header says
+        // what happened) until the front end stops following it.
+        if !self.follow.finished()
+            && let Ok(mut views) = self.views.lock()
+        {
             views.remove(&self.path);
         }
     }

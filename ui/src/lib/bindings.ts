@@ -103,6 +103,11 @@ export const commands = {
 	/**  Creates a branch from the up-to-date default branch and switches to it. */
 	branchCreate: (path: string, name: string) => typedError<FlowStatus_Serialize, Problem_Serialize>(__TAURI_INVOKE("branch_create", { path, name })),
 	/**
+	 *  After a merge: switches to the default branch, up to date, deleting the
+	 *  merged branch when its tip is the head that was merged (`merged_head`).
+	 */
+	branchSwitchDefault: (path: string, mergedBranch: string | null, mergedHead: string | null) => typedError<FlowStatus_Serialize, Problem_Serialize>(__TAURI_INVOKE("branch_switch_default", { path, mergedBranch, mergedHead })),
+	/**
 	 *  Push and open PR: runs the pipeline first (unless the setting is off or
 	 *  the project has none), pushes the branch with its upstream, opens the
 	 *  pull request against the default branch (or finds the open one) and
@@ -153,6 +158,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	deployChanged: makeEvent<DeployChanged, DeployChanged>("deploy-changed"),
 	flowProgress: makeEvent<FlowProgress, FlowProgress>("flow-progress"),
 	navigate: makeEvent<Navigate_Serialize, Navigate_Deserialize>("navigate"),
 	pullChanged: makeEvent<PullChanged_Serialize, PullChanged_Deserialize>("pull-changed"),
@@ -480,6 +486,15 @@ export type ContainerInfo_Serialize = {
 	ports: PublishedPort[],
 	/**  URL of the first published port. */
 	url: string | null,
+};
+
+/**
+ *  A project's deploy ended (or did not happen): its Deploy button asks
+ *  the gate again.
+ */
+export type DeployChanged = {
+	/**  Project folder. */
+	path: string,
 };
 
 /**  The result of a Deploy click. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CheckState, DeployStatus, FlowStatus, PullView } from "./ipc";
-import { branchChip, checksSummary, primaryAction, pullState } from "./flow";
+import { afterMergeDeploy, branchChip, checksSummary, primaryAction, pullState } from "./flow";
 
 const repo = { host: "github.com", owner: "octo", name: "cities" };
 
@@ -31,6 +31,15 @@ function flow(branch: string | null, pull: PullView | null, ahead = 0, upstream:
   };
 }
 
+const gate = (refusal: string | null, last: "succeeded" | "unknown" | "failed" | null = null): DeployStatus => ({
+  path: "/p", trigger: { name: "hub", kind: "dockerhub", branch: "master" }, triggers: ["hub"], sha: "a1b2c3d4e5",
+  refusal, hint: refusal ? "Wait for the checks" : null,
+  last: last === null ? null : {
+    id: 1, project: "cities", trigger: "hub", kind: "dockerhub", branch: "master", sha: "a1b2c3d4e5", image: "octo/cities:a1b2c3d", attempt: 1,
+    origin: "click", forced: null, state: last, detail: null, started_at_ms: 1, finished_at_ms: 2,
+  },
+});
+
 describe("the primary action", () => {
   it("runs the pipeline off GitHub, on the default branch and detached", () => {
     expect(primaryAction(null).kind).toBe("run");
@@ -48,12 +57,19 @@ describe("the primary action", () => {
     expect(primaryAction(flow("feature/cities", view("success"), 2, "origin/feature/cities")).label).toBe("Push");
   });
 
-  it("is back to the pipeline once merged", () => {
+  it("offers the default branch once merged, and says what was deployed", () => {
     const merged = view("success");
     merged.pull.state = "merged";
-    const next = primaryAction(flow("feature/cities", merged, 0, "origin/feature/cities"));
-    expect(next.kind).toBe("run");
-    expect(next.note).toBe("#12 merged into master");
+    merged.pull.merge_sha = "a1b2c3d4e5";
+    const on = flow("feature/cities", merged, 0, "origin/feature/cities");
+    const next = primaryAction(on);
+    expect(next.kind).toBe("switch_default");
+    expect(next.label).toBe("Switch to master");
+    expect(next.note).toBe("Merged #12 into master");
+    expect(primaryAction(on, gate(null, "succeeded")).note).toBe("Merged #12 into master · deployed a1b2c3d via hub");
+    expect(afterMergeDeploy(gate(null, "succeeded"))?.label).toBe("Deploy again…");
+    expect(afterMergeDeploy(gate("a1b2c3d on master is red: ci failed"))?.kind).toBe("deploy_blocked");
+    expect(afterMergeDeploy(null)).toBeNull();
   });
 
   it("never calls another commit's green checks the head's", () => {
@@ -63,14 +79,6 @@ describe("the primary action", () => {
 });
 
 describe("the deploy action", () => {
-  const gate = (refusal: string | null, last: "succeeded" | "unknown" | "failed" | null = null): DeployStatus => ({
-    path: "/p", trigger: { name: "hub", kind: "dockerhub", branch: "master" }, triggers: ["hub"], sha: "a1b2c3d4e5",
-    refusal, hint: refusal ? "Wait for the checks" : null,
-    last: last === null ? null : {
-      id: 1, project: "cities", trigger: "hub", kind: "dockerhub", branch: "master", sha: "a1b2c3d4e5", image: "octo/cities:a1b2c3d", attempt: 1,
-      origin: "click", forced: null, state: last, detail: null, started_at_ms: 1, finished_at_ms: 2,
-    },
-  });
 
   it("follows the gate on the default branch", () => {
     const master = flow("master", null);

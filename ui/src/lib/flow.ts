@@ -5,7 +5,7 @@ import type { CheckState, DeployStatus, FlowStatus, PullView } from "./ipc";
 
 export type PrimaryKind =
   | "run" | "push_open" | "push" | "arm" | "disarm" | "merge"
-  | "deploy" | "deploy_again" | "deploy_blocked";
+  | "deploy" | "deploy_again" | "deploy_blocked" | "switch_default";
 
 export type Primary = {
   kind: PrimaryKind;
@@ -43,6 +43,32 @@ export function deployAction(deploy: DeployStatus): Primary {
   return { kind: "deploy", label: `Deploy to ${name}`, note: `${short} is green on ${deploy.trigger.branch}` };
 }
 
+/** After the merge: what happened to it, and to its deploy. */
+export function mergedNote(view: PullView, deploy: DeployStatus | null): string {
+  const merged = `Merged #${view.pull.number} into ${view.pull.base_ref}`;
+  const last = deploy?.last;
+  const sha = view.pull.merge_sha;
+  if (!deploy || !last || !sha || last.sha !== sha) return merged;
+  const short = sha.slice(0, 7);
+  switch (last.state) {
+    case "succeeded":
+      return `${merged} · deployed ${short} via ${last.trigger}`;
+    case "firing":
+      return `${merged} · deploying ${short} via ${last.trigger}`;
+    case "failed":
+      return `${merged} · deploy of ${short} failed`;
+    default:
+      return `${merged} · deploy of ${short}: outcome unknown`;
+  }
+}
+
+/** The deploy offered beside Switch to the default branch after a merge, if any. */
+export function afterMergeDeploy(deploy: DeployStatus | null): Primary | null {
+  if (!deploy) return null;
+  const action = deployAction(deploy);
+  return action.kind === "deploy_again" ? { ...action, label: "Deploy again…" } : action;
+}
+
 /** The next action for a project, given its flow status (null when it is not on GitHub) and its deploy gate. */
 export function primaryAction(flow: FlowStatus | null, deploy: DeployStatus | null = null): Primary {
   const run: Primary = { kind: "run", label: "Run pipeline", note: null };
@@ -53,8 +79,7 @@ export function primaryAction(flow: FlowStatus | null, deploy: DeployStatus | nu
   const open = view && view.pull.state === "open" ? view : null;
   if (!open) {
     if (view?.pull.state === "merged" && flow.branch.ahead === 0) {
-      if (deploy) return deployAction(deploy);
-      return { ...run, note: `#${view.pull.number} merged into ${view.pull.base_ref}` };
+      return { kind: "switch_default", label: `Switch to ${flow.default_branch}`, note: mergedNote(view, deploy) };
     }
     if (!flow.branch.commit) return run;
     return { kind: "push_open", label: "Push and open PR", note: `into ${flow.default_branch}` };

@@ -250,7 +250,13 @@ impl PullFollow {
             "looked at a pull request"
         );
         if self.view != before || arming.is_some() {
-            events.push(self.changed(&before, arming));
+            events.push(self.changed(&before, arming.clone()));
+        }
+        // Green, then merged: two changes, each told once.
+        if let Some(ArmingChange::Merging { sha }) = arming {
+            let green = self.view.clone();
+            self.merged(sha);
+            events.push(self.changed(&green, None));
         }
         if before.pull.state == PullState::Open && self.view.pull.state == PullState::Merged {
             match self.view.pull.merge_sha.clone() {
@@ -298,7 +304,6 @@ impl PullFollow {
             }
             Decision::Merge => match self.project.merge(&self.view.pull, armed.method).await {
                 Ok(sha) => {
-                    self.merged(sha.clone());
                     self.forget(&armed);
                     Some(ArmingChange::Merging { sha })
                 }

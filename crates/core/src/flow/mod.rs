@@ -155,6 +155,15 @@ impl Project {
         }
     }
 
+    /// After a merge: switches to the default branch, brought up to date,
+    /// and deletes `merged` (branch, the head its pull request merged) when
+    /// its tip is still that head. `true` when it was deleted.
+    pub async fn switch_to_default(&self, merged: Option<(&str, &str)>) -> Result<bool, Problem> {
+        crate::git::switch_to_default(&self.root, "origin", &self.info.default_branch, merged)
+            .await
+            .map_err(|e| e.problem())
+    }
+
     /// Opens a pull request for the branch (already pushed), or returns the
     /// open one; `true` when it was just opened.
     pub async fn open_pull_request(

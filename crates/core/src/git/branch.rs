@@ -98,6 +98,70 @@ pub async fn new_branch(
     Ok(())
 }
 
+/// After a merge: switches to the default branch brought up to date with
+/// `remote`'s, and deletes `merged` (the merged pull request's branch) when
+/// its tip is still `merged_head`, the commit the pull request merged, so
+/// nothing that was not merged is lost.
+pub async fn switch_to_default(
+    root: &Path,
+    remote: &str,
+    default_branch: &str,
+    merged: Option<(&str, &str)>,
+) -> Result<bool, GitError> {
+    run(root, &["fetch", "--quiet", remote, default_branch]).await?;
+    let upstream = format!("{remote}/{default_branch}");
+    let exists = run(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{default_branch}"),
+        ],
+    )
+    .await
+    .is_ok();
+    match exists {
+        true => {
+            run(root, &["switch", "--quiet", default_branch]).await?;
+            run(root, &["merge", "--quiet", "--ff-only", &upstream]).await?;
+        }
+        false => {
+            run(
+                root,
+                &[
+                    "switch",
+                    "--quiet",
+                    "-c",
+                    default_branch,
+                    "--track",
+                    &upstream,
+                ],
+            )
+            .await?;
+        }
+    }
+    let Some((branch, head)) = merged.filter(|(b, _)| *b != default_branch) else {
+        return Ok(false);
+    };
+    let tip = run(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ],
+    )
+    .await
+    .ok();
+    if tip.as_deref() != Some(head) {
+        return Ok(false);
+    }
+    run(root, &["branch", "--quiet", "-D", branch]).await?;
+    Ok(true)
+}
+
 /// Why a push did not go through, in the terms the user acts on.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,9 @@ mod worktree;
 
 use std::path::{Path, PathBuf};
 
-pub use branch::{BranchStatus, PushError, PushRejection, new_branch, push, status};
+pub use branch::{
+    BranchStatus, PushError, PushRejection, new_branch, push, status, switch_to_default,
+};
 pub use worktree::Worktree;
 
 use crate::event::GitInfo;
