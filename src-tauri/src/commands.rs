@@ -306,27 +306,29 @@ pub struct LastRun {
 #[tracing::instrument(skip(state))]
 pub async fn runs_last(state: State<'_, AppState>) -> Result<Vec<LastRun>, Problem> {
     let paths = state.recent_paths();
-    with_history(move |h| {
-        let mut last = Vec::new();
-        for path in paths {
-            let Some(run) = h.last_finished(&path)? else {
-                continue;
-            };
-            let steps = h.steps(run.seq)?;
-            let (logs, dropped_lines) = h.logs(run.seq)?;
-            last.push(LastRun {
-                path: path.to_string_lossy().into_owned(),
-                details: RunDetails {
-                    run,
-                    steps,
-                    logs,
-                    dropped_lines,
-                },
-            });
-        }
-        Ok(last)
-    })
-    .await
+    with_history(move |h| last_runs(h, paths)).await
+}
+
+/// Each project's last finished run, with its steps and log.
+fn last_runs(h: &History, paths: Vec<PathBuf>) -> Result<Vec<LastRun>, Problem> {
+    let mut last = Vec::new();
+    for path in paths {
+        let Some(run) = h.last_finished(&path)? else {
+            continue;
+        };
+        let steps = h.steps(run.seq)?;
+        let (logs, dropped_lines) = h.logs(run.seq)?;
+        last.push(LastRun {
+            path: path.to_string_lossy().into_owned(),
+            details: RunDetails {
+                run,
+                steps,
+                logs,
+                dropped_lines,
+            },
+        });
+    }
+    Ok(last)
 }
 
 /// Containers a project's runs left (running or kept by the cleanup policy).

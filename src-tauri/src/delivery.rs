@@ -6,8 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use slipway_core::config::Pipeline;
 use slipway_core::deploy::gate::GateRefusal;
-use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Refused, Request};
+use slipway_core::deploy::{
+    self, DeployRecord, DeployState, GateStatus, Origin, Outcome, Refused, Request,
+};
 use slipway_core::secrets::Secrets;
 use slipway_core::{ErrorCode, Problem};
 use tauri::{AppHandle, Manager, State};
@@ -114,55 +117,31 @@ pub async fn deploy_status(
     if pipeline.deploys.is_empty() {
         return Ok(None);
     }
-    let chosen = deploy::pick_trigger(
-        &pipeline,
-        trigger.as_deref().or(Some(&pipeline.deploys[0].name)),
-    )?;
     let project = Project::open_default(&path).await?;
-    let branch = chosen
-        .branch
-        .clone()
-        .unwrap_or_else(|| project.info.default_branch.clone());
-    let verdict = deploy::gate::check(&project, &branch, None).await?;
-    let last = tokio::task::spawn_blocking({
-        let (name, trigger, sha) = (
-            pipeline.project.clone(),
-            chosen.name.clone(),
-            verdict.sha.clone(),
-        );
-        move || {
-            slipway_core::history::History::open_default()
-                .and_then(|h| h.deploys(50, Some(&name)))
-                .map(|all| {
-                    all.into_iter()
-                        .find(|d| d.trigger == trigger && d.sha == sha)
-                })
+    let status = deploy::status(&project, &pipeline, trigger.as_deref(), None).await?;
+    Ok(status.map(|s| DeployStatus::new(path, &pipeline, s)))
+}
+
+impl DeployStatus {
+    /// The gate's answer in the window's words.
+    fn new(path: PathBuf, pipeline: &Pipeline, status: GateStatus) -> Self {
+        let (refusal, hint) = status.verdict.refusal.map_or((None, None), |r| {
+            (Some(format!("not deployed: {r}")), Some(gate_hint(&r)))
+        });
+        DeployStatus {
+            path,
+            trigger: TriggerView {
+                name: status.trigger.name.clone(),
+                kind: status.trigger.kind.word().into(),
+                branch: status.branch,
+            },
+            triggers: pipeline.deploys.iter().map(|d| d.name.clone()).collect(),
+            sha: status.verdict.sha,
+            refusal,
+            hint,
+            last: status.last,
         }
-    })
-    .await
-    .map_err(|e| {
-        Problem::new(
-            ErrorCode::History,
-            format!("reading the deploys failed: {e}"),
-        )
-    })??;
-    let (refusal, hint) = verdict.refusal.map_or((None, None), |r| {
-        let hint = gate_hint(&r);
-        (Some(format!("not deployed: {r}")), Some(hint))
-    });
-    Ok(Some(DeployStatus {
-        path,
-        trigger: TriggerView {
-            name: chosen.name.clone(),
-            kind: chosen.kind.word().into(),
-            branch,
-        },
-        triggers: pipeline.deploys.iter().map(|d| d.name.clone()).collect(),
-        sha: verdict.sha,
-        refusal,
-        hint,
-        last,
-    }))
+    }
 }
 
 /// Deploys (the button, or the tray with `origin` tray): the gate and the

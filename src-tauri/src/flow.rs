@@ -6,14 +6,16 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use slipway_core::accounts::AccountStore;
 use slipway_core::config::Pipeline;
 use slipway_core::event::Outcome;
 use slipway_core::flow::Project;
 use slipway_core::flow::follow::PullView;
+use slipway_core::flow::list::{OpenPulls, open_pulls};
 use slipway_core::flow::publish::{PublishEvent, PublishOptions, Published};
 use slipway_core::git::BranchStatus;
 use slipway_core::github::GithubRepo;
-use slipway_core::github::pulls::{MergeMethod, PullRequest};
+use slipway_core::github::pulls::MergeMethod;
 use slipway_core::{ErrorCode, Problem};
 use tauri::{AppHandle, Manager, State};
 use tauri_specta::Event as _;
@@ -244,62 +246,16 @@ pub async fn pr_arm(
     Ok(Some(view))
 }
 
-/// The open pull requests of one project's repository.
-#[derive(Debug, Clone, Serialize, specta::Type)]
-pub struct ProjectPulls {
-    /// Project folder.
-    pub path: PathBuf,
-    /// Project name.
-    pub name: String,
-    /// Its repository.
-    pub repo: GithubRepo,
-    /// Its open pull requests, newest first.
-    pub pulls: Vec<PullRequest>,
-}
-
-/// The open pull requests of every project on GitHub (each repository
-/// once), and the projects that could not be read with why.
-#[derive(Debug, Clone, Serialize, specta::Type)]
-pub struct OpenPulls {
-    /// Per project.
-    pub projects: Vec<ProjectPulls>,
-    /// Projects on GitHub that could not be read.
-    pub problems: Vec<(PathBuf, Problem)>,
-}
-
-/// The open pull requests across the user's projects.
+/// The open pull requests across the user's projects on GitHub.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub async fn pulls_open(state: State<'_, AppState>) -> Result<OpenPulls, Problem> {
-    let mut open = OpenPulls {
-        projects: Vec::new(),
-        problems: Vec::new(),
-    };
-    for path in state.recent_paths() {
-        let info = slipway_core::project::inspect_now(&path);
-        if !info.as_ref().is_ok_and(|i| i.github.is_some()) {
-            continue;
-        }
-        let listed = async {
-            let project = Project::open_default(&path).await?;
-            if open.projects.iter().any(|p| p.repo == project.repo) {
-                return Ok(None);
-            }
-            let pulls = project.client.open_pulls(&project.repo).await?;
-            Ok::<_, Problem>(Some(ProjectPulls {
-                name: slipway_core::config::default_name(&path),
-                path: path.clone(),
-                repo: project.repo,
-                pulls,
-            }))
-        }
-        .await;
-        match listed {
-            Ok(Some(p)) => open.projects.push(p),
-            Ok(None) => {}
-            Err(problem) => open.problems.push((path, problem)),
-        }
-    }
-    Ok(open)
+    let on_github: Vec<PathBuf> = state
+        .recent_paths()
+        .into_iter()
+        .filter(|p| slipway_core::project::inspect_now(p).is_ok_and(|i| i.github.is_some()))
+        .collect();
+    let accounts = AccountStore::open_default()?;
+    Ok(open_pulls(&on_github, &accounts).await)
 }

@@ -3,7 +3,7 @@
 //! to the page; the result is notified. One push per project at a time.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -61,45 +61,66 @@ pub async fn push_image(
     on_event: Channel<PushEvent>,
 ) -> Result<PushReport, Problem> {
     let path = state.known_project(&path)?;
-    let fresh = pushing
-        .0
-        .lock()
-        .map(|mut set| set.insert(path.clone()))
-        .unwrap_or(false);
-    if !fresh {
-        return Err(Problem::new(
-            ErrorCode::Conflict,
-            "this project's image is being pushed already",
-        )
-        .with_hint("Wait for that push to finish."));
-    }
+    let _claim = pushing.claim(&path)?;
     let result = push_now(&path, tag.as_deref(), &on_event).await;
-    if let Ok(mut set) = pushing.0.lock() {
-        set.remove(&path);
+    tell(&app, &path, &result);
+    result
+}
+
+impl Pushing {
+    /// Claims `path` for one push, until the claim drops.
+    fn claim(&self, path: &Path) -> Result<PushClaim<'_>, Problem> {
+        let fresh = self
+            .0
+            .lock()
+            .map(|mut set| set.insert(path.to_path_buf()))
+            .unwrap_or(false);
+        if !fresh {
+            return Err(Problem::new(
+                ErrorCode::Conflict,
+                "this project's image is being pushed already",
+            )
+            .with_hint("Wait for that push to finish."));
+        }
+        Ok(PushClaim {
+            pushing: self,
+            path: path.to_path_buf(),
+        })
     }
-    let project = slipway_core::config::default_name(&path);
-    let (title, body) = match &result {
-        Ok(report) => (
-            format!("{project}: image pushed"),
-            format!(
-                "{}:{}",
-                report.repository,
-                report
-                    .tags
-                    .iter()
-                    .map(|t| t.tag.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
+}
+
+/// A project being pushed; released when dropped.
+struct PushClaim<'a> {
+    pushing: &'a Pushing,
+    path: PathBuf,
+}
+
+impl Drop for PushClaim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.pushing.0.lock() {
+            set.remove(&self.path);
+        }
+    }
+}
+
+/// Tells the notifications how a push ended.
+fn tell(app: &AppHandle, path: &Path, result: &Result<PushReport, Problem>) {
+    let project = slipway_core::config::default_name(path);
+    let (title, body) = match result {
+        Ok(report) => {
+            let tags: Vec<&str> = report.tags.iter().map(|t| t.tag.as_str()).collect();
+            (
+                format!("{project}: image pushed"),
+                format!("{}:{}", report.repository, tags.join(", ")),
+            )
+        }
         Err(problem) => (format!("{project}: push failed"), problem.message.clone()),
     };
     app.state::<NewsBus>().publish(RunNews::Deploy(DeployNews {
-        path: path.clone(),
+        path: path.to_path_buf(),
         title,
         body,
     }));
-    result
 }
 
 async fn push_now(

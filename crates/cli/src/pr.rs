@@ -15,6 +15,7 @@ use slipway_core::flow::Project;
 use slipway_core::flow::armed::{ArmedMerges, DisarmReason};
 use slipway_core::flow::follow::{ArmingChange, PullEvent, PullFollow};
 use slipway_core::flow::follower::{ChecksNews, FollowNote, Stopped, finished, follow_checks};
+use slipway_core::flow::list::open_pulls;
 use slipway_core::flow::publish::{PublishEvent, PublishOptions, Published};
 use slipway_core::github::checks::{CheckState, ChecksRollup};
 use slipway_core::github::pulls::{MergeMethod, PullRequest, PullState};
@@ -220,26 +221,19 @@ async fn list(json: bool) -> Result<u8, Problem> {
         dirs.push(here.canonicalize().unwrap_or_else(|_| here.to_path_buf()));
     }
     dirs.extend(slipway_core::project::recent_paths());
-    let mut seen = Vec::new();
-    let mut listed = Vec::new();
-    for (n, dir) in dirs.iter().enumerate() {
-        let project = match Project::open(dir, &accounts).await {
-            Ok(p) => p,
-            // The folder it runs in must work; a recent project may not be on GitHub.
-            Err(problem) if n == 0 && in_repo => return Err(problem),
-            Err(problem) => {
-                tracing::debug!(dir = %dir.display(), "{}", problem.message);
-                continue;
-            }
-        };
-        if seen.contains(&project.repo) {
-            continue;
-        }
-        let pulls = project.client.open_pulls(&project.repo).await?;
-        seen.push(project.repo.clone());
-        listed.push((project.repo.full_name(), pulls));
+    let open = open_pulls(&dirs, &accounts).await;
+    // The folder it runs in must work; a recent project may not be on GitHub.
+    if let Some((_, problem)) = open
+        .problems
+        .iter()
+        .find(|(d, _)| in_repo && Some(d) == dirs.first())
+    {
+        return Err(problem.clone());
     }
-    if seen.is_empty() {
+    for (dir, problem) in &open.problems {
+        tracing::debug!(dir = %dir.display(), "{}", problem.message);
+    }
+    if open.projects.is_empty() {
         return Err(Problem::new(
             ErrorCode::NotFound,
             "no GitHub repository here or among your projects",
@@ -250,12 +244,13 @@ async fn list(json: bool) -> Result<u8, Problem> {
     }
     if json {
         // Each pull request as the core describes it, with its repository.
-        let rows: Vec<serde_json::Value> = listed
+        let rows: Vec<serde_json::Value> = open
+            .projects
             .iter()
-            .flat_map(|(repo, pulls)| {
-                pulls.iter().map(move |pull| {
+            .flat_map(|p| {
+                p.pulls.iter().map(move |pull| {
                     let mut row = serde_json::to_value(pull).unwrap_or_default();
-                    row["repo"] = serde_json::json!(repo);
+                    row["repo"] = serde_json::json!(p.repo.full_name());
                     row
                 })
             })
@@ -266,13 +261,14 @@ async fn list(json: bool) -> Result<u8, Problem> {
         );
         return Ok(EXIT_PASSED);
     }
-    for (repo, pulls) in &listed {
-        if pulls.is_empty() {
+    for listed in &open.projects {
+        let repo = listed.repo.full_name();
+        if listed.pulls.is_empty() {
             out!("{repo}: no open pull requests");
             continue;
         }
         out!("{repo}:");
-        for p in pulls {
+        for p in &listed.pulls {
             out!(
                 "  #{:<5} {:<40} {} → {}{}",
                 p.number,

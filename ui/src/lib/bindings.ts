@@ -121,7 +121,7 @@ export const commands = {
 	 *  as the window shows it; it survives a restart.
 	 */
 	prArm: (path: string, headSha: string, method: MergeMethod, armed: boolean) => typedError<PullView_Serialize | null, Problem_Serialize>(__TAURI_INVOKE("pr_arm", { path, headSha, method, armed })),
-	/**  The open pull requests across the user's projects. */
+	/**  The open pull requests across the user's projects on GitHub. */
 	pullsOpen: () => typedError<OpenPulls_Serialize, Problem_Serialize>(__TAURI_INVOKE("pulls_open")),
 	/**
 	 *  The Deploy button's state for a project whose pipeline declares a
@@ -1159,30 +1159,30 @@ export type Note = {
 };
 
 /**
- *  The open pull requests of every project on GitHub (each repository
- *  once), and the projects that could not be read with why.
+ *  The open pull requests of the folders' repositories, and the folders
+ *  that could not be read with why.
  */
 export type OpenPulls = OpenPulls_Serialize | OpenPulls_Deserialize;
 
 /**
- *  The open pull requests of every project on GitHub (each repository
- *  once), and the projects that could not be read with why.
+ *  The open pull requests of the folders' repositories, and the folders
+ *  that could not be read with why.
  */
 export type OpenPulls_Deserialize = {
-	/**  Per project. */
+	/**  Per repository, in the folders' order. */
 	projects: ProjectPulls_Deserialize[],
-	/**  Projects on GitHub that could not be read. */
+	/**  Folders that could not be read. */
 	problems: ([string, Problem_Deserialize])[],
 };
 
 /**
- *  The open pull requests of every project on GitHub (each repository
- *  once), and the projects that could not be read with why.
+ *  The open pull requests of the folders' repositories, and the folders
+ *  that could not be read with why.
  */
 export type OpenPulls_Serialize = {
-	/**  Per project. */
+	/**  Per repository, in the folders' order. */
 	projects: ProjectPulls_Serialize[],
-	/**  Projects on GitHub that could not be read. */
+	/**  Folders that could not be read. */
 	problems: ([string, Problem_Serialize])[],
 };
 

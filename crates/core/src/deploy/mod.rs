@@ -104,6 +104,67 @@ pub enum Outcome {
     Refused(Refused),
 }
 
+/// Where a project's deploy stands: the trigger a Deploy button fires, the
+/// gate's answer for its branch's tip, and that commit's last deploy.
+#[derive(Debug, Clone)]
+pub struct GateStatus {
+    /// The trigger (the one asked for, else the first declared).
+    pub trigger: DeployTrigger,
+    /// The branch it deploys.
+    pub branch: String,
+    /// The gate's answer.
+    pub verdict: gate::Verdict,
+    /// The last deploy of that commit through that trigger.
+    pub last: Option<DeployRecord>,
+}
+
+/// The gate's answer for `trigger` (else the first declared) and the last
+/// deploy of the commit it would send; `None` when the project declares no
+/// trigger. `history` is the history file (`None`: the user's).
+pub async fn status(
+    project: &Project,
+    pipeline: &Pipeline,
+    trigger: Option<&str>,
+    history: Option<&Path>,
+) -> Result<Option<GateStatus>, Problem> {
+    let Some(first) = pipeline.deploys.first() else {
+        return Ok(None);
+    };
+    let chosen = pick_trigger(pipeline, trigger.or(Some(&first.name)))?.clone();
+    let branch = chosen
+        .branch
+        .clone()
+        .unwrap_or_else(|| project.info.default_branch.clone());
+    let verdict = gate::check(project, &branch, None).await?;
+    let (name, wanted, sha) = (
+        pipeline.project.clone(),
+        chosen.name.clone(),
+        verdict.sha.clone(),
+    );
+    let path = history.map(Path::to_path_buf);
+    let last = tokio::task::spawn_blocking(move || {
+        let history = open_history(path.as_deref())?;
+        let all = history.deploys(50, Some(&name))?;
+        Ok::<_, Problem>(
+            all.into_iter()
+                .find(|d| d.trigger == wanted && d.sha == sha),
+        )
+    })
+    .await
+    .map_err(|e| {
+        Problem::new(
+            ErrorCode::History,
+            format!("reading the deploys failed: {e}"),
+        )
+    })??;
+    Ok(Some(GateStatus {
+        trigger: chosen,
+        branch,
+        verdict,
+        last,
+    }))
+}
+
 /// The trigger `name` names, or the only one the project declares.
 pub fn pick_trigger<'a>(
     pipeline: &'a Pipeline,

@@ -8,6 +8,7 @@
 pub mod armed;
 pub mod follow;
 pub mod follower;
+pub mod list;
 mod merge;
 pub mod publish;
 
