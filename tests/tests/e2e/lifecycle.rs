@@ -479,3 +479,34 @@ async fn a_merge_is_deployed_once_its_commit_is_green() {
     assert_eq!(record.sha, merge);
     assert_eq!(fake.hub_requests().len(), 1);
 }
+
+#[tokio::test]
+async fn a_one_off_read_of_the_checks_is_tried_again_after_a_server_error() {
+    let fake = Arc::new(FakeServices::start());
+    let (_parent, dir, _bare) = repository(&fake, "flaky", "");
+    let sha = git(&dir, &["rev-parse", "HEAD"]);
+    git(&dir, &["push", "-q", "origin", "feature/x"]);
+    fake.post_status("octo/flaky", &sha, "ci/circleci: build", "success");
+    let project = project(&fake, &dir, "flaky").await;
+    fake.github_faults(&[GithubFault::ServerError(502)]);
+    let rollup = project.commit_checks(&sha, "master").await.unwrap();
+    assert_eq!(rollup.state, CheckState::Success, "one 502 is tried again");
+    let down = [GithubFault::ServerError(502), GithubFault::ServerError(503)];
+    fake.github_faults(&[
+        down[0].clone(),
+        down[1].clone(),
+        down[0].clone(),
+        down[1].clone(),
+    ]);
+    let started = std::time::Instant::now();
+    let problem = project.commit_checks(&sha, "master").await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "gives up within 10 s"
+    );
+    assert!(
+        problem.message.contains("cannot reach GitHub"),
+        "{}",
+        problem.message
+    );
+}

@@ -122,10 +122,7 @@ pub async fn check(project: &Project, branch: &str, sha: Option<&str>) -> Result
         project.repo.owner, project.repo.name
     );
     let tip = project.client.get_value::<Branch>(&path).await?.commit.sha;
-    let checks = project
-        .client
-        .checks(&project.repo, &tip, Some(branch))
-        .await?;
+    let checks = project.commit_checks(&tip, branch).await?;
     let refusal = refusal(&tip, branch, sha, &checks);
     Ok(Verdict {
         sha: tip,

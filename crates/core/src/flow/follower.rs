@@ -167,6 +167,109 @@ pub async fn follow_checks(
     }
 }
 
+/// At most this many tries of one read while GitHub is down.
+pub const READ_TRIES: u32 = 3;
+/// Within this long.
+pub const READ_WITHIN: Duration = Duration::from_secs(10);
+
+/// The tries of one idempotent read under the follower's policy for a
+/// one-off look: a server error or a reset connection is tried again, at
+/// most [`READ_TRIES`] times within [`READ_WITHIN`].
+#[derive(Debug)]
+struct Tries {
+    pace: Pace,
+    started: tokio::time::Instant,
+    tries: u32,
+}
+
+impl Tries {
+    fn new() -> Self {
+        Tries {
+            pace: Pace::default(),
+            started: tokio::time::Instant::now(),
+            tries: 0,
+        }
+    }
+
+    /// After a failed try: how long to wait before the next, if one is due.
+    fn again(&mut self, error: &GithubError, client: &GithubClient) -> Option<Duration> {
+        self.tries += 1;
+        let left = READ_WITHIN.saturating_sub(self.started.elapsed());
+        match self.pace.failed(error, client) {
+            AfterFailure::Retry { wait, .. }
+                if self.tries < READ_TRIES
+                    && matches!(error, GithubError::Unavailable { .. })
+                    && wait < left =>
+            {
+                tracing::debug!(
+                    tries = self.tries,
+                    ?wait,
+                    "GitHub did not answer; trying again"
+                );
+                Some(jitter(wait))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// An idempotent read of GitHub, tried again as [`Tries`] says; then the
+/// error says what GitHub answered.
+pub async fn retrying<T, F, Fut>(client: &GithubClient, mut read: F) -> Result<T, GithubError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, GithubError>>,
+{
+    let mut tries = Tries::new();
+    loop {
+        match read().await {
+            Ok(value) => return Ok(value),
+            Err(error) => match tries.again(&error, client) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error),
+            },
+        }
+    }
+}
+
+/// Reads `sha`'s checks once (`pr status`, the deploy gate), tried again
+/// as [`Tries`] says.
+pub async fn read_checks(
+    client: &GithubClient,
+    repo: &GithubRepo,
+    sha: &str,
+    required: Vec<String>,
+) -> Result<ChecksRollup, Problem> {
+    let mut watch = ChecksWatch::new(repo.clone(), sha, required);
+    let mut tries = Tries::new();
+    loop {
+        match watch.poll(client).await {
+            Ok(Some(rollup)) => return Ok(rollup),
+            Ok(None) => {
+                return Err(Problem::new(
+                    crate::ErrorCode::ServiceUnavailable,
+                    "GitHub answered a first read as unchanged",
+                ));
+            }
+            Err(error) => match tries.again(&error, client) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error.problem()),
+            },
+        }
+    }
+}
+
+/// `wait`, give or take a fifth, so that many readers do not come back
+/// at the same instant.
+fn jitter(wait: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let fifth = wait / 5;
+    let spread = fifth.as_nanos().max(1) as u64 * 2;
+    wait - fifth + Duration::from_nanos(u64::from(nanos) % spread)
+}
+
 /// Whether a rollup is finished: green or red, not pending.
 pub fn finished(rollup: &ChecksRollup) -> bool {
     rollup.state != CheckState::Pending

@@ -118,12 +118,20 @@ impl Project {
         })
     }
 
+    /// A commit's checks, with `branch`'s required ones, read with the
+    /// follower's policy (a server error is tried again).
+    pub async fn commit_checks(&self, sha: &str, branch: &str) -> Result<ChecksRollup, Problem> {
+        let client = &self.client;
+        let required = follower::retrying(client, async || {
+            client.required_checks(&self.repo, branch).await
+        })
+        .await?;
+        follower::read_checks(&self.client, &self.repo, sha, required).await
+    }
+
     /// A pull request's checks, with its base branch's required ones.
     pub async fn checks(&self, pull: &PullRequest) -> Result<ChecksRollup, Problem> {
-        Ok(self
-            .client
-            .checks(&self.repo, &pull.head_sha, Some(&pull.base_ref))
-            .await?)
+        self.commit_checks(&pull.head_sha, &pull.base_ref).await
     }
 
     /// A title and body for a new pull request from the branch's commits:
