@@ -108,7 +108,7 @@ pub enum RunNews {
     /// A run began.
     Started(RunStarted),
     /// A run ended.
-    Finished(RunFinished),
+    Finished(Box<RunFinished>),
     /// A watched pull request changed.
     Pull(Box<PullNews>),
     /// A deploy ended or did not happen.

@@ -262,7 +262,8 @@ impl RunHost for AppHandle {
         if let Err(e) = result.clone().emit(self) {
             tracing::warn!(error = %e, "could not announce the result");
         }
-        self.state::<NewsBus>().publish(RunNews::Finished(result));
+        self.state::<NewsBus>()
+            .publish(RunNews::Finished(Box::new(result)));
     }
 }
 

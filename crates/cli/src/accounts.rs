@@ -184,7 +184,7 @@ pub async fn whoami(json: bool) -> Result<u8, Problem> {
     }
     if let Some(problem) = &list.keychain {
         eprintln!("warning: {}", problem.message);
-        if let Some(hint) = &problem.hint {
+        if let Some(hint) = crate::render::problem_hint(problem) {
             eprintln!("hint: {hint}");
         }
     }

@@ -439,7 +439,7 @@ async fn run_pipeline(
         let problem = lost.problem();
         render::warning(
             &format!("this run was not kept in the history: {}", problem.message),
-            problem.hint.as_deref(),
+            render::problem_hint(&problem).as_deref(),
         );
     }
     Ok(match result.outcome {

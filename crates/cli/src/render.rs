@@ -5,10 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use slipway_core::Problem;
 use slipway_core::duration::display as dur;
 use slipway_core::event::{Event, LogStream, Outcome, RunEvent, StepInfo, StepKind, StepStatus};
 use slipway_core::history::{LogRecord, RunRecord, RunResult, StepRecord, StepState};
+use slipway_core::{Problem, Remedy, Service};
 
 struct Style {
     color: bool,
@@ -50,11 +50,51 @@ fn style() -> Style {
     }
 }
 
+/// A remedy in the terminal's terms: the command that does it.
+pub fn remedy(remedy: &Remedy) -> String {
+    match remedy {
+        Remedy::SignIn {
+            service: Service::Github,
+            host: None,
+            ..
+        } => "Sign in with `slipway login github --with-token`.".into(),
+        Remedy::SignIn {
+            service: Service::Github,
+            host: Some(host),
+            ..
+        } => format!("Sign in with `slipway login github --host {host} --with-token`."),
+        Remedy::SignIn {
+            service: Service::Registry,
+            host,
+            user,
+        } => format!(
+            "Sign in with `slipway login registry {} -u {} --password-stdin`, then try again.",
+            host.as_deref().unwrap_or("HOST"),
+            user.as_deref().unwrap_or("USER")
+        ),
+        Remedy::SignIn {
+            service: Service::Circleci,
+            ..
+        } => "Sign in with `slipway login circleci --with-token`.".into(),
+    }
+}
+
+/// What to do next, in the terminal's terms where the core named an action.
+pub fn hint(hint: Option<&str>, action: Option<&Remedy>) -> Option<String> {
+    action.map(remedy).or_else(|| hint.map(str::to_string))
+}
+
+/// A problem's hint in the terminal's terms.
+pub fn problem_hint(problem: &Problem) -> Option<String> {
+    hint(problem.hint.as_deref(), problem.remedy.as_ref())
+}
+
 /// Prints a problem: `error: ...` and a hint for people, one JSON object
 /// for programs.
 pub fn problem(problem: &Problem, json: bool) {
+    let hint = problem_hint(problem);
     if json {
-        let value = serde_json::json!({ "type": "error", "code": problem.code, "message": problem.message, "hint": problem.hint });
+        let value = serde_json::json!({ "type": "error", "code": problem.code, "message": problem.message, "hint": hint });
         out!("{value}");
         return;
     }
@@ -62,7 +102,7 @@ pub fn problem(problem: &Problem, json: bool) {
         color: stderr_colored(),
     };
     eprintln!("{} {}", s.red("error:"), problem.message);
-    if let Some(hint) = &problem.hint {
+    if let Some(hint) = &hint {
         eprintln!("{} {hint}", s.yellow("hint:"));
     }
 }
@@ -293,9 +333,7 @@ impl RunView {
                         s.yellow(&s.bold("CANCELLED"))
                     ),
                     Outcome::Error { problem, .. } => {
-                        let hint = problem
-                            .hint
-                            .as_ref()
+                        let hint = problem_hint(problem)
                             .map(|h| format!("\n{} {h}", s.yellow("hint:")))
                             .unwrap_or_default();
                         format!("{} {}{hint}", s.red(&s.bold("ERROR")), problem.message)

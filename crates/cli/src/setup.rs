@@ -35,9 +35,7 @@ pub async fn doctor(dir: &Path, json: bool) -> Result<u8, Problem> {
                 false => mark.to_string(),
             };
             out!("{mark} {}: {}", check.name, check.detail);
-            if let Some(hint) = check
-                .hint
-                .as_ref()
+            if let Some(hint) = crate::render::hint(check.hint.as_deref(), check.remedy.as_ref())
                 .filter(|_| matches!(check.verdict, Verdict::Fail | Verdict::Warn | Verdict::Skip))
             {
                 out!("    {hint}");

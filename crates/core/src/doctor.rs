@@ -47,6 +47,9 @@ pub struct HealthCheck {
     pub detail: String,
     /// What to do, when it failed or warned.
     pub hint: Option<String>,
+    /// The same as an action each front end words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<crate::Remedy>,
     pub blame: Blame,
 }
 
@@ -57,6 +60,7 @@ impl HealthCheck {
             verdict,
             detail: detail.into(),
             hint: None,
+            remedy: None,
             blame: Blame::Environment,
         }
     }
@@ -64,6 +68,7 @@ impl HealthCheck {
     fn failed(name: impl Into<String>, problem: &crate::Problem) -> Self {
         HealthCheck {
             hint: problem.hint.clone(),
+            remedy: problem.remedy.clone(),
             ..HealthCheck::new(name, Verdict::Fail, problem.message.clone())
         }
     }
@@ -224,8 +229,10 @@ async fn accounts() -> Vec<HealthCheck> {
         checks[0] = HealthCheck::failed(KEYCHAIN, problem);
     }
     if listed.accounts.is_empty() {
+        let remedy = crate::Remedy::sign_in(crate::Service::Github, None);
         checks.push(HealthCheck {
-            hint: Some("Sign in with `slipway login github` (or Settings → Accounts) for pull requests and deploys.".into()),
+            hint: Some("Sign in to GitHub for pull requests and deploys.".into()),
+            remedy: Some(remedy),
             ..HealthCheck::new("Accounts", Verdict::Skip, "not signed in anywhere")
         });
     }
@@ -234,11 +241,15 @@ async fn accounts() -> Vec<HealthCheck> {
         async move {
             let name = format!("{} {}", account.kind.service(), account.host);
             if account.secret == SecretState::Missing {
+                let service = match account.kind {
+                    crate::accounts::AccountKind::Github => crate::Service::Github,
+                    crate::accounts::AccountKind::Registry => crate::Service::Registry,
+                    crate::accounts::AccountKind::Circleci => crate::Service::Circleci,
+                };
+                let remedy = crate::Remedy::sign_in(service, Some(&account.host));
                 return HealthCheck {
-                    hint: Some(format!(
-                        "Sign in again: `slipway login {} …` (or Settings → Accounts).",
-                        account.kind.service().to_lowercase()
-                    )),
+                    hint: Some(remedy.words()),
+                    remedy: Some(remedy),
                     ..HealthCheck::new(
                         name,
                         Verdict::Fail,

@@ -71,9 +71,74 @@ pub struct Problem {
     pub code: ErrorCode,
     /// One sentence saying what went wrong.
     pub message: String,
-    /// What the user can do next, when we know.
+    /// What the user can do next, when we know, in words any front end
+    /// can show.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hint: Option<String>,
+    /// The same as an action each front end words in its own terms (a
+    /// command, a button).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub remedy: Option<Remedy>,
+}
+
+/// A service Slipway signs in to.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// GitHub or GitHub Enterprise.
+    Github,
+    /// An image registry.
+    Registry,
+    /// CircleCI.
+    Circleci,
+}
+
+/// What to do about a problem, for each front end to word.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Remedy {
+    /// Sign in (again) to a service.
+    SignIn {
+        /// The service.
+        service: Service,
+        /// Its host, when it is not the service's usual one.
+        host: Option<String>,
+        /// The user name to sign in as, when known.
+        user: Option<String>,
+    },
+}
+
+impl Remedy {
+    /// Signing in to `service` at `host` (`None`: its usual host).
+    pub fn sign_in(service: Service, host: Option<&str>) -> Self {
+        Remedy::SignIn {
+            service,
+            host: host.map(str::to_string),
+            user: None,
+        }
+    }
+
+    /// The remedy in words any front end can show.
+    pub fn words(&self) -> String {
+        match self {
+            Remedy::SignIn { service, host, .. } => {
+                let name = match service {
+                    Service::Github => "GitHub",
+                    Service::Registry => "the registry",
+                    Service::Circleci => "CircleCI",
+                };
+                match host {
+                    Some(host) if *service == Service::Registry => {
+                        format!("Sign in to the registry {host}.")
+                    }
+                    Some(host) => format!("Sign in to {name} at {host}."),
+                    None => format!("Sign in to {name}."),
+                }
+            }
+        }
+    }
 }
 
 impl Problem {
@@ -83,7 +148,15 @@ impl Problem {
             code,
             message: message.into(),
             hint: None,
+            remedy: None,
         }
+    }
+
+    /// Adds a remedy (and its words as the hint).
+    pub fn with_remedy(mut self, remedy: Remedy) -> Self {
+        self.hint = Some(remedy.words());
+        self.remedy = Some(remedy);
+        self
     }
 
     /// Adds a hint of what to do next.

@@ -60,4 +60,4 @@ pub mod record;
 pub mod recover;
 pub mod secrets;
 
-pub use error::{ErrorCode, Problem};
+pub use error::{ErrorCode, Problem, Remedy, Service};

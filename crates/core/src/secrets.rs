@@ -113,22 +113,40 @@ impl SecretId {
         }
     }
 
-    /// The command that stores it.
-    pub fn how_to_set(&self) -> String {
+    /// Signing in, for a secret an account keeps.
+    pub fn remedy(&self) -> Option<crate::Remedy> {
+        use crate::{Remedy, Service};
         match self {
             SecretId::GithubToken { host } if host == crate::http::GITHUB_HOST => {
-                "Sign in with `slipway login github --with-token` (or Settings → Accounts).".into()
+                Some(Remedy::sign_in(Service::Github, None))
             }
-            SecretId::GithubToken { host } => format!(
-                "Sign in with `slipway login github --host {host} --with-token` (or Settings → Accounts)."
-            ),
-            SecretId::RegistryPassword { host } => format!(
-                "Sign in with `slipway login registry {host} -u USER --password-stdin` (or Settings → Accounts)."
-            ),
-            SecretId::CircleciToken { .. } => {
-                "Sign in with `slipway login circleci --with-token` (or Settings → Accounts)."
-                    .into()
+            SecretId::GithubToken { host } => Some(Remedy::sign_in(Service::Github, Some(host))),
+            SecretId::RegistryPassword { host } => {
+                Some(Remedy::sign_in(Service::Registry, Some(host)))
             }
+            SecretId::CircleciToken { .. } => Some(Remedy::sign_in(Service::Circleci, None)),
+            SecretId::DeployTrigger { .. } | SecretId::WebhookSecret { .. } => None,
+        }
+    }
+
+    /// A problem's hint for it missing: signing in, or the command that
+    /// stores it.
+    pub fn missing(&self, problem: Problem) -> Problem {
+        match self.remedy() {
+            Some(remedy) => problem.with_remedy(remedy),
+            None => problem.with_hint(self.how_to_set()),
+        }
+    }
+
+    /// How to store it (signing in, for an account's secret).
+    pub fn how_to_set(&self) -> String {
+        if let Some(remedy) = self.remedy() {
+            return remedy.words();
+        }
+        match self {
+            SecretId::GithubToken { .. }
+            | SecretId::RegistryPassword { .. }
+            | SecretId::CircleciToken { .. } => String::new(),
             SecretId::DeployTrigger { project, trigger } => format!(
                 "Store it with `slipway secret set deploy-trigger {project}/{trigger}` (the URL on stdin)."
             ),
@@ -227,7 +245,7 @@ impl SecretError {
                  with the password on stdin), then try again.",
             ),
             SecretError::Missing { id } => {
-                Problem::new(ErrorCode::SecretMissing, message).with_hint(id.how_to_set())
+                id.missing(Problem::new(ErrorCode::SecretMissing, message))
             }
             SecretError::Empty { .. } => Problem::new(ErrorCode::BadConfig, message)
                 .with_hint("Pass the value on standard input."),

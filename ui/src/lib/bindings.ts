@@ -1005,6 +1005,8 @@ export type HealthCheck_Deserialize = {
 	detail: string,
 	/**  What to do, when it failed or warned. */
 	hint?: string | null,
+	/**  The same as an action each front end words. */
+	remedy?: Remedy_Deserialize | null,
 	blame: Blame,
 };
 
@@ -1017,6 +1019,8 @@ export type HealthCheck_Serialize = {
 	detail: string,
 	/**  What to do, when it failed or warned. */
 	hint: string | null,
+	/**  The same as an action each front end words. */
+	remedy?: Remedy_Serialize,
 	blame: Blame,
 };
 
@@ -1251,8 +1255,16 @@ export type Problem_Deserialize = {
 	code: ErrorCode,
 	/**  One sentence saying what went wrong. */
 	message: string,
-	/**  What the user can do next, when we know. */
+	/**
+	 *  What the user can do next, when we know, in words any front end
+	 *  can show.
+	 */
 	hint?: string | null,
+	/**
+	 *  The same as an action each front end words in its own terms (a
+	 *  command, a button).
+	 */
+	remedy?: Remedy_Deserialize | null,
 };
 
 /**  A problem as a user sees it: what happened and what to do about it. */
@@ -1261,8 +1273,16 @@ export type Problem_Serialize = {
 	code: ErrorCode,
 	/**  One sentence saying what went wrong. */
 	message: string,
-	/**  What the user can do next, when we know. */
+	/**
+	 *  What the user can do next, when we know, in words any front end
+	 *  can show.
+	 */
 	hint?: string,
+	/**
+	 *  The same as an action each front end words in its own terms (a
+	 *  command, a button).
+	 */
+	remedy?: Remedy_Serialize,
 };
 
 /**  A project folder and what was detected in it. */
@@ -1643,6 +1663,31 @@ first: number;
 /**  Its newest lines (up to `TAIL_ROWS`, fewer when they are long). */
 tail: LogRow[] };
 
+/**  What to do about a problem, for each front end to word. */
+export type Remedy = Remedy_Serialize | Remedy_Deserialize;
+
+/**  What to do about a problem, for each front end to word. */
+export type Remedy_Deserialize = 
+/**  Sign in (again) to a service. */
+{ kind: "sign_in"; 
+/**  The service. */
+service: Service; 
+/**  Its host, when it is not the service's usual one. */
+host?: string | null; 
+/**  The user name to sign in as, when known. */
+user?: string | null };
+
+/**  What to do about a problem, for each front end to word. */
+export type Remedy_Serialize = 
+/**  Sign in (again) to a service. */
+{ kind: "sign_in"; 
+/**  The service. */
+service: Service; 
+/**  Its host, when it is not the service's usual one. */
+host: string | null; 
+/**  The user name to sign in as, when known. */
+user: string | null };
+
 /**  A past run with its steps and log. */
 export type RunDetails = RunDetails_Serialize | RunDetails_Deserialize;
 
@@ -1829,6 +1874,15 @@ export type SecretState =
 "missing" | 
 /**  The keychain could not be asked (see [`Accounts::keychain`]). */
 "unknown";
+
+/**  A service Slipway signs in to. */
+export type Service = 
+/**  GitHub or GitHub Enterprise. */
+"github" | 
+/**  An image registry. */
+"registry" | 
+/**  CircleCI. */
+"circleci";
 
 /**  User preferences. */
 export type Settings = Settings_Serialize | Settings_Deserialize;

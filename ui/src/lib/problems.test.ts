@@ -10,5 +10,7 @@ describe("problem actions", () => {
     expect(actionFor("docker_unavailable")).toBe("retry");
     expect(actionFor("bad_config")).toBeNull();
     expect(actionFor("not_found")).toBeNull();
+    // A missing secret an account keeps is signed in again, whatever its code.
+    expect(actionFor("secret_missing", { kind: "sign_in", service: "registry", host: "reg:5000", user: null })).toBe("sign_in");
   });
 });

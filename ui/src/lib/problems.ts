@@ -1,6 +1,6 @@
 // What a problem lets the user do next, decided by its code (never by its words).
 
-import type { ErrorCode } from "./bindings";
+import type { ErrorCode, Remedy } from "./bindings";
 
 /** The action a problem's banner offers. */
 export type ProblemAction = "sign_in" | "retry" | "push_anyway" | null;
@@ -9,7 +9,8 @@ export type ProblemAction = "sign_in" | "retry" | "push_anyway" | null;
  * Sign in again for a refused or expired login; retry for a service or
  * engine that may come back; push anyway after a red preflight run.
  */
-export function actionFor(code: ErrorCode): ProblemAction {
+export function actionFor(code: ErrorCode, remedy: Remedy | null = null): ProblemAction {
+  if (remedy?.kind === "sign_in") return "sign_in";
   switch (code) {
     case "auth_rejected":
     case "auth_expired":

@@ -198,7 +198,7 @@ impl AccountError {
                 } else {
                     SecretId::GithubToken { host: host.clone() }
                 };
-                Problem::new(ErrorCode::AuthExpired, self.to_string()).with_hint(id.how_to_set())
+                id.missing(Problem::new(ErrorCode::AuthExpired, self.to_string()))
             }
             AccountError::Keychain(e) => e.problem(),
             AccountError::File { path, .. } => Problem::new(ErrorCode::Io, self.to_string())

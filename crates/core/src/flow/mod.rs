@@ -53,7 +53,7 @@ impl Project {
                 ErrorCode::BadConfig,
                 format!("origin ({remote}) is not a GitHub repository Slipway knows"),
             )
-            .with_hint("For GitHub Enterprise, sign in to its host first: `slipway login github --host HOST --with-token`.")
+            .with_hint("For GitHub Enterprise, sign in to its host first.")
         })?;
         let client = accounts.github_client(&repo.host).await?;
         let info = client.repository(&repo).await?;

@@ -194,8 +194,9 @@ impl GithubError {
                     .with_hint(format!("Try again {when}."))
             }
             GithubError::Expired { host, .. } => Problem::new(ErrorCode::AuthExpired, message)
-                .with_hint(format!(
-                    "Sign in again: `slipway login github --host {host} --with-token` (or Settings → Accounts)."
+                .with_remedy(crate::Remedy::sign_in(
+                    crate::Service::Github,
+                    (host != GITHUB_HOST).then_some(host.as_str()),
                 )),
             GithubError::NotFound { .. } => Problem::new(ErrorCode::NotFound, message).with_hint(
                 "Check the repository's name in the origin remote, and that your token can read it.",

@@ -458,10 +458,10 @@ fn refusal(
     let lower = message.to_lowercase();
     let registry = &plan.registry;
     let repository = &plan.repository;
-    let login = |user: &str| {
-        format!(
-            "Sign in with `slipway login registry {registry} -u {user} --password-stdin` (or Settings → Accounts), then push again."
-        )
+    let login = |user: Option<&str>| crate::Remedy::SignIn {
+        service: crate::Service::Registry,
+        host: Some(registry.clone()),
+        user: user.map(str::to_string),
     };
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     if has(&[
@@ -477,7 +477,7 @@ fn refusal(
                     "{registry} wants a login to push {repository}, and you are not signed in to it"
                 ),
             )
-            .with_hint(login("USER")),
+            .with_remedy(login(None)),
             Some(c) => Problem::new(
                 ErrorCode::AuthRejected,
                 format!(
@@ -485,7 +485,7 @@ fn refusal(
                     c.username
                 ),
             )
-            .with_hint(login(&c.username)),
+            .with_remedy(login(Some(&c.username))),
         };
     }
     if has(&["denied", "forbidden", "not allowed", "unsupported"]) {
@@ -632,7 +632,14 @@ mod tests {
             "{}",
             p.message
         );
-        assert!(p.hint.as_deref().unwrap_or_default().contains("-u ci"));
+        assert_eq!(
+            p.remedy,
+            Some(crate::Remedy::SignIn {
+                service: crate::Service::Registry,
+                host: Some("127.0.0.1:5000".into()),
+                user: Some("ci".into()),
+            })
+        );
         let p = refusal("no basic auth credentials", &plan, "main", None);
         assert!(p.message.contains("not signed in"), "{}", p.message);
         let p = refusal(
