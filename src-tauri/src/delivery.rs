@@ -211,7 +211,7 @@ pub async fn deploys_list(
     limit: u32,
 ) -> Result<Vec<DeployRecord>, Problem> {
     tokio::task::spawn_blocking(move || {
-        let history = slipway_core::history::History::open_default()?;
+        let history = slipway_core::store::History::open_default()?;
         Ok(history.deploys(limit.min(1000) as usize, project.as_deref())?)
     })
     .await

@@ -571,7 +571,7 @@ mod tests {
             (&run_id, &Outcome::Passed, Some(1))
         );
         assert!(!host.sessions.any_running(), "the run is forgotten");
-        let history = slipway_core::history::History::open(&host.history).unwrap();
+        let history = slipway_core::store::History::open(&host.history).unwrap();
         assert_eq!(history.logs(1).unwrap().0.len(), 3);
         let window = seen.lock().unwrap().clone();
         assert!(window.contains("\"run_started\""), "{window}");

@@ -280,7 +280,7 @@ pub fn follow_runs(app: &AppHandle) {
 /// Until a run says otherwise, the icon shows the worst of the added
 /// projects' last results, as the history kept them.
 pub fn remember_last_results(app: &AppHandle) {
-    use slipway_core::history::{History, RunResult};
+    use slipway_core::store::{History, RunResult};
     let paths = app.state::<crate::AppState>().recent_paths();
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {

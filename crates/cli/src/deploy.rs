@@ -123,7 +123,7 @@ pub fn show(record: &DeployRecord) {
 }
 
 pub fn list(project: Option<String>, limit: usize, json: bool) -> Result<u8, Problem> {
-    let history = slipway_core::history::History::open_default()?;
+    let history = slipway_core::store::History::open_default()?;
     let deploys = history.deploys(limit, project.as_deref())?;
     if json {
         out!(

@@ -25,8 +25,8 @@ use clap::{Parser, Subcommand};
 use slipway_core::config;
 use slipway_core::engine::Engine;
 use slipway_core::event::{Event, Outcome};
-use slipway_core::history::History;
 use slipway_core::record::RecordedRun;
+use slipway_core::store::History;
 use slipway_core::{ErrorCode, Problem};
 
 /// Exit code: every step passed.

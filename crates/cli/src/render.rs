@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use slipway_core::duration::display as dur;
 use slipway_core::event::{Event, LogStream, Outcome, RunEvent, StepInfo, StepKind, StepStatus};
-use slipway_core::history::{LogRecord, RunRecord, RunResult, StepRecord, StepState};
+use slipway_core::store::{LogRecord, RunRecord, RunResult, StepRecord, StepState};
 use slipway_core::{Problem, Remedy, Service};
 
 struct Style {

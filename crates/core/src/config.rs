@@ -121,6 +121,7 @@ pub struct Webhook {
 }
 
 /// What a deploy trigger does.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
 )]

@@ -284,13 +284,13 @@ async fn keychain() -> Result<String, crate::Problem> {
 async fn history() -> HealthCheck {
     const NAME: &str = "History";
     let result = tokio::task::spawn_blocking(|| {
-        let history = crate::history::History::open_default()?;
+        let history = crate::store::History::open_default()?;
         if let Some(e) = history.unwritable() {
             return Err(e.clone());
         }
         let runs = history.run_count()?;
         let aside = history.moved_aside().map(Path::to_path_buf);
-        Ok::<_, crate::history::HistoryError>((history.path().to_path_buf(), runs, aside))
+        Ok::<_, crate::store::HistoryError>((history.path().to_path_buf(), runs, aside))
     })
     .await;
     match result {

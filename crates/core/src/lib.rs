@@ -10,7 +10,8 @@
 //! - [`engine`]: finding and connecting to the Docker engine.
 //! - [`pipeline`]: one run (build, run, readiness, tests, cleanup) and its
 //!   typed [`event`]s; [`livelog`] holds a run's log for a window.
-//! - [`history`]: past runs in SQLite, and the writer that records a run.
+//! - [`store`]: past runs and deploys in SQLite, and the writer that
+//!   records a run.
 //! - [`project`] and [`git`]: what a folder holds and its git state.
 //! - [`github`]: the repository a project is on GitHub, the API client,
 //!   checks and pull requests; [`flow`] joins them to a project folder:
@@ -46,7 +47,6 @@ pub mod flow;
 pub mod followed;
 pub mod git;
 pub mod github;
-pub mod history;
 pub mod http;
 pub mod import;
 pub mod livelog;
@@ -59,5 +59,6 @@ pub mod push;
 pub mod record;
 pub mod recover;
 pub mod secrets;
+pub mod store;
 
 pub use error::{ErrorCode, Problem, Remedy, Service};

@@ -9,9 +9,9 @@ use crate::Problem;
 use crate::config::Pipeline;
 use crate::engine::Engine;
 use crate::event::{Event, Outcome, RunEvent};
-use crate::history::{HistoryError, Writer};
 use crate::pipeline::{Events, RunHandle};
 use crate::recover::Recovered;
+use crate::store::{HistoryError, Writer};
 
 /// Most events taken from the run at once.
 const RECEIVE_MAX: usize = 4_096;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use std::path::PathBuf;
 
-use crate::history::{History, Interrupted};
+use crate::store::{History, Interrupted};
 
 /// What recovery found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

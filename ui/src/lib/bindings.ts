@@ -516,6 +516,21 @@ export type DeployDone_Serialize = {
 	refused: Problem_Serialize | null,
 };
 
+/**  What a deploy trigger does. */
+export type DeployKind = 
+/**  A Docker Hub build trigger: a POST with `build=true` to the secret URL. */
+"dockerhub" | 
+/**  A shell command on this machine: `run`, or the secret command itself. */
+"command" | 
+/**  An HTTP request to any URL, optionally signed (HMAC-SHA256). */
+"webhook" | 
+/**  A GitHub Actions `workflow_dispatch`, followed to its conclusion. */
+"github-workflow" | 
+/**  A GitHub `repository_dispatch` event. */
+"github-dispatch" | 
+/**  A CircleCI pipeline on the branch, its workflows followed to the end. */
+"circleci";
+
 /**  A deploy, as the history keeps it. */
 export type DeployRecord = DeployRecord_Serialize | DeployRecord_Deserialize;
 
@@ -527,8 +542,8 @@ export type DeployRecord_Deserialize = {
 	project: string,
 	/**  The trigger's name. */
 	trigger: string,
-	/**  The trigger's kind (`dockerhub`, `command`). */
-	kind: string,
+	/**  The trigger's kind. */
+	kind: DeployKind,
 	/**  The branch deployed. */
 	branch: string,
 	/**  The commit deployed. */
@@ -562,8 +577,8 @@ export type DeployRecord_Serialize = {
 	project: string,
 	/**  The trigger's name. */
 	trigger: string,
-	/**  The trigger's kind (`dockerhub`, `command`). */
-	kind: string,
+	/**  The trigger's kind. */
+	kind: DeployKind,
 	/**  The branch deployed. */
 	branch: string,
 	/**  The commit deployed. */

@@ -1,6 +1,6 @@
 //! Delivery: deploy triggers fired for a green default branch, exactly
 //! once. [`gate`] decides whether a commit may be deployed (the tip of the
-//! trigger's branch on GitHub, its checks green), [`ledger`] claims the
+//! trigger's branch on GitHub, its checks green), [`crate::store::deploys`] claims the
 //! deploy so it happens once and keeps the deploy history, and [`fire`]
 //! sends the trigger's request. The window, the tray and the CLI all go
 //! through [`deploy`].
@@ -10,17 +10,17 @@ pub mod circleci;
 pub mod fire;
 pub mod gate;
 pub mod github;
-pub mod ledger;
 
 use std::path::Path;
 
 use crate::config::{DeployTrigger, Pipeline};
 use crate::flow::Project;
-use crate::history::History;
 use crate::secrets::{SecretId, Secrets};
+use crate::store::History;
 use crate::{ErrorCode, Problem};
 
-pub use ledger::{DeployRecord, DeployState, Origin};
+use crate::store::deploys as ledger;
+pub use crate::store::deploys::{DeployRecord, DeployState, Origin};
 
 /// What to deploy.
 #[derive(Debug, Clone)]
@@ -282,7 +282,7 @@ pub async fn deploy(
         trigger: secret?,
         signing: signing?,
     };
-    let kind = trigger.kind.word();
+    let kind = trigger.kind;
     let sha = verdict.sha.clone();
     let (repository, tag) = crate::push::deploy_reference(pipeline, &branch, &sha);
     let image = format!("{repository}:{tag}");

@@ -7,7 +7,30 @@
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::history::{History, HistoryError};
+use super::words::{json_word, word_column};
+use super::{History, HistoryError};
+use crate::config::DeployKind;
+
+/// The ledger's table.
+pub(super) const LEDGER: &str = "CREATE TABLE IF NOT EXISTS deploys (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         project TEXT NOT NULL,
+         trigger TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         branch TEXT NOT NULL,
+         sha TEXT NOT NULL,
+         attempt INTEGER NOT NULL,
+         origin TEXT NOT NULL,
+         forced TEXT,
+         state TEXT NOT NULL,
+         detail TEXT,
+         started_at_ms INTEGER NOT NULL,
+         finished_at_ms INTEGER,
+         UNIQUE (project, trigger, sha, attempt)
+     );";
+
+/// Each deploy's image, kept since the registry push.
+pub(super) const IMAGE: &str = "ALTER TABLE deploys ADD COLUMN image TEXT;";
 
 /// Where a deploy stands.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -22,26 +45,6 @@ pub enum DeployState {
     Failed,
     /// No answer came (a timeout): it may or may not have happened.
     Unknown,
-}
-
-impl DeployState {
-    fn word(self) -> &'static str {
-        match self {
-            DeployState::Firing => "firing",
-            DeployState::Succeeded => "succeeded",
-            DeployState::Failed => "failed",
-            DeployState::Unknown => "unknown",
-        }
-    }
-
-    fn parse(word: &str) -> Self {
-        match word {
-            "succeeded" => DeployState::Succeeded,
-            "failed" => DeployState::Failed,
-            "firing" => DeployState::Firing,
-            _ => DeployState::Unknown,
-        }
-    }
 }
 
 /// Who or what started a deploy.
@@ -59,26 +62,6 @@ pub enum Origin {
     AfterMerge,
 }
 
-impl Origin {
-    fn word(self) -> &'static str {
-        match self {
-            Origin::Cli => "cli",
-            Origin::Click => "click",
-            Origin::Tray => "tray",
-            Origin::AfterMerge => "after_merge",
-        }
-    }
-
-    fn parse(word: &str) -> Self {
-        match word {
-            "click" => Origin::Click,
-            "tray" => Origin::Tray,
-            "after_merge" => Origin::AfterMerge,
-            _ => Origin::Cli,
-        }
-    }
-}
-
 /// A deploy, as the history keeps it.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,8 +72,8 @@ pub struct DeployRecord {
     pub project: String,
     /// The trigger's name.
     pub trigger: String,
-    /// The trigger's kind (`dockerhub`, `command`).
-    pub kind: String,
+    /// The trigger's kind.
+    pub kind: DeployKind,
     /// The branch deployed.
     pub branch: String,
     /// The commit deployed.
@@ -119,7 +102,7 @@ pub struct DeployRecord {
 pub struct Claim<'a> {
     pub project: &'a str,
     pub trigger: &'a str,
-    pub kind: &'a str,
+    pub kind: DeployKind,
     pub branch: &'a str,
     pub sha: &'a str,
     pub origin: Origin,
@@ -141,13 +124,13 @@ fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeployRecord> {
         id: row.get(0)?,
         project: row.get(1)?,
         trigger: row.get(2)?,
-        kind: row.get(3)?,
+        kind: word_column(row, 3)?,
         branch: row.get(4)?,
         sha: row.get(5)?,
         attempt: row.get(6)?,
-        origin: Origin::parse(&row.get::<_, String>(7)?),
+        origin: word_column(row, 7)?,
         forced: row.get(8)?,
-        state: DeployState::parse(&row.get::<_, String>(9)?),
+        state: word_column(row, 9)?,
         detail: row.get(10)?,
         started_at_ms: row.get(11)?,
         finished_at_ms: row.get(12)?,
@@ -195,11 +178,11 @@ impl History {
             params![
                 claim.project,
                 claim.trigger,
-                claim.kind,
+                json_word(&claim.kind),
                 claim.branch,
                 claim.sha,
                 attempt,
-                claim.origin.word(),
+                json_word(&claim.origin),
                 claim.forced,
                 now_ms(),
                 claim.image
@@ -228,7 +211,7 @@ impl History {
         self.conn()
             .execute(
                 "UPDATE deploys SET state = ?2, detail = ?3, finished_at_ms = ?4 WHERE id = ?1",
-                params![id, state.word(), detail, now_ms()],
+                params![id, json_word(&state), detail, now_ms()],
             )
             .map_err(|e| self.error(e))?;
         self.conn()
@@ -269,7 +252,7 @@ mod tests {
         Claim {
             project: "cities",
             trigger: "hub",
-            kind: "dockerhub",
+            kind: DeployKind::Dockerhub,
             branch: "master",
             sha: "a1b2c3d",
             origin: Origin::Cli,
@@ -308,6 +291,34 @@ mod tests {
         assert_eq!(again.attempt, 2);
         let listed = other.deploys(10, Some("cities")).unwrap();
         assert_eq!(listed.iter().map(|d| d.attempt).collect::<Vec<_>>(), [2, 1]);
+    }
+
+    #[test]
+    fn a_stored_value_no_enum_knows_is_refused_not_guessed() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(&dir.path().join("history.db")).unwrap();
+        let first = history.claim_deploy(&claim(false)).unwrap().unwrap();
+        let stored: (String, String, String) = history
+            .conn()
+            .query_row(
+                "SELECT kind, origin, state FROM deploys WHERE id = ?1",
+                [first.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(stored, ("dockerhub".into(), "cli".into(), "firing".into()));
+        history
+            .conn()
+            .execute(
+                "UPDATE deploys SET state = 'exploded' WHERE id = ?1",
+                [first.id],
+            )
+            .unwrap();
+        let refused = history.deploys(10, None).unwrap_err();
+        assert!(
+            refused.to_string().contains("unknown value \"exploded\""),
+            "{refused}"
+        );
     }
 
     #[test]

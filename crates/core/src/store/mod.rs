@@ -1,21 +1,28 @@
-//! Run history in SQLite, in the user's data folder (`$XDG_DATA_HOME/slipway`
-//! on Linux, or `$SLIPWAY_DATA_DIR`).
+//! The store: Slipway's SQLite database in the user's data folder
+//! (`$XDG_DATA_HOME/slipway/history.db` on Linux, or `$SLIPWAY_DATA_DIR`),
+//! with migrations named per owner (runs, deploys).
 //!
-//! A [`Recorder`] turns a run's events into rows: the run when it starts,
-//! its steps as they finish, and its log (bounded and gzip-compressed) when
-//! it ends. A [`Writer`] runs a recorder on its own thread for a front end
-//! that must not block (the CLI and the desktop app both use it).
+//! Runs: a [`Recorder`] turns a run's events into rows (the run when it
+//! starts, its steps as they finish, its log, bounded and gzip-compressed,
+//! when it ends), and a [`Writer`] runs one on its own thread for a front
+//! end that must not block. [`deploys`]: the deploy history and the claim
+//! that makes each deploy happen once. [`words`]: the one mapping of the
+//! enums kept to their stored text.
+
+pub mod deploys;
+mod words;
+mod writer;
+
+use words::{from_word, json_word, word_column};
+pub use writer::{Recorded, Writer};
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::UNIX_EPOCH;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
 
 use crate::event::{Event, LogStream, Outcome, RunEvent, RunId, StepKind, StepStatus};
 use crate::{ErrorCode, Problem};
@@ -205,10 +212,43 @@ pub struct Interrupted {
 /// How long a statement waits for another writer of the history.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// One step of the schema, named by the part of the store that owns it.
+#[derive(Debug)]
+struct Migration {
+    /// The part of the store it belongs to (`runs`, `deploys`).
+    owner: &'static str,
+    /// What it adds.
+    name: &'static str,
+    sql: &'static str,
+}
+
 /// The schema's steps, oldest first: a file at version N has had the
 /// first N applied (`PRAGMA user_version`).
-const MIGRATIONS: [&str; 4] = [
-    "CREATE TABLE runs (
+const MIGRATIONS: [Migration; 4] = [
+    Migration {
+        owner: "runs",
+        name: "runs, their steps and logs",
+        sql: RUNS,
+    },
+    Migration {
+        owner: "deploys",
+        name: "the deploy ledger",
+        sql: deploys::LEDGER,
+    },
+    Migration {
+        owner: "deploys",
+        name: "each deploy's image",
+        sql: deploys::IMAGE,
+    },
+    Migration {
+        owner: "runs",
+        name: "each run's owner process",
+        sql: "ALTER TABLE runs ADD COLUMN owner TEXT;",
+    },
+];
+
+/// The runs' first tables.
+const RUNS: &str = "CREATE TABLE runs (
          seq INTEGER PRIMARY KEY AUTOINCREMENT,
          id TEXT NOT NULL UNIQUE,
          project TEXT NOT NULL,
@@ -241,26 +281,7 @@ const MIGRATIONS: [&str; 4] = [
          lines INTEGER NOT NULL,
          dropped INTEGER NOT NULL,
          gzip BLOB NOT NULL
-     );",
-    "CREATE TABLE IF NOT EXISTS deploys (
-         id INTEGER PRIMARY KEY AUTOINCREMENT,
-         project TEXT NOT NULL,
-         trigger TEXT NOT NULL,
-         kind TEXT NOT NULL,
-         branch TEXT NOT NULL,
-         sha TEXT NOT NULL,
-         attempt INTEGER NOT NULL,
-         origin TEXT NOT NULL,
-         forced TEXT,
-         state TEXT NOT NULL,
-         detail TEXT,
-         started_at_ms INTEGER NOT NULL,
-         finished_at_ms INTEGER,
-         UNIQUE (project, trigger, sha, attempt)
-     );",
-    "ALTER TABLE deploys ADD COLUMN image TEXT;",
-    "ALTER TABLE runs ADD COLUMN owner TEXT;",
-];
+     );";
 
 /// The history database.
 #[derive(Debug)]
@@ -596,10 +617,17 @@ impl History {
                 ),
             });
         }
-        for (done, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            self.conn
-                .execute_batch(&format!("{sql}\nPRAGMA user_version = {};", done + 1))
-                .map_err(|e| self.err(e))?;
+        for (done, step) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let sql = format!("{}\nPRAGMA user_version = {};", step.sql, done + 1);
+            self.conn.execute_batch(&sql).map_err(|e| HistoryError {
+                path: self.path.clone(),
+                message: format!(
+                    "adding {} ({}) failed: {}",
+                    step.name,
+                    step.owner,
+                    describe(&self.path, &e)
+                ),
+            })?;
         }
         Ok(())
     }
@@ -966,143 +994,6 @@ impl Recorder<'_> {
             _ => {}
         }
         Ok(())
-    }
-}
-
-/// An enum's snake_case name, as stored.
-fn json_word<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// The enum a stored name stands for.
-fn from_word<T: for<'de> Deserialize<'de>>(word: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(word.to_string())).ok()
-}
-
-/// A column holding an enum's name; an unknown name is a read error that
-/// says which.
-fn word_column<T: for<'de> Deserialize<'de>>(
-    row: &rusqlite::Row<'_>,
-    index: usize,
-) -> rusqlite::Result<T> {
-    let word: String = row.get(index)?;
-    from_word(&word).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            format!("unknown value {word:?}").into(),
-        )
-    })
-}
-
-/// Records runs on a thread of its own: SQLite calls block, and a
-/// connection must not be shared between async tasks. Events come in
-/// batches, so a busy log wakes it a few times a second rather than once a
-/// line; its queue is bounded, so a writer that falls behind slows the run
-/// instead of holding its events in memory.
-#[derive(Debug)]
-pub struct Writer {
-    tx: mpsc::Sender<Vec<RunEvent>>,
-    seq: Arc<AtomicI64>,
-    done: oneshot::Receiver<Recorded>,
-}
-
-/// What the history kept of a run.
-#[derive(Debug, Default)]
-pub struct Recorded {
-    /// The run's history number, when its start was recorded.
-    pub seq: Option<i64>,
-    /// Why the history could not keep all of it (disk full, a read-only
-    /// folder), for the front end to say.
-    pub lost: Option<HistoryError>,
-}
-
-/// Batches that may wait for the writer before the run waits for it.
-const WRITER_QUEUE: usize = 4;
-
-impl Writer {
-    /// Starts recording one run in the history at `path`, or in the data
-    /// folder when `None`. A history that cannot be opened or written does
-    /// not stop the run: [`Writer::finish`] says why it was not kept.
-    pub fn start(path: Option<PathBuf>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Vec<RunEvent>>(WRITER_QUEUE);
-        let (done_tx, done) = oneshot::channel();
-        let seq = Arc::new(AtomicI64::new(0));
-        let shared = seq.clone();
-        std::thread::spawn(move || {
-            let opened = match path {
-                Some(path) => History::open(&path),
-                None => History::open_default(),
-            };
-            // Opened read only, it says why nothing can be written.
-            let opened = opened.and_then(|h| match h.unwritable() {
-                Some(e) => Err(e.clone()),
-                None => Ok(h),
-            });
-            let history = match opened {
-                Ok(h) => h,
-                Err(e) => {
-                    tracing::debug!("{e}; this run will not be recorded");
-                    let lost = Some(e);
-                    done_tx.send(Recorded { seq: None, lost }).ok();
-                    return;
-                }
-            };
-            let mut recorder = history.recorder();
-            let mut lost = None;
-            'batches: while let Some(batch) = rx.blocking_recv() {
-                for event in batch {
-                    if let Err(e) = recorder.record(&event) {
-                        tracing::debug!("{e}; the rest of this run will not be recorded");
-                        lost = Some(e);
-                        break 'batches;
-                    }
-                    if let Some(seq) = recorder.seq() {
-                        shared.store(seq, Ordering::Relaxed);
-                    }
-                }
-            }
-            let seq = recorder.seq();
-            // Closed before the run is told it is done, so a process that
-            // exits right after leaves the file checkpointed, no WAL behind.
-            drop(recorder);
-            drop(history);
-            done_tx.send(Recorded { seq, lost }).ok();
-        });
-        Writer { tx, seq, done }
-    }
-
-    /// Records events, in order; waits while the queue is full.
-    pub async fn record(&self, events: Vec<RunEvent>) {
-        if self.tx.send(events).await.is_err() {
-            tracing::debug!("history writer stopped");
-        }
-    }
-
-    /// Records `events` (taking them) once the queue has room; safe to
-    /// cancel while it waits: the events stay in `events` until sent.
-    pub async fn record_from(&self, events: &mut Vec<RunEvent>) {
-        match self.tx.reserve().await {
-            Ok(permit) => permit.send(std::mem::take(events)),
-            Err(_) => {
-                tracing::debug!("history writer stopped");
-                events.clear();
-            }
-        }
-    }
-
-    /// The run's history number, once its start is recorded.
-    pub fn seq(&self) -> Option<i64> {
-        Some(self.seq.load(Ordering::Relaxed)).filter(|&s| s > 0)
-    }
-
-    /// Waits until everything sent is written; what the history kept.
-    pub async fn finish(self) -> Recorded {
-        drop(self.tx);
-        self.done.await.unwrap_or_default()
     }
 }
 
