@@ -6,14 +6,16 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use slipway_core::accounts::AccountStore;
 use slipway_core::config::Pipeline;
 use slipway_core::deploy::gate::GateRefusal;
 use slipway_core::deploy::{
-    self, DeployRecord, DeployState, GateStatus, Origin, Outcome, Refused, Request,
+    self, DeployRecord, DeployState, GateStatus, Origin, Outcome, Refused, Request, Stores,
 };
 use slipway_core::secrets::Secrets;
 use slipway_core::{ErrorCode, Problem};
 use tauri::{AppHandle, Manager, State};
+use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 use crate::news::{DeployChanged, DeployNews, NewsBus, RunNews};
@@ -149,15 +151,17 @@ impl DeployStatus {
 /// "Deploy anyway" and "Deploy again".
 pub async fn fire(app: &AppHandle, path: &Path, request: Request) -> Result<DeployDone, Problem> {
     let pipeline = slipway_core::project::pipeline(path)?;
-    let project = Project::open_default(path).await?;
-    let outcome = deploy::deploy(
-        &project,
-        &pipeline,
-        &request,
-        &Secrets::os(),
-        None,
-        |step| tracing::info!("{step}"),
-    )
+    let accounts = AccountStore::open_default()?;
+    let project = Project::open(path, &accounts).await?;
+    let stores = Stores {
+        secrets: &Secrets::os(),
+        accounts: &accounts,
+        history: None,
+    };
+    let cancel = CancellationToken::new();
+    let outcome = deploy::deploy(&project, &pipeline, &request, stores, &cancel, |step| {
+        tracing::info!("{step}")
+    })
     .await?;
     let done = DeployDone::from(outcome);
     tell(app, path, result_text(&pipeline.project, &done));

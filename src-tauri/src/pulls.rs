@@ -7,12 +7,14 @@
 use std::path::Path;
 
 use slipway_core::Problem;
+use slipway_core::accounts::AccountStore;
 use slipway_core::deploy::after_merge::AfterMerge;
 use slipway_core::flow::Project;
 use slipway_core::flow::armed::{ArmedMerges, DisarmReason};
 use slipway_core::flow::follow::{ArmingChange, PullEvent};
 use slipway_core::followed::{AfterMergeProgress, Followed, FollowedEvent, Settings};
 use slipway_core::github::pulls::{PullRequest, PullState};
+use slipway_core::secrets::Secrets;
 use tauri::{AppHandle, Manager};
 use tauri_specta::Event as _;
 
@@ -26,6 +28,8 @@ pub type Watcher = Followed;
 pub fn watcher(app: &AppHandle) -> Result<Watcher, Problem> {
     let settings = Settings {
         armed: ArmedMerges::open_default()?,
+        accounts: AccountStore::open_default()?,
+        secrets: Secrets::os(),
         history: None,
         deploy_after_merge: true,
     };

@@ -5,8 +5,11 @@
 use std::path::Path;
 
 use slipway_core::Problem;
+use slipway_core::accounts::AccountStore;
 use slipway_core::deploy::gate::GateRefusal;
-use slipway_core::deploy::{self, DeployRecord, DeployState, Origin, Outcome, Refused, Request};
+use slipway_core::deploy::{
+    self, DeployRecord, DeployState, Origin, Outcome, Refused, Request, Stores,
+};
 use slipway_core::flow::Project;
 use slipway_core::secrets::Secrets;
 
@@ -36,7 +39,8 @@ pub async fn run(dir: &Path, args: Args) -> Result<u8, Problem> {
             false => problem,
         }
     })?;
-    let project = Project::open_default(&pipeline.root).await?;
+    let accounts = AccountStore::open_default()?;
+    let project = Project::open(&pipeline.root, &accounts).await?;
     let request = Request {
         trigger: args.trigger,
         sha: args.sha,
@@ -45,18 +49,18 @@ pub async fn run(dir: &Path, args: Args) -> Result<u8, Problem> {
         origin: Origin::Cli,
     };
     let json = args.json;
-    let outcome = deploy::deploy(
-        &project,
-        &pipeline,
-        &request,
-        &Secrets::os(),
-        None,
-        |step| {
-            if !json {
-                eprintln!("{step}…");
-            }
-        },
-    )
+    let stores = Stores {
+        secrets: &Secrets::os(),
+        accounts: &accounts,
+        history: None,
+    };
+    // Ctrl-C ends the command as before; nothing else stops a deploy.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let outcome = deploy::deploy(&project, &pipeline, &request, stores, &cancel, |step| {
+        if !json {
+            eprintln!("{step}…");
+        }
+    })
     .await?;
     match outcome {
         Outcome::Refused(refused) => {

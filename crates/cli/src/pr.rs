@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Subcommand, ValueEnum};
 use slipway_core::accounts::AccountStore;
 use slipway_core::deploy::after_merge::{AfterMerge, AfterMergeEvent, MergeCommit, after_merge};
-use slipway_core::deploy::{DeployState, Outcome, Refused};
+use slipway_core::deploy::{DeployState, Outcome, Refused, Stores};
 use slipway_core::flow::Project;
 use slipway_core::flow::armed::{ArmedMerges, DisarmReason};
 use slipway_core::flow::follow::{ArmingChange, PullEvent, PullFollow};
@@ -626,12 +626,17 @@ async fn deploy_after(
     };
     let json = how.json;
     let cancel = cancel_on_ctrl_c();
+    let accounts = AccountStore::open_default()?;
+    let stores = Stores {
+        secrets: &Secrets::os(),
+        accounts: &accounts,
+        history: None,
+    };
     let ended = after_merge(
         project,
         &pipeline,
         MergeCommit { base, sha },
-        &Secrets::os(),
-        None,
+        stores,
         &cancel,
         |event| match event {
             AfterMergeEvent::Waiting { trigger, branch, sha } if !json => eprintln!(

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use crate::accounts::AccountStore;
+use crate::deploy::Stores;
 use crate::deploy::after_merge::{AfterMerge, AfterMergeEvent, MergeCommit, after_merge};
 use crate::flow::Project;
 use crate::flow::armed::ArmedMerges;
@@ -58,6 +60,10 @@ pub enum AfterMergeProgress {
 pub struct Settings {
     /// The armed merges.
     pub armed: ArmedMerges,
+    /// The user's accounts, for deploys after merge.
+    pub accounts: AccountStore,
+    /// The keychain, for deploy triggers' secrets.
+    pub secrets: Secrets,
     /// The history file for deploys (`None`: the user's).
     pub history: Option<PathBuf>,
     /// Whether merges start their after-merge deploys here.
@@ -364,7 +370,7 @@ impl FollowTask {
         let path = self.path.clone();
         let project = self.follow.project().clone();
         let sink = self.sink.clone();
-        let history = self.settings.history.clone();
+        let settings = self.settings.clone();
         let stop = self.root.child_token();
         tokio::spawn(async move {
             let pipeline = match crate::project::pipeline(&path) {
@@ -389,8 +395,11 @@ impl FollowTask {
                     base: &base,
                     sha: &sha,
                 },
-                &Secrets::os(),
-                history.as_deref(),
+                Stores {
+                    secrets: &settings.secrets,
+                    accounts: &settings.accounts,
+                    history: settings.history.as_deref(),
+                },
                 &stop,
                 |event| tell(AfterMergeProgress::Event(event)),
             )

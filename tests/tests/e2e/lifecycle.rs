@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use slipway_core::accounts::{AccountStore, Endpoints};
 use slipway_core::deploy::after_merge::{AfterMerge, MergeCommit, after_merge};
-use slipway_core::deploy::{DeployState, Outcome};
+use slipway_core::deploy::{DeployState, Outcome, Stores};
 use slipway_core::flow::Project;
 use slipway_core::flow::armed::{ArmedMerges, DisarmReason};
 use slipway_core::flow::follow::{ArmingChange, PullEvent, PullFollow};
@@ -441,8 +442,15 @@ async fn a_merge_is_deployed_once_its_commit_is_green() {
     let history = history.path().join("history.db");
     let pipeline = slipway_core::project::pipeline(&dir).unwrap();
     let project = follow.project().clone();
+    let accounts_dir = tempfile::tempdir().unwrap();
+    let accounts = AccountStore::at(accounts_dir.path(), Endpoints::default());
     let deploying = tokio::spawn(async move {
         let cancel = CancellationToken::new();
+        let stores = Stores {
+            secrets: &secrets,
+            accounts: &accounts,
+            history: Some(&history),
+        };
         after_merge(
             &project,
             &pipeline,
@@ -450,8 +458,7 @@ async fn a_merge_is_deployed_once_its_commit_is_green() {
                 base: &base,
                 sha: &sha,
             },
-            &secrets,
-            Some(&history),
+            stores,
             &cancel,
             |_| {},
         )

@@ -5,7 +5,6 @@
 //! gate and the once-per-commit claim apply as for any deploy, so the
 //! window and the CLI following the same merge deploy it once.
 
-use std::path::Path;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -14,9 +13,8 @@ use crate::config::{DeployTrigger, Pipeline};
 use crate::flow::Project;
 use crate::flow::follower::{ChecksNews, FollowNote, Stopped, finished, follow_checks};
 use crate::github::checks::{CheckState, ChecksRollup};
-use crate::secrets::Secrets;
 
-use super::{Origin, Outcome, Request};
+use super::{Origin, Outcome, Request, Stores};
 
 /// How long a merge commit may take to go green.
 pub const WAIT_FOR_GREEN: Duration = Duration::from_secs(3600);
@@ -84,14 +82,12 @@ pub struct MergeCommit<'a> {
 }
 
 /// Follows the merge commit on its branch and deploys it when green through
-/// the pipeline's after-merge trigger. `history` is the history file
-/// (`None`: the user's).
+/// the pipeline's after-merge trigger.
 pub async fn after_merge(
     project: &Project,
     pipeline: &Pipeline,
     merge: MergeCommit<'_>,
-    secrets: &Secrets,
-    history: Option<&Path>,
+    stores: Stores<'_>,
     cancel: &CancellationToken,
     mut on_event: impl FnMut(AfterMergeEvent),
 ) -> Result<AfterMerge, Stopped> {
@@ -156,7 +152,7 @@ pub async fn after_merge(
         again: false,
         origin: Origin::AfterMerge,
     };
-    let outcome = super::deploy(project, pipeline, &request, secrets, history, |step| {
+    let outcome = super::deploy(project, pipeline, &request, stores, cancel, |step| {
         tracing::info!("{step}")
     })
     .await

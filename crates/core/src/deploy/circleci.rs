@@ -7,12 +7,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::accounts::AccountStore;
-use crate::config::DeployTrigger;
-use crate::flow::Project;
+use crate::flow::follower::pause;
 
 use super::DeployState;
-use super::fire::{Context, filled};
+use super::fire::filled;
+use super::trigger::Shot;
 
 /// How long a pipeline may run before its outcome is unknown.
 pub const PIPELINE_WAIT: Duration = Duration::from_secs(1800);
@@ -45,17 +44,13 @@ fn ended(status: &str) -> bool {
 }
 
 /// Triggers the pipeline and follows its workflows.
-pub async fn fire(
-    project: &Project,
-    trigger: &DeployTrigger,
-    context: &Context<'_>,
-    progress: &mut impl FnMut(&str),
+pub(super) async fn fire(
+    shot: &Shot<'_>,
+    progress: &mut (impl FnMut(&str) + Send),
 ) -> (DeployState, String) {
-    let (api, token) = match AccountStore::open_default() {
-        Ok(store) => match store.circleci_session().await {
-            Ok(session) => session,
-            Err(e) => return (DeployState::Failed, crate::Problem::from(e).message),
-        },
+    let (project, trigger, context) = (shot.project, shot.trigger, shot.context);
+    let (api, token) = match shot.accounts.circleci_session().await {
+        Ok(session) => session,
         Err(e) => return (DeployState::Failed, crate::Problem::from(e).message),
     };
     let slug = trigger
@@ -170,6 +165,11 @@ pub async fn fire(
                 ),
             );
         }
-        tokio::time::sleep(POLL).await;
+        if !pause(POLL, shot.cancel).await {
+            return (
+                DeployState::Unknown,
+                format!("stopped following the pipeline: {link}"),
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{DeployKind, DeployTrigger, Webhook};
+use crate::config::Webhook;
 use crate::secrets::Secret;
 
 use super::DeployState;
@@ -37,28 +37,6 @@ pub struct Context<'a> {
 pub struct Keys {
     pub trigger: Option<Secret>,
     pub signing: Option<Secret>,
-}
-
-/// Fires `trigger`; its state and what to tell about it.
-pub async fn fire(
-    trigger: &DeployTrigger,
-    keys: &Keys,
-    context: &Context<'_>,
-) -> (DeployState, String) {
-    match (trigger.kind, &keys.trigger, &trigger.run, &trigger.webhook) {
-        (DeployKind::Dockerhub, Some(url), _, _) => dockerhub(url).await,
-        (DeployKind::Command, _, Some(run), _) => command(run, None, context).await,
-        (DeployKind::Command, Some(secret), None, _) => {
-            command(secret.expose(), Some(secret), context).await
-        }
-        (DeployKind::Webhook, url, _, Some(hook)) => {
-            webhook(hook, url.as_ref(), keys.signing.as_ref(), context).await
-        }
-        _ => (
-            DeployState::Failed,
-            "the trigger's secret is missing".into(),
-        ),
-    }
 }
 
 /// `{sha}`, `{branch}`, `{image}`, `{tag}` and `{project}` filled in.
@@ -107,7 +85,7 @@ fn client() -> Result<reqwest::Client, (DeployState, String)> {
         .map_err(|e| (DeployState::Failed, e.without_url().to_string()))
 }
 
-async fn dockerhub(url: &Secret) -> (DeployState, String) {
+pub(super) async fn dockerhub(url: &Secret) -> (DeployState, String) {
     let client = match client() {
         Ok(c) => c,
         Err(failed) => return failed,
@@ -121,7 +99,7 @@ async fn dockerhub(url: &Secret) -> (DeployState, String) {
     answered("Docker Hub", sent)
 }
 
-async fn webhook(
+pub(super) async fn webhook(
     hook: &Webhook,
     secret_url: Option<&Secret>,
     signing: Option<&Secret>,
@@ -190,7 +168,7 @@ fn answered(who: &str, sent: Result<reqwest::Response, reqwest::Error>) -> (Depl
     }
 }
 
-async fn command(
+pub(super) async fn command(
     line: &str,
     secret: Option<&Secret>,
     context: &Context<'_>,

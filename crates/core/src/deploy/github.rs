@@ -7,11 +7,15 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::config::{DeployKind, DeployTrigger};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::DeployKind;
 use crate::flow::Project;
+use crate::flow::follower::pause;
 
 use super::DeployState;
-use super::fire::{Context, filled};
+use super::fire::filled;
+use super::trigger::Shot;
 
 /// How long a dispatched workflow may run before its outcome is unknown.
 pub const WORKFLOW_WAIT: Duration = Duration::from_secs(1800);
@@ -34,12 +38,11 @@ struct Run {
 }
 
 /// Fires a GitHub trigger; `progress` hears where a workflow run stands.
-pub async fn fire(
-    project: &Project,
-    trigger: &DeployTrigger,
-    context: &Context<'_>,
-    progress: &mut impl FnMut(&str),
+pub(super) async fn fire(
+    shot: &Shot<'_>,
+    progress: &mut (impl FnMut(&str) + Send),
 ) -> (DeployState, String) {
+    let (project, trigger, context) = (shot.project, shot.trigger, shot.context);
     let target = trigger.github_target.clone().unwrap_or_default();
     let values = filled(&trigger.inputs, context);
     let (owner, name) = (&project.repo.owner, &project.repo.name);
@@ -70,7 +73,7 @@ pub async fn fire(
                 );
             };
             progress(&format!("{target} started: {}", dispatched.html_url));
-            follow(project, &target, dispatched, progress).await
+            follow(project, &target, dispatched, shot.cancel, progress).await
         }
     }
 }
@@ -80,7 +83,8 @@ async fn follow(
     project: &Project,
     workflow: &str,
     dispatched: Dispatched,
-    progress: &mut impl FnMut(&str),
+    cancel: &CancellationToken,
+    progress: &mut (impl FnMut(&str) + Send),
 ) -> (DeployState, String) {
     let path = format!(
         "/repos/{}/{}/actions/runs/{}",
@@ -125,6 +129,11 @@ async fn follow(
                 ),
             );
         }
-        tokio::time::sleep(WORKFLOW_POLL).await;
+        if !pause(WORKFLOW_POLL, cancel).await {
+            return (
+                DeployState::Unknown,
+                format!("stopped following {workflow}: {}", dispatched.html_url),
+            );
+        }
     }
 }

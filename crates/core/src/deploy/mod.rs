@@ -10,14 +10,17 @@ pub mod circleci;
 pub mod fire;
 pub mod gate;
 pub mod github;
+pub mod trigger;
 
 use std::path::Path;
 
+use crate::accounts::AccountStore;
 use crate::config::{DeployTrigger, Pipeline};
 use crate::flow::Project;
 use crate::secrets::{SecretId, Secrets};
 use crate::store::History;
 use crate::{ErrorCode, Problem};
+use tokio_util::sync::CancellationToken;
 
 use crate::store::deploys as ledger;
 pub use crate::store::deploys::{DeployRecord, DeployState, Origin};
@@ -212,17 +215,29 @@ pub fn pick_trigger<'a>(
     }
 }
 
+/// Where a deploy reads its secrets and accounts and keeps its record.
+#[derive(Debug, Clone, Copy)]
+pub struct Stores<'a> {
+    /// The keychain (or a stand-in).
+    pub secrets: &'a Secrets,
+    /// The user's accounts.
+    pub accounts: &'a AccountStore,
+    /// The history file (`None`: the user's).
+    pub history: Option<&'a Path>,
+}
+
 /// Deploys: checks the gate, claims the deploy (once per commit and
-/// trigger), sends the trigger's request and records the result.
-/// `history` is the history file (`None`: the user's).
+/// trigger), fires the trigger and records the result. `cancel` stops
+/// following a run the trigger started (the outcome is then unknown).
 pub async fn deploy(
     project: &Project,
     pipeline: &Pipeline,
     request: &Request,
-    secrets: &Secrets,
-    history: Option<&Path>,
-    mut progress: impl FnMut(&str),
+    stores: Stores<'_>,
+    cancel: &CancellationToken,
+    mut progress: impl FnMut(&str) + Send,
 ) -> Result<Outcome, Problem> {
+    let secrets = stores.secrets;
     let trigger = pick_trigger(pipeline, request.trigger.as_deref())?;
     let branch = trigger
         .branch
@@ -231,17 +246,8 @@ pub async fn deploy(
     progress(&format!("checking {branch} on GitHub"));
     // The secret is read while GitHub answers; a missing one must not use
     // up the claim, so it is checked before claiming.
-    use crate::config::DeployKind;
-    let secret_part = match trigger.kind {
-        DeployKind::Dockerhub => true,
-        DeployKind::Command => trigger.run.is_none(),
-        DeployKind::Webhook => trigger.webhook.as_ref().is_some_and(|w| w.url.is_none()),
-        DeployKind::GithubWorkflow | DeployKind::GithubDispatch | DeployKind::Circleci => false,
-    };
-    let signs = trigger
-        .webhook
-        .as_ref()
-        .is_some_and(|w| w.signature.is_some());
+    let kind = trigger::of(trigger.kind);
+    let needs = kind.needs(trigger);
     let (project_name, name) = (pipeline.project.clone(), trigger.name.clone());
     let read = |wanted: bool, id: SecretId| async move {
         match wanted {
@@ -252,14 +258,14 @@ pub async fn deploy(
     let (verdict, secret, signing) = tokio::join!(
         gate::check(project, &branch, request.sha.as_deref()),
         read(
-            secret_part,
+            needs.secret,
             SecretId::DeployTrigger {
                 project: project_name.clone(),
                 trigger: name.clone(),
             }
         ),
         read(
-            signs,
+            needs.signing,
             SecretId::WebhookSecret {
                 project: project_name,
                 trigger: name,
@@ -272,24 +278,21 @@ pub async fn deploy(
         (Some(refusal), true) => Some(format!("forced past the gate: {refusal}")),
         (None, _) => None,
     };
-    if trigger.kind == DeployKind::Circleci {
+    if needs.circleci {
         // Signed in to CircleCI before the claim, as a secret would be.
-        crate::accounts::AccountStore::open_default()?
-            .circleci_session()
-            .await?;
+        stores.accounts.circleci_session().await?;
     }
-    let secrets = fire::Keys {
+    let keys = fire::Keys {
         trigger: secret?,
         signing: signing?,
     };
-    let kind = trigger.kind;
     let sha = verdict.sha.clone();
     let (repository, tag) = crate::push::deploy_reference(pipeline, &branch, &sha);
     let image = format!("{repository}:{tag}");
     let claim = ledger::Claim {
         project: &pipeline.project,
         trigger: &trigger.name,
-        kind,
+        kind: trigger.kind,
         branch: &branch,
         sha: &sha,
         origin: request.origin,
@@ -297,7 +300,7 @@ pub async fn deploy(
         again: request.again,
         image: &image,
     };
-    let history = open_history(history)?;
+    let history = open_history(stores.history)?;
     let record = match history.claim_deploy(&claim)? {
         Ok(record) => record,
         Err(ledger::Taken(existing)) if existing.state == DeployState::Firing => {
@@ -323,17 +326,22 @@ pub async fn deploy(
         image: &image,
         tag: &tag,
     };
-    let (state, detail) = match trigger.kind {
-        DeployKind::GithubWorkflow | DeployKind::GithubDispatch => {
-            github::fire(project, trigger, &context, &mut progress).await
-        }
-        DeployKind::Circleci => circleci::fire(project, trigger, &context, &mut progress).await,
-        _ => fire::fire(trigger, &secrets, &context).await,
+    let shot = trigger::Shot {
+        project,
+        trigger,
+        context: &context,
+        keys: &keys,
+        accounts: stores.accounts,
+        cancel,
     };
+    let mut told = |p: trigger::FireProgress| match p {
+        trigger::FireProgress::Running(line) => progress(&line),
+    };
+    let fired = kind.fire(shot, &mut told).await;
     Ok(Outcome::Sent(history.finish_deploy(
         record.id,
-        state,
-        Some(&detail),
+        fired.state,
+        Some(&fired.detail),
     )?))
 }
 
