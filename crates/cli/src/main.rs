@@ -12,22 +12,21 @@ macro_rules! out {
 
 mod accounts;
 mod deploy;
+mod history;
 mod import;
 mod pr;
 mod push;
 mod render;
+mod run;
 mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use slipway_core::Problem;
 use slipway_core::config;
 use slipway_core::engine::Engine;
-use slipway_core::event::{Event, Outcome};
-use slipway_core::record::RecordedRun;
-use slipway_core::store::History;
-use slipway_core::{ErrorCode, Problem};
 
 /// Exit code: every step passed.
 const EXIT_PASSED: u8 = 0;
@@ -45,7 +44,7 @@ const EXIT_CANCELLED: u8 = 130;
     name = "slipway",
     version,
     about = "Build, run, probe and test a Docker service locally, before you push.",
-    after_help = "Exit codes: 0 passed, 1 a step failed (or checks failed, or a deploy failed), 2 bad input (config, usage), 3 environment (engine or GitHub unreachable, rate-limited, port taken), 4 a deploy refused by its gate (nothing sent), 8 checks pending (`pr status`), 130 cancelled."
+    after_help = "Exit codes: 0 passed, 1 a step failed (or checks failed, or a deploy failed), 2 bad input (config, usage), 3 environment (engine or GitHub unreachable, rate-limited, port taken), 4 a deploy refused by its gate (nothing sent), 8 checks pending (`pr status`) or armed and left to merge (`pr merge --when-green --detach`), 130 cancelled (an arming stays)."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -315,9 +314,9 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
         recover_orphans(None).await;
     }
     match command {
-        Command::Run { dir, json, verbose } => run(dir, json, verbose, true).await,
+        Command::Run { dir, json, verbose } => run::run(dir, json, verbose, true).await,
         Command::Pr(command) => pr::run(command).await,
-        Command::Init { dir, force } => init(dir, force),
+        Command::Init { dir, force } => run::init(dir, force),
         Command::Deploy {
             dir,
             trigger,
@@ -357,9 +356,9 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
             project,
             limit,
             json,
-        } => history(project, limit, json),
-        Command::Logs { run, json } => logs(&run, json),
-        Command::Clean { project } => clean(project).await,
+        } => history::history(project, limit, json),
+        Command::Logs { run, json } => history::logs(&run, json),
+        Command::Clean { project } => history::clean(project).await,
         Command::Login(login) => accounts::login(login).await,
         Command::Logout { service, host } => accounts::logout(service, host).await,
         Command::Whoami { json } => accounts::whoami(json).await,
@@ -372,191 +371,4 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
             Ok(EXIT_PASSED)
         }
     }
-}
-
-/// Runs the pipeline in `dir`; `show` false runs it without printing.
-async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, Problem> {
-    let pipeline = slipway_core::project::pipeline(&dir).map_err(|e| e.problem())?;
-    if let config::PipelineSource::Imported { path } = &pipeline.source
-        && show
-        && !json
-    {
-        eprintln!(
-            "note: no {}: running the pipeline imported from {} (`slipway import --write` saves it)",
-            config::FILE_NAME,
-            path.display()
-        );
-    }
-    run_pipeline(pipeline, json, verbose, show).await
-}
-
-/// Runs `pipeline`, recorded in the history, showing it as it goes.
-async fn run_pipeline(
-    pipeline: config::Pipeline,
-    json: bool,
-    verbose: bool,
-    show: bool,
-) -> Result<u8, Problem> {
-    let mut run = RecordedRun::start(pipeline, None, true).await?;
-    if let Some(summary) = run.recovered.summary() {
-        eprintln!("note: {summary}");
-    }
-    let cancel = run.handle().map(|h| h.cancel_token()).unwrap_or_default();
-    let mut view = render::RunView::new(json, verbose);
-    let signals = tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let term_signal = async {
-            match term.as_mut() {
-                Some(t) => t.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term_signal => {}
-        }
-        cancel.cancel();
-    });
-    let mut finished = None;
-    while run.next().await {
-        let seq = run.seq();
-        for event in run.received() {
-            if let Event::RunFinished { .. } = &event.event {
-                finished = Some(event.clone());
-            } else if show {
-                view.show(event, seq);
-            }
-        }
-    }
-    signals.abort();
-    // The result names the run's history number: shown once it is written.
-    let result = run.finish().await;
-    if let Some(event) = finished.as_ref().filter(|_| show) {
-        view.show(event, result.seq);
-    }
-    if let Some(lost) = &result.lost {
-        let problem = lost.problem();
-        render::warning(
-            &format!("this run was not kept in the history: {}", problem.message),
-            render::problem_hint(&problem).as_deref(),
-        );
-    }
-    Ok(match result.outcome {
-        Outcome::Passed => EXIT_PASSED,
-        Outcome::Failed { .. } => EXIT_FAILED,
-        Outcome::Cancelled => EXIT_CANCELLED,
-        Outcome::Error { problem, .. } if problem.code.is_bad_input() => EXIT_BAD_INPUT,
-        Outcome::Error { .. } => EXIT_ENVIRONMENT,
-    })
-}
-
-fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
-    let root = dir.canonicalize().map_err(|e| {
-        Problem::new(
-            ErrorCode::BadConfig,
-            format!("cannot open {}: {e}", dir.display()),
-        )
-        .with_hint("Pass the project's folder.")
-    })?;
-    let path = root.join(config::FILE_NAME);
-    if path.exists() && !force {
-        return Err(Problem::new(
-            ErrorCode::BadConfig,
-            format!("{} already exists", path.display()),
-        )
-        .with_hint("Edit it, or pass --force to replace it with a freshly inferred one."));
-    }
-    let pipeline = config::infer(&root).map_err(|e| e.problem())?;
-    let text = config::init_template(&pipeline);
-    slipway_core::paths::write_atomic(&path, text.as_bytes()).map_err(|e| {
-        Problem::new(
-            ErrorCode::Io,
-            format!("cannot write {}: {e}", path.display()),
-        )
-    })?;
-    out!("wrote {}", path.display());
-    match pipeline.run.ports.first() {
-        Some(p) => out!(
-            "  image {}, container port {}, readiness GET / ",
-            pipeline.image,
-            p.container_port
-        ),
-        None => out!(
-            "  image {}; the Dockerfile EXPOSEs no port, so there is no readiness probe yet",
-            pipeline.image
-        ),
-    }
-    out!(
-        "next: add [[test]] steps, then `slipway run {}`",
-        dir.display()
-    );
-    Ok(EXIT_PASSED)
-}
-
-fn open_history() -> Result<History, Problem> {
-    let history = History::open_default().map_err(|e| e.problem())?;
-    if let Some(aside) = history.moved_aside() {
-        eprintln!(
-            "note: the history was damaged; it is kept at {} and a new one is started",
-            aside.display()
-        );
-    }
-    Ok(history)
-}
-
-fn history(project: Option<String>, limit: usize, json: bool) -> Result<u8, Problem> {
-    let runs = open_history()?
-        .list(limit, project.as_deref())
-        .map_err(|e| e.problem())?;
-    if json {
-        out!(
-            "{}",
-            serde_json::to_string_pretty(&runs).unwrap_or_default()
-        );
-    } else {
-        render::history(&runs);
-    }
-    Ok(EXIT_PASSED)
-}
-
-fn logs(reference: &str, json: bool) -> Result<u8, Problem> {
-    let history = open_history()?;
-    let run = history
-        .find(reference)
-        .map_err(|e| e.problem())?
-        .ok_or_else(|| {
-            Problem::new(
-                ErrorCode::NotFound,
-                format!("no run {reference:?} in the history"),
-            )
-            .with_hint("`slipway history` lists the runs; pass a number like 12, or `last`.")
-        })?;
-    let steps = history.steps(run.seq).map_err(|e| e.problem())?;
-    let (lines, dropped) = history.logs(run.seq).map_err(|e| e.problem())?;
-    if json {
-        let value = serde_json::json!({ "run": run, "steps": steps, "logs": lines, "dropped_lines": dropped });
-        out!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
-    } else {
-        render::logs(&run, &steps, &lines, dropped);
-    }
-    Ok(EXIT_PASSED)
-}
-
-async fn clean(project: Option<String>) -> Result<u8, Problem> {
-    let engine = Engine::connect().await.map_err(|e| e.problem())?;
-    let removed = slipway_core::pipeline::clean(&engine, project.as_deref())
-        .await
-        .map_err(|e| e.problem())?;
-    if removed.is_empty() {
-        out!("nothing to clean");
-    } else {
-        for name in &removed {
-            out!("removed {name}");
-        }
-    }
-    Ok(EXIT_PASSED)
 }

@@ -396,7 +396,7 @@ async fn open(dir: &Path, options: &PublishOptions, json: bool) -> Result<u8, Pr
         .publish(
             options,
             async |pipeline| {
-                Ok(crate::run_pipeline(pipeline, false, false, !json).await? == EXIT_PASSED)
+                Ok(crate::run::run_pipeline(pipeline, false, false, !json).await? == EXIT_PASSED)
             },
             |event| {
                 if !json {

@@ -1,0 +1,132 @@
+//! `slipway run` and `slipway init`: the project's pipeline, run (recorded
+//! in the history by the core) and shown as it goes, or written out.
+
+use std::path::PathBuf;
+
+use slipway_core::config;
+use slipway_core::event::{Event, Outcome};
+use slipway_core::record::RecordedRun;
+use slipway_core::{ErrorCode, Problem};
+
+use crate::render;
+use crate::{EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_PASSED};
+
+/// Runs the pipeline in `dir`; `show` false runs it without printing.
+pub async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, Problem> {
+    let pipeline = slipway_core::project::pipeline(&dir).map_err(|e| e.problem())?;
+    if let config::PipelineSource::Imported { path } = &pipeline.source
+        && show
+        && !json
+    {
+        eprintln!(
+            "note: no {}: running the pipeline imported from {} (`slipway import --write` saves it)",
+            config::FILE_NAME,
+            path.display()
+        );
+    }
+    run_pipeline(pipeline, json, verbose, show).await
+}
+
+/// Runs `pipeline`, recorded in the history, showing it as it goes.
+pub async fn run_pipeline(
+    pipeline: config::Pipeline,
+    json: bool,
+    verbose: bool,
+    show: bool,
+) -> Result<u8, Problem> {
+    let mut run = RecordedRun::start(pipeline, None, true).await?;
+    if let Some(summary) = run.recovered.summary() {
+        eprintln!("note: {summary}");
+    }
+    let cancel = run.handle().map(|h| h.cancel_token()).unwrap_or_default();
+    let mut view = render::RunView::new(json, verbose);
+    let signals = tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term_signal = async {
+            match term.as_mut() {
+                Some(t) => t.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term_signal => {}
+        }
+        cancel.cancel();
+    });
+    let mut finished = None;
+    while run.next().await {
+        let seq = run.seq();
+        for event in run.received() {
+            if let Event::RunFinished { .. } = &event.event {
+                finished = Some(event.clone());
+            } else if show {
+                view.show(event, seq);
+            }
+        }
+    }
+    signals.abort();
+    // The result names the run's history number: shown once it is written.
+    let result = run.finish().await;
+    if let Some(event) = finished.as_ref().filter(|_| show) {
+        view.show(event, result.seq);
+    }
+    if let Some(lost) = &result.lost {
+        let problem = lost.problem();
+        render::warning(
+            &format!("this run was not kept in the history: {}", problem.message),
+            render::problem_hint(&problem).as_deref(),
+        );
+    }
+    Ok(match result.outcome {
+        Outcome::Passed => EXIT_PASSED,
+        Outcome::Failed { .. } => EXIT_FAILED,
+        Outcome::Cancelled => EXIT_CANCELLED,
+        Outcome::Error { problem, .. } if problem.code.is_bad_input() => EXIT_BAD_INPUT,
+        Outcome::Error { .. } => EXIT_ENVIRONMENT,
+    })
+}
+
+pub fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
+    let root = dir.canonicalize().map_err(|e| {
+        Problem::new(
+            ErrorCode::BadConfig,
+            format!("cannot open {}: {e}", dir.display()),
+        )
+        .with_hint("Pass the project's folder.")
+    })?;
+    let path = root.join(config::FILE_NAME);
+    if path.exists() && !force {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("{} already exists", path.display()),
+        )
+        .with_hint("Edit it, or pass --force to replace it with a freshly inferred one."));
+    }
+    let pipeline = config::infer(&root).map_err(|e| e.problem())?;
+    let text = config::init_template(&pipeline);
+    slipway_core::paths::write_atomic(&path, text.as_bytes()).map_err(|e| {
+        Problem::new(
+            ErrorCode::Io,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    out!("wrote {}", path.display());
+    match pipeline.run.ports.first() {
+        Some(p) => out!(
+            "  image {}, container port {}, readiness GET / ",
+            pipeline.image,
+            p.container_port
+        ),
+        None => out!(
+            "  image {}; the Dockerfile EXPOSEs no port, so there is no readiness probe yet",
+            pipeline.image
+        ),
+    }
+    out!(
+        "next: add [[test]] steps, then `slipway run {}`",
+        dir.display()
+    );
+    Ok(EXIT_PASSED)
+}
