@@ -7,6 +7,7 @@
 mod file;
 mod infer;
 pub mod tags;
+pub mod toml_text;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -108,18 +108,19 @@ pub fn exposed_ports(dockerfile: &str) -> Vec<u16> {
 
 /// The commented `slipway.toml` that `slipway init` writes for `pipeline`.
 pub fn init_template(pipeline: &Pipeline) -> String {
+    use super::toml_text::{TomlText, quote};
     let port = pipeline.run.ports.first().map(|p| p.container_port);
-    let mut out = String::new();
+    let mut out = TomlText::default();
     out.push_str("# Slipway pipeline: build the image, run it, wait until it answers, test it.\n");
     out.push_str("# Reference: `slipway schema` prints the JSON Schema your editor can use.\n\n");
     out.push_str("# Remove containers: \"always\", \"on-success\" (keep failed ones to debug) or \"never\".\n");
     out.push_str("cleanup = \"always\"\n\n");
     out.push_str("[image]\n");
     out.push_str(&format!(
-        "name = {:?}   # like `docker build -t NAME:TAG`\n",
-        pipeline.image.name
+        "name = {}   # like `docker build -t NAME:TAG`\n",
+        quote(&pipeline.image.name)
     ));
-    out.push_str(&format!("tag = {:?}\n\n", pipeline.image.tag));
+    out.push_str(&format!("tag = {}\n\n", quote(&pipeline.image.tag)));
     out.push_str("[build]\n");
     out.push_str("dockerfile = \"Dockerfile\"\n");
     out.push_str("context = \".\"        # files are filtered by .dockerignore\n");
@@ -196,7 +197,7 @@ pub fn init_template(pipeline: &Pipeline) -> String {
     out.push_str(
         "# run = \"./deploy.sh\"             # omit it to keep the command itself secret\n",
     );
-    out
+    out.finish()
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::config::toml_text::{TomlText, inline_table, key, quote};
+
 use super::commands::{
     BuildCmd, Mapped, ReadyCmd, RunCmd, classify, dependency_files, local_target, rewrite_port,
 };
@@ -18,32 +20,6 @@ pub(crate) struct Rendered {
     pub secrets_to_set: Vec<String>,
 }
 
-/// A TOML string literal.
-fn quote(text: &str) -> String {
-    toml::Value::String(text.to_string()).to_string()
-}
-
-/// A TOML key, bare when it can be.
-fn key(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        text.to_string()
-    } else {
-        quote(text)
-    }
-}
-
-fn inline_table(pairs: &[(String, String)]) -> String {
-    let items: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{} = {}", key(k), quote(v)))
-        .collect();
-    format!("{{ {} }}", items.join(", "))
-}
-
 /// Name and tag of `NAME[:TAG]` (a registry's `host:port/` is part of the name).
 fn split_image(image: &str) -> (String, Option<String>) {
     match image.rsplit_once(':') {
@@ -51,6 +27,19 @@ fn split_image(image: &str) -> (String, Option<String>) {
         _ => (image.to_string(), None),
     }
 }
+
+/// The commands of a CI config, sorted into the pipeline's parts.
+struct Parts<'c> {
+    build: Option<(BuildCmd, &'c CiCommand)>,
+    run: Option<(RunCmd, &'c CiCommand)>,
+    ready: Option<(ReadyCmd, &'c CiCommand)>,
+    steps: Vec<&'c CiCommand>,
+    skipped: Vec<Note>,
+    unmapped: Vec<Note>,
+}
+
+/// Where a line of the CI file is, as `file:line`.
+type At<'a> = &'a dyn Fn(usize) -> String;
 
 /// Renders `ci`, read from `file`, as the pipeline of the project at `root`.
 pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> Rendered {
@@ -60,44 +49,8 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
         .display()
         .to_string();
     let at = |line: usize| format!("{shown}:{line}");
-    let mut skipped = ci.skipped.clone();
-    let mut unmapped = ci.unmapped.clone();
-    let mut build: Option<(BuildCmd, &CiCommand)> = None;
-    let mut run: Option<(RunCmd, &CiCommand)> = None;
-    let mut ready: Option<(ReadyCmd, &CiCommand)> = None;
-    let mut steps: Vec<&CiCommand> = Vec::new();
-    for cmd in &ci.commands {
-        let note = |why: String| Note {
-            line: cmd.line,
-            text: cmd.text.clone(),
-            why,
-        };
-        match classify(&cmd.text) {
-            Mapped::Build(b) if build.is_none() => build = Some((b, cmd)),
-            Mapped::Build(_) => {
-                unmapped.push(note("a second image: the pipeline builds one".into()))
-            }
-            Mapped::Run(r) if run.is_none() => run = Some((r, cmd)),
-            Mapped::Run(_) => {
-                unmapped.push(note("a second container: the pipeline runs one".into()))
-            }
-            Mapped::Probe(p)
-                if ready.is_none()
-                    && run.is_some()
-                    && steps.is_empty()
-                    && local_target(&p.url).is_some() =>
-            {
-                ready = Some((p, cmd))
-            }
-            Mapped::Probe(_) | Mapped::Host => steps.push(cmd),
-            Mapped::Done(why) => skipped.push(note(why.into())),
-            Mapped::Unmapped(why) => unmapped.push(note(why)),
-        }
-    }
-
-    skipped.sort_by_key(|n| n.line);
-    unmapped.sort_by_key(|n| n.line);
-    let mut out = String::new();
+    let mut parts = sort(ci);
+    let mut out = TomlText::default();
     let _ = writeln!(
         out,
         "# Slipway pipeline imported from {shown} ({}) by `slipway import`.\n\
@@ -105,138 +58,225 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
         ci.version
     );
     out.push_str("cleanup = \"always\"\n\n[image]\n");
-    match &build {
-        Some((b, cmd)) => {
-            let _ = writeln!(out, "# {}: {}", at(cmd.line), cmd.text);
-            if let Some(image) = &b.image {
-                let (name, tag) = split_image(image);
-                let _ = writeln!(out, "name = {}", quote(&name));
-                if let Some(tag) = tag {
-                    let _ = writeln!(out, "tag = {}", quote(&tag));
-                }
-            }
-            out.push_str("\n[build]\n");
-            let _ = writeln!(out, "context = {}", quote(&b.context));
-            if let Some(f) = &b.dockerfile {
-                let relative = if b.context == "." {
-                    Some(f.trim_start_matches("./").to_string())
-                } else {
-                    f.strip_prefix(&format!("{}/", b.context.trim_end_matches('/')))
-                        .map(str::to_string)
-                };
-                match relative {
-                    Some(f) => {
-                        let _ = writeln!(out, "dockerfile = {}", quote(&f));
-                    }
-                    None => unmapped.push(Note {
-                        line: cmd.line,
-                        text: format!("-f {f}"),
-                        why: "a Dockerfile outside the build context: set `dockerfile` by hand"
-                            .into(),
-                    }),
-                }
-            }
-            if !b.args.is_empty() {
-                let _ = writeln!(out, "args = {}", inline_table(&b.args));
-            }
-            if let Some(t) = &b.target {
-                let _ = writeln!(out, "target = {}", quote(t));
-            }
-            if b.no_cache {
-                out.push_str("no-cache = true\n");
-            }
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "# {shown} builds no image: the Dockerfile at the project's root is built.\n\n[build]\ncontext = \".\""
-            );
-        }
-    }
-
-    out.push_str("\n[run]\n");
-    let first_host_port = match &run {
-        Some((r, cmd)) => {
-            let _ = writeln!(out, "# {}: {}", at(cmd.line), cmd.text);
-            if let Some(dropped) = &r.dropped {
-                let _ = writeln!(
-                    out,
-                    "# (`{dropped}` is dropped: the readiness step waits instead)"
-                );
-            }
-            if r.ports.iter().any(|p| p.host.is_some()) {
-                out.push_str(
-                    "# The host ports it named may be taken: a free one is used, and host steps\n\
-                     # get it as SLIPWAY_HOST, SLIPWAY_PORT and SLIPWAY_URL.\n",
-                );
-            }
-            let ports: Vec<String> = r
-                .ports
-                .iter()
-                .map(|p| quote(&p.container.to_string()))
-                .collect();
-            let _ = writeln!(out, "ports = [{}]", ports.join(", "));
-            if !r.env.is_empty() {
-                let _ = writeln!(out, "env = {}", inline_table(&r.env));
-            }
-            if !r.command.is_empty() {
-                let argv: Vec<String> = r.command.iter().map(|a| quote(a)).collect();
-                let _ = writeln!(out, "command = [{}]", argv.join(", "));
-            }
-            r.ports.first().and_then(|p| p.host)
-        }
-        None => {
-            let exposed = std::fs::read_to_string(root.join("Dockerfile"))
-                .map(|d| crate::config::exposed_ports(&d))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "# {shown} runs no container: the Dockerfile's EXPOSEd port is published."
-            );
-            let ports: Vec<String> = exposed
-                .iter()
-                .take(1)
-                .map(|p| quote(&p.to_string()))
-                .collect();
-            let _ = writeln!(out, "ports = [{}]", ports.join(", "));
-            None
-        }
-    };
-
-    if let Some((p, cmd)) = &ready {
-        let _ = writeln!(out, "\n[ready]\n# {}: {}", at(cmd.line), cmd.text);
-        let (port, path) = local_target(&p.url).unwrap_or((0, "/".into()));
-        let container = run.as_ref().and_then(|(r, _)| {
-            r.ports
-                .iter()
-                .find(|m| m.host == Some(port) || (m.host.is_none() && m.container == port))
-                .map(|m| m.container)
-        });
-        match container {
-            Some(c) => {
-                let _ = writeln!(out, "http = {}\nport = {c}", quote(&path));
-            }
-            None => {
-                let _ = writeln!(out, "http = {}", quote(&p.url));
-            }
-        }
-        let status = if p.any_status { "100-599" } else { "200-399" };
-        let _ = writeln!(
-            out,
-            "status = {}   # {}\ntimeout = \"{}s\"   # as long as the command kept trying\ninterval = \"10ms\"   # a local port: looking often costs nothing",
-            quote(status),
-            if p.any_status {
-                "curl without -f accepts any answer"
-            } else {
-                "an error status fails it"
-            },
-            p.timeout.as_secs()
+    let outside = image_and_build(&mut out, &parts, &shown, &at);
+    parts.unmapped.extend(outside);
+    let host_port = run_section(&mut out, root, &parts, &shown, &at);
+    ready_section(&mut out, &parts, &at);
+    test_sections(&mut out, root, ci, &parts.steps, host_port, &at);
+    let mut secrets_to_set = Vec::new();
+    for deploy in &ci.deploys {
+        deploy_section(
+            &mut out,
+            deploy,
+            project,
+            &at,
+            &mut secrets_to_set,
+            &mut parts.unmapped,
         );
     }
+    notes(&mut out, &parts.skipped, &parts.unmapped, &at);
+    Rendered {
+        toml: out.finish(),
+        skipped: parts.skipped,
+        unmapped: parts.unmapped,
+        secrets_to_set,
+    }
+}
 
-    for cmd in &steps {
+/// Each command in the part of the pipeline it maps to.
+fn sort(ci: &CiConfig) -> Parts<'_> {
+    let mut parts = Parts {
+        build: None,
+        run: None,
+        ready: None,
+        steps: Vec::new(),
+        skipped: ci.skipped.clone(),
+        unmapped: ci.unmapped.clone(),
+    };
+    for cmd in &ci.commands {
+        let note = |why: String| Note {
+            line: cmd.line,
+            text: cmd.text.clone(),
+            why,
+        };
+        match classify(&cmd.text) {
+            Mapped::Build(b) if parts.build.is_none() => parts.build = Some((b, cmd)),
+            Mapped::Build(_) => parts
+                .unmapped
+                .push(note("a second image: the pipeline builds one".into())),
+            Mapped::Run(r) if parts.run.is_none() => parts.run = Some((r, cmd)),
+            Mapped::Run(_) => parts
+                .unmapped
+                .push(note("a second container: the pipeline runs one".into())),
+            Mapped::Probe(p)
+                if parts.ready.is_none()
+                    && parts.run.is_some()
+                    && parts.steps.is_empty()
+                    && local_target(&p.url).is_some() =>
+            {
+                parts.ready = Some((p, cmd))
+            }
+            Mapped::Probe(_) | Mapped::Host => parts.steps.push(cmd),
+            Mapped::Done(why) => parts.skipped.push(note(why.into())),
+            Mapped::Unmapped(why) => parts.unmapped.push(note(why)),
+        }
+    }
+    parts.skipped.sort_by_key(|n| n.line);
+    parts.unmapped.sort_by_key(|n| n.line);
+    parts
+}
+
+/// `[image]`'s values and `[build]`; what could not be mapped.
+fn image_and_build(out: &mut TomlText, parts: &Parts<'_>, shown: &str, at: At<'_>) -> Vec<Note> {
+    let mut unmapped = Vec::new();
+    let Some((b, cmd)) = &parts.build else {
+        let _ = writeln!(
+            out,
+            "# {shown} builds no image: the Dockerfile at the project's root is built.\n\n[build]\ncontext = \".\""
+        );
+        return unmapped;
+    };
+    let _ = writeln!(out, "# {}: {}", at(cmd.line), cmd.text);
+    if let Some(image) = &b.image {
+        let (name, tag) = split_image(image);
+        let _ = writeln!(out, "name = {}", quote(&name));
+        if let Some(tag) = tag {
+            let _ = writeln!(out, "tag = {}", quote(&tag));
+        }
+    }
+    out.push_str("\n[build]\n");
+    let _ = writeln!(out, "context = {}", quote(&b.context));
+    if let Some(f) = &b.dockerfile {
+        let relative = if b.context == "." {
+            Some(f.trim_start_matches("./").to_string())
+        } else {
+            f.strip_prefix(&format!("{}/", b.context.trim_end_matches('/')))
+                .map(str::to_string)
+        };
+        match relative {
+            Some(f) => {
+                let _ = writeln!(out, "dockerfile = {}", quote(&f));
+            }
+            None => unmapped.push(Note {
+                line: cmd.line,
+                text: format!("-f {f}"),
+                why: "a Dockerfile outside the build context: set `dockerfile` by hand".into(),
+            }),
+        }
+    }
+    if !b.args.is_empty() {
+        let _ = writeln!(out, "args = {}", inline_table(&b.args));
+    }
+    if let Some(t) = &b.target {
+        let _ = writeln!(out, "target = {}", quote(t));
+    }
+    if b.no_cache {
+        out.push_str("no-cache = true\n");
+    }
+    unmapped
+}
+
+/// `[run]`; the first host port the CI's container published, if any.
+fn run_section(
+    out: &mut TomlText,
+    root: &Path,
+    parts: &Parts<'_>,
+    shown: &str,
+    at: At<'_>,
+) -> Option<u16> {
+    out.push_str("\n[run]\n");
+    let Some((r, cmd)) = &parts.run else {
+        let exposed = std::fs::read_to_string(root.join("Dockerfile"))
+            .map(|d| crate::config::exposed_ports(&d))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "# {shown} runs no container: the Dockerfile's EXPOSEd port is published."
+        );
+        let ports: Vec<String> = exposed
+            .iter()
+            .take(1)
+            .map(|p| quote(&p.to_string()))
+            .collect();
+        let _ = writeln!(out, "ports = [{}]", ports.join(", "));
+        return None;
+    };
+    let _ = writeln!(out, "# {}: {}", at(cmd.line), cmd.text);
+    if let Some(dropped) = &r.dropped {
+        let _ = writeln!(
+            out,
+            "# (`{dropped}` is dropped: the readiness step waits instead)"
+        );
+    }
+    if r.ports.iter().any(|p| p.host.is_some()) {
+        out.push_str(
+            "# The host ports it named may be taken: a free one is used, and host steps\n\
+             # get it as SLIPWAY_HOST, SLIPWAY_PORT and SLIPWAY_URL.\n",
+        );
+    }
+    let ports: Vec<String> = r
+        .ports
+        .iter()
+        .map(|p| quote(&p.container.to_string()))
+        .collect();
+    let _ = writeln!(out, "ports = [{}]", ports.join(", "));
+    if !r.env.is_empty() {
+        let _ = writeln!(out, "env = {}", inline_table(&r.env));
+    }
+    if !r.command.is_empty() {
+        let argv: Vec<String> = r.command.iter().map(|a| quote(a)).collect();
+        let _ = writeln!(out, "command = [{}]", argv.join(", "));
+    }
+    r.ports.first().and_then(|p| p.host)
+}
+
+/// `[ready]`, from the CI's probe of the container.
+fn ready_section(out: &mut TomlText, parts: &Parts<'_>, at: At<'_>) {
+    let Some((p, cmd)) = &parts.ready else {
+        return;
+    };
+    let _ = writeln!(out, "\n[ready]\n# {}: {}", at(cmd.line), cmd.text);
+    let (port, path) = local_target(&p.url).unwrap_or((0, "/".into()));
+    let container = parts.run.as_ref().and_then(|(r, _)| {
+        r.ports
+            .iter()
+            .find(|m| m.host == Some(port) || (m.host.is_none() && m.container == port))
+            .map(|m| m.container)
+    });
+    match container {
+        Some(c) => {
+            let _ = writeln!(out, "http = {}\nport = {c}", quote(&path));
+        }
+        None => {
+            let _ = writeln!(out, "http = {}", quote(&p.url));
+        }
+    }
+    let status = if p.any_status { "100-599" } else { "200-399" };
+    let _ = writeln!(
+        out,
+        "status = {}   # {}\ntimeout = \"{}s\"   # as long as the command kept trying\ninterval = \"10ms\"   # a local port: looking often costs nothing",
+        quote(status),
+        if p.any_status {
+            "curl without -f accepts any answer"
+        } else {
+            "an error status fails it"
+        },
+        p.timeout.as_secs()
+    );
+}
+
+/// A `[[test]]` per remaining command, on the host.
+fn test_sections(
+    out: &mut TomlText,
+    root: &Path,
+    ci: &CiConfig,
+    steps: &[&CiCommand],
+    host_port: Option<u16>,
+    at: At<'_>,
+) {
+    for cmd in steps {
         let _ = writeln!(out, "\n[[test]]\n# {}", at(cmd.line));
-        let mut line = match first_host_port {
+        let mut line = match host_port {
             Some(port) => rewrite_port(&cmd.text, port),
             None => cmd.text.clone(),
         };
@@ -266,22 +306,13 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
             let _ = writeln!(out, "env = {}", inline_table(&env));
         }
     }
+}
 
-    let mut secrets_to_set = Vec::new();
-    for deploy in &ci.deploys {
-        deploy_section(
-            &mut out,
-            deploy,
-            project,
-            &at,
-            &mut secrets_to_set,
-            &mut unmapped,
-        );
-    }
-
+/// What was recognised without a step, and what was not imported.
+fn notes(out: &mut TomlText, skipped: &[Note], unmapped: &[Note], at: At<'_>) {
     if !skipped.is_empty() {
         out.push_str("\n# Recognised, with no step of their own:\n");
-        for n in &skipped {
+        for n in skipped {
             let _ = writeln!(
                 out,
                 "#   {}: {} ({})",
@@ -291,31 +322,26 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
             );
         }
     }
-    if !unmapped.is_empty() {
-        out.push_str("\n# NOT IMPORTED: add these by hand or remove them.\n");
-        for n in &unmapped {
+    if unmapped.is_empty() {
+        return;
+    }
+    out.push_str("\n# NOT IMPORTED: add these by hand or remove them.\n");
+    for n in unmapped {
+        let _ = writeln!(
+            out,
+            "#   {}: {} ({})",
+            at(n.line),
+            n.text.replace('\n', " "),
+            n.why
+        );
+        // A command can be kept as it is, as a host step: uncomment it.
+        if n.text.contains(' ') && !n.text.contains('\n') {
             let _ = writeln!(
                 out,
-                "#   {}: {} ({})",
-                at(n.line),
-                n.text.replace('\n', " "),
-                n.why
+                "#   To keep it as a host step:\n# [[test]]\n# run = {}\n# in = \"host\"",
+                quote(&n.text)
             );
-            // A command can be kept as it is, as a host step: uncomment it.
-            if n.text.contains(' ') && !n.text.contains('\n') {
-                let _ = writeln!(
-                    out,
-                    "#   To keep it as a host step:\n# [[test]]\n# run = {}\n# in = \"host\"",
-                    quote(&n.text)
-                );
-            }
         }
-    }
-    Rendered {
-        toml: out,
-        skipped,
-        unmapped,
-        secrets_to_set,
     }
 }
 
@@ -338,10 +364,10 @@ fn is_hub_trigger(text: &str) -> bool {
 }
 
 fn deploy_section(
-    out: &mut String,
+    out: &mut TomlText,
     deploy: &CiDeploy,
     project: &str,
-    at: &dyn Fn(usize) -> String,
+    at: At<'_>,
     secrets: &mut Vec<String>,
     unmapped: &mut Vec<Note>,
 ) {
