@@ -317,15 +317,54 @@ pub(crate) fn resolve(
     err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
 ) -> Result<Pipeline, ConfigError> {
     let default_name = super::default_name(root);
-    let image = ImageRef {
-        name: match file.image.name {
+    let image = resolve_image(file.image, &default_name, err)?;
+    let build = resolve_build(root, file.build, err)?;
+    let run = resolve_run(file.run, &default_name, err)?;
+    let ready = match file.ready {
+        None => None,
+        Some(section) => Some(resolve_ready(section, &run, err)?),
+    };
+    let tests = file
+        .tests
+        .into_iter()
+        .map(|t| resolve_test(t, &run, err))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deploys = file
+        .deploy
+        .into_iter()
+        .map(|(name, section)| resolve_deploy(name, section, &default_name, err))
+        .collect::<Result<Vec<_>, _>>()?;
+    let push = resolve_push(file.push, &image, err)?;
+    Ok(Pipeline {
+        project: default_name,
+        root: root.to_path_buf(),
+        source,
+        push,
+        image,
+        build,
+        run,
+        ready,
+        tests,
+        cleanup: file.cleanup,
+        deploys,
+    })
+}
+
+/// `[image]`: the name (the project's by default) and the tag.
+fn resolve_image(
+    section: ImageSection,
+    default_name: &str,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<ImageRef, ConfigError> {
+    Ok(ImageRef {
+        name: match section.name {
             Some(name) => {
                 check_image_name(name.get_ref()).map_err(|m| err(name.span(), m))?;
                 name.into_inner()
             }
-            None => default_name.clone(),
+            None => default_name.to_string(),
         },
-        tag: match file.image.tag {
+        tag: match section.tag {
             Some(tag) => {
                 let ok = !tag.get_ref().is_empty()
                     && tag.get_ref().len() <= 128
@@ -346,9 +385,16 @@ pub(crate) fn resolve(
             }
             None => "latest".into(),
         },
-    };
+    })
+}
 
-    let context = match &file.build.context {
+/// `[build]`: the context folder and the Dockerfile in it, checked.
+fn resolve_build(
+    root: &Path,
+    section: BuildSection,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<BuildSpec, ConfigError> {
+    let context = match &section.context {
         Some(ctx) => {
             let dir = root.join(ctx.get_ref());
             if !dir.is_dir() {
@@ -365,7 +411,7 @@ pub(crate) fn resolve(
         }
         None => root.to_path_buf(),
     };
-    let dockerfile = file.build.dockerfile.unwrap_or_else(|| "Dockerfile".into());
+    let dockerfile = section.dockerfile.unwrap_or_else(|| "Dockerfile".into());
     if !context.join(&dockerfile).is_file() {
         return Err(ConfigError::new(format!(
             "no Dockerfile at {}",
@@ -373,24 +419,31 @@ pub(crate) fn resolve(
         ))
         .with_hint("Add a Dockerfile, or set `dockerfile` under [build] in slipway.toml."));
     }
-    let build = BuildSpec {
+    Ok(BuildSpec {
         dockerfile,
         context,
-        args: file.build.args,
-        target: file.build.target.filter(|t| !t.is_empty()),
-        no_cache: file.build.no_cache,
-        builder: file.build.builder,
-    };
+        args: section.args,
+        target: section.target.filter(|t| !t.is_empty()),
+        no_cache: section.no_cache,
+        builder: section.builder,
+    })
+}
 
+/// `[run]`: ports, environment, secrets and command.
+fn resolve_run(
+    section: RunSection,
+    default_name: &str,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<RunSpec, ConfigError> {
     let mut ports = Vec::new();
-    for p in &file.run.ports {
+    for p in &section.ports {
         ports.push(PortMapping::parse(p.get_ref()).map_err(|m| err(p.span(), m))?);
     }
     let mut secrets = BTreeMap::new();
-    for (name, reference) in &file.run.secrets {
-        let id = crate::secrets::SecretId::parse_reference(reference.get_ref(), &default_name)
+    for (name, reference) in &section.secrets {
+        let id = crate::secrets::SecretId::parse_reference(reference.get_ref(), default_name)
             .map_err(|m| err(reference.span(), m))?;
-        if file.run.env.contains_key(name) {
+        if section.env.contains_key(name) {
             return Err(err(
                 reference.span(),
                 format!("{name} is set in both [run.env] and [run.secrets]"),
@@ -398,179 +451,177 @@ pub(crate) fn resolve(
         }
         secrets.insert(name.clone(), id);
     }
-    let run = RunSpec {
+    Ok(RunSpec {
         ports,
-        env: file.run.env,
+        env: section.env,
         secrets,
-        command: file.run.command.map(|c| match c {
+        command: section.command.map(|c| match c {
             CommandField::Shell(line) => CommandLine::Shell(line).argv(),
             CommandField::Argv(argv) => argv,
         }),
-    };
+    })
+}
 
-    let ready = match file.ready {
-        None => None,
-        Some(section) => Some(resolve_ready(section, &run, err)?),
-    };
-
-    let mut tests = Vec::new();
-    for t in file.tests {
-        let span = t.run.span();
-        let command = match t.run.into_inner() {
-            CommandField::Shell(line) if line.trim().is_empty() => {
-                return Err(err(span, "a test step's `run` cannot be empty".into()));
-            }
-            CommandField::Argv(argv) if argv.is_empty() => {
-                return Err(err(
-                    span,
-                    "a test step's `run` array cannot be empty".into(),
-                ));
-            }
-            CommandField::Shell(line) => CommandLine::Shell(line),
-            CommandField::Argv(argv) => CommandLine::Argv(argv),
-        };
-        if t.place == StepPlace::Host && run.ports.is_empty() {
+/// One `[[test]]` step.
+fn resolve_test(
+    t: TestSection,
+    run: &RunSpec,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<TestSpec, ConfigError> {
+    let span = t.run.span();
+    let command = match t.run.into_inner() {
+        CommandField::Shell(line) if line.trim().is_empty() => {
+            return Err(err(span, "a test step's `run` cannot be empty".into()));
+        }
+        CommandField::Argv(argv) if argv.is_empty() => {
             return Err(err(
                 span,
-                "a test step `in = \"host\"` needs a published port to reach the service".into(),
-            )
-            .with_hint("Add `ports = [\"8080:80\"]` under [run]."));
-        }
-        let timeout = match t.timeout {
-            Some(d) => crate::duration::parse(d.get_ref()).map_err(|m| err(d.span(), m))?,
-            None => DEFAULT_TEST_TIMEOUT,
-        };
-        let cache_span = t.cache.as_ref().map_or(span.clone(), |c| c.span());
-        let cache: Vec<std::path::PathBuf> = t
-            .cache
-            .map(|c| c.into_inner().into_iter().map(Into::into).collect())
-            .unwrap_or_default();
-        if !cache.is_empty() && t.place != StepPlace::Host {
-            return Err(err(
-                cache_span,
-                "`cache` is for host steps: a container step runs in a fresh container".into(),
-            )
-            .with_hint("Add `in = \"host\"`, or remove `cache`."));
-        }
-        if let Some(bad) = cache.iter().find(|p| {
-            p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir)
-        }) {
-            return Err(err(
-                cache_span,
-                format!("cache file {} is not inside the project", bad.display()),
+                "a test step's `run` array cannot be empty".into(),
             ));
         }
-        tests.push(TestSpec {
-            name: t.name.unwrap_or_else(|| command.display()),
-            command,
-            place: t.place,
-            env: t.env,
-            timeout,
-            cache,
-        });
+        CommandField::Shell(line) => CommandLine::Shell(line),
+        CommandField::Argv(argv) => CommandLine::Argv(argv),
+    };
+    if t.place == StepPlace::Host && run.ports.is_empty() {
+        return Err(err(
+            span,
+            "a test step `in = \"host\"` needs a published port to reach the service".into(),
+        )
+        .with_hint("Add `ports = [\"8080:80\"]` under [run]."));
     }
+    let timeout = match t.timeout {
+        Some(d) => crate::duration::parse(d.get_ref()).map_err(|m| err(d.span(), m))?,
+        None => DEFAULT_TEST_TIMEOUT,
+    };
+    let cache_span = t.cache.as_ref().map_or(span.clone(), |c| c.span());
+    let cache: Vec<std::path::PathBuf> = t
+        .cache
+        .map(|c| c.into_inner().into_iter().map(Into::into).collect())
+        .unwrap_or_default();
+    if !cache.is_empty() && t.place != StepPlace::Host {
+        return Err(err(
+            cache_span,
+            "`cache` is for host steps: a container step runs in a fresh container".into(),
+        )
+        .with_hint("Add `in = \"host\"`, or remove `cache`."));
+    }
+    if let Some(bad) = cache
+        .iter()
+        .find(|p| p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir))
+    {
+        return Err(err(
+            cache_span,
+            format!("cache file {} is not inside the project", bad.display()),
+        ));
+    }
+    Ok(TestSpec {
+        name: t.name.unwrap_or_else(|| command.display()),
+        command,
+        place: t.place,
+        env: t.env,
+        timeout,
+        cache,
+    })
+}
 
-    let mut deploys = Vec::new();
-    for (name, section) in file.deploy {
-        let kind_span = section.kind.span();
-        let kind = section.kind.into_inner();
-        if name.is_empty() || name.contains('/') || name.len() > 64 {
-            return Err(err(
-                kind_span,
-                format!("deploy trigger name {name:?}: use letters, digits, '-' and '_'"),
-            ));
-        }
-        if let (super::DeployKind::Dockerhub, Some(run)) = (kind, &section.run) {
-            return Err(err(
-                run.span(),
-                format!("[deploy.{name}] is a Docker Hub trigger: its URL is the secret, it has no `run`"),
-            )
-            .with_hint(format!(
-                "Remove `run`, and keep the URL in the keychain: `slipway secret set deploy-trigger {default_name}/{name}`."
-            )));
-        }
-        let is_webhook = kind == super::DeployKind::Webhook;
-        let webhook_only = section.method.is_some()
-            || section.url.is_some()
-            || !section.headers.is_empty()
-            || section.body.is_some()
-            || section.signature.is_some();
-        if webhook_only && !is_webhook {
-            return Err(err(
+/// One `[deploy.NAME]` trigger.
+fn resolve_deploy(
+    name: String,
+    section: DeploySection,
+    default_name: &str,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<super::DeployTrigger, ConfigError> {
+    let kind_span = section.kind.span();
+    let kind = section.kind.into_inner();
+    if name.is_empty() || name.contains('/') || name.len() > 64 {
+        return Err(err(
+            kind_span,
+            format!("deploy trigger name {name:?}: use letters, digits, '-' and '_'"),
+        ));
+    }
+    if let (super::DeployKind::Dockerhub, Some(run)) = (kind, &section.run) {
+        return Err(err(
+            run.span(),
+            format!("[deploy.{name}] is a Docker Hub trigger: its URL is the secret, it has no `run`"),
+        )
+        .with_hint(format!(
+            "Remove `run`, and keep the URL in the keychain: `slipway secret set deploy-trigger {default_name}/{name}`."
+        )));
+    }
+    let is_webhook = kind == super::DeployKind::Webhook;
+    let webhook_only = section.method.is_some()
+        || section.url.is_some()
+        || !section.headers.is_empty()
+        || section.body.is_some()
+        || section.signature.is_some();
+    if webhook_only && !is_webhook {
+        return Err(err(
+            kind_span.clone(),
+            format!(
+                "[deploy.{name}]: `method`, `url`, `headers`, `body` and `signature` are for kind = \"webhook\""
+            ),
+        ));
+    }
+    let method = section
+        .method
+        .clone()
+        .unwrap_or_else(|| "POST".into())
+        .to_uppercase();
+    if is_webhook && !["POST", "PUT", "PATCH", "GET"].contains(&method.as_str()) {
+        return Err(err(
+            kind_span.clone(),
+            format!("[deploy.{name}]: method {method:?}: use POST, PUT, PATCH or GET"),
+        ));
+    }
+    if let Some(url) = &section.url
+        && reqwest::Url::parse(url.get_ref()).is_err()
+    {
+        return Err(err(url.span(), format!("invalid URL {:?}", url.get_ref())));
+    }
+    if section
+        .branch
+        .as_deref()
+        .is_some_and(|b| b.trim().is_empty())
+    {
+        return Err(err(
+            kind_span,
+            format!("[deploy.{name}] has an empty `branch`"),
+        ));
+    }
+    let github_target = match kind {
+        super::DeployKind::GithubWorkflow => Some(section.workflow.clone().ok_or_else(|| {
+            err(
                 kind_span.clone(),
                 format!(
-                    "[deploy.{name}]: `method`, `url`, `headers`, `body` and `signature` are for kind = \"webhook\""
+                    "[deploy.{name}] needs `workflow`, the workflow's file name (\"deploy.yml\")"
                 ),
-            ));
-        }
-        let method = section
-            .method
-            .clone()
-            .unwrap_or_else(|| "POST".into())
-            .to_uppercase();
-        if is_webhook && !["POST", "PUT", "PATCH", "GET"].contains(&method.as_str()) {
-            return Err(err(
+            )
+        })?),
+        super::DeployKind::GithubDispatch => Some(section.event.clone().ok_or_else(|| {
+            err(
                 kind_span.clone(),
-                format!("[deploy.{name}]: method {method:?}: use POST, PUT, PATCH or GET"),
-            ));
-        }
-        if let Some(url) = &section.url
-            && reqwest::Url::parse(url.get_ref()).is_err()
-        {
-            return Err(err(url.span(), format!("invalid URL {:?}", url.get_ref())));
-        }
-        if section
-            .branch
-            .as_deref()
-            .is_some_and(|b| b.trim().is_empty())
-        {
-            return Err(err(
-                kind_span,
-                format!("[deploy.{name}] has an empty `branch`"),
-            ));
-        }
-        let github_target = match kind {
-            super::DeployKind::GithubWorkflow => Some(section.workflow.clone().ok_or_else(|| {
-                err(kind_span.clone(), format!("[deploy.{name}] needs `workflow`, the workflow's file name (\"deploy.yml\")"))
-            })?),
-            super::DeployKind::GithubDispatch => Some(section.event.clone().ok_or_else(|| {
-                err(kind_span.clone(), format!("[deploy.{name}] needs `event`, the repository_dispatch event type"))
-            })?),
-            super::DeployKind::Circleci => section.project_slug.clone(),
-            _ => None,
-        };
-        let webhook = is_webhook.then(|| super::Webhook {
-            method,
-            url: section.url.map(Spanned::into_inner),
-            headers: section.headers,
-            body: section.body,
-            signature: section.signature,
-        });
-        deploys.push(super::DeployTrigger {
-            name,
-            kind,
-            branch: section.branch,
-            run: section.run.map(Spanned::into_inner),
-            webhook,
-            after_merge: section.after_merge,
-            github_target,
-            inputs: section.inputs,
-        });
-    }
-
-    let push = resolve_push(file.push, &image, err)?;
-    Ok(Pipeline {
-        project: default_name,
-        root: root.to_path_buf(),
-        source,
-        push,
-        image,
-        build,
-        run,
-        ready,
-        tests,
-        cleanup: file.cleanup,
-        deploys,
+                format!("[deploy.{name}] needs `event`, the repository_dispatch event type"),
+            )
+        })?),
+        super::DeployKind::Circleci => section.project_slug.clone(),
+        _ => None,
+    };
+    let webhook = is_webhook.then(|| super::Webhook {
+        method,
+        url: section.url.map(Spanned::into_inner),
+        headers: section.headers,
+        body: section.body,
+        signature: section.signature,
+    });
+    Ok(super::DeployTrigger {
+        name,
+        kind,
+        branch: section.branch,
+        run: section.run.map(Spanned::into_inner),
+        webhook,
+        after_merge: section.after_merge,
+        github_target,
+        inputs: section.inputs,
     })
 }
 
