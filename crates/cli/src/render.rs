@@ -176,39 +176,8 @@ impl RunView {
                 engine,
                 steps,
                 ..
-            } => {
-                self.steps = steps.clone();
-                let git = git
-                    .as_ref()
-                    .map(|g| {
-                        format!(
-                            " ({} @ {}{})",
-                            g.branch.as_deref().unwrap_or("detached"),
-                            &g.commit[..g.commit.len().min(7)],
-                            if g.dirty { ", uncommitted changes" } else { "" }
-                        )
-                    })
-                    .unwrap_or_default();
-                self.line(&format!("{} {project} → {image}{git}", s.bold("slipway")));
-                if self.verbose {
-                    self.line(&s.dim(&format!("  on the Docker engine at {engine}")));
-                }
-            }
-            Event::StepStarted { step } => {
-                let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
-                pb.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner:.cyan} {prefix:30} {elapsed:>4} {wide_msg:.dim}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
-                pb.set_prefix(self.step_name(*step).to_string());
-                pb.enable_steady_tick(Duration::from_millis(100));
-                if !std::io::stdout().is_terminal() {
-                    pb.set_draw_target(ProgressDrawTarget::hidden());
-                }
-                self.spinner = Some(pb);
-            }
+            } => self.run_started(project, image, git.as_ref(), engine, steps),
+            Event::StepStarted { step } => self.step_started(*step),
             Event::BuildStepStarted {
                 number,
                 total,
@@ -251,98 +220,157 @@ impl RunView {
                     pb.set_message(name.clone());
                 }
             }
-            Event::Log { step, stream, line } => {
-                let kind = self.steps.get(*step).map(|s| s.kind);
-                let show = self.verbose
-                    || (kind == Some(StepKind::Test) && *stream != LogStream::Container);
-                if show {
-                    let prefix = if *stream == LogStream::Container {
-                        "  ┆ "
-                    } else {
-                        "  │ "
-                    };
-                    self.line(&format!("{}{line}", s.dim(prefix)));
-                }
-            }
+            Event::Log { step, stream, line } => self.log(*step, *stream, line),
             Event::StepFinished {
                 step,
                 status,
                 duration_ms,
                 message,
                 ..
-            } => {
-                if let Some(pb) = self.spinner.take() {
-                    pb.finish_and_clear();
-                }
-                let took = if *status == StepStatus::Skipped && *duration_ms == 0 {
-                    String::new()
-                } else {
-                    dur(Duration::from_millis(*duration_ms))
-                };
-                let mark = match status {
-                    StepStatus::Passed => s.green("✓"),
-                    StepStatus::Failed => s.red("✗"),
-                    StepStatus::Skipped => s.dim("–"),
-                    StepStatus::Cancelled => s.yellow("■"),
-                };
-                let name = self.step_name(*step).to_string();
-                let kind = self.steps.get(*step).map(|s| s.kind);
-                let note = match (status, kind) {
-                    (StepStatus::Passed, Some(StepKind::Build)) if self.build_steps.1 > 0 => {
-                        format!(
-                            "{} instructions, {} cached",
-                            self.build_steps.1, self.build_steps.0
-                        )
-                    }
-                    (StepStatus::Passed, Some(StepKind::Run)) => {
-                        self.url.clone().unwrap_or_default()
-                    }
-                    (StepStatus::Failed, _) => String::new(),
-                    _ => message.clone().unwrap_or_default(),
-                };
-                self.line(&format!("{mark} {name:30} {took:>6}  {}", s.dim(&note)));
-                if *status == StepStatus::Failed
-                    && let Some(message) = message
-                {
-                    for (i, l) in message.lines().enumerate() {
-                        self.line(&if i == 0 {
-                            format!("  {}", s.red(l))
-                        } else {
-                            format!("  {}", s.dim(l))
-                        });
-                    }
-                }
-            }
+            } => self.step_finished(*step, *status, *duration_ms, message.as_deref()),
             Event::RunFinished {
                 outcome,
                 duration_ms,
                 ..
-            } => {
-                let took = dur(Duration::from_millis(*duration_ms));
-                let run = seq
-                    .map(|n| format!(" · run #{n} (`slipway logs {n}`)"))
-                    .unwrap_or_default();
-                let text = match outcome {
-                    Outcome::Passed => format!("{} in {took}{run}", s.green(&s.bold("PASSED"))),
-                    Outcome::Failed { step_name, .. } => format!(
-                        "{} at {step_name:?} after {took}{run}",
-                        s.red(&s.bold("FAILED"))
-                    ),
-                    Outcome::Cancelled => format!(
-                        "{} after {took}{run}; containers removed",
-                        s.yellow(&s.bold("CANCELLED"))
-                    ),
-                    Outcome::Error { problem, .. } => {
-                        let hint = problem_hint(problem)
-                            .map(|h| format!("\n{} {h}", s.yellow("hint:")))
-                            .unwrap_or_default();
-                        format!("{} {}{hint}", s.red(&s.bold("ERROR")), problem.message)
-                    }
-                };
-                self.line(&text);
-            }
+            } => self.run_finished(outcome, *duration_ms, seq),
             Event::ImageBuilt { .. } => {}
         }
+    }
+
+    /// The run's first line: project, image, branch and commit.
+    fn run_started(
+        &mut self,
+        project: &str,
+        image: &str,
+        git: Option<&slipway_core::event::GitInfo>,
+        engine: &str,
+        steps: &[StepInfo],
+    ) {
+        let s = &self.style;
+        self.steps = steps.to_vec();
+        let git = git
+            .map(|g| {
+                format!(
+                    " ({} @ {}{})",
+                    g.branch.as_deref().unwrap_or("detached"),
+                    &g.commit[..g.commit.len().min(7)],
+                    if g.dirty { ", uncommitted changes" } else { "" }
+                )
+            })
+            .unwrap_or_default();
+        self.line(&format!("{} {project} → {image}{git}", s.bold("slipway")));
+        if self.verbose {
+            self.line(&s.dim(&format!("  on the Docker engine at {engine}")));
+        }
+    }
+
+    /// A spinner for the step while it runs (on a terminal).
+    fn step_started(&mut self, step: usize) {
+        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner:.cyan} {prefix:30} {elapsed:>4} {wide_msg:.dim}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        pb.set_prefix(self.step_name(step).to_string());
+        pb.enable_steady_tick(Duration::from_millis(100));
+        if !std::io::stdout().is_terminal() {
+            pb.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        self.spinner = Some(pb);
+    }
+
+    /// A log line: a test's output always, the rest with --verbose.
+    fn log(&mut self, step: usize, stream: LogStream, line: &str) {
+        let s = &self.style;
+        let kind = self.steps.get(step).map(|s| s.kind);
+        let show = self.verbose || (kind == Some(StepKind::Test) && stream != LogStream::Container);
+        if show {
+            let prefix = if stream == LogStream::Container {
+                "  ┆ "
+            } else {
+                "  │ "
+            };
+            self.line(&format!("{}{line}", s.dim(prefix)));
+        }
+    }
+
+    /// The step's line: mark, name, time and a note; a failure's message.
+    fn step_finished(
+        &mut self,
+        step: usize,
+        status: StepStatus,
+        duration_ms: u64,
+        message: Option<&str>,
+    ) {
+        let s = &self.style;
+        if let Some(pb) = self.spinner.take() {
+            pb.finish_and_clear();
+        }
+        let took = if status == StepStatus::Skipped && duration_ms == 0 {
+            String::new()
+        } else {
+            dur(Duration::from_millis(duration_ms))
+        };
+        let mark = match status {
+            StepStatus::Passed => s.green("✓"),
+            StepStatus::Failed => s.red("✗"),
+            StepStatus::Skipped => s.dim("–"),
+            StepStatus::Cancelled => s.yellow("■"),
+        };
+        let name = self.step_name(step).to_string();
+        let kind = self.steps.get(step).map(|s| s.kind);
+        let note = match (status, kind) {
+            (StepStatus::Passed, Some(StepKind::Build)) if self.build_steps.1 > 0 => {
+                format!(
+                    "{} instructions, {} cached",
+                    self.build_steps.1, self.build_steps.0
+                )
+            }
+            (StepStatus::Passed, Some(StepKind::Run)) => self.url.clone().unwrap_or_default(),
+            (StepStatus::Failed, _) => String::new(),
+            _ => message.unwrap_or_default().to_string(),
+        };
+        self.line(&format!("{mark} {name:30} {took:>6}  {}", s.dim(&note)));
+        if status == StepStatus::Failed
+            && let Some(message) = message
+        {
+            for (i, l) in message.lines().enumerate() {
+                self.line(&if i == 0 {
+                    format!("  {}", s.red(l))
+                } else {
+                    format!("  {}", s.dim(l))
+                });
+            }
+        }
+    }
+
+    /// The verdict, with the run's history number.
+    fn run_finished(&self, outcome: &Outcome, duration_ms: u64, seq: Option<i64>) {
+        let s = &self.style;
+        let took = dur(Duration::from_millis(duration_ms));
+        let run = seq
+            .map(|n| format!(" · run #{n} (`slipway logs {n}`)"))
+            .unwrap_or_default();
+        let text = match outcome {
+            Outcome::Passed => format!("{} in {took}{run}", s.green(&s.bold("PASSED"))),
+            Outcome::Failed { step_name, .. } => format!(
+                "{} at {step_name:?} after {took}{run}",
+                s.red(&s.bold("FAILED"))
+            ),
+            Outcome::Cancelled => format!(
+                "{} after {took}{run}; containers removed",
+                s.yellow(&s.bold("CANCELLED"))
+            ),
+            Outcome::Error { problem, .. } => {
+                let hint = problem_hint(problem)
+                    .map(|h| format!("\n{} {h}", s.yellow("hint:")))
+                    .unwrap_or_default();
+                format!("{} {}{hint}", s.red(&s.bold("ERROR")), problem.message)
+            }
+        };
+        self.line(&text);
     }
 }
 
