@@ -646,6 +646,8 @@ def test_pull_request_flow(h):
         git(project, "switch", "-qc", "feature/next")
         h.driver.execute_script("window.dispatchEvent(new Event('focus'))")
         wait_for("the switched branch", lambda: "feature/next" in (h.text("[data-testid=branch-chip]") or ""), 15)
+        wait_for("the project list's branch", lambda: h.driver.execute_script(
+            "return [...document.querySelectorAll('.sidebar .project .branch')].some((b) => b.textContent.trim() === 'feature/next');"), 15)
     finally:
         forget_project(h, project, secrets=["cities/hub"])
 

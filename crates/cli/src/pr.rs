@@ -489,6 +489,8 @@ async fn merge(dir: &Path, how: &MergeHow) -> Result<u8, Problem> {
             Err(problem) => Err(problem),
         };
     }
+    // Listening for Ctrl-C from before the arming: it then only stops following.
+    let cancel = cancel_on_ctrl_c();
     if let Err(problem) = follow.arm(&pull.head_sha, how.method).await {
         return match problem.code {
             ErrorCode::Conflict => refused(problem, json),
@@ -522,7 +524,6 @@ async fn merge(dir: &Path, how: &MergeHow) -> Result<u8, Problem> {
         }
         return Ok(EXIT_PENDING);
     }
-    let cancel = cancel_on_ctrl_c();
     let mut merged: Option<(String, String)> = None;
     let mut disarmed: Option<DisarmReason> = None;
     let followed = follow

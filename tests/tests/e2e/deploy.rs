@@ -397,3 +397,73 @@ fn a_circleci_pipeline_followed_to_its_end() {
         "deploy failed: https://app.circleci.com/pipelines/gh/octo/circled/101",
     );
 }
+
+/// Whether any process's arguments hold `needle`.
+fn in_any_cmdline(needle: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|args| String::from_utf8_lossy(&args).contains(needle))
+}
+
+#[test]
+fn a_secret_command_deploys_with_its_environment_out_of_other_users_sight() {
+    let (world, _parent, dir, first) = project_on_github(
+        "shipcmd",
+        "master",
+        "[deploy.script]\nkind = \"command\"\nbranch = \"master\"\n",
+    );
+    world
+        .fake
+        .post_status("octo/shipcmd", &first, "ci/circleci: build", "success");
+    let marker = "shipcmdsecretmarker0451";
+    let secret = format!(
+        "sleep 2; echo {marker} >/dev/null; touch \"deployed-$SLIPWAY_DEPLOY_SHA-$SLIPWAY_DEPLOY_BRANCH\"; echo done"
+    );
+    let set = world.slipway(
+        &["secret", "set", "deploy-trigger", "shipcmd/script"],
+        &secret,
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(["deploy"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = world.env(cmd).spawn().unwrap();
+    let deployed = dir.join(format!("deployed-{first}-master"));
+    let mut looked = 0;
+    while child.try_wait().unwrap().is_none() {
+        if !deployed.exists() {
+            assert!(
+                !in_any_cmdline(marker),
+                "the secret command is in a process's arguments"
+            );
+            looked += 1;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(looked > 10, "looked while it ran ({looked} times)");
+    assert!(
+        deployed.exists(),
+        "the command saw SLIPWAY_DEPLOY_SHA and SLIPWAY_DEPLOY_BRANCH"
+    );
+    has(&stdout, &format!("deployed {}", &first[..7]));
+}

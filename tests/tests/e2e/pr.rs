@@ -490,6 +490,34 @@ fn an_arming_detaches_disarms_and_a_push_disarms_it() {
     has(&disarm.stdout, "disarmed #1");
     assert_eq!(armed(&world), serde_json::json!([]));
 
+    // Ctrl-C while following: exit 130, and the arming stays (it says so).
+    let child = spawn_in(&world, &dir, &["pr", "merge", "--when-green"]);
+    wait_until("the arming", 30, || armed(&world)[0]["number"] == 1);
+    let looks = || {
+        world
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.ends_with("/pulls/1"))
+            .count()
+    };
+    let before = looks();
+    wait_until("a look while armed", 30, || looks() > before);
+    let pid = child.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let stopped = finished(child, 10);
+    assert_eq!(stopped.code, 130, "{}\n{}", stopped.stdout, stopped.stderr);
+    has(&stopped.stderr, "stays armed to merge when green");
+    assert_eq!(armed(&world)[0]["number"], 1);
+    let disarm = slipway_in(&world, &dir, &["pr", "disarm"]);
+    assert_eq!(disarm.code, 0, "{}", disarm.stderr);
+
     // A new push while armed disarms it: nothing merged, exit 1.
     let master = git(&bare, &["rev-parse", "master"]);
     let child = spawn_in(&world, &dir, &["pr", "merge", "--when-green"]);

@@ -14,6 +14,11 @@ use super::DeployState;
 
 /// How long a trigger's request may take before its outcome is unknown.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where a secret command waits for the shell.
+const SECRET_COMMAND_ENV: &str = "SLIPWAY_DEPLOY_COMMAND";
+/// The shell's script for a secret command: read it, forget it, run it.
+const SECRET_SCRIPT: &str = "c=$SLIPWAY_DEPLOY_COMMAND; unset SLIPWAY_DEPLOY_COMMAND; eval \"$c\"";
+
 /// How long a deploy command may run.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -178,8 +183,16 @@ pub(super) async fn command(
         _ => text.to_string(),
     };
     let mut cmd = tokio::process::Command::new("/bin/sh");
-    cmd.args(["-c", line])
-        .current_dir(context.root)
+    match secret {
+        // A secret command goes to the shell in its environment, which only
+        // its user can read, never in its arguments (every user's `ps`); the
+        // shell takes it out before running it.
+        Some(_) => cmd
+            .args(["-c", SECRET_SCRIPT])
+            .env(SECRET_COMMAND_ENV, line),
+        None => cmd.args(["-c", line]),
+    };
+    cmd.current_dir(context.root)
         .env("SLIPWAY_PROJECT", context.project)
         .env("SLIPWAY_DEPLOY_TRIGGER", context.trigger)
         .env("SLIPWAY_DEPLOY_BRANCH", context.branch)
