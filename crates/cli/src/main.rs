@@ -309,7 +309,11 @@ async fn recover_orphans(engine: Option<&Engine>) {
 async fn dispatch(command: Command) -> Result<u8, Problem> {
     if matches!(
         command,
-        Command::History { .. } | Command::Logs { .. } | Command::Clean { .. }
+        Command::History { .. }
+            | Command::Logs { .. }
+            | Command::Clean { .. }
+            | Command::Deploy { .. }
+            | Command::Deploys { .. }
     ) {
         recover_orphans(None).await;
     }

@@ -1,13 +1,16 @@
 //! Crash recovery: a run whose process is gone (`kill -9`, a crash, the
 //! machine losing power) is finished by the next command or app start: its
 //! containers are removed and its history row says it was interrupted, at
-//! the step it had reached. Runs going on in another process are left alone.
+//! the step it had reached. A deploy left firing by a gone process is marked
+//! unknown (its request may or may not have arrived), so it can be sent
+//! again. Runs and deploys going on in another process are left alone.
 
 use serde::Serialize;
 
 use crate::engine::Engine;
 use std::path::PathBuf;
 
+use crate::store::deploys::DeployRecord;
 use crate::store::{History, Interrupted};
 
 /// What recovery found and did.
@@ -15,6 +18,8 @@ use crate::store::{History, Interrupted};
 pub struct Recovered {
     /// Runs marked interrupted.
     pub runs: Vec<Interrupted>,
+    /// Deploys left firing, now unknown.
+    pub deploys: Vec<DeployRecord>,
     /// Containers of gone processes that were removed.
     pub containers: Vec<String>,
 }
@@ -22,6 +27,25 @@ pub struct Recovered {
 impl Recovered {
     /// The sentence telling the user, when there is anything to tell.
     pub fn summary(&self) -> Option<String> {
+        let deploys = self.deploys.iter().map(|d| {
+            format!(
+                "the deploy of {} via {} ({}) was interrupted: its outcome is unknown",
+                crate::git::short_sha(&d.sha),
+                d.trigger,
+                d.project
+            )
+        });
+        let deploys: Vec<String> = deploys.collect();
+        let runs = self.runs_summary();
+        match (runs, deploys.is_empty()) {
+            (None, true) => None,
+            (Some(runs), true) => Some(runs),
+            (None, false) => Some(deploys.join("; ")),
+            (Some(runs), false) => Some(format!("{runs}; {}", deploys.join("; "))),
+        }
+    }
+
+    fn runs_summary(&self) -> Option<String> {
         if self.runs.is_empty() && self.containers.is_empty() {
             return None;
         }
@@ -63,8 +87,19 @@ pub async fn recover(engine: Option<&Engine>, history: Option<PathBuf>) -> Recov
     };
     let open = std::sync::Arc::new(open);
     let opener = open.clone();
-    match tokio::task::spawn_blocking(move || opener()?.interrupt_orphans()).await {
-        Ok(Ok(runs)) => recovered.runs = runs,
+    let found = tokio::task::spawn_blocking(move || {
+        let history = opener()?;
+        Ok::<_, crate::store::HistoryError>((
+            history.interrupt_orphans()?,
+            history.interrupt_deploys()?,
+        ))
+    })
+    .await;
+    match found {
+        Ok(Ok((runs, deploys))) => {
+            recovered.runs = runs;
+            recovered.deploys = deploys;
+        }
         // The command says so itself when it needs the history.
         Ok(Err(e)) => tracing::debug!("could not look for interrupted runs: {e}"),
         Err(e) => tracing::warn!("could not look for interrupted runs: {e}"),

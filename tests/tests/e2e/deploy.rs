@@ -467,3 +467,73 @@ fn a_secret_command_deploys_with_its_environment_out_of_other_users_sight() {
     );
     has(&stdout, &format!("deployed {}", &first[..7]));
 }
+
+#[test]
+fn a_deploy_killed_while_its_trigger_runs_is_unknown_and_goes_again() {
+    let (world, _parent, dir, first) = project_on_github(
+        "killed",
+        "master",
+        "[deploy.script]\nkind = \"command\"\nbranch = \"master\"\n",
+    );
+    world
+        .fake
+        .post_status("octo/killed", &first, "ci/circleci: build", "success");
+    let set = |command: &str| {
+        let set = world.slipway(
+            &["secret", "set", "deploy-trigger", "killed/script"],
+            command,
+        );
+        assert_eq!(set.code, 0, "{}", set.stderr);
+    };
+    set("sleep 20");
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(["deploy"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = world.env(cmd).spawn().unwrap();
+    let firing = || {
+        let listed = slipway_in(&world, &dir, &["deploys", "--json"]);
+        serde_json::from_str::<serde_json::Value>(&listed.stdout)
+            .ok()
+            .and_then(|rows| rows.get(0).map(|r| r["state"] == "firing"))
+            .unwrap_or(false)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !firing() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deploy never fired"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The next command marks it unknown, and says so once.
+    let listed = slipway_in(&world, &dir, &["deploys"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    has(
+        &listed.stderr,
+        &format!(
+            "the deploy of {} via script (killed) was interrupted",
+            &first[..7]
+        ),
+    );
+    has(&listed.stdout, "unknown");
+    let again = slipway_in(&world, &dir, &["deploys"]);
+    assert!(
+        !again.stderr.contains("interrupted"),
+        "told once: {}",
+        again.stderr
+    );
+    // Unknown: refused without asking, and --again sends it.
+    let twice = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(twice.code, 4, "{}", twice.stderr);
+    has(&twice.stderr, "outcome is unknown");
+    set("echo sent again");
+    let sent = slipway_in(&world, &dir, &["deploy", "--again"]);
+    assert_eq!(sent.code, 0, "{}\n{}", sent.stdout, sent.stderr);
+    has(&sent.stdout, "sent again");
+}

@@ -32,6 +32,10 @@ pub(super) const LEDGER: &str = "CREATE TABLE IF NOT EXISTS deploys (
 /// Each deploy's image, kept since the registry push.
 pub(super) const IMAGE: &str = "ALTER TABLE deploys ADD COLUMN image TEXT;";
 
+/// The process that claimed each deploy, to tell a deploy still firing
+/// from one whose process is gone.
+pub(super) const OWNER: &str = "ALTER TABLE deploys ADD COLUMN owner TEXT;";
+
 /// Where a deploy stands.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +121,9 @@ pub struct Claim<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taken(pub DeployRecord);
 
+/// What an interrupted deploy's record says.
+const INTERRUPTED: &str = "interrupted: its process ended while the trigger ran (killed, crashed, or the machine stopped); the request may or may not have reached it";
+
 const COLUMNS: &str = "id, project, trigger, kind, branch, sha, attempt, origin, forced, state, detail, started_at_ms, finished_at_ms, image";
 
 fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeployRecord> {
@@ -173,8 +180,8 @@ impl History {
         }
         let attempt = latest.map_or(1, |l| l.attempt + 1);
         tx.execute(
-            "INSERT INTO deploys (project, trigger, kind, branch, sha, attempt, origin, forced, state, started_at_ms, image)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'firing', ?9, ?10)",
+            "INSERT INTO deploys (project, trigger, kind, branch, sha, attempt, origin, forced, state, started_at_ms, image, owner)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'firing', ?9, ?10, ?11)",
             params![
                 claim.project,
                 claim.trigger,
@@ -185,7 +192,8 @@ impl History {
                 json_word(&claim.origin),
                 claim.forced,
                 now_ms(),
-                claim.image
+                claim.image,
+                crate::owner::current()
             ],
         )
         .map_err(|e| self.error(e))?;
@@ -221,6 +229,46 @@ impl History {
                 record,
             )
             .map_err(|e| self.error(e))
+    }
+
+    /// Deploys left firing by a process that is gone (killed while its
+    /// trigger ran): marked unknown, since the request may or may not have
+    /// reached the trigger. Deploys firing in a living process are left alone.
+    pub fn interrupt_deploys(&self) -> Result<Vec<DeployRecord>, HistoryError> {
+        if self.frozen.is_some() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id, owner FROM deploys WHERE state = 'firing'")
+            .map_err(|e| self.error(e))?;
+        let firing: Vec<(i64, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.error(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.error(e))?;
+        let mut interrupted = Vec::new();
+        for (id, owner) in firing {
+            if owner.as_deref().is_some_and(crate::owner::is_alive) {
+                continue;
+            }
+            self.conn()
+                .execute(
+                    "UPDATE deploys SET state = 'unknown', detail = ?2, finished_at_ms = ?3 WHERE id = ?1 AND state = 'firing'",
+                    params![id, INTERRUPTED, now_ms()],
+                )
+                .map_err(|e| self.error(e))?;
+            interrupted.push(
+                self.conn()
+                    .query_row(
+                        &format!("SELECT {COLUMNS} FROM deploys WHERE id = ?1"),
+                        [id],
+                        record,
+                    )
+                    .map_err(|e| self.error(e))?,
+            );
+        }
+        Ok(interrupted)
     }
 
     /// The most recent deploys, newest first, optionally of one project.

@@ -224,7 +224,7 @@ struct Migration {
 
 /// The schema's steps, oldest first: a file at version N has had the
 /// first N applied (`PRAGMA user_version`).
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 5] = [
     Migration {
         owner: "runs",
         name: "runs, their steps and logs",
@@ -244,6 +244,11 @@ const MIGRATIONS: [Migration; 4] = [
         owner: "runs",
         name: "each run's owner process",
         sql: "ALTER TABLE runs ADD COLUMN owner TEXT;",
+    },
+    Migration {
+        owner: "deploys",
+        name: "each deploy's owner process",
+        sql: deploys::OWNER,
     },
 ];
 
