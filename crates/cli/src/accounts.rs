@@ -6,6 +6,7 @@ use std::io::{IsTerminal, Read};
 
 use clap::{Subcommand, ValueEnum};
 use slipway_core::accounts::{Account, AccountKind, AccountSource, AccountStore, SecretState};
+use slipway_core::config::DeployKind;
 use slipway_core::secrets::{Secret, SecretId, Secrets};
 use slipway_core::{ErrorCode, Problem};
 
@@ -243,6 +244,19 @@ fn project_secret(kind: ProjectSecret, name: &str) -> Result<SecretId, Problem> 
         )
         .with_hint("Name it like hello/dockerhub: the project, a slash, the trigger's name."));
     };
+    let named = |text: &str| {
+        text.len() <= 64
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    if let Some(bad) = [project, trigger].into_iter().find(|t| !named(t)) {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("{bad:?} in {name:?} is not a project or trigger name"),
+        )
+        .with_hint("Use letters, digits, '-', '_' and '.', like hello/dockerhub."));
+    }
     let (project, trigger) = (project.to_string(), trigger.to_string());
     Ok(match kind {
         ProjectSecret::DeployTrigger => SecretId::DeployTrigger { project, trigger },
@@ -250,12 +264,45 @@ fn project_secret(kind: ProjectSecret, name: &str) -> Result<SecretId, Problem> 
     })
 }
 
+/// The kind of the trigger a project secret is for, as this folder's
+/// pipeline declares it; warns when the folder is the project's and
+/// declares no such trigger.
+fn declared_here(id: &SecretId) -> Option<DeployKind> {
+    let (SecretId::DeployTrigger { project, trigger }
+    | SecretId::WebhookSecret { project, trigger }) = id
+    else {
+        return None;
+    };
+    let pipeline = slipway_core::project::pipeline(std::path::Path::new(".")).ok()?;
+    if &pipeline.project != project {
+        return None;
+    }
+    let found = pipeline.deploys.iter().find(|d| &d.name == trigger);
+    if found.is_none() {
+        let names: Vec<&str> = pipeline.deploys.iter().map(|d| d.name.as_str()).collect();
+        crate::render::warning(
+            &format!("the pipeline here declares no deploy trigger named {trigger:?}"),
+            Some(&match names.is_empty() {
+                true => "Declare it under [deploy.NAME] in slipway.toml.".to_string(),
+                false => format!("It declares: {}.", names.join(", ")),
+            }),
+        );
+    }
+    found.map(|d| d.kind)
+}
+
 pub async fn secret(command: SecretCommand) -> Result<u8, Problem> {
     match command {
         SecretCommand::Set { kind, name } => {
             let id = project_secret(kind, &name)?;
+            let declared = declared_here(&id);
             let value = read_secret(!std::io::stdin().is_terminal(), "it on stdin", "secret")?;
-            let what = id.describe();
+            let what = match (&id, declared) {
+                (SecretId::DeployTrigger { project, trigger }, Some(DeployKind::Command)) => {
+                    format!("the deploy command {trigger:?} of project {project}")
+                }
+                _ => id.describe(),
+            };
             Secrets::os().set(id, value).await?;
             out!("stored {what} in the keychain");
         }

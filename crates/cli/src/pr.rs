@@ -4,6 +4,7 @@
 //! window arms) and the deploy after the merge. This file only words what
 //! the core reports.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -454,7 +455,11 @@ fn tell_publish(event: PublishEvent) {
             eprintln!("warning: the preflight run failed; pushing anyway (--push-anyway)")
         }
         PublishEvent::Pushing { branch } => eprintln!("pushing {branch} to origin"),
-        PublishEvent::PushProgress(line) => eprintln!("  {line}"),
+        // git's progress lines are for a terminal; a log gets a line per step.
+        PublishEvent::PushProgress(line) if std::io::stderr().is_terminal() => {
+            eprintln!("  {line}")
+        }
+        PublishEvent::PushProgress(_) => {}
         PublishEvent::Opening => {}
     }
 }

@@ -537,3 +537,34 @@ fn a_deploy_killed_while_its_trigger_runs_is_unknown_and_goes_again() {
     assert_eq!(sent.code, 0, "{}\n{}", sent.stdout, sent.stderr);
     has(&sent.stdout, "sent again");
 }
+
+#[test]
+fn a_trigger_secret_is_named_and_told_as_the_pipeline_declares_it() {
+    let (world, _parent, dir, _) = project_on_github(
+        "named",
+        "master",
+        "[deploy.script]\nkind = \"command\"\nbranch = \"master\"\n",
+    );
+    let set = |name: &str, value: &str| {
+        let mut cmd = Command::new(slipway_tests::slipway_bin());
+        cmd.args(["secret", "set", "deploy-trigger", name])
+            .current_dir(&dir);
+        world.finish(world.env(cmd), value)
+    };
+    let bad = set("named/hub`,", "x");
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    has(
+        &bad.stderr,
+        "\"hub`,\" in \"named/hub`,\" is not a project or trigger name",
+    );
+    let command = set("named/script", "echo hi");
+    assert_eq!(command.code, 0, "{}", command.stderr);
+    has(
+        &command.stdout,
+        "stored the deploy command \"script\" of project named in the keychain",
+    );
+    let unknown = set("named/nope", "x");
+    assert_eq!(unknown.code, 0, "{}", unknown.stderr);
+    has(&unknown.stderr, "declares no deploy trigger named \"nope\"");
+    has(&unknown.stderr, "It declares: script.");
+}

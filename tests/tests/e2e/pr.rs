@@ -569,4 +569,7 @@ fn the_preflight_tests_the_commit_pushed_not_the_working_tree() {
     let open = slipway_in(&world, dir, &["pr", "open"]);
     assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
     has(&open.stdout, "opened #1");
+    // Without a terminal, a line per step and none of git's progress.
+    has(&open.stderr, "pushing feature/data to origin");
+    assert!(!open.stderr.contains("objects"), "{}", open.stderr);
 }
