@@ -69,6 +69,8 @@ struct World {
     pipelines: Vec<circleci::CirclePipeline>,
     /// How their workflows end ("success" unless a test says).
     circleci_conclusion: String,
+    /// Tokens of repository admins (the only ones the protection API answers).
+    github_admins: Vec<String>,
 }
 
 type Shared = Arc<Mutex<World>>;
@@ -304,6 +306,26 @@ impl FakeServices {
         });
     }
 
+    /// Requires these checks on `branch` through a repository ruleset.
+    pub fn ruleset(&self, full_name: &str, branch: &str, contexts: &[&str]) {
+        self.with_repo(full_name, |repo| {
+            repo.rulesets.insert(
+                branch.to_string(),
+                contexts.iter().map(|c| c.to_string()).collect(),
+            );
+        });
+    }
+
+    /// Makes `token` an admin of every repository (the protection API answers it).
+    pub fn github_admin(&self, token: &str) -> &Self {
+        self.world
+            .lock()
+            .expect("lock")
+            .github_admins
+            .push(token.to_string());
+        self
+    }
+
     /// Makes GitHub answer its next requests with these faults, in order.
     pub fn github_faults(&self, faults: &[GithubFault]) {
         self.world
@@ -414,6 +436,10 @@ fn router(world: Shared) -> Router {
         .route(
             "/github/repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
             get(repos::required_checks),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/rules/branches/{branch}",
+            get(repos::branch_rules),
         )
         .route("/circleci/api/v2/me", get(circleci::me))
         .route(

@@ -41,6 +41,8 @@ pub struct FakeRepo {
     pub suites: Vec<Value>,
     /// Required status checks of protected branches.
     pub protection: HashMap<String, Vec<String>>,
+    /// Required status checks that rulesets put on branches.
+    pub rulesets: HashMap<String, Vec<String>>,
     /// How many more reads of a pull request answer `mergeable: null`.
     pub mergeable_unknown: u32,
     /// A status the next merge answers with instead of merging (405, 409).
@@ -104,6 +106,7 @@ impl FakeRepo {
             check_runs: Vec::new(),
             suites: Vec::new(),
             protection: HashMap::new(),
+            rulesets: HashMap::new(),
             mergeable_unknown: 0,
             merge_fault: None,
             allow_auto_merge: false,
@@ -144,10 +147,24 @@ impl FakeRepo {
                         .iter()
                         .any(|c| r["conclusion"] == *c)
             })
-            && self
-                .protection
-                .get(base)
-                .is_none_or(|required| required.iter().all(|c| passed(c)))
+            && self.required(base).iter().all(|c| passed(c))
+    }
+
+    /// The checks `branch` requires, by its protection and its rulesets.
+    pub fn required(&self, branch: &str) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for c in self
+            .protection
+            .get(branch)
+            .into_iter()
+            .chain(self.rulesets.get(branch))
+            .flatten()
+        {
+            if !all.contains(c) {
+                all.push(c.clone());
+            }
+        }
+        all
     }
 
     /// Merges, as GitHub's auto-merge does, each open pull request with
@@ -344,11 +361,25 @@ pub(super) async fn get_branch(
     let Some(sha) = repo.resolve(&format!("refs/heads/{branch}")) else {
         return not_found("https://docs.github.com/rest/branches/branches#get-a-branch");
     };
-    let protected = repo.protection.contains_key(&branch);
+    let contexts = repo.protection.get(&branch).cloned();
     let mut v: Value = serde_json::from_str(BRANCH).expect("contract");
     v["name"] = json!(branch);
     v["commit"]["sha"] = json!(sha);
-    v["protected"] = json!(protected);
+    v["protected"] = json!(contexts.is_some());
+    // Readable with contents access: the required checks, not the rest.
+    let contexts = contexts.unwrap_or_default();
+    let checks: Vec<Value> = contexts
+        .iter()
+        .map(|c| json!({ "context": c, "app_id": null }))
+        .collect();
+    v["protection"] = json!({
+        "enabled": !contexts.is_empty(),
+        "required_status_checks": {
+            "enforcement_level": if contexts.is_empty() { "off" } else { "non_admins" },
+            "contexts": contexts,
+            "checks": checks,
+        }
+    });
     conditional(&mut world, &request, &v)
 }
 
@@ -708,6 +739,41 @@ pub(super) async fn check_suites(
     conditional(&mut world, &request, &value)
 }
 
+/// `GET /repos/{owner}/{repo}/rules/branches/{branch}`: the active rules on
+/// a branch; its rulesets' required status checks.
+pub(super) async fn branch_rules(
+    State(world): State<Shared>,
+    UrlPath((owner, name, branch)): UrlPath<(String, String, String)>,
+    request: HeaderMap,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let rules: Vec<Value> = repo
+        .rulesets
+        .get(&branch)
+        .map(|contexts| {
+            let checks: Vec<Value> = contexts
+                .iter()
+                .map(|c| json!({ "context": c, "integration_id": null }))
+                .collect();
+            vec![json!({
+                "type": "required_status_checks",
+                "ruleset_source_type": "Repository",
+                "ruleset_source": format!("{owner}/{name}"),
+                "ruleset_id": 42,
+                "parameters": {
+                    "required_status_checks": checks,
+                    "strict_required_status_checks_policy": false
+                }
+            })]
+        })
+        .unwrap_or_default();
+    conditional(&mut world, &request, &json!(rules))
+}
+
 /// `GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks`.
 pub(super) async fn required_checks(
     State(world): State<Shared>,
@@ -715,6 +781,24 @@ pub(super) async fn required_checks(
     request: HeaderMap,
 ) -> Response {
     let mut world = world.lock().expect("lock");
+    // GitHub reserves branch protection for the repository's admins.
+    let token = request
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_whitespace().last())
+        .unwrap_or_default()
+        .to_string();
+    if !world.github_admins.contains(&token) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({
+                "message": "Resource not accessible by personal access token",
+                "documentation_url": "https://docs.github.com/rest/branches/branch-protection#get-status-checks-protection",
+                "status": "403"
+            })),
+        )
+            .into_response();
+    }
     let repo = match find(&mut world, &owner, &name) {
         Ok(repo) => repo,
         Err(e) => return e,

@@ -517,3 +517,35 @@ async fn a_one_off_read_of_the_checks_is_tried_again_after_a_server_error() {
         problem.message
     );
 }
+
+#[tokio::test]
+async fn required_checks_come_from_protection_and_rulesets_that_any_token_can_read() {
+    let fake = Arc::new(FakeServices::start());
+    let (_parent, dir, _bare) = repository(&fake, "guarded", "");
+    let sha = git(&dir, &["rev-parse", "HEAD"]);
+    git(&dir, &["push", "-q", "origin", "feature/x"]);
+    fake.protect("octo/guarded", "master", &["ci/circleci: build"]);
+    fake.ruleset("octo/guarded", "master", &["lint", "ci/circleci: build"]);
+    fake.post_status("octo/guarded", &sha, "ci/circleci: build", "success");
+    // Not an admin: the protection API refuses this token.
+    let project = project(&fake, &dir, "guarded").await;
+    let rollup = project.commit_checks(&sha, "master").await.unwrap();
+    assert_eq!(rollup.state, CheckState::Pending, "lint has not reported");
+    let lint = rollup
+        .checks
+        .iter()
+        .find(|c| c.name == "lint")
+        .expect("lint");
+    assert_eq!(lint.state, CheckState::Pending);
+    fake.post_status("octo/guarded", &sha, "lint", "success");
+    let rollup = project.commit_checks(&sha, "master").await.unwrap();
+    assert_eq!(rollup.state, CheckState::Success);
+    assert!(
+        !fake.requests().iter().any(|r| r.contains("/protection")),
+        "the admin-only endpoint is never asked: {:?}",
+        fake.requests()
+    );
+    // A repository whose rules cannot be read is not an error: nothing required there.
+    let unprotected = project.commit_checks(&sha, "no-such-branch").await.unwrap();
+    assert_eq!(unprotected.state, CheckState::Success);
+}

@@ -291,29 +291,89 @@ impl GithubClient {
         ))
     }
 
-    /// The checks `branch`'s protection requires; none when it is not
-    /// protected or the token cannot read its protection.
+    /// The checks `branch` requires: its protection's required status
+    /// checks (`GET /branches/{b}`, readable with contents access) and its
+    /// rulesets' (`GET /rules/branches/{b}`, metadata access). Never the
+    /// admin-only protection endpoint; a 403 or 404 from either counts as
+    /// nothing required there.
     pub async fn required_checks(
         &self,
         repo: &GithubRepo,
         branch: &str,
     ) -> Result<Vec<String>, GithubError> {
-        #[derive(Deserialize)]
+        #[derive(Deserialize, Default)]
+        struct Branch {
+            #[serde(default)]
+            protection: Option<Protection>,
+        }
+        #[derive(Deserialize, Default)]
+        struct Protection {
+            #[serde(default)]
+            required_status_checks: Option<Required>,
+        }
+        #[derive(Deserialize, Default)]
         struct Required {
             #[serde(default)]
             contexts: Vec<String>,
+            #[serde(default)]
+            checks: Vec<Named>,
         }
-        let path = format!(
-            "/repos/{}/{}/branches/{}/protection/required_status_checks",
-            repo.owner,
-            repo.name,
-            encode(branch)
-        );
-        match self.get_value::<Required>(&path).await {
-            Ok(required) => Ok(required.contexts),
-            Err(GithubError::NotFound { .. }) => Ok(Vec::new()),
-            Err(e) => Err(e),
+        #[derive(Deserialize)]
+        struct Named {
+            context: String,
         }
+        #[derive(Deserialize)]
+        struct Rule {
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(default)]
+            parameters: Option<RuleParameters>,
+        }
+        #[derive(Deserialize)]
+        struct RuleParameters {
+            #[serde(default)]
+            required_status_checks: Vec<Named>,
+        }
+        let (owner, name, branch) = (&repo.owner, &repo.name, encode(branch));
+        fn readable<T>(e: GithubError) -> Result<Option<T>, GithubError> {
+            match e {
+                GithubError::NotFound { .. } | GithubError::Rejected { .. } => Ok(None),
+                e => Err(e),
+            }
+        }
+        let protected: Option<Branch> = self
+            .get_value(&format!("/repos/{owner}/{name}/branches/{branch}"))
+            .await
+            .map(Some)
+            .or_else(readable)?;
+        let rules: Option<Vec<Rule>> = self
+            .get_value(&format!("/repos/{owner}/{name}/rules/branches/{branch}"))
+            .await
+            .map(Some)
+            .or_else(readable)?;
+        let mut required: Vec<String> = Vec::new();
+        let from_protection = protected
+            .and_then(|b| b.protection)
+            .and_then(|p| p.required_status_checks)
+            .unwrap_or_default();
+        let from_rules = rules
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.kind == "required_status_checks")
+            .filter_map(|r| r.parameters)
+            .flat_map(|p| p.required_status_checks)
+            .map(|n| n.context);
+        let all = from_protection
+            .contexts
+            .into_iter()
+            .chain(from_protection.checks.into_iter().map(|n| n.context))
+            .chain(from_rules);
+        for context in all {
+            if !required.contains(&context) {
+                required.push(context);
+            }
+        }
+        Ok(required)
     }
 
     /// Merges pull request `number` if its head is still `sha`.
