@@ -59,6 +59,28 @@ fn from_secs(secs: f64, text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A moment (Unix seconds) as the local clock shows it: `14:05`.
+pub fn clock_time(unix_secs: u64) -> String {
+    use chrono::TimeZone as _;
+    match chrono::Local.timestamp_opt(unix_secs as i64, 0).single() {
+        Some(at) => at.format("%H:%M").to_string(),
+        None => "later".into(),
+    }
+}
+
+/// A wait as people say it: `3 s`, `12 min`, `2 h 5 min`.
+pub fn roughly(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    match secs {
+        0..60 => format!("{} s", secs.max(1)),
+        60..3600 => format!("{} min", (secs + 30) / 60),
+        _ => match (secs + 30) / 60 % 60 {
+            0 => format!("{} h", secs / 3600),
+            m => format!("{} h {m} min", secs / 3600),
+        },
+    }
+}
+
 /// Formats a duration the way the CLI and history show it: `850ms`, `3.2s`,
 /// `2m05s`.
 pub fn display(duration: Duration) -> String {

@@ -549,3 +549,30 @@ async fn required_checks_come_from_protection_and_rulesets_that_any_token_can_re
     let unprotected = project.commit_checks(&sha, "no-such-branch").await.unwrap();
     assert_eq!(unprotected.state, CheckState::Success);
 }
+
+#[tokio::test]
+async fn a_short_secondary_rate_limit_is_waited_out() {
+    let fake = Arc::new(FakeServices::start());
+    let (_parent, dir, _bare) = repository(&fake, "limited2", "");
+    let sha = git(&dir, &["rev-parse", "HEAD"]);
+    git(&dir, &["push", "-q", "origin", "feature/x"]);
+    fake.post_status("octo/limited2", &sha, "ci/circleci: build", "success");
+    let project = project(&fake, &dir, "limited2").await;
+    fake.github_faults(&[GithubFault::SecondaryRateLimit {
+        status: 429,
+        retry_after: 2,
+    }]);
+    let started = std::time::Instant::now();
+    let rollup = project.commit_checks(&sha, "master").await.unwrap();
+    assert_eq!(rollup.state, CheckState::Success);
+    assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
+    // A long one is told in human time, never as an epoch.
+    fake.github_faults(&[GithubFault::PrimaryRateLimit { reset_in: 720 }]);
+    let problem = project.commit_checks(&sha, "master").await.unwrap_err();
+    let hint = problem.hint.unwrap_or_default();
+    assert!(
+        hint.starts_with("GitHub's hourly limit resets at "),
+        "{hint}"
+    );
+    assert!(hint.ends_with("(in 12 min)."), "{hint}");
+}

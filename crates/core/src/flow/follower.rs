@@ -89,7 +89,10 @@ impl Pace {
             GithubError::Unavailable { .. } => self
                 .outage
                 .map_or(OUTAGE_FIRST, |w| (w * 2).min(OUTAGE_MAX)),
-            GithubError::RateLimited { .. } => client.until_reset().max(OUTAGE_FIRST),
+            GithubError::RateLimited { .. } => error
+                .retry_in()
+                .unwrap_or_else(|| client.until_reset())
+                .max(OUTAGE_FIRST),
             _ => return AfterFailure::Stop,
         };
         let tell = self.outage.is_none();
@@ -167,6 +170,9 @@ pub async fn follow_checks(
     }
 }
 
+/// The longest secondary rate limit a read waits out; a longer one is told.
+pub const SECONDARY_WAIT_MAX: Duration = Duration::from_secs(60);
+
 /// At most this many tries of one read while GitHub is down.
 pub const READ_TRIES: u32 = 3;
 /// Within this long.
@@ -194,6 +200,19 @@ impl Tries {
     /// After a failed try: how long to wait before the next, if one is due.
     fn again(&mut self, error: &GithubError, client: &GithubClient) -> Option<Duration> {
         self.tries += 1;
+        // A secondary limit that asks for a short wait is waited out, and said.
+        if let GithubError::RateLimited {
+            secondary: true, ..
+        } = error
+            && let Some(wait) = error.retry_in().filter(|w| *w <= SECONDARY_WAIT_MAX)
+            && self.tries < READ_TRIES
+        {
+            tracing::warn!(
+                "GitHub's secondary rate limit asks to wait {}; waiting",
+                crate::duration::roughly(wait)
+            );
+            return Some(wait);
+        }
         let left = READ_WITHIN.saturating_sub(self.started.elapsed());
         match self.pace.failed(error, client) {
             AfterFailure::Retry { wait, .. }

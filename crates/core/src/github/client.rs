@@ -261,19 +261,24 @@ impl GithubClient {
             }),
             403 | 429
                 if answer.header("retry-after").is_some()
-                    || answer.number("x-ratelimit-remaining") == Some(0) =>
+                    || answer.number("x-ratelimit-remaining") == Some(0)
+                    || mentions_secondary(&answer.body) =>
             {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
-                let reset = answer
-                    .number("retry-after")
-                    .map(|after| now + after)
-                    .or(answer.number("x-ratelimit-reset"));
+                let secondary =
+                    answer.header("retry-after").is_some() || mentions_secondary(&answer.body);
+                // GitHub: with no retry-after, wait at least a minute.
+                let reset = match secondary {
+                    true => Some(now + answer.number("retry-after").unwrap_or(60)),
+                    false => answer.number("x-ratelimit-reset"),
+                };
                 Err(GithubError::RateLimited {
                     host: self.host.clone(),
                     reset,
                     detail: error_message(&answer.body),
+                    secondary,
                 })
             }
             _ => Ok(answer),
@@ -366,6 +371,13 @@ fn next_link(link: &str) -> Option<String> {
                     .to_string()
             })
     })
+}
+
+/// Whether an error body names GitHub's secondary rate limit.
+fn mentions_secondary(body: &[u8]) -> bool {
+    crate::http::error_message(body)
+        .to_lowercase()
+        .contains("secondary rate limit")
 }
 
 #[cfg(test)]

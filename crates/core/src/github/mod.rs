@@ -153,11 +153,14 @@ pub enum GithubError {
         hint: String,
     },
     /// The rate limit is spent; `reset` is when it refills (Unix seconds).
-    #[error("GitHub's rate limit for {host} is spent ({detail})")]
+    /// `secondary`: GitHub's secondary limit (too much at once), which asks
+    /// for a short wait, not the hourly one.
+    #[error("GitHub's {} for {host} is spent ({detail})", if *.secondary { "secondary rate limit" } else { "rate limit" })]
     RateLimited {
         host: String,
         reset: Option<u64>,
         detail: String,
+        secondary: bool,
     },
     /// A stored token no longer works (revoked or expired).
     #[error("GitHub no longer accepts your token for {host}: {reason}")]
@@ -185,13 +188,26 @@ impl GithubError {
             GithubError::Rejected { hint, .. } => {
                 Problem::new(ErrorCode::AuthRejected, message).with_hint(hint.clone())
             }
-            GithubError::RateLimited { reset, .. } => {
-                let when = match reset {
-                    Some(at) => format!("after the limit resets (x-ratelimit-reset {at})"),
-                    None => "in a minute".into(),
+            GithubError::RateLimited {
+                reset, secondary, ..
+            } => {
+                let hint = match (reset, secondary) {
+                    (Some(at), true) => format!(
+                        "GitHub asks to wait {}; try again then.",
+                        crate::duration::roughly(std::time::Duration::from_secs(
+                            at.saturating_sub(now_secs()).max(1)
+                        ))
+                    ),
+                    (Some(at), false) => format!(
+                        "GitHub's hourly limit resets at {} (in {}).",
+                        crate::duration::clock_time(*at),
+                        crate::duration::roughly(std::time::Duration::from_secs(
+                            at.saturating_sub(now_secs()).max(1)
+                        ))
+                    ),
+                    (None, _) => "Try again in a minute.".into(),
                 };
-                Problem::new(ErrorCode::RateLimited, message)
-                    .with_hint(format!("Try again {when}."))
+                Problem::new(ErrorCode::RateLimited, message).with_hint(hint)
             }
             GithubError::Expired { host, .. } => Problem::new(ErrorCode::AuthExpired, message)
                 .with_remedy(crate::Remedy::sign_in(
@@ -207,6 +223,27 @@ impl GithubError {
             }
         }
     }
+}
+
+impl GithubError {
+    /// How long a rate limit asks to wait, from now.
+    pub fn retry_in(&self) -> Option<std::time::Duration> {
+        match self {
+            GithubError::RateLimited {
+                reset: Some(at), ..
+            } => Some(std::time::Duration::from_secs(
+                at.saturating_sub(now_secs()).max(1),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl From<GithubError> for Problem {
@@ -290,13 +327,37 @@ mod tests {
 
     #[test]
     fn rate_limits_say_when_to_retry() {
+        let in_12_min = now_secs() + 12 * 60;
         let p = GithubError::RateLimited {
             host: "github.com".into(),
-            reset: Some(1_700_000_000),
+            reset: Some(in_12_min),
             detail: "API rate limit exceeded".into(),
+            secondary: false,
         }
         .problem();
         assert_eq!(p.code, ErrorCode::RateLimited);
-        assert!(p.hint.unwrap_or_default().contains("1700000000"));
+        let hint = p.hint.unwrap_or_default();
+        assert!(
+            hint.starts_with("GitHub's hourly limit resets at "),
+            "{hint}"
+        );
+        assert!(hint.ends_with("(in 12 min)."), "{hint}");
+        assert!(
+            !hint.contains(&in_12_min.to_string()),
+            "never a raw epoch: {hint}"
+        );
+        let p = GithubError::RateLimited {
+            host: "github.com".into(),
+            reset: Some(now_secs() + 3),
+            detail: "You have exceeded a secondary rate limit".into(),
+            secondary: true,
+        }
+        .problem();
+        assert!(p.message.contains("secondary rate limit"), "{}", p.message);
+        assert!(
+            p.hint
+                .unwrap_or_default()
+                .starts_with("GitHub asks to wait")
+        );
     }
 }
