@@ -116,29 +116,38 @@ impl FakeRepo {
         }
     }
 
-    /// Whether `sha` passes everything `base` requires: its latest status of
-    /// each context and its check runs all succeeded (at least one of
-    /// them), and every required check is among them.
-    pub fn green(&self, sha: &str, base: &str) -> bool {
+    /// The latest status of each context posted for `sha`.
+    fn latest_statuses(&self, sha: &str) -> Vec<&Value> {
         let mut latest: Vec<&Value> = Vec::new();
         for (_, status) in self.statuses.iter().rev().filter(|(s, _)| s == sha) {
             if !latest.iter().any(|l| l["context"] == status["context"]) {
                 latest.push(status);
             }
         }
+        latest
+    }
+
+    /// Whether the check `name` passed on `sha` (a status or a check run).
+    pub fn passed(&self, sha: &str, name: &str) -> bool {
+        self.latest_statuses(sha)
+            .iter()
+            .any(|s| s["context"] == name && s["state"] == "success")
+            || self
+                .check_runs
+                .iter()
+                .any(|r| r["head_sha"] == sha && r["name"] == name && r["conclusion"] == "success")
+    }
+
+    /// Whether `sha` passes everything `base` requires: its latest status of
+    /// each context and its check runs all succeeded (at least one of
+    /// them), and every required check is among them.
+    pub fn green(&self, sha: &str, base: &str) -> bool {
+        let latest = self.latest_statuses(sha);
         let runs: Vec<&Value> = self
             .check_runs
             .iter()
             .filter(|r| r["head_sha"] == sha)
             .collect();
-        let passed = |name: &str| {
-            latest
-                .iter()
-                .any(|s| s["context"] == name && s["state"] == "success")
-                || runs
-                    .iter()
-                    .any(|r| r["name"] == name && r["conclusion"] == "success")
-        };
         (!latest.is_empty() || !runs.is_empty())
             && latest.iter().all(|s| s["state"] == "success")
             && runs.iter().all(|r| {
@@ -147,7 +156,7 @@ impl FakeRepo {
                         .iter()
                         .any(|c| r["conclusion"] == *c)
             })
-            && self.required(base).iter().all(|c| passed(c))
+            && self.required(base).iter().all(|c| self.passed(sha, c))
     }
 
     /// The checks `branch` requires, by its protection and its rulesets.
@@ -181,11 +190,14 @@ impl FakeRepo {
             if !self.green(&head, &pull.base) {
                 continue;
             }
-            let title = format!(
-                "Merge pull request #{} from {owner}/{}",
-                pull.number, pull.head
-            );
             let method = method.to_lowercase();
+            let title = match method.as_str() {
+                "squash" => format!("{} (#{})", pull.title, pull.number),
+                _ => format!(
+                    "Merge pull request #{} from {owner}/{}",
+                    pull.number, pull.head
+                ),
+            };
             if let Some(sha) = merge_in_bare(&self.bare, &pull.base, &pull.head, &method, &title) {
                 let pull = &mut self.pulls[index];
                 pull.state = "closed";
@@ -566,10 +578,31 @@ pub(super) async fn merge_pull(
     if merge.sha.as_deref().is_some_and(|sha| sha != head_sha) {
         return answer(StatusCode::CONFLICT, HEAD_MODIFIED);
     }
+    // As GitHub refuses: a draft, and a head its base's rules do not pass.
+    let refuse = |message: String| {
+        let body = json!({
+            "message": message,
+            "documentation_url": "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request",
+            "status": "405"
+        });
+        answer(StatusCode::METHOD_NOT_ALLOWED, &body.to_string())
+    };
+    if pull.draft {
+        return refuse("Pull Request is still a draft".into());
+    }
+    if let Some(missing) = repo
+        .required(&pull.base)
+        .into_iter()
+        .find(|c| !repo.passed(&head_sha, c))
+    {
+        return refuse(format!("Required status check \"{missing}\" is expected."));
+    }
     let method = merge.merge_method.unwrap_or_else(|| "merge".into());
-    let title = merge
-        .commit_title
-        .unwrap_or_else(|| format!("Merge pull request #{number} from {owner}/{}", pull.head));
+    let title = merge.commit_title.unwrap_or_else(|| match method.as_str() {
+        // GitHub titles a squash after the pull request.
+        "squash" => format!("{} (#{number})", pull.title),
+        _ => format!("Merge pull request #{number} from {owner}/{}", pull.head),
+    });
     let Some(sha) = merge_in_bare(&repo.bare, &pull.base, &pull.head, &method, &title) else {
         return answer(StatusCode::METHOD_NOT_ALLOWED, NOT_MERGEABLE);
     };

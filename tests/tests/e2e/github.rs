@@ -228,6 +228,23 @@ async fn a_feature_branch_goes_from_push_to_a_green_merge() {
         .unwrap();
     assert!(matches!(moved, MergeOutcome::HeadMoved { .. }), "{moved:?}");
 
+    // The new head's required check has to pass before GitHub merges it.
+    let early = github
+        .merge(
+            &repo,
+            1,
+            &git(&work, &["rev-parse", "HEAD"]),
+            MergeMethod::Merge,
+        )
+        .await
+        .unwrap();
+    let MergeOutcome::NotMergeable { message } = early else {
+        panic!("{early:?}")
+    };
+    assert!(message.contains("Required status check"), "{message}");
+    let new_head = git(&work, &["rev-parse", "HEAD"]);
+    fake.post_status("octo/app", &new_head, "ci/circleci: build", "success");
+
     // GitHub still working out mergeability answers null for a while.
     fake.with_repo("octo/app", |r| r.mergeable_unknown = 2);
     assert_eq!(github.pull(&repo, 1).await.unwrap().mergeable, None);
@@ -333,8 +350,9 @@ async fn githubs_auto_merge_merges_the_seen_head_when_it_goes_green() {
     fake.post_status("octo/auto", &pull.head_sha, "ci/circleci: build", "success");
     let merged = github.pull(&repo, 1).await.unwrap();
     assert_eq!(merged.state, PullState::Merged);
+    // A squash is one commit titled after the pull request, as GitHub titles it.
     assert_eq!(
         git(&bare, &["log", "-1", "--format=%s", "master"]),
-        "Merge pull request #1 from octo/fix"
+        "Fix (#1)"
     );
 }

@@ -576,3 +576,45 @@ async fn a_short_secondary_rate_limit_is_waited_out() {
     );
     assert!(hint.ends_with("(in 12 min)."), "{hint}");
 }
+
+#[tokio::test]
+async fn github_refuses_a_merge_its_rules_do_not_pass_and_nothing_moves() {
+    let fake = Arc::new(FakeServices::start());
+    let (_parent, dir, bare) = repository(&fake, "strict", "");
+    let project = project(&fake, &dir, "strict").await;
+    let (number, head) = published(&project).await;
+    fake.ruleset("octo/strict", "master", &["ci/circleci: build"]);
+    let master = git(&bare, &["rev-parse", "master"]);
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = ArmedMerges::at(&store_dir.path().join("armed.json"));
+    let pull = project.client.pull(&project.repo, number).await.unwrap();
+    let mut follow = PullFollow::start(project, pull, store).await.unwrap();
+    // No check yet: GitHub refuses, in its words, and master stays.
+    let refused = follow.merge(&head, MergeMethod::Rebase).await.unwrap_err();
+    assert!(
+        refused
+            .message
+            .contains("Required status check \"ci/circleci: build\" is expected"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(git(&bare, &["rev-parse", "master"]), master);
+    // Green: rebase replays the commit onto master, no merge commit.
+    fake.post_status("octo/strict", &head, "ci/circleci: build", "success");
+    follow.merge(&head, MergeMethod::Rebase).await.unwrap();
+    assert_eq!(
+        git(&bare, &["log", "-1", "--format=%s", "master"]),
+        "The change"
+    );
+    assert_eq!(
+        git(
+            &bare,
+            &["rev-list", "--count", &format!("{master}..master")]
+        ),
+        "1"
+    );
+    assert_eq!(
+        git(&bare, &["rev-list", "--merges", "--count", "master"]),
+        "0"
+    );
+}
