@@ -34,7 +34,12 @@ pub(super) fn github_headers(world: &mut World) -> HeaderMap {
     h
 }
 
-fn github_error(headers: HeaderMap, status: StatusCode, message: &str, docs: &str) -> Response {
+pub(super) fn github_error(
+    headers: HeaderMap,
+    status: StatusCode,
+    message: &str,
+    docs: &str,
+) -> Response {
     (
         status,
         headers,

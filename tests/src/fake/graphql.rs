@@ -4,12 +4,12 @@
 //! unknown request.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::github::github_headers;
+use super::github::{github_error, github_headers};
 use super::repos::node_id;
 
 fn refused(field: &str, message: &str) -> Value {
@@ -19,10 +19,29 @@ fn refused(field: &str, message: &str) -> Value {
     })
 }
 
-/// `POST /graphql`.
-pub(super) async fn graphql(State(world): State<Shared>, body: axum::Json<Value>) -> Response {
+/// `POST /graphql`: a token GitHub knows, or 401 as GitHub answers.
+pub(super) async fn graphql(
+    State(world): State<Shared>,
+    request: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
     let mut world = world.lock().expect("lock");
     let headers = github_headers(&mut world);
+    let docs = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql";
+    match super::bearer(&request) {
+        None => {
+            return github_error(
+                headers,
+                StatusCode::UNAUTHORIZED,
+                "This endpoint requires you to be authenticated.",
+                docs,
+            );
+        }
+        Some(token) if !world.github.contains_key(&token) => {
+            return github_error(headers, StatusCode::UNAUTHORIZED, "Bad credentials", docs);
+        }
+        Some(_) => {}
+    }
     let query = body["query"].as_str().unwrap_or_default();
     let input = &body["variables"]["input"];
     let field = if query.contains("enablePullRequestAutoMerge(") {

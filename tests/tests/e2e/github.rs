@@ -323,6 +323,17 @@ async fn githubs_auto_merge_merges_the_seen_head_when_it_goes_green() {
     fake.with_repo("octo/auto", |r| r.allow_auto_merge = true);
     assert!(github.repository(&repo).await.unwrap().allow_auto_merge);
 
+    // GraphQL wants a token GitHub knows, as REST does.
+    let stranger = client(&fake, "ghp_not_known");
+    let unknown = stranger
+        .set_auto_merge(&pull, Some(MergeMethod::Squash))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, slipway_core::github::GithubError::Expired { .. }),
+        "{unknown:?}"
+    );
+
     // Only for the head the user saw.
     let stale = slipway_core::github::pulls::PullRequest {
         head_sha: "0".repeat(40),
