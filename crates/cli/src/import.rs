@@ -10,13 +10,7 @@ use slipway_core::{ErrorCode, Problem};
 use crate::EXIT_PASSED;
 
 pub fn run(dir: &Path, write: bool, force: bool, json: bool) -> Result<u8, Problem> {
-    let root = dir.canonicalize().map_err(|e| {
-        Problem::new(
-            ErrorCode::BadConfig,
-            format!("cannot open {}: {e}", dir.display()),
-        )
-        .with_hint("Pass the project's folder.")
-    })?;
+    let root = crate::run::project_folder(dir)?;
     let imported = import::import(&root)
         .map_err(|e| e.problem())?
         .ok_or_else(|| {

@@ -88,14 +88,19 @@ pub async fn run_pipeline(
     })
 }
 
-pub fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
-    let root = dir.canonicalize().map_err(|e| {
+/// The project folder `dir` names, or why it cannot be opened.
+pub fn project_folder(dir: &std::path::Path) -> Result<PathBuf, Problem> {
+    dir.canonicalize().map_err(|e| {
         Problem::new(
             ErrorCode::BadConfig,
             format!("cannot open {}: {e}", dir.display()),
         )
         .with_hint("Pass the project's folder.")
-    })?;
+    })
+}
+
+pub fn init(dir: PathBuf, force: bool) -> Result<u8, Problem> {
+    let root = project_folder(&dir)?;
     let path = root.join(config::FILE_NAME);
     if path.exists() && !force {
         return Err(Problem::new(

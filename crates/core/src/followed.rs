@@ -70,21 +70,23 @@ pub struct Settings {
     pub deploy_after_merge: bool,
 }
 
+/// Where a task answers a command.
+type Reply = oneshot::Sender<Result<PullView, Problem>>;
+
 enum Command {
     Arm {
         sha: String,
         method: MergeMethod,
-        reply: oneshot::Sender<Result<PullView, Problem>>,
+        reply: Reply,
     },
     Disarm {
-        reply: oneshot::Sender<Result<PullView, Problem>>,
+        reply: Reply,
     },
     Merge {
         sha: String,
         method: MergeMethod,
-        reply: oneshot::Sender<Result<PullView, Problem>>,
+        reply: Reply,
     },
-    LookNow,
 }
 
 struct Task {
@@ -133,14 +135,6 @@ impl Followed {
     /// The pull request followed for `path`, as last seen.
     pub fn view(&self, path: &Path) -> Option<PullView> {
         self.views.lock().ok()?.get(path).cloned()
-    }
-
-    /// Every followed pull request, as last seen.
-    pub fn views(&self) -> Vec<(PathBuf, PullView)> {
-        self.views
-            .lock()
-            .map(|v| v.iter().map(|(p, v)| (p.clone(), v.clone())).collect())
-            .unwrap_or_default()
     }
 
     /// Follows `pull` for `path` (unless it already is) and returns it as
@@ -200,11 +194,6 @@ impl Followed {
         }
     }
 
-    /// Looks at `path`'s pull request now.
-    pub fn look_now(&self, path: &Path) {
-        let _sent = self.send(path, Command::LookNow);
-    }
-
     /// Arms `path`'s pull request to merge when `sha` (the head the user
     /// saw) is green.
     pub async fn arm(
@@ -213,23 +202,14 @@ impl Followed {
         sha: &str,
         method: MergeMethod,
     ) -> Result<PullView, Problem> {
-        let (reply, answer) = oneshot::channel();
-        self.ask(
-            path,
-            Command::Arm {
-                sha: sha.to_string(),
-                method,
-                reply,
-            },
-            answer,
-        )
-        .await
+        let sha = sha.to_string();
+        self.ask(path, |reply| Command::Arm { sha, method, reply })
+            .await
     }
 
     /// Disarms `path`'s pull request.
     pub async fn disarm(&self, path: &Path) -> Result<PullView, Problem> {
-        let (reply, answer) = oneshot::channel();
-        self.ask(path, Command::Disarm { reply }, answer).await
+        self.ask(path, |reply| Command::Disarm { reply }).await
     }
 
     /// Merges `path`'s pull request if its head is still `sha`.
@@ -239,26 +219,19 @@ impl Followed {
         sha: &str,
         method: MergeMethod,
     ) -> Result<PullView, Problem> {
-        let (reply, answer) = oneshot::channel();
-        self.ask(
-            path,
-            Command::Merge {
-                sha: sha.to_string(),
-                method,
-                reply,
-            },
-            answer,
-        )
-        .await
+        let sha = sha.to_string();
+        self.ask(path, |reply| Command::Merge { sha, method, reply })
+            .await
     }
 
+    /// Sends `path`'s task a command and waits for its answer.
     async fn ask(
         &self,
         path: &Path,
-        command: Command,
-        answer: oneshot::Receiver<Result<PullView, Problem>>,
+        command: impl FnOnce(Reply) -> Command,
     ) -> Result<PullView, Problem> {
-        self.send(path, command)?;
+        let (reply, answer) = oneshot::channel();
+        self.send(path, command(reply))?;
         answer.await.map_err(|_| not_followed())?
     }
 
@@ -298,11 +271,7 @@ impl FollowTask {
             tokio::select! {
                 _ = self.stop.cancelled() => return,
                 command = commands.recv() => match command {
-                    Some(command) => {
-                        if let Some(next) = self.obey(command).await {
-                            wait = next;
-                        }
-                    }
+                    Some(command) => wait = self.obey(command).await,
                     None => return,
                 },
                 _ = tokio::time::sleep(wait) => {
@@ -328,10 +297,9 @@ impl FollowTask {
         }
     }
 
-    /// Carries out a command; the wait before the next look, if it changed.
-    async fn obey(&mut self, command: Command) -> Option<std::time::Duration> {
+    /// Carries out a command; the next look follows at once.
+    async fn obey(&mut self, command: Command) -> std::time::Duration {
         let (result, reply) = match command {
-            Command::LookNow => return Some(std::time::Duration::ZERO),
             Command::Arm { sha, method, reply } => {
                 (self.follow.arm(&sha, method).await.map(|e| vec![e]), reply)
             }
@@ -345,7 +313,7 @@ impl FollowTask {
         if reply.send(answer).is_err() {
             tracing::debug!("nobody waits for the answer");
         }
-        Some(std::time::Duration::ZERO)
+        std::time::Duration::ZERO
     }
 
     fn tell(&self, events: Vec<PullEvent>) {

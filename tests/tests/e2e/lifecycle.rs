@@ -89,6 +89,18 @@ async fn published(project: &Project) -> (u64, String) {
     (pull.number, pull.head_sha)
 }
 
+/// The pull request `number` of `project` followed, armings kept in a
+/// folder of the test's own (kept as long as it is).
+async fn followed(project: Project, number: u64) -> (PullFollow, ArmedMerges, tempfile::TempDir) {
+    let folder = tempfile::tempdir().unwrap();
+    let store = ArmedMerges::at(&folder.path().join("armed.json"));
+    let pull = project.client.pull(&project.repo, number).await.unwrap();
+    let follow = PullFollow::start(project, pull, store.clone())
+        .await
+        .unwrap();
+    (follow, store, folder)
+}
+
 /// What the follower told, kept for the test to read.
 #[derive(Default, Clone)]
 struct Told(Arc<Mutex<Vec<String>>>);
@@ -290,12 +302,7 @@ async fn publish_then_an_arming_merges_when_green() {
     let (number, head) = published(&project).await;
     assert_eq!(git(&bare, &["rev-parse", "feature/x"]), head);
     fake.post_status("octo/lifearm", &head, "ci/circleci: build", "pending");
-    let store_dir = tempfile::tempdir().unwrap();
-    let store = ArmedMerges::at(&store_dir.path().join("armed.json"));
-    let pull = project.require_pull_request().await.unwrap();
-    let mut follow = PullFollow::start(project, pull, store.clone())
-        .await
-        .unwrap();
+    let (mut follow, store, _armed) = followed(project, 1).await;
     follow.arm(&head, MergeMethod::Squash).await.unwrap();
     assert_eq!(store.list().len(), 1);
     let master = git(&bare, &["rev-parse", "master"]);
@@ -368,12 +375,7 @@ async fn a_push_disarms_an_arming() {
     let project = project(&fake, &dir, "lifepush").await;
     let (_, head) = published(&project).await;
     fake.post_status("octo/lifepush", &head, "ci/circleci: build", "pending");
-    let store_dir = tempfile::tempdir().unwrap();
-    let store = ArmedMerges::at(&store_dir.path().join("armed.json"));
-    let pull = project.require_pull_request().await.unwrap();
-    let mut follow = PullFollow::start(project, pull, store.clone())
-        .await
-        .unwrap();
+    let (mut follow, store, _armed) = followed(project, 1).await;
     follow.arm(&head, MergeMethod::Merge).await.unwrap();
     git(&dir, &["commit", "-q", "--allow-empty", "-m", "More"]);
     git(&dir, &["push", "-q", "origin", "feature/x"]);
@@ -417,10 +419,7 @@ async fn a_merge_is_deployed_once_its_commit_is_green() {
     let project = project(&fake, &dir, "lifedeploy").await;
     let (number, head) = published(&project).await;
     fake.post_status("octo/lifedeploy", &head, "ci/circleci: build", "success");
-    let store_dir = tempfile::tempdir().unwrap();
-    let store = ArmedMerges::at(&store_dir.path().join("armed.json"));
-    let pull = project.client.pull(&project.repo, number).await.unwrap();
-    let mut follow = PullFollow::start(project, pull, store).await.unwrap();
+    let (mut follow, _store, _armed) = followed(project, number).await;
     let events = follow.merge(&head, MergeMethod::Merge).await.unwrap();
     let Some(PullEvent::Merged { base, sha }) = events.into_iter().last() else {
         panic!("told merged")
@@ -585,10 +584,7 @@ async fn github_refuses_a_merge_its_rules_do_not_pass_and_nothing_moves() {
     let (number, head) = published(&project).await;
     fake.ruleset("octo/strict", "master", &["ci/circleci: build"]);
     let master = git(&bare, &["rev-parse", "master"]);
-    let store_dir = tempfile::tempdir().unwrap();
-    let store = ArmedMerges::at(&store_dir.path().join("armed.json"));
-    let pull = project.client.pull(&project.repo, number).await.unwrap();
-    let mut follow = PullFollow::start(project, pull, store).await.unwrap();
+    let (mut follow, _store, _armed) = followed(project, number).await;
     // No check yet: GitHub refuses, in its words, and master stays.
     let refused = follow.merge(&head, MergeMethod::Rebase).await.unwrap_err();
     assert!(

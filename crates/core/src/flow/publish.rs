@@ -126,14 +126,15 @@ impl Project {
             Problem::new(ErrorCode::BadConfig, "the branch has no commit to push")
                 .with_hint("Commit your changes first.")
         })?;
-        let project_name = crate::project::pipeline(&self.root)?.project;
+        let here = crate::project::pipeline(&self.root)?;
         if self.branch.changed_files == 0 {
             on_event(PublishEvent::Preflight {
                 commit,
                 worktree: false,
             });
-            return run(crate::project::pipeline(&self.root)?).await;
+            return run(here).await;
         }
+        let project_name = here.project;
         let worktree = crate::git::Worktree::add(&self.root, &commit)
             .await
             .map_err(|e| e.problem())?;
