@@ -217,7 +217,7 @@ enum Command {
         /// The folder to write `slipway.1` and `slipway-*.1` into.
         dir: PathBuf,
     },
-    /// Pull requests on GitHub: open (after a preflight run), status, watch, merge, disarm, list.
+    /// Pull requests on GitHub: open (after a preflight), status, watch, merge, disarm, list.
     #[command(subcommand)]
     Pr(pr::PrCommand),
 }
