@@ -482,6 +482,41 @@ pub async fn account_login_github(host: Option<String>, token: String) -> Result
         .await?)
 }
 
+/// Lets git push over https with the GitHub account on `host`: git asks
+/// the `slipway` CLI (installed beside the app) for its token. The URLs
+/// set up now.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument]
+pub async fn account_serve_git(host: Option<String>) -> Result<Vec<String>, Problem> {
+    let host = host.filter(|h| !h.trim().is_empty());
+    let host = host.as_deref().unwrap_or(slipway_core::github::GITHUB_HOST);
+    let program = cli_program()?;
+    slipway_core::accounts::git_credential::serve(&account_store()?, host, &program).await
+}
+
+/// The `slipway` CLI: beside the app's program, else on PATH.
+fn cli_program() -> Result<std::path::PathBuf, Problem> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("slipway")))
+        .filter(|p| p.is_file());
+    let on_path = || {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("slipway"))
+                .find(|p| p.is_file())
+        })
+    };
+    beside.or_else(on_path).ok_or_else(|| {
+        Problem::new(
+            slipway_core::ErrorCode::NotFound,
+            "the slipway command is not installed, so git cannot ask it for the token",
+        )
+        .with_hint("Install Slipway's package (it carries the `slipway` command), then try again.")
+    })
+}
+
 /// Validates a registry login with the registry and stores it.
 #[tauri::command]
 #[specta::specta]

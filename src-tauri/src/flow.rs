@@ -50,6 +50,8 @@ async fn status_of(
             .view(path)
             .filter(|v| Some(&v.pull.head_ref) == project.branch.branch.as_ref()),
     };
+    // What the window shows keeps its pace; the other projects slow down.
+    watcher.show(path);
     Ok(FlowStatus {
         path: path.to_path_buf(),
         repo: project.repo,

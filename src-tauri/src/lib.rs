@@ -62,6 +62,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::window_close,
             commands::accounts_list,
             commands::account_login_github,
+            commands::account_serve_git,
             commands::account_login_registry,
             commands::account_login_circleci,
             commands::account_logout,

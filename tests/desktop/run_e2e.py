@@ -424,7 +424,10 @@ def test_accounts_in_settings(h):
     field.send_keys(GITHUB_TOKEN, Keys.ENTER)
     wait_for("the GitHub account", lambda: h.text("li.account[data-kind=github] .user") == "octocat (octocat (test))", 30)
     notice = h.text("fieldset.accounts .notice")
-    assert notice == "Signed in to github.com as octocat (octocat (test)).", notice
+    assert notice == "Signed in to github.com as octocat (octocat (test)). git pushes over https with it.", notice
+    # Ticked by default: git asks the slipway command for github.com's token.
+    helper = git(h.work, "config", "--global", "--get-all", "credential.https://github.com.helper")
+    assert helper.endswith(f"'{SLIPWAY}' git-credential"), helper
     row = h.text("li.account[data-kind=github]")
     assert "missing scope `repo`" in row and "missing scope `workflow`" in row and "read:user" in row, row
 
@@ -553,6 +556,51 @@ def forget_project(h, project, secrets=()):
     invoke(h, "project_remove", {"path": project})
     invoke(h, "account_logout", {"kind": "github", "host": None})
     h.driver.refresh()
+
+
+def test_a_push_git_has_no_credentials_for_uses_the_sign_in(h):
+    """An https origin and a git with no credential helper: Push and open PR
+    fails, and the banner offers to let git use the GitHub sign-in; one
+    click sets it up and the push and pull request go through."""
+    fake_url = os.environ["SLIPWAY_GITHUB_API_URL"].removesuffix("/github")
+    for url in ["https://github.com", fake_url]:
+        subprocess.run(["git", "config", "--global", "--unset-all", f"credential.{url}.helper"], capture_output=True)
+    bare = fake(h, "repo", "octocat", "creds", "master")
+    project = os.path.join(tempfile.mkdtemp(dir=h.work), "creds")
+    shutil.copytree(os.path.join(ROOT, "examples", "hello"), project, ignore=shutil.ignore_patterns("busybox"))
+    shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(project, "busybox"))
+    git(project, "init", "-q", "-b", "master")
+    git(project, "config", "user.email", "dev@example.com")
+    git(project, "config", "user.name", "Dev")
+    git(project, "remote", "add", "origin", "https://github.com/octocat/creds.git")
+    # git reaches the fake GitHub's git over HTTP, which wants a token.
+    git(project, "config", f"url.{fake_url}/git/.insteadOf", "https://github.com/")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "Hello")
+    git(project, "push", "-q", bare, "master")
+    git(project, "switch", "-qc", "feature/creds")
+    git(project, "commit", "-q", "--allow-empty", "-m", "A change")
+    head = git(project, "rev-parse", "HEAD")
+    try:
+        assert "ok" in invoke(h, "account_login_github", {"host": None, "token": GITHUB_TOKEN})
+        assert "ok" in invoke(h, "project_add", {"path": project})
+        h.driver.refresh()
+        show_project(h, "creds")
+        wait_for("Push and open PR", lambda: primary_kind(h) == "push_open", 30)
+        h.css("[data-testid=primary-action]").click()
+        offer = wait_for("the offer to use the sign-in", lambda: h.driver.find_elements(
+            By.CSS_SELECTOR, "[data-testid=serve-git]"), 180)
+        banner = h.text("[role=alert]")
+        assert "git has no credentials for github.com" in banner, banner
+        h.shot("26-push-offers-the-sign-in")
+        offer[0].click()
+        wait_for("the pull request", lambda: pr_chip(h).startswith("#1"), 180)
+        assert git(bare, "rev-parse", "refs/heads/feature/creds") == head
+        helper = git(project, "config", "--global", "--get-all", f"credential.{fake_url}.helper")
+        assert helper.endswith("git-credential"), helper
+        assert GITHUB_TOKEN not in open(os.path.join(os.environ["HOME"], ".gitconfig")).read()
+    finally:
+        forget_project(h, project)
 
 
 def primary_kind(h):
@@ -1103,6 +1151,7 @@ def main():
                  test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
                  test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
                  test_accounts_in_settings, test_pull_request_flow,
+                 test_a_push_git_has_no_credentials_for_uses_the_sign_in,
                  test_merge_when_green_uses_githubs_auto_merge,
                  test_a_circleci_project_runs_as_imported_and_saves,
                  test_deploy_fires_once_for_a_green_default_branch, test_push_shows_each_layer,

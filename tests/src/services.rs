@@ -136,10 +136,15 @@ impl SessionBus {
         &self.address
     }
 
+    /// The home folder of the session's commands (`HOME`).
+    pub fn home(&self) -> std::path::PathBuf {
+        self.dir.path().join("home")
+    }
+
     /// Puts this session's environment on a command.
     pub fn command_env(&self, mut cmd: Command) -> Command {
         cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .env("HOME", self.dir.path().join("home"))
+            .env("HOME", self.home())
             .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
             .env("XDG_DATA_HOME", self.dir.path().join("data"));
         cmd

@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Read};
 
 use clap::{Subcommand, ValueEnum};
+use slipway_core::accounts::git_credential;
 use slipway_core::accounts::{Account, AccountKind, AccountSource, AccountStore, SecretState};
 use slipway_core::config::DeployKind;
 use slipway_core::secrets::{Secret, SecretId, Secrets};
@@ -22,6 +23,12 @@ pub enum Login {
         /// Read the token from standard input.
         #[arg(long)]
         with_token: bool,
+        /// Let git push over https with this account (`slipway git-credential`).
+        #[arg(long, conflicts_with = "no_git")]
+        git: bool,
+        /// Leave git's credentials as they are, without asking.
+        #[arg(long)]
+        no_git: bool,
     },
     /// Sign in to a Docker registry (Docker Hub: docker.io).
     Registry {
@@ -117,9 +124,22 @@ fn read_secret(from_stdin: bool, flag: &str, what: &str) -> Result<Secret, Probl
 pub async fn login(command: Login) -> Result<u8, Problem> {
     let store = store()?;
     let account = match command {
-        Login::Github { host, with_token } => {
+        Login::Github {
+            host,
+            with_token,
+            git,
+            no_git,
+        } => {
             let token = read_secret(with_token, "--with-token", "GitHub token")?;
-            store.login_github(Some(&host), token).await?
+            let account = store.login_github(Some(&host), token).await?;
+            signed_in(&account);
+            let git = match (git, no_git) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            serve_git(&store, &account.host, git).await?;
+            return Ok(EXIT_PASSED);
         }
         Login::Registry {
             host,
@@ -134,6 +154,12 @@ pub async fn login(command: Login) -> Result<u8, Problem> {
             store.login_circleci(token).await?
         }
     };
+    signed_in(&account);
+    Ok(EXIT_PASSED)
+}
+
+/// Says who the login is for, what its token may do, and what may not work.
+fn signed_in(account: &Account) {
     out!(
         "✓ Signed in to {} as {}{}",
         account.host,
@@ -156,6 +182,89 @@ pub async fn login(command: Login) -> Result<u8, Problem> {
     }
     for warning in &account.warnings {
         eprintln!("warning: {warning}");
+    }
+}
+
+/// Lets git use the GitHub account on `host` for https: with `Some(true)`,
+/// asked on a terminal when `None`, else said how.
+async fn serve_git(store: &AccountStore, host: &str, wanted: Option<bool>) -> Result<(), Problem> {
+    let program = std::env::current_exe()
+        .map_err(|e| Problem::new(ErrorCode::Io, format!("cannot find this program: {e}")))?;
+    let missing = git_credential::unserved(store, host, &program).await;
+    if missing.is_empty() {
+        if wanted == Some(true) {
+            out!("  git already pushes over https with this account");
+        }
+        return Ok(());
+    }
+    let yes = match wanted {
+        Some(yes) => yes,
+        None if std::io::stdin().is_terminal() => ask_yes(&format!(
+            "Let git push to {} with this account? [Y/n] ",
+            missing.join(" and ")
+        )),
+        None => {
+            eprintln!(
+                "hint: to let git push over https with this account, run `slipway login github --git` (or pass --no-git)"
+            );
+            return Ok(());
+        }
+    };
+    if !yes {
+        return Ok(());
+    }
+    let served = git_credential::serve(store, host, &program).await?;
+    out!(
+        "✓ git now asks Slipway for {}'s credentials (`slipway git-credential`; the token stays in the keychain)",
+        served.join(" and ")
+    );
+    Ok(())
+}
+
+/// A yes/no question on the terminal; yes unless answered no.
+fn ask_yes(question: &str) -> bool {
+    use std::io::{BufRead, Write};
+    eprint!("{question}");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    !matches!(answer.trim().to_ascii_lowercase().as_str(), "n" | "no")
+}
+
+/// `slipway git-credential OPERATION`: answers git's `get` with the signed-in
+/// GitHub account's token for its hosts; `store` and `erase` keep nothing
+/// (the keychain holds the token, and `slipway logout` removes it).
+pub async fn git_credential(operation: &str) -> Result<u8, Problem> {
+    let mut asked = String::new();
+    std::io::stdin().read_to_string(&mut asked).map_err(|e| {
+        Problem::new(
+            ErrorCode::Io,
+            format!("cannot read git's request from standard input: {e}"),
+        )
+    })?;
+    match operation {
+        "get" => {}
+        "store" | "erase" => return Ok(EXIT_PASSED),
+        other => {
+            return Err(Problem::new(
+                ErrorCode::BadConfig,
+                format!("git-credential: unknown operation {other:?}"),
+            )
+            .with_hint("git calls it with get, store or erase."));
+        }
+    }
+    let ask = git_credential::CredentialAsk::parse(&asked);
+    if let Some(credential) = store()?.git_credential(&ask).await? {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        if let Err(e) = out
+            .write_all(credential.to_git().as_bytes())
+            .and_then(|()| out.flush())
+        {
+            tracing::debug!("git stopped reading the credential: {e}");
+        }
     }
     Ok(EXIT_PASSED)
 }
@@ -300,6 +409,10 @@ pub async fn secret(command: SecretCommand) -> Result<u8, Problem> {
             let what = match (&id, declared) {
                 (SecretId::DeployTrigger { project, trigger }, Some(DeployKind::Command)) => {
                     format!("the deploy command {trigger:?} of project {project}")
+                }
+                // Not this folder's pipeline: a URL or a command, whichever it declares.
+                (SecretId::DeployTrigger { project, trigger }, None) => {
+                    format!("the secret of deploy trigger {trigger:?} of project {project}")
                 }
                 _ => id.describe(),
             };

@@ -137,6 +137,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Give git the GitHub login's token for https (a credential helper).
+    ///
+    /// git runs it once `slipway login github --git` has set it up: it
+    /// speaks git's credential protocol on standard input and output, and
+    /// answers only for the hosts of a GitHub account signed in to Slipway.
+    GitCredential {
+        /// What git asks: get, store or erase.
+        operation: String,
+    },
     /// Store or remove a project's secret (deploy trigger URL, webhook secret).
     #[command(subcommand)]
     Secret(accounts::SecretCommand),
@@ -217,7 +226,7 @@ enum Command {
         /// The folder to write `slipway.1` and `slipway-*.1` into.
         dir: PathBuf,
     },
-    /// Pull requests on GitHub: open (after a preflight), status, watch, merge, disarm, list.
+    /// Pull requests: open (after a preflight), status, watch, merge, disarm, list.
     #[command(subcommand)]
     Pr(pr::PrCommand),
 }
@@ -366,6 +375,7 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
         Command::Login(login) => accounts::login(login).await,
         Command::Logout { service, host } => accounts::logout(service, host).await,
         Command::Whoami { json } => accounts::whoami(json).await,
+        Command::GitCredential { operation } => accounts::git_credential(&operation).await,
         Command::Secret(command) => accounts::secret(command).await,
         Command::Schema => {
             out!(

@@ -340,6 +340,13 @@ fn show_checks(pull: &PullRequest, checks: &ChecksRollup, json: bool) {
     if checks.checks.is_empty() {
         out!("  no checks reported yet");
     }
+    if pull.mergeable == Some(false) {
+        out!(
+            "  conflicts with {}: merge it into {} (or rebase), resolve and push before merging",
+            pull.base_ref,
+            pull.head_ref
+        );
+    }
 }
 
 /// Follows the checks of the pull request's head until they finish;

@@ -76,6 +76,12 @@ pub fn remedy(remedy: &Remedy) -> String {
             service: Service::Circleci,
             ..
         } => "Sign in with `slipway login circleci --with-token`.".into(),
+        Remedy::ServeGit { host } if host == slipway_core::github::GITHUB_HOST => {
+            "Let git push with your GitHub sign-in: `slipway login github --git`.".into()
+        }
+        Remedy::ServeGit { host } => format!(
+            "Let git push with your GitHub sign-in: `slipway login github --host {host} --git`."
+        ),
     }
 }
 

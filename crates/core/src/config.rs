@@ -90,6 +90,8 @@ pub struct DeployTrigger {
     pub branch: Option<String>,
     /// For a command trigger: the command, when it is not a secret.
     pub run: Option<String>,
+    /// For a command trigger: how long it may run (`None`: the default).
+    pub timeout: Option<std::time::Duration>,
     /// For a webhook: how to send it.
     pub webhook: Option<Webhook>,
     /// Fire as soon as a merge when green lands and the merge commit is

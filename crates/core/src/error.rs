@@ -108,6 +108,11 @@ pub enum Remedy {
         /// The user name to sign in as, when known.
         user: Option<String>,
     },
+    /// Let git use the GitHub account signed in to Slipway for https.
+    ServeGit {
+        /// The GitHub host.
+        host: String,
+    },
 }
 
 impl Remedy {
@@ -136,6 +141,9 @@ impl Remedy {
                     Some(host) => format!("Sign in to {name} at {host}."),
                     None => format!("Sign in to {name}."),
                 }
+            }
+            Remedy::ServeGit { host } => {
+                format!("Let git push to {host} with the account signed in to Slipway.")
             }
         }
     }

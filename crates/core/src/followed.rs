@@ -17,6 +17,7 @@ use crate::deploy::Stores;
 use crate::deploy::after_merge::{AfterMerge, AfterMergeEvent, MergeCommit, after_merge};
 use crate::flow::Project;
 use crate::flow::armed::ArmedMerges;
+use crate::flow::budget::{Budget, Demand};
 use crate::flow::follow::{PullEvent, PullFollow, PullView};
 use crate::flow::follower::Stopped;
 use crate::github::pulls::{MergeMethod, PullRequest};
@@ -87,6 +88,8 @@ enum Command {
         method: MergeMethod,
         reply: Reply,
     },
+    /// Look now (it came on screen).
+    Look,
 }
 
 struct Task {
@@ -103,6 +106,7 @@ pub struct Followed {
     views: Arc<Mutex<HashMap<PathBuf, PullView>>>,
     settings: Settings,
     sink: Sink,
+    budget: Budget,
     stop: CancellationToken,
 }
 
@@ -128,7 +132,24 @@ impl Followed {
             views: Arc::new(Mutex::new(HashMap::new())),
             settings,
             sink: Arc::new(sink),
+            budget: Budget::default(),
             stop: CancellationToken::new(),
+        }
+    }
+
+    /// The same owner within `budget` instead of the app's default.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// `path`'s pull request is on screen: it keeps its pace within the
+    /// app's budget of requests to GitHub (the others slow down), and is
+    /// looked at now.
+    pub fn show(&self, path: &Path) {
+        self.budget.show(path);
+        if self.send(path, Command::Look).is_err() {
+            tracing::debug!(path = %path.display(), "nothing followed to show");
         }
     }
 
@@ -173,6 +194,7 @@ impl Followed {
             views: self.views.clone(),
             sink: self.sink.clone(),
             settings: self.settings.clone(),
+            budget: self.budget.clone(),
             stop,
             root: self.stop.clone(),
         };
@@ -256,14 +278,20 @@ struct FollowTask {
     views: Arc<Mutex<HashMap<PathBuf, PullView>>>,
     sink: Sink,
     settings: Settings,
+    budget: Budget,
     stop: CancellationToken,
     /// The owner's: a deploy after merge outlives its pull request's task.
     root: CancellationToken,
 }
 
 impl FollowTask {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut wait = self.follow.interval();
+    async fn run(mut self, commands: mpsc::UnboundedReceiver<Command>) {
+        self.follow_until_done(commands).await;
+        self.budget.leave(&self.path);
+    }
+
+    async fn follow_until_done(&mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut wait = self.paced(self.follow.interval());
         loop {
             if self.follow.finished() {
                 break;
@@ -277,7 +305,7 @@ impl FollowTask {
                 _ = tokio::time::sleep(wait) => {
                     match self.follow.look().await {
                         Ok((events, next)) => {
-                            wait = next;
+                            wait = self.paced(next);
                             self.tell(events);
                         }
                         Err(problem) => {
@@ -297,9 +325,24 @@ impl FollowTask {
         }
     }
 
+    /// The wait before the next look, within the app's budget; an outage
+    /// keeps its own backoff.
+    fn paced(&self, wanted: std::time::Duration) -> std::time::Duration {
+        if self.follow.in_outage() {
+            return wanted;
+        }
+        let demand = Demand {
+            cost: self.follow.reads().max(1),
+            wanted,
+            eager: self.follow.view().armed.is_some(),
+        };
+        self.budget.next(&self.path, demand)
+    }
+
     /// Carries out a command; the next look follows at once.
     async fn obey(&mut self, command: Command) -> std::time::Duration {
         let (result, reply) = match command {
+            Command::Look => return std::time::Duration::ZERO,
             Command::Arm { sha, method, reply } => {
                 (self.follow.arm(&sha, method).await.map(|e| vec![e]), reply)
             }

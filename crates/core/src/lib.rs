@@ -54,6 +54,7 @@ pub mod logging;
 pub mod owner;
 pub mod paths;
 pub mod pipeline;
+mod process_group;
 pub mod project;
 pub mod push;
 pub mod record;

@@ -24,6 +24,7 @@ use serde_json::json;
 
 pub mod actions;
 pub mod circleci;
+mod githttp;
 mod github;
 mod graphql;
 pub mod http;
@@ -43,6 +44,10 @@ pub struct GithubUser {
 #[derive(Debug, Default)]
 struct World {
     github: HashMap<String, GithubUser>,
+    /// Logins git over HTTP served, one per request.
+    git_served: Vec<String>,
+    /// git requests refused for want of a known token.
+    git_refused: usize,
     circleci: HashMap<String, (String, String)>,
     registry: HashMap<String, String>,
     /// GitHub's core rate limit.
@@ -335,9 +340,21 @@ impl FakeServices {
             .extend(faults.iter().cloned());
     }
 
+    /// How many injected faults GitHub has yet to answer with.
+    pub fn github_faults_left(&self) -> usize {
+        self.world.lock().expect("lock").github_faults.len()
+    }
+
     /// GitHub's rate limit as the fake keeps it: what was charged, what is left.
     pub fn github_rate(&self) -> http::RateLimit {
         self.world.lock().expect("lock").rate.clone()
+    }
+
+    /// The logins git over HTTP (`url()/git/OWNER/NAME.git`) served, one
+    /// per request, and how many it refused for want of a token.
+    pub fn git_http(&self) -> (Vec<String>, usize) {
+        let world = self.world.lock().expect("lock");
+        (world.git_served.clone(), world.git_refused)
     }
 
     /// Requests no route knew.
@@ -450,6 +467,7 @@ fn router(world: Shared) -> Router {
             "/circleci/api/v2/pipeline/{id}/workflow",
             get(circleci::workflows),
         )
+        .route("/git/{owner}/{*rest}", axum::routing::any(githttp::serve))
         .route("/v2/", get(registry::base))
         .route("/token", get(registry::token))
         .fallback(unknown)

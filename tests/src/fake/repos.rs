@@ -208,6 +208,12 @@ impl FakeRepo {
         }
     }
 
+    /// Whether `head` merges into `base` without conflicts, as GitHub's
+    /// `mergeable` says.
+    pub fn merges_cleanly(&self, base: &str, head: &str) -> bool {
+        git(&self.bare, &["merge-tree", "--write-tree", base, head]).is_some()
+    }
+
     /// The commit a branch or SHA names, when it exists.
     pub fn resolve(&self, reference: &str) -> Option<String> {
         git(
@@ -533,9 +539,14 @@ pub(super) async fn get_pull(
         repo.mergeable_unknown -= 1;
         Value::Null
     } else {
-        json!(true)
+        json!(repo.merges_cleanly(&pull.base, &pull.head))
     };
-    let value = pull_json(&owner, &name, repo, &pull, mergeable);
+    let mut value = pull_json(&owner, &name, repo, &pull, mergeable.clone());
+    value["mergeable_state"] = match mergeable {
+        Value::Bool(false) => json!("dirty"),
+        Value::Bool(true) => json!("clean"),
+        _ => json!("unknown"),
+    };
     conditional(&mut world, &request, &value)
 }
 

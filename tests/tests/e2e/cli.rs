@@ -144,6 +144,7 @@ const COMMANDS: &[&str] = &[
     "login circleci",
     "logout",
     "whoami",
+    "git-credential",
     "secret",
     "secret set",
     "secret rm",

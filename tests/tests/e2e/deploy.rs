@@ -568,3 +568,137 @@ fn a_trigger_secret_is_named_and_told_as_the_pipeline_declares_it() {
     has(&unknown.stderr, "declares no deploy trigger named \"nope\"");
     has(&unknown.stderr, "It declares: script.");
 }
+
+#[test]
+fn a_command_that_fails_is_failed_and_one_past_its_timeout_is_stopped_and_unknown() {
+    let (world, _parent, dir, first) = project_on_github(
+        "cmdends",
+        "master",
+        "[deploy.script]\nkind = \"command\"\nbranch = \"master\"\n\n\
+         [deploy.slow]\nkind = \"command\"\nbranch = \"master\"\n\
+         run = \"sleep 300 & echo $! > sleeper.pid; wait\"\ntimeout = \"1s\"\n",
+    );
+    world
+        .fake
+        .post_status("octo/cmdends", &first, "ci/circleci: build", "success");
+    let token = "cmdendstoken0123456789";
+    let secret =
+        format!("echo \"POST https://hooks.example/trigger/{token}/\"; echo refused >&2; exit 3");
+    let set = world.slipway(
+        &["secret", "set", "deploy-trigger", "cmdends/script"],
+        &secret,
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+
+    // A non-zero exit: failed, with its last lines, the secret's URL hidden.
+    let failed = slipway_in(&world, &dir, &["deploy", "--trigger", "script"]);
+    assert_eq!(failed.code, 1, "{}\n{}", failed.stdout, failed.stderr);
+    has(&failed.stdout, "failed: the command exited with code 3");
+    has(&failed.stdout, "POST [secret]");
+    has(&failed.stdout, "refused");
+    let listed = slipway_in(&world, &dir, &["deploys", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "failed", "{rows}");
+    assert_eq!(rows[0]["trigger"], "script", "{rows}");
+
+    // Past its timeout: stopped, with what it started, and unknown.
+    let slow = slipway_in(&world, &dir, &["deploy", "--trigger", "slow"]);
+    assert_eq!(slow.code, 1, "{}\n{}", slow.stdout, slow.stderr);
+    has(&slow.stdout, "ran over its timeout (1 s)");
+    let listed = slipway_in(&world, &dir, &["deploys", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "unknown", "{rows}");
+    let pid = std::fs::read_to_string(dir.join("sleeper.pid")).unwrap();
+    let alive = || std::path::Path::new(&format!("/proc/{}", pid.trim())).exists();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "what the command started still runs"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The token is in no output and not in the history.
+    for output in world.outputs() {
+        assert!(!output.contains(token), "printed the token: {output}");
+    }
+    for entry in std::fs::read_dir(world.data_dir()).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(token),
+            "{} holds the token",
+            entry.path().display()
+        );
+    }
+}
+
+#[test]
+fn the_classic_deploy_imported_fires_once_when_master_is_green() {
+    let (world, parent, _dir, _) = project_on_github("classicdeploy", "master", "");
+    // The tutorial's repository as it is: its circle.yml, imported.
+    let dir = parent.path().join("classicdeploy");
+    let example = slipway_tests::Project::example("classic-flask", "classicdeploy-src");
+    std::fs::copy(example.path().join("circle.yml"), dir.join("circle.yml")).unwrap();
+    std::fs::remove_file(dir.join("slipway.toml")).unwrap();
+    let import = slipway_in(&world, &dir, &["import", "--write"]);
+    assert_eq!(import.code, 0, "{}\n{}", import.stdout, import.stderr);
+    let told = import
+        .stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("slipway secret set "))
+        .unwrap_or_else(|| panic!("import names the secret to set: {}", import.stderr));
+    let told = told.split('#').next().unwrap().trim();
+    assert_eq!(told, "deploy-trigger classicdeploy/hub");
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-q", "-m", "Import circle.yml"]);
+    git(&dir, &["push", "-q", "origin", "master"]);
+    let head = git(&dir, &["rev-parse", "HEAD"]);
+
+    // $DEPLOY, stored with the command import printed.
+    let hub_token = "classicdeployhubtoken0123";
+    let deploy = format!(
+        "curl -fsS --data \"build=true\" -X POST {}",
+        world.fake.hub_trigger_url(hub_token)
+    );
+    let mut args = vec!["secret", "set"];
+    args.extend(told.split_whitespace());
+    let mut cmd = Command::new(slipway_tests::slipway_bin());
+    cmd.args(&args).current_dir(&dir);
+    let set = world.finish(world.env(cmd), &deploy);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    has(
+        &set.stdout,
+        "stored the deploy command \"hub\" of project classicdeploy",
+    );
+    let sent = || {
+        world
+            .fake
+            .hub_requests()
+            .into_iter()
+            .filter(|r| r.token == hub_token)
+            .collect::<Vec<_>>()
+    };
+
+    // Not while master's checks run; once when they are green; not twice.
+    world
+        .fake
+        .post_status("octo/classicdeploy", &head, "ci/circleci: build", "pending");
+    let early = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(early.code, 4, "{}\n{}", early.stdout, early.stderr);
+    assert!(sent().is_empty());
+    world
+        .fake
+        .post_status("octo/classicdeploy", &head, "ci/circleci: build", "success");
+    let fired = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(fired.code, 0, "{}\n{}", fired.stdout, fired.stderr);
+    has(&fired.stdout, &format!("deployed {}", &head[..7]));
+    let once = slipway_in(&world, &dir, &["deploy"]);
+    assert_eq!(once.code, 4, "{}\n{}", once.stdout, once.stderr);
+    let requests = sent();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].body, "build=true");
+    for output in world.outputs() {
+        assert!(!output.contains(hub_token), "printed the token: {output}");
+    }
+}

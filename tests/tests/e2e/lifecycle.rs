@@ -13,9 +13,11 @@ use slipway_core::deploy::after_merge::{AfterMerge, MergeCommit, after_merge};
 use slipway_core::deploy::{DeployState, Outcome, Stores};
 use slipway_core::flow::Project;
 use slipway_core::flow::armed::{ArmedMerges, DisarmReason};
+use slipway_core::flow::budget::Budget;
 use slipway_core::flow::follow::{ArmingChange, PullEvent, PullFollow};
 use slipway_core::flow::follower::{ChecksNews, FollowNote, Stopped, finished, follow_checks};
 use slipway_core::flow::publish::{PublishOptions, Published};
+use slipway_core::followed::{Followed, Settings};
 use slipway_core::github::checks::CheckState;
 use slipway_core::github::pulls::{MergeMethod, PullState};
 use slipway_core::github::{GithubClient, GithubRepo};
@@ -613,4 +615,117 @@ async fn github_refuses_a_merge_its_rules_do_not_pass_and_nothing_moves() {
         git(&bare, &["rev-list", "--merges", "--count", "master"]),
         "0"
     );
+}
+
+#[tokio::test]
+async fn followed_pull_requests_keep_to_the_budget_and_the_one_shown_keeps_its_pace() {
+    let fake = Arc::new(FakeServices::start());
+    let mut kept = Vec::new();
+    let mut projects = Vec::new();
+    for n in 0..4 {
+        let name = format!("budget{n}");
+        let (parent, dir, _bare) = repository(&fake, &name, "");
+        let project = project(&fake, &dir, &name).await;
+        let (_, head) = published(&project).await;
+        fake.post_status(
+            &format!("octo/{name}"),
+            &head,
+            "ci/circleci: build",
+            "pending",
+        );
+        kept.push(parent);
+        projects.push((dir, project));
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        armed: ArmedMerges::at(&folder.path().join("armed.json")),
+        accounts: AccountStore::at(folder.path(), Endpoints::default()),
+        secrets: Secrets::with_store(Arc::new(MemoryStore::default())),
+        history: Some(folder.path().join("history.db")),
+        deploy_after_merge: false,
+    };
+    // Room for the one shown at its pace and a fifth of that for the rest.
+    let followed = Followed::new(settings, |_| {}).with_budget(Budget::new(150));
+    for (dir, project) in &projects {
+        let pull = project.pull_request().await.unwrap().unwrap();
+        followed.follow(dir, project.clone(), pull).await.unwrap();
+    }
+    let looks = |n: usize| {
+        let path = format!("/repos/octo/budget{n}/pulls/1");
+        fake.requests()
+            .iter()
+            .filter(|r| r.ends_with(&path))
+            .count()
+    };
+    followed.show(&projects[0].0);
+    let others = || (1..4).map(looks).sum::<usize>();
+    let (shown, rest) = (looks(0), others());
+    until("six looks of the one shown", 20, || looks(0) >= shown + 6).await;
+    let theirs = others() - rest;
+    assert!(
+        theirs <= 3,
+        "the others looked {theirs} times while the one shown looked 6 times"
+    );
+
+    // Another comes on screen: looked at now, then at its pace.
+    let before = looks(2);
+    followed.show(&projects[2].0);
+    until("the one shown now at its pace", 12, || {
+        looks(2) >= before + 4
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pull_request_that_conflicts_is_not_merged_and_its_arming_says_why() {
+    let fake = Arc::new(FakeServices::start());
+    let (_parent, dir, bare) = repository(&fake, "clash", "");
+    let project = project(&fake, &dir, "clash").await;
+    let (number, head) = published(&project).await;
+    // master gets the same file with other words: the branch conflicts.
+    git(&dir, &["switch", "-q", "master"]);
+    std::fs::write(dir.join("CHANGE"), "another change\n").unwrap();
+    git(&dir, &["add", "CHANGE"]);
+    git(&dir, &["commit", "-q", "-m", "Another change"]);
+    git(&dir, &["push", "-q", "origin", "master"]);
+    let master = git(&bare, &["rev-parse", "master"]);
+    let pull = project.client.pull(&project.repo, number).await.unwrap();
+    assert_eq!(pull.mergeable, Some(false), "GitHub says it conflicts");
+
+    fake.post_status("octo/clash", &head, "ci/circleci: build", "success");
+    let (mut follow, store, _armed) = followed(project, number).await;
+    let refused = follow.merge(&head, MergeMethod::Squash).await.unwrap_err();
+    assert!(
+        refused.message.contains("#1 has conflicts with master"),
+        "{}",
+        refused.message
+    );
+    assert!(
+        refused
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Merge master into feature/x"),
+        "{refused:?}"
+    );
+    assert_eq!(git(&bare, &["rev-parse", "master"]), master);
+
+    // Armed while green: the merge is refused, so it is disarmed with the reason.
+    follow.arm(&head, MergeMethod::Merge).await.unwrap();
+    let (events, _) = follow.look().await.unwrap();
+    let disarmed = events.iter().find_map(|e| match e {
+        PullEvent::Changed {
+            arming: Some(ArmingChange::Disarmed(reason)),
+            ..
+        } => Some(reason.clone()),
+        _ => None,
+    });
+    match disarmed {
+        Some(DisarmReason::MergeRefused { message }) => {
+            assert!(message.contains("has conflicts with master"), "{message}")
+        }
+        other => panic!("not disarmed for the conflict: {other:?} in {events:?}"),
+    }
+    assert!(store.find(&follow.view().repo, number).is_none());
+    assert_eq!(git(&bare, &["rev-parse", "master"]), master);
 }

@@ -573,3 +573,109 @@ fn the_preflight_tests_the_commit_pushed_not_the_working_tree() {
     has(&open.stderr, "pushing feature/data to origin");
     assert!(!open.stderr.contains("objects"), "{}", open.stderr);
 }
+
+#[test]
+fn the_signed_in_account_serves_git_over_https_when_the_user_lets_it() {
+    let token = "ghp_serves_git_0123456789";
+    let world = World::new(Keyring::Unlocked);
+    world.fake.github_token(token, "octo", Some("repo"));
+    world.fake.github_repo("octo", "creds", "master");
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // An https origin that git reaches at the fake GitHub's git over HTTP.
+    git(dir, &["init", "-q", "-b", "master"]);
+    git(
+        dir,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://github.com/octo/creds.git",
+        ],
+    );
+    let rewrite = format!("url.{}/git/.insteadOf", world.fake.url());
+    git(dir, &["config", &rewrite, "https://github.com/"]);
+    std::fs::write(dir.join("README"), "creds\n").unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+    let git_in_world = |args: &[&str]| {
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(dir)
+            .env("GIT_TERMINAL_PROMPT", "0");
+        world.finish(world.env(cmd), "")
+    };
+
+    // Signed in without a terminal: told how, nothing set up.
+    let login = world.slipway(&["login", "github", "--with-token"], token);
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    has(&login.stderr, "slipway login github --git");
+    assert_eq!(git_in_world(&["push", "-q", "origin", "master"]).code, 128);
+    git(dir, &["switch", "-q", "-c", "feature/creds"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", "A change"]);
+    let refused = slipway_in(&world, dir, &["pr", "open", "--no-preflight"]);
+    assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
+    has(&refused.stderr, "slipway login github --git");
+    assert!(
+        world.fake.git_http().0.is_empty(),
+        "git got in without a token"
+    );
+
+    // Let: git asks Slipway, the push and the pull request go through.
+    let login = world.slipway(&["login", "github", "--with-token", "--git"], token);
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    has(&login.stdout, "git now asks Slipway");
+    assert_eq!(git_in_world(&["push", "-q", "origin", "master"]).code, 0);
+    let open = slipway_in(&world, dir, &["pr", "open", "--no-preflight", "--json"]);
+    assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
+    has(&open.stdout, "\"opened\":true");
+    let (served, _) = world.fake.git_http();
+    assert!(
+        served.iter().all(|l| l == "octo") && !served.is_empty(),
+        "{served:?}"
+    );
+    // Asked again: nothing to add.
+    let again = world.slipway(&["login", "github", "--with-token", "--git"], token);
+    has(&again.stdout, "already pushes over https");
+
+    // The token is in no config, URL or output; the helper answers only
+    // for the account's hosts, and only over https (or to this machine).
+    let gitconfig = world.bus.home().join(".gitconfig");
+    for file in [gitconfig.clone(), dir.join(".git/config")] {
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(!text.contains(token), "{} holds the token", file.display());
+    }
+    has(
+        &std::fs::read_to_string(&gitconfig).unwrap(),
+        "git-credential",
+    );
+    for output in world.outputs() {
+        assert!(!output.contains(token), "printed the token: {output}");
+    }
+    let ask = |asked: &str| {
+        let mut cmd = Command::new(slipway_tests::slipway_bin());
+        cmd.args(["git-credential", "get"]);
+        let mut child = world
+            .env(cmd)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(asked.as_bytes())
+                .unwrap();
+        }
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    let answer = ask("protocol=https\nhost=github.com\npath=octo/creds.git\n\n");
+    assert_eq!(answer, format!("username=octo\npassword={token}\n"));
+    assert_eq!(ask("protocol=https\nhost=gitlab.com\n\n"), "");
+    assert_eq!(ask("protocol=http\nhost=github.com\n\n"), "");
+}

@@ -87,6 +87,12 @@ export const commands = {
 	 *  The token goes no further than the core.
 	 */
 	accountLoginGithub: (host: string | null, token: string) => typedError<Account_Serialize, Problem_Serialize>(__TAURI_INVOKE("account_login_github", { host, token })),
+	/**
+	 *  Lets git push over https with the GitHub account on `host`: git asks
+	 *  the `slipway` CLI (installed beside the app) for its token. The URLs
+	 *  set up now.
+	 */
+	accountServeGit: (host: string | null) => typedError<string[], Problem_Serialize>(__TAURI_INVOKE("account_serve_git", { host })),
 	/**  Validates a registry login with the registry and stores it. */
 	accountLoginRegistry: (host: string, username: string, password: string) => typedError<Account_Serialize, Problem_Serialize>(__TAURI_INVOKE("account_login_registry", { host, username, password })),
 	/**  Validates a CircleCI token with `GET /me` and stores it. */
@@ -1690,7 +1696,11 @@ service: Service;
 /**  Its host, when it is not the service's usual one. */
 host?: string | null; 
 /**  The user name to sign in as, when known. */
-user?: string | null };
+user?: string | null } | 
+/**  Let git use the GitHub account signed in to Slipway for https. */
+{ kind: "serve_git"; 
+/**  The GitHub host. */
+host: string };
 
 /**  What to do about a problem, for each front end to word. */
 export type Remedy_Serialize = 
@@ -1701,7 +1711,11 @@ service: Service;
 /**  Its host, when it is not the service's usual one. */
 host: string | null; 
 /**  The user name to sign in as, when known. */
-user: string | null };
+user: string | null } | 
+/**  Let git use the GitHub account signed in to Slipway for https. */
+{ kind: "serve_git"; 
+/**  The GitHub host. */
+host: string };
 
 /**  A past run with its steps and log. */
 export type RunDetails = RunDetails_Serialize | RunDetails_Deserialize;

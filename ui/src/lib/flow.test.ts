@@ -47,6 +47,14 @@ describe("the primary action", () => {
     expect(primaryAction(flow(null, null)).kind).toBe("run");
   });
 
+  it("says a conflicting pull request needs its base merged in, green or not", () => {
+    const clash = view("success");
+    clash.pull.mergeable = false;
+    const primary = primaryAction(flow("feature/cities", clash));
+    expect(primary.kind).toBe("run");
+    expect(primary.note).toBe("#12 conflicts with master: merge it into feature/cities, resolve, then push");
+  });
+
   it("follows the pull request from push to merge", () => {
     expect(primaryAction(flow("feature/cities", null)).label).toBe("Push and open PR");
     expect(primaryAction(flow("feature/cities", view("pending"))).label).toBe("Merge when green");

@@ -87,6 +87,12 @@ export function primaryAction(flow: FlowStatus | null, deploy: DeployStatus | nu
   if (flow.branch.ahead > 0) {
     return { kind: "push", label: "Push", note: `${flow.branch.ahead} new commit${flow.branch.ahead === 1 ? "" : "s"} for #${open.pull.number}` };
   }
+  if (open.pull.mergeable === false) {
+    return {
+      ...run,
+      note: `#${open.pull.number} conflicts with ${open.pull.base_ref}: merge it into ${branch}, resolve, then push`,
+    };
+  }
   switch (pullState(open)) {
     case "success":
       return { kind: "merge", label: "Merge", note: `#${open.pull.number}'s checks passed` };

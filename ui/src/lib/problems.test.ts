@@ -12,5 +12,6 @@ describe("problem actions", () => {
     expect(actionFor("not_found")).toBeNull();
     // A missing secret an account keeps is signed in again, whatever its code.
     expect(actionFor("secret_missing", { kind: "sign_in", service: "registry", host: "reg:5000", user: null })).toBe("sign_in");
+    expect(actionFor("auth_rejected", { kind: "serve_git", host: "github.com" })).toBe("serve_git");
   });
 });

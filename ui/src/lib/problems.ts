@@ -3,14 +3,16 @@
 import type { ErrorCode, Remedy } from "./bindings";
 
 /** The action a problem's banner offers. */
-export type ProblemAction = "sign_in" | "retry" | "push_anyway" | null;
+export type ProblemAction = "sign_in" | "serve_git" | "retry" | "push_anyway" | null;
 
 /**
- * Sign in again for a refused or expired login; retry for a service or
- * engine that may come back; push anyway after a red preflight run.
+ * Sign in again for a refused or expired login; let git use the GitHub
+ * sign-in when git had no credentials; retry for a service or engine that
+ * may come back; push anyway after a red preflight run.
  */
 export function actionFor(code: ErrorCode, remedy: Remedy | null = null): ProblemAction {
   if (remedy?.kind === "sign_in") return "sign_in";
+  if (remedy?.kind === "serve_git") return "serve_git";
   switch (code) {
     case "auth_rejected":
     case "auth_expired":

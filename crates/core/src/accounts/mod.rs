@@ -9,6 +9,7 @@
 
 mod circleci;
 pub mod docker_config;
+pub mod git_credential;
 mod registry;
 
 use std::path::{Path, PathBuf};

@@ -90,6 +90,10 @@ pub struct DeploySection {
     /// For "command": the command, when it is not a secret.
     #[schemars(with = "Option<String>")]
     pub run: Option<Spanned<String>>,
+    /// For "command": how long it may run ("10m" by default). Past it, it
+    /// is stopped and the deploy's outcome is unknown.
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Spanned<String>>,
     /// For "webhook": the method ("POST" by default; "PUT", "PATCH", "GET").
     pub method: Option<String>,
     /// For "webhook": the URL. Omit it to keep the URL itself secret
@@ -606,6 +610,18 @@ fn resolve_deploy(
         super::DeployKind::Circleci => section.project_slug.clone(),
         _ => None,
     };
+    let timeout = match (&section.timeout, kind) {
+        (None, _) => None,
+        (Some(t), super::DeployKind::Command) => {
+            Some(crate::duration::parse(t.get_ref()).map_err(|m| err(t.span(), m))?)
+        }
+        (Some(t), _) => {
+            return Err(err(
+                t.span(),
+                format!("[deploy.{name}]: `timeout` is for kind = \"command\""),
+            ));
+        }
+    };
     let webhook = is_webhook.then(|| super::Webhook {
         method,
         url: section.url.map(Spanned::into_inner),
@@ -618,6 +634,7 @@ fn resolve_deploy(
         kind,
         branch: section.branch,
         run: section.run.map(Spanned::into_inner),
+        timeout,
         webhook,
         after_merge: section.after_merge,
         github_target,

@@ -176,11 +176,16 @@ fn answered(who: &str, sent: Result<reqwest::Response, reqwest::Error>) -> (Depl
 pub(super) async fn command(
     line: &str,
     secret: Option<&Secret>,
+    timeout: Duration,
     context: &Context<'_>,
 ) -> (DeployState, String) {
-    let redact = |text: &str| match secret {
-        Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "[secret]"),
-        _ => text.to_string(),
+    let pieces = secret
+        .map(|s| secret_pieces(s.expose()))
+        .unwrap_or_default();
+    let redact = |text: &str| {
+        pieces.iter().fold(text.to_string(), |text, piece| {
+            text.replace(piece, "[secret]")
+        })
     };
     let mut cmd = tokio::process::Command::new("/bin/sh");
     match secret {
@@ -198,13 +203,31 @@ pub(super) async fn command(
         .env("SLIPWAY_DEPLOY_BRANCH", context.branch)
         .env("SLIPWAY_DEPLOY_SHA", context.sha)
         .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    match tokio::time::timeout(COMMAND_TIMEOUT, cmd.output()).await {
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            return (
+                DeployState::Failed,
+                format!("the command could not start: {e}"),
+            );
+        }
+    };
+    // Past the timeout (or cancelled), the shell and what it started go.
+    let group = crate::process_group::GroupGuard(child.id());
+    let ended = tokio::time::timeout(timeout, child.wait_with_output()).await;
+    if ended.is_ok() {
+        group.disarm();
+    }
+    match ended {
         Err(_) => (
             DeployState::Unknown,
             format!(
-                "the command ran over {} min and was stopped",
-                COMMAND_TIMEOUT.as_secs() / 60
+                "the command ran over its timeout ({}) and was stopped: whether it deployed is unknown",
+                crate::duration::roughly(timeout)
             ),
         ),
         Ok(Err(e)) => (
@@ -242,5 +265,46 @@ pub(super) async fn command(
                 ),
             }
         }
+    }
+}
+
+/// What of a secret command must not be shown: the command, each long word
+/// of it (a URL with its token, a key) and each long part of those.
+fn secret_pieces(command: &str) -> Vec<String> {
+    const LONG: usize = 12;
+    let mut pieces = vec![command.trim().to_string()];
+    for word in command.split_whitespace() {
+        let word = word.trim_matches(|c| matches!(c, '"' | '\'' | ';' | '(' | ')'));
+        if word.len() >= LONG {
+            pieces.push(word.to_string());
+        }
+        pieces.extend(
+            word.split(['/', '?', '&', '=', ':', '@'])
+                .filter(|part| part.len() >= LONG)
+                .map(str::to_string),
+        );
+    }
+    pieces.retain(|p| !p.is_empty());
+    // Longest first, so a whole word goes before a part of it.
+    pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    pieces.dedup();
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secret_pieces;
+
+    #[test]
+    fn a_secret_commands_url_and_token_are_pieces_to_hide() {
+        let pieces = secret_pieces(
+            "curl --data \"build=true\" -X POST https://hub.example/api/trigger/0123456789abcdef/call/",
+        );
+        let shown = pieces.iter().fold(
+            "POST https://hub.example/api/trigger/0123456789abcdef/call/ -> 0123456789abcdef accepted".to_string(),
+            |text, piece| text.replace(piece, "[secret]"),
+        );
+        assert_eq!(shown, "POST [secret] -> [secret] accepted");
+        assert!(!pieces.iter().any(|p| p == "--data" || p == "POST"));
     }
 }

@@ -129,10 +129,13 @@ impl Trigger for Command {
 
     fn fire<'a>(&'a self, shot: Shot<'a>, _: ProgressSink<'a>) -> Firing<'a> {
         Box::pin(async move {
+            let timeout = shot.trigger.timeout.unwrap_or(super::fire::COMMAND_TIMEOUT);
             match (&shot.trigger.run, &shot.keys.trigger) {
-                (Some(run), _) => super::fire::command(run, None, shot.context).await.into(),
+                (Some(run), _) => super::fire::command(run, None, timeout, shot.context)
+                    .await
+                    .into(),
                 (None, Some(secret)) => {
-                    super::fire::command(secret.expose(), Some(secret), shot.context)
+                    super::fire::command(secret.expose(), Some(secret), timeout, shot.context)
                         .await
                         .into()
                 }

@@ -182,6 +182,16 @@ impl PullFollow {
         &self.project
     }
 
+    /// Requests the last look made.
+    pub fn reads(&self) -> u32 {
+        self.watch.reads()
+    }
+
+    /// Whether GitHub could not be read at the last look.
+    pub fn in_outage(&self) -> bool {
+        self.pace.in_outage()
+    }
+
     /// Whether there is nothing left to follow (merged or closed).
     pub fn finished(&self) -> bool {
         self.view.state().is_none()

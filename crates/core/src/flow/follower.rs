@@ -15,10 +15,16 @@ use crate::github::watch::{ChecksWatch, WHILE_RUNNING};
 use crate::github::{GithubClient, GithubError, GithubRepo};
 
 /// The first wait after GitHub could not be reached; it doubles while it
-/// stays unreachable, up to [`OUTAGE_MAX`].
+/// stays unreachable, up to [`SHORT_OUTAGE_STEP`] during a short outage
+/// and [`OUTAGE_MAX`] after.
 pub const OUTAGE_FIRST: Duration = Duration::from_secs(2);
 /// The longest wait between looks while GitHub is down.
 pub const OUTAGE_MAX: Duration = Duration::from_secs(60);
+/// An outage this young is short: looks stay close together, so what
+/// changed meanwhile shows soon after GitHub answers again.
+pub const SHORT_OUTAGE: Duration = Duration::from_secs(60);
+/// The longest wait between looks during a short outage.
+pub const SHORT_OUTAGE_STEP: Duration = Duration::from_secs(3);
 
 /// What a follower tells besides what it follows.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +61,14 @@ impl From<Problem> for Stopped {
 /// while it does not.
 #[derive(Debug, Default, Clone)]
 pub struct Pace {
-    outage: Option<Duration>,
+    outage: Option<Outage>,
+}
+
+/// An outage under way: since when, and the last wait.
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    since: tokio::time::Instant,
+    wait: Duration,
 }
 
 /// What to do after a look that failed.
@@ -85,10 +98,15 @@ impl Pace {
 
     /// A look failed with `error`.
     pub fn failed(&mut self, error: &GithubError, client: &GithubClient) -> AfterFailure {
+        let since = self
+            .outage
+            .map_or_else(tokio::time::Instant::now, |o| o.since);
         let wait = match error {
-            GithubError::Unavailable { .. } => self
-                .outage
-                .map_or(OUTAGE_FIRST, |w| (w * 2).min(OUTAGE_MAX)),
+            GithubError::Unavailable { .. } => match self.outage {
+                None => OUTAGE_FIRST,
+                Some(o) if since.elapsed() < SHORT_OUTAGE => (o.wait * 2).min(SHORT_OUTAGE_STEP),
+                Some(o) => (o.wait * 2).min(OUTAGE_MAX),
+            },
             GithubError::RateLimited { .. } => error
                 .retry_in()
                 .unwrap_or_else(|| client.until_reset())
@@ -96,7 +114,7 @@ impl Pace {
             _ => return AfterFailure::Stop,
         };
         let tell = self.outage.is_none();
-        self.outage = Some(wait);
+        self.outage = Some(Outage { since, wait });
         AfterFailure::Retry { wait, tell }
     }
 }
@@ -298,4 +316,69 @@ pub fn finished(rollup: &ChecksRollup) -> bool {
 /// request on screen): never slower than while checks run.
 pub fn eager(interval: Duration) -> Duration {
     interval.min(WHILE_RUNNING)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::Secret;
+
+    fn down() -> GithubError {
+        GithubError::Unavailable {
+            url: "/repos/o/r/pulls/1".into(),
+            detail: "GitHub answered 502 Bad Gateway".into(),
+            hint: String::new(),
+        }
+    }
+
+    fn client() -> GithubClient {
+        GithubClient::build("github.com", "http://127.0.0.1:9", &Secret::new("ghp_x")).unwrap()
+    }
+
+    /// Fails one look and lets its wait pass; the wait.
+    async fn fail(pace: &mut Pace, client: &GithubClient) -> Duration {
+        match pace.failed(&down(), client) {
+            AfterFailure::Retry { wait, .. } => {
+                tokio::time::advance(wait).await;
+                wait
+            }
+            AfterFailure::Stop => panic!("an outage stopped the follower"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_outage_keeps_looks_close_and_a_long_one_backs_off() {
+        let client = client();
+        let mut pace = Pace::default();
+        let mut waits = Vec::new();
+        let start = tokio::time::Instant::now();
+        while start.elapsed() < SHORT_OUTAGE {
+            waits.push(fail(&mut pace, &client).await);
+        }
+        assert_eq!(waits[0], OUTAGE_FIRST);
+        assert!(
+            waits.iter().all(|w| *w <= SHORT_OUTAGE_STEP),
+            "a look waited longer than {SHORT_OUTAGE_STEP:?} in a short outage: {waits:?}"
+        );
+        // Told once, at the start.
+        assert!(matches!(
+            pace.failed(&down(), &client),
+            AfterFailure::Retry { tell: false, .. }
+        ));
+        let mut last = Duration::ZERO;
+        for _ in 0..6 {
+            last = fail(&mut pace, &client).await;
+        }
+        assert_eq!(
+            last, OUTAGE_MAX,
+            "a long outage backs off to the longest wait"
+        );
+        assert!(pace.answered(), "the first answer ends the outage");
+        assert!(!pace.in_outage());
+        assert_eq!(
+            fail(&mut pace, &client).await,
+            OUTAGE_FIRST,
+            "a new outage starts over"
+        );
+    }
 }

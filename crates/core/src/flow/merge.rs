@@ -30,6 +30,9 @@ impl Project {
             }
             tokio::time::sleep(Duration::from_secs(wait)).await;
         }
+        if seen.mergeable == Some(false) {
+            return Err(conflicts(&seen));
+        }
         let outcome = self
             .client
             .merge(&self.repo, seen.number, &seen.head_sha, method)
@@ -108,4 +111,21 @@ pub fn head_moved(number: u64, new_sha: &str) -> Problem {
         ),
     )
     .with_hint("Check the new commits, then merge again.")
+}
+
+/// A pull request GitHub finds conflicting with its base: nothing a wait
+/// changes, the branch needs the base merged in.
+fn conflicts(pull: &PullRequest) -> Problem {
+    Problem::new(
+        ErrorCode::Conflict,
+        format!(
+            "#{} has conflicts with {}, so it was not merged",
+            pull.number, pull.base_ref
+        ),
+    )
+    .with_hint(format!(
+        "Merge {base} into {head} (or rebase it on {base}), resolve the conflicts and push; then merge again.",
+        base = pull.base_ref,
+        head = pull.head_ref
+    ))
 }

@@ -6,6 +6,7 @@
 //! requests armed to merge when green.
 
 pub mod armed;
+pub mod budget;
 pub mod follow;
 pub mod follower;
 pub mod list;

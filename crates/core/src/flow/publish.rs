@@ -96,11 +96,13 @@ impl Project {
         on_event(PublishEvent::Pushing {
             branch: branch.clone(),
         });
-        crate::git::push(&self.root, "origin", &branch, |line| {
+        let pushed = crate::git::push(&self.root, "origin", &branch, |line| {
             on_event(PublishEvent::PushProgress(line.to_string()))
         })
-        .await
-        .map_err(|e| e.problem())?;
+        .await;
+        if let Err(e) = pushed {
+            return Err(self.push_problem(&e).await);
+        }
         on_event(PublishEvent::Opening);
         let (pull, opened) = self
             .open_pull_request(
@@ -114,6 +116,21 @@ impl Project {
             true => Published::Opened(pull),
             false => Published::AlreadyOpen(pull),
         })
+    }
+
+    /// Why a push failed; refused credentials over https can come from the
+    /// account signed in to Slipway.
+    async fn push_problem(&self, error: &crate::git::PushError) -> Problem {
+        let problem = error.problem();
+        let https = crate::git::remote_url(&self.root)
+            .await
+            .is_some_and(|url| url.starts_with("https://"));
+        match error.reason == crate::git::PushRejection::Authentication && https {
+            true => problem.with_remedy(crate::error::Remedy::ServeGit {
+                host: self.repo.host.clone(),
+            }),
+            false => problem,
+        }
     }
 
     /// Runs the preflight on HEAD as committed.

@@ -230,11 +230,22 @@ impl PushRejection {
             PushRejection::Other => "See git's message above, then try again.".into(),
         }
     }
+
+    /// Why, in words.
+    fn words(self) -> &'static str {
+        match self {
+            PushRejection::NonFastForward => "the remote branch has commits you do not have",
+            PushRejection::Protected => "the branch is protected",
+            PushRejection::Authentication => "git had no credentials the remote accepts",
+            PushRejection::Unreachable => "the remote could not be reached",
+            PushRejection::Other => "git refused it",
+        }
+    }
 }
 
 /// A push git refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("git push of {branch} was rejected ({reason:?}): {detail}")]
+#[error("git push of {branch} failed: {} ({detail})", reason.words())]
 pub struct PushError {
     /// The branch pushed.
     pub branch: String,

@@ -32,6 +32,8 @@ pub struct ChecksWatch {
     /// Last answer of each URL read: its ETag, its body, its next page.
     cache: HashMap<String, (String, Value, Option<String>)>,
     last: Option<ChecksRollup>,
+    /// Requests the last poll made.
+    reads: u32,
 }
 
 impl ChecksWatch {
@@ -43,6 +45,7 @@ impl ChecksWatch {
             required,
             cache: HashMap::new(),
             last: None,
+            reads: 0,
         }
     }
 
@@ -56,6 +59,7 @@ impl ChecksWatch {
             "/repos/{}/{}/commits/{}",
             self.repo.owner, self.repo.name, self.sha
         );
+        self.reads = 0;
         let status: CombinedStatus = self.read(client, &format!("{base}/status")).await?;
         let mut runs: Vec<CheckRun> = Vec::new();
         let mut next = Some(format!("{base}/check-runs?per_page=100"));
@@ -81,6 +85,12 @@ impl ChecksWatch {
         }
         self.last = Some(fresh.clone());
         Ok(Some(fresh))
+    }
+
+    /// Requests the last poll made (a 304 counts: GitHub's secondary
+    /// limit charges it).
+    pub fn reads(&self) -> u32 {
+        self.reads
     }
 
     /// How long to wait before the next poll.
@@ -110,6 +120,7 @@ impl ChecksWatch {
         url: &str,
     ) -> Result<(T, Option<String>), GithubError> {
         let etag = self.cache.get(url).map(|(tag, _, _)| tag.clone());
+        self.reads += 1;
         let (value, next) = match client.get_json::<Value>(url, etag.as_deref()).await? {
             Fetched::Unchanged => match self.cache.get(url) {
                 Some((_, value, next)) => (value.clone(), next.clone()),
@@ -150,6 +161,7 @@ pub struct PullWatch {
     etag: Option<String>,
     required: Vec<String>,
     checks: ChecksWatch,
+    reads: u32,
 }
 
 impl PullWatch {
@@ -162,6 +174,7 @@ impl PullWatch {
             etag: None,
             required,
             checks,
+            reads: 0,
         }
     }
 
@@ -177,6 +190,7 @@ impl PullWatch {
             self.repo.owner, self.repo.name, self.pull.number
         );
         let mut update = PullUpdate::default();
+        self.reads = 1;
         if let Fetched::Changed { value, etag, .. } =
             client.get_json::<Value>(&url, self.etag.as_deref()).await?
         {
@@ -195,9 +209,16 @@ impl PullWatch {
             self.pull = fresh;
         }
         if self.pull.state == PullState::Open {
-            update.checks = self.checks.poll(client).await?;
+            let checks = self.checks.poll(client).await;
+            self.reads += self.checks.reads();
+            update.checks = checks?;
         }
         Ok(update)
+    }
+
+    /// Requests the last look made.
+    pub fn reads(&self) -> u32 {
+        self.reads
     }
 
     /// How long to wait before the next look.

@@ -233,7 +233,7 @@ async fn on_host(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
     let group = child.id();
     // Kill the whole process group when the step ends early (timeout,
     // cancellation), not just the shell.
-    let _group_guard = GroupGuard(group);
+    let _group_guard = crate::process_group::GroupGuard(group);
     let mut stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
     let mut stderr = child.stderr.take().map(|s| BufReader::new(s).lines());
     let mut tail = Tail::new(FAILURE_LINES);
@@ -278,21 +278,5 @@ async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
     match lines {
         Some(l) => l.next_line().await.ok().flatten(),
         None => std::future::pending().await,
-    }
-}
-
-/// Kills a process group when dropped.
-struct GroupGuard(Option<u32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            // The group may be gone already; failure to signal it is fine.
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
     }
 }
