@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from proctree import tree
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 APP = os.path.join(TARGET, "release", "slipway-desktop")
@@ -29,26 +31,6 @@ IDLE_SECONDS = 5
 # The steps each page reported reaching (name=ms since it started loading).
 MARKS = {}
 SLOW_START = 0.25
-
-
-def tree(pid):
-    """pid and all its descendants."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-        except (OSError, ValueError, IndexError):
-            pass
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
 
 
 def pss_kib(pid):

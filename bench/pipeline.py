@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Full pipeline on examples/hello: `slipway run` against the same work done
-with the docker CLI and a tight readiness loop, alternated in one run.
+with the docker CLI and a tight readiness loop, alternated in one run: the
+time to the verdict (the line saying PASSED) and the time to exit with
+nothing left.
 
     python3 bench/pipeline.py [ROUNDS] [--classic]
 
@@ -30,6 +32,7 @@ id=$(docker run -d -p 127.0.0.1::80 {image})
 port=$(docker port "$id" 80/tcp | head -1 | sed 's/.*://')
 until curl -fsS -o /dev/null "http://127.0.0.1:$port/cities.json" 2>/dev/null; do sleep 0.01; done
 docker exec "$id" sh -c 'wget -qO- http://127.0.0.1/cities.json | grep -q Seattle'
+echo PASSED
 docker rm -f "$id" >/dev/null
 """
 
@@ -56,6 +59,19 @@ def timed(cmd, env=None):
     return time.perf_counter() - start
 
 
+def timed_verdict(cmd, env):
+    """(seconds to the line saying PASSED, seconds to exit)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    verdict = None
+    for line in proc.stdout:
+        if verdict is None and "PASSED" in line:
+            verdict = time.perf_counter() - start
+    if proc.wait() != 0 or verdict is None:
+        sys.exit(f"{cmd[0]} did not pass")
+    return verdict, time.perf_counter() - start
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     rounds = int(args[0]) if args else 15
@@ -68,19 +84,26 @@ def main():
     # Warm the layer cache for both.
     timed(slipway_cmd, env)
     timed(docker_cmd, DOCKER_ENV)
-    ours, theirs, ratios = [], [], []
+    runs = {"slipway": [], "docker": []}
     for i in range(rounds):
         pair = [("slipway", slipway_cmd, env), ("docker", docker_cmd, DOCKER_ENV)]
         if i % 2:
             pair.reverse()
-        times = {name: timed(cmd, e) for name, cmd, e in pair}
-        ours.append(times["slipway"])
-        theirs.append(times["docker"])
-        ratios.append(times["slipway"] / times["docker"])
+        for name, cmd, e in pair:
+            runs[name].append(timed_verdict(cmd, e))
+    verdicts = [a[0] / b[0] for a, b in zip(runs["slipway"], runs["docker"])]
+    totals = [a[1] / b[1] for a, b in zip(runs["slipway"], runs["docker"])]
+    ours = [r[1] for r in runs["slipway"]]
+
+    def spread(values):
+        values = sorted(values)
+        return f"median {statistics.median(values):.3f} ({values[0]:.3f}-{values[-1]:.3f})"
+
     print(f"rounds: {rounds}")
-    print(f"slipway run:        median {statistics.median(ours):.3f} s")
-    print(f"docker CLI script:  median {statistics.median(theirs):.3f} s")
-    print(f"median ratio slipway/docker: {statistics.median(ratios):.3f}")
+    for name, label in (("slipway", "slipway run:      "), ("docker", "docker CLI script:")):
+        print(f"{label} verdict {spread(r[0] for r in runs[name])} s, exit {spread(r[1] for r in runs[name])} s")
+    print(f"time to the verdict, slipway / the script's PASSED: {spread(verdicts)}")
+    print(f"time to exit with nothing left, slipway / the script: {spread(totals)}")
     if "--classic" in sys.argv:
         classic = timed(["sh", "-c", CLASSIC_SCRIPT.format(image=IMAGE, hello=HELLO)], DOCKER_ENV)
         print(f"classic CI script (sleep 10, --retry-delay 5): {classic:.3f} s "

@@ -92,6 +92,8 @@ struct Active {
     path: PathBuf,
     cancel: CancellationToken,
     attach: mpsc::UnboundedSender<Channel<Vec<Pushed>>>,
+    /// Its verdict is told; it is removing its containers.
+    cleaning: bool,
 }
 
 /// A run's live log, shared by the task that runs it and the windows that
@@ -158,6 +160,18 @@ impl Sessions {
     /// Forgets a run that ended.
     fn remove(&self, run_id: &RunId) {
         self.lock().remove(run_id);
+    }
+
+    /// The run's verdict is told: only its cleanup is left.
+    fn cleaning(&self, run_id: &RunId) {
+        if let Some(active) = self.lock().get_mut(run_id) {
+            active.cleaning = true;
+        }
+    }
+
+    /// The run in progress for a project folder that is past its verdict.
+    fn cleaning_for(&self, path: &std::path::Path) -> bool {
+        self.lock().values().any(|a| a.path == path && a.cleaning)
     }
 
     /// Starts the live log of a run, replacing the project's previous one.
@@ -273,6 +287,9 @@ pub async fn start(app: &AppHandle, path: PathBuf) -> Result<RunId, Problem> {
     start_pipeline(app, path, pipeline).await
 }
 
+/// How long a new run waits for the project's last run to finish its cleanup.
+const CLEANUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Starts `pipeline` as the project at `path`'s run (a preflight's may be
 /// in a temporary worktree); returns the run id.
 pub async fn start_pipeline(
@@ -281,6 +298,11 @@ pub async fn start_pipeline(
     pipeline: slipway_core::config::Pipeline,
 ) -> Result<RunId, Problem> {
     let sessions = app.state::<Sessions>();
+    // A run past its verdict is only removing its containers: wait for it.
+    let deadline = tokio::time::Instant::now() + CLEANUP_WAIT;
+    while sessions.cleaning_for(&path) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     if let Some(run_id) = sessions.running_for(&path) {
         return Err(
             Problem::new(ErrorCode::Conflict, "this project is already running")
@@ -304,6 +326,7 @@ pub async fn start_pipeline(
             path: path.clone(),
             cancel: handle.cancel_token(),
             attach: attach_tx,
+            cleaning: false,
         },
     );
     let started = RunStarted {
@@ -356,12 +379,14 @@ async fn drive(
     let mut channels: Vec<Channel<Vec<Pushed>>> = Vec::new();
     let mut pending = Pending::default();
     let mut ticker = tokio::time::interval(BATCH_EVERY);
+    let mut told = false;
     loop {
         tokio::select! {
             more = recorded.next() => {
                 if !more {
                     break;
                 }
+                let verdict = recorded.verdict();
                 for event in recorded.received() {
                     match &event.event {
                         Event::Log { step, stream, line } => {
@@ -379,6 +404,26 @@ async fn drive(
                         }
                     }
                 }
+                // The result is told (and notified) once the history has
+                // it, while cleanup goes on.
+                if let Some((outcome, duration_ms)) = verdict {
+                    pending.flush(&mut channels, &log);
+                    let lost = recorded.settle().await;
+                    host.sessions().cleaning(&run_id);
+                    host.announce(RunFinished {
+                        run_id: run_id.clone(),
+                        path: path.clone(),
+                        project: project.clone(),
+                        seq: recorded.seq(),
+                        outcome,
+                        duration_ms,
+                        unrecorded: lost.map(|lost| {
+                            tracing::warn!("{lost}; the run was not kept in the history");
+                            lost.problem()
+                        }),
+                    });
+                    told = true;
+                }
             },
             Some(channel) = attach.recv() => {
                 if send_past(&channel, &replay, &log) {
@@ -395,11 +440,14 @@ async fn drive(
         send_past(&channel, &replay, &log);
     }
     let result = recorded.finish().await;
+    host.sessions().remove(&run_id);
+    if told {
+        return;
+    }
     let unrecorded = result.lost.map(|lost| {
         tracing::warn!("{lost}; the run was not kept in the history");
         lost.problem()
     });
-    host.sessions().remove(&run_id);
     host.announce(RunFinished {
         run_id,
         path,
@@ -506,6 +554,7 @@ mod tests {
                 path: path.clone(),
                 cancel: CancellationToken::new(),
                 attach: attach_tx.clone(),
+                cleaning: false,
             },
         );
         let seen = Arc::new(Mutex::new(String::new()));

@@ -630,6 +630,9 @@ def test_pull_request_flow(h):
         def kind():
             return primary_kind(h)
 
+        # master's required checks, from protection and a ruleset, read with a token that is not an admin's.
+        assert fake(h, "protect", "octocat/cities", "master", "ci/circleci:build") == "ok"
+        assert fake(h, "ruleset", "octocat/cities", "master", "test") == "ok"
         wait_for("Push and open PR", lambda: kind() == "push_open", 30)
         chip = h.text("[data-testid=branch-chip]")
         assert chip == "⎇ feature/cities (not pushed)", chip
@@ -648,7 +651,7 @@ def test_pull_request_flow(h):
         # A status CircleCI posts shows within seconds.
         posted = time.monotonic()
         assert fake(h, "status", "octocat/cities", head, "ci/circleci:build", "pending") == "ok"
-        wait_for("the pending check", lambda: "0/1 checks" in (h.text("[data-testid=pr-chip]") or ""), 30)
+        wait_for("the pending check", lambda: "0/2 checks" in (h.text("[data-testid=pr-chip]") or ""), 30)
         figure("pr_status_to_window_s", round(time.monotonic() - posted, 2))
 
         primary().click()

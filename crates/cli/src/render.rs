@@ -133,6 +133,8 @@ pub struct RunView {
     spinner: Option<ProgressBar>,
     build_steps: (u32, u32),
     url: Option<String>,
+    /// The result was told (before cleanup).
+    told: bool,
 }
 
 impl RunView {
@@ -145,6 +147,7 @@ impl RunView {
             spinner: None,
             build_steps: (0, 0),
             url: None,
+            told: false,
         }
     }
 
@@ -234,11 +237,19 @@ impl RunView {
                 message,
                 ..
             } => self.step_finished(*step, *status, *duration_ms, message.as_deref()),
+            Event::Verdict {
+                outcome,
+                duration_ms,
+            } => {
+                self.told = true;
+                self.run_finished(outcome, *duration_ms, seq);
+            }
             Event::RunFinished {
                 outcome,
                 duration_ms,
                 ..
-            } => self.run_finished(outcome, *duration_ms, seq),
+            } if !self.told => self.run_finished(outcome, *duration_ms, seq),
+            Event::RunFinished { .. } => {}
             Event::ImageBuilt { .. } => {}
         }
     }
@@ -365,10 +376,7 @@ impl RunView {
                 "{} at {step_name:?} after {took}{run}",
                 s.red(&s.bold("FAILED"))
             ),
-            Outcome::Cancelled => format!(
-                "{} after {took}{run}; containers removed",
-                s.yellow(&s.bold("CANCELLED"))
-            ),
+            Outcome::Cancelled => format!("{} after {took}{run}", s.yellow(&s.bold("CANCELLED"))),
             Outcome::Error { problem, .. } => {
                 let hint = problem_hint(problem)
                     .map(|h| format!("\n{} {h}", s.yellow("hint:")))

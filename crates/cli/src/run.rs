@@ -57,12 +57,30 @@ pub async fn run_pipeline(
     });
     let mut finished = None;
     while run.next().await {
-        let seq = run.seq();
-        for event in run.received() {
-            if let Event::RunFinished { .. } = &event.event {
-                finished = Some(event.clone());
-            } else if show {
-                view.show(event, seq);
+        if run.verdict().is_none() {
+            let seq = run.seq();
+            for event in run.received() {
+                match &event.event {
+                    Event::RunFinished { .. } => finished = Some(event.clone()),
+                    _ if show => view.show(event, seq),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        let received = run.received().to_vec();
+        for event in &received {
+            match &event.event {
+                Event::RunFinished { .. } => finished = Some(event.clone()),
+                // Told once the history has it, before cleanup ends.
+                Event::Verdict { .. } => {
+                    run.settle().await;
+                    if show {
+                        view.show(event, run.seq());
+                    }
+                }
+                _ if show => view.show(event, run.seq()),
+                _ => {}
             }
         }
     }

@@ -156,6 +156,14 @@ pub enum Event {
         /// One sentence on why it failed or was skipped.
         message: Option<String>,
     },
+    /// The run's result, as soon as its last step before cleanup ended;
+    /// cleanup follows, then `RunFinished`.
+    Verdict {
+        /// The result.
+        outcome: Outcome,
+        /// Time to the verdict.
+        duration_ms: u64,
+    },
     /// The run ended. Always the last event.
     RunFinished {
         /// The result.

@@ -122,6 +122,28 @@ impl RecordedRun {
         true
     }
 
+    /// The run's verdict among the events last received, if it came:
+    /// what to tell before cleanup ends.
+    pub fn verdict(&self) -> Option<(Outcome, u64)> {
+        self.unrecorded.iter().find_map(|e| match &e.event {
+            Event::Verdict {
+                outcome,
+                duration_ms,
+            } => Some((outcome.clone(), *duration_ms)),
+            _ => None,
+        })
+    }
+
+    /// Hands the history what was received (shown already: `received` is
+    /// empty after) and waits until it is written, so the verdict is kept
+    /// before it is told; why the history could not keep it, if it could not.
+    pub async fn settle(&mut self) -> Option<HistoryError> {
+        if !self.unrecorded.is_empty() {
+            self.writer.record_from(&mut self.unrecorded).await;
+        }
+        self.writer.written().await
+    }
+
     /// The events the last [`RecordedRun::next`] received, to show; they
     /// are recorded by the next call (or by [`RecordedRun::finish`]).
     pub fn received(&self) -> &[RunEvent] {
@@ -133,7 +155,7 @@ impl RecordedRun {
         let RecordedRun {
             handle,
             events,
-            writer,
+            mut writer,
             mut unrecorded,
             finished,
             ..

@@ -12,6 +12,9 @@
 //!     hub-url TOKEN                         → a Docker Hub build trigger URL
 //!     hub-count TOKEN                       → how many requests the trigger with TOKEN got
 //!     hub-last-ms TOKEN                     → when its last one arrived (ms since the epoch)
+//!     github-requests                       → how many requests GitHub's API got so far
+//!     protect OWNER/NAME BRANCH CONTEXT...  → ok (branch protection requiring these checks)
+//!     ruleset OWNER/NAME BRANCH CONTEXT...  → ok (a ruleset requiring these checks)
 //!
 //! When stdin closes it exits, 1 if it got a request it does not know
 //! (and lists them).
@@ -81,6 +84,24 @@ fn main() {
                 .rev()
                 .find(|r| r.token == *token)
                 .map_or("none".to_string(), |r| r.at_ms.to_string()),
+            ["protect", repo, branch, contexts @ ..] => {
+                fake.protect(repo, branch, contexts);
+                "ok".to_string()
+            }
+            ["ruleset", repo, branch, contexts @ ..] => {
+                fake.ruleset(repo, branch, contexts);
+                "ok".to_string()
+            }
+            ["github-requests"] => fake
+                .requests()
+                .iter()
+                .filter(|r| {
+                    r.split_whitespace()
+                        .nth(1)
+                        .is_some_and(|p| p.starts_with("/github/"))
+                })
+                .count()
+                .to_string(),
             [] => continue,
             other => panic!("unknown command {other:?}"),
         };

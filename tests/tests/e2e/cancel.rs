@@ -329,3 +329,61 @@ fn an_engine_killed_mid_test_ends_the_run_and_the_next_run_reaps_it() {
 fn an_engine_frozen_mid_test_ends_the_run_and_the_next_run_reaps_it() {
     engine_goes_away("frozentest", Stage::Test, Loss::Frozen);
 }
+
+#[test]
+fn the_verdict_comes_before_cleanup_and_stays_if_the_process_dies_after_it() {
+    let project = Project::hello("verdictfirst");
+    let history = |project: &Project| {
+        let out = project.slipway(&["history", "--json"]).output().unwrap();
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        runs
+    };
+    let mut live = LiveRun::start(&project);
+    let verdict = live.wait_for("the verdict", Duration::from_secs(120), |e| {
+        matches!(e.event, Event::Verdict { .. })
+    });
+    // Stopped at once: the run is past its verdict, its cleanup not told done.
+    let signal = |name: &str| {
+        let status = std::process::Command::new("kill")
+            .args([name, &live.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    signal("-STOP");
+    let Event::RunStarted { steps, .. } = &live.seen[0].event else {
+        panic!("{:?}", live.seen[0])
+    };
+    let cleanup = steps
+        .iter()
+        .position(|s| s.kind == StepKind::Cleanup)
+        .unwrap();
+    assert!(
+        !live
+            .seen
+            .iter()
+            .any(|e| matches!(e.event, Event::StepStarted { step } if step == cleanup)),
+        "cleanup started before the verdict: {:#?}",
+        live.seen
+    );
+    assert!(matches!(
+        verdict.event,
+        Event::Verdict {
+            outcome: Outcome::Passed,
+            ..
+        }
+    ));
+    // The history has the result before cleanup is done...
+    let runs = history(&project);
+    assert_eq!(runs[0]["result"], "passed", "{runs}");
+    // ...and keeps it when the process dies during cleanup; nothing is left.
+    signal("-KILL");
+    live.wait_exit(Duration::from_secs(30));
+    let runs = history(&project);
+    assert_eq!(runs[0]["result"], "passed", "{runs}");
+    // Removed by the next command, or by the engine finishing a removal
+    // the run had asked for.
+    wait_until("the run's containers gone", Duration::from_secs(10), || {
+        containers_of_run(&verdict.run_id).is_empty()
+    });
+}

@@ -415,6 +415,10 @@ fn merges_when_green_then_deploys(name: &str, auto_merge: bool) {
         &url,
     );
     assert_eq!(set.code, 0, "{}", set.stderr);
+    // master's required checks: one from branch protection, one from a
+    // ruleset, both read with a token that is not an admin's.
+    world.fake.protect(&full, "master", &["ci/circleci: build"]);
+    world.fake.ruleset(&full, "master", &["lint"]);
     world
         .fake
         .post_status(&full, &head, "ci/circleci: build", "pending");
@@ -440,6 +444,13 @@ fn merges_when_green_then_deploys(name: &str, auto_merge: bool) {
     world
         .fake
         .post_status(&full, &head, "ci/circleci: build", "success");
+    // The ruleset's check has not reported: still not merged.
+    let before = looks();
+    wait_until("two looks without lint", 30, || looks() >= before + 2);
+    assert_eq!(git(&bare, &["rev-parse", "master"]), master);
+    world
+        .fake
+        .check_run(&full, &head, "lint", "completed", Some("success"));
     wait_until("the merge", 30, || {
         git(&bare, &["rev-parse", "master"]) != master
     });
@@ -451,6 +462,9 @@ fn merges_when_green_then_deploys(name: &str, auto_merge: bool) {
     world
         .fake
         .post_status(&full, &merge, "ci/circleci: build", "success");
+    world
+        .fake
+        .check_run(&full, &merge, "lint", "completed", Some("success"));
     let run = finished(child, 60);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     has(&run.stdout, "armed #1 to merge when");
@@ -458,6 +472,14 @@ fn merges_when_green_then_deploys(name: &str, auto_merge: bool) {
     has(&run.stdout, &format!("deployed {}", &merge[..7]));
     assert_eq!(world.fake.hub_requests().len(), 1, "fired once");
     assert_eq!(armed(&world), serde_json::json!([]));
+    assert!(
+        !world
+            .fake
+            .requests()
+            .iter()
+            .any(|r| r.contains("/protection")),
+        "the admin-only protection endpoint was asked"
+    );
     assert!(
         world.fake.unknown().is_empty(),
         "{:?}",

@@ -833,6 +833,15 @@ duration_ms: number;
 exit_code?: number | null; 
 /**  One sentence on why it failed or was skipped. */
 message?: string | null } | 
+/**
+ *  The run's result, as soon as its last step before cleanup ended;
+ *  cleanup follows, then `RunFinished`.
+ */
+{ type: "verdict"; 
+/**  The result. */
+outcome: Outcome_Deserialize; 
+/**  Time to the verdict. */
+duration_ms: number } | 
 /**  The run ended. Always the last event. */
 { type: "run_finished"; 
 /**  The result. */
@@ -933,6 +942,15 @@ duration_ms: number;
 exit_code: number | null; 
 /**  One sentence on why it failed or was skipped. */
 message: string | null } | 
+/**
+ *  The run's result, as soon as its last step before cleanup ended;
+ *  cleanup follows, then `RunFinished`.
+ */
+{ type: "verdict"; 
+/**  The result. */
+outcome: Outcome_Serialize; 
+/**  Time to the verdict. */
+duration_ms: number } | 
 /**  The run ended. Always the last event. */
 { type: "run_finished"; 
 /**  The result. */

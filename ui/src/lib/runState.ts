@@ -111,9 +111,14 @@ export function applyEvent(run: RunView, ev: RunEvent): RunView {
       }
       break;
     }
-    case "run_finished":
+    case "verdict":
+      // The result, told before cleanup ends (the time to it is the run's).
       run.outcome = ev.outcome;
       run.durationMs = ev.duration_ms;
+      break;
+    case "run_finished":
+      run.durationMs = run.outcome ? run.durationMs : ev.duration_ms;
+      run.outcome = ev.outcome;
       break;
     default:
       break;

@@ -343,6 +343,11 @@ pub(super) async fn remove(engine: &Engine, id: &str) -> Result<(), EngineError>
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(()),
+        // Another request (a run that ended mid-cleanup) is removing it.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message,
+        }) if message.contains("already in progress") => Ok(()),
         Err(e) => Err(engine.error(e)),
     }
 }

@@ -526,6 +526,12 @@ impl Runner {
         }
         let outcome = outcome.unwrap_or(Outcome::Passed);
         watchdog.abort();
+        // The result first: removing what produced it need not delay it.
+        self.emit(Event::Verdict {
+            outcome: outcome.clone(),
+            duration_ms: self.elapsed_ms(),
+        })
+        .await;
 
         self.emit(Event::StepStarted {
             step: cleanup_index,

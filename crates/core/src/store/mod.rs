@@ -541,7 +541,7 @@ impl History {
         self.conn
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM runs r WHERE r.id = ?1 AND (r.result = 'interrupted' OR EXISTS \
-                 (SELECT 1 FROM steps s WHERE s.run_seq = r.seq AND s.kind = 'cleanup' AND s.status = 'failed')))",
+                 (SELECT 1 FROM steps s WHERE s.run_seq = r.seq AND s.kind = 'cleanup' AND s.status IN ('failed', 'pending'))))",
                 [run_id],
                 |r| r.get(0),
             )
@@ -963,42 +963,56 @@ impl Recorder<'_> {
                     )
                     .map_err(|e| h.err(e))?;
             }
+            // The verdict is kept at once: a crash during cleanup keeps it.
+            Event::Verdict {
+                outcome,
+                duration_ms,
+            } => self.finish_row(outcome, *duration_ms, None)?,
             Event::RunFinished {
                 outcome,
                 duration_ms,
                 image_id,
-            } => {
-                let Some(seq) = self.seq else { return Ok(()) };
-                let (failed_step, message) = match outcome {
-                    Outcome::Failed {
-                        step_name, message, ..
-                    } => (
-                        Some(step_name.clone()),
-                        message.lines().next().map(str::to_string),
-                    ),
-                    Outcome::Error { problem, .. } => (None, Some(problem.message.clone())),
-                    Outcome::Passed | Outcome::Cancelled => (None, None),
-                };
-                let gzip = self.log.compress().map_err(|e| HistoryError {
-                    path: h.path.clone(),
-                    message: e.to_string(),
-                })?;
-                let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
-                tx.execute(
-                    "UPDATE runs SET duration_ms = ?2, result = ?3, failed_step = ?4, message = ?5, image_id = COALESCE(?6, image_id) WHERE seq = ?1",
-                    params![seq, *duration_ms as i64, json_word(&RunResult::from(outcome)), failed_step, message, image_id],
-                )
-                .map_err(|e| h.err(e))?;
-                tx.execute(
-                    "INSERT OR REPLACE INTO logs (run_seq, lines, dropped, gzip) VALUES (?1, ?2, ?3, ?4)",
-                    params![seq, self.log.lines() as i64, self.log.dropped as i64, gzip],
-                )
-                .map_err(|e| h.err(e))?;
-                tx.commit().map_err(|e| h.err(e))?;
-            }
+            } => self.finish_row(outcome, *duration_ms, image_id.as_deref())?,
             _ => {}
         }
         Ok(())
+    }
+
+    /// Writes the run's result and its log so far.
+    fn finish_row(
+        &mut self,
+        outcome: &Outcome,
+        duration_ms: u64,
+        image_id: Option<&str>,
+    ) -> Result<(), HistoryError> {
+        let h = self.history;
+        let Some(seq) = self.seq else { return Ok(()) };
+        let (failed_step, message) = match outcome {
+            Outcome::Failed {
+                step_name, message, ..
+            } => (
+                Some(step_name.clone()),
+                message.lines().next().map(str::to_string),
+            ),
+            Outcome::Error { problem, .. } => (None, Some(problem.message.clone())),
+            Outcome::Passed | Outcome::Cancelled => (None, None),
+        };
+        let gzip = self.log.compress().map_err(|e| HistoryError {
+            path: h.path.clone(),
+            message: e.to_string(),
+        })?;
+        let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
+        tx.execute(
+            "UPDATE runs SET duration_ms = ?2, result = ?3, failed_step = ?4, message = ?5, image_id = COALESCE(?6, image_id) WHERE seq = ?1",
+            params![seq, duration_ms as i64, json_word(&RunResult::from(outcome)), failed_step, message, image_id],
+        )
+        .map_err(|e| h.err(e))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO logs (run_seq, lines, dropped, gzip) VALUES (?1, ?2, ?3, ?4)",
+            params![seq, self.log.lines() as i64, self.log.dropped as i64, gzip],
+        )
+        .map_err(|e| h.err(e))?;
+        tx.commit().map_err(|e| h.err(e))
     }
 }
 
@@ -1155,7 +1169,7 @@ mod tests {
     async fn the_writer_records_a_run_sent_in_batches() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
-        let writer = Writer::start(Some(path.clone()));
+        let mut writer = Writer::start(Some(path.clone()));
         let id = RunId::new();
         writer
             .record(vec![ev(
@@ -1207,7 +1221,7 @@ mod tests {
         // A history that cannot be opened: the run goes on, unrecorded.
         let blocked = dir.path().join("file");
         std::fs::write(&blocked, "x").unwrap();
-        let writer = Writer::start(Some(blocked.join("h.db")));
+        let mut writer = Writer::start(Some(blocked.join("h.db")));
         writer
             .record(vec![ev(&id, Event::StepStarted { step: 0 })])
             .await;

@@ -19,6 +19,10 @@ pub struct Writer {
     tx: mpsc::Sender<Vec<RunEvent>>,
     seq: Arc<AtomicI64>,
     done: oneshot::Receiver<Recorded>,
+    /// Batches sent, and batches the thread is done with (and why it
+    /// stopped keeping them, if it did).
+    sent: u64,
+    written: tokio::sync::watch::Receiver<(u64, Option<HistoryError>)>,
 }
 
 /// What the history kept of a run.
@@ -43,6 +47,7 @@ impl Writer {
         let (done_tx, done) = oneshot::channel();
         let seq = Arc::new(AtomicI64::new(0));
         let shared = seq.clone();
+        let (progress, written) = tokio::sync::watch::channel((0u64, None));
         std::thread::spawn(move || {
             let opened = match path {
                 Some(path) => History::open(&path),
@@ -57,6 +62,7 @@ impl Writer {
                 Ok(h) => h,
                 Err(e) => {
                     tracing::debug!("{e}; this run will not be recorded");
+                    progress.send_replace((u64::MAX, Some(e.clone())));
                     let lost = Some(e);
                     done_tx.send(Recorded { seq: None, lost }).ok();
                     return;
@@ -64,10 +70,12 @@ impl Writer {
             };
             let mut recorder = history.recorder();
             let mut lost = None;
+            let mut done = 0u64;
             'batches: while let Some(batch) = rx.blocking_recv() {
                 for event in batch {
                     if let Err(e) = recorder.record(&event) {
                         tracing::debug!("{e}; the rest of this run will not be recorded");
+                        progress.send_replace((u64::MAX, Some(e.clone())));
                         lost = Some(e);
                         break 'batches;
                     }
@@ -75,6 +83,8 @@ impl Writer {
                         shared.store(seq, Ordering::Relaxed);
                     }
                 }
+                done += 1;
+                progress.send_replace((done, None));
             }
             let seq = recorder.seq();
             // Closed before the run is told it is done, so a process that
@@ -83,25 +93,50 @@ impl Writer {
             drop(history);
             done_tx.send(Recorded { seq, lost }).ok();
         });
-        Writer { tx, seq, done }
+        Writer {
+            tx,
+            seq,
+            done,
+            sent: 0,
+            written,
+        }
     }
 
     /// Records events, in order; waits while the queue is full.
-    pub async fn record(&self, events: Vec<RunEvent>) {
-        if self.tx.send(events).await.is_err() {
-            tracing::debug!("history writer stopped");
+    pub async fn record(&mut self, events: Vec<RunEvent>) {
+        match self.tx.send(events).await {
+            Ok(()) => self.sent += 1,
+            Err(_) => tracing::debug!("history writer stopped"),
         }
     }
 
     /// Records `events` (taking them) once the queue has room; safe to
     /// cancel while it waits: the events stay in `events` until sent.
-    pub async fn record_from(&self, events: &mut Vec<RunEvent>) {
+    pub async fn record_from(&mut self, events: &mut Vec<RunEvent>) {
         match self.tx.reserve().await {
-            Ok(permit) => permit.send(std::mem::take(events)),
+            Ok(permit) => {
+                permit.send(std::mem::take(events));
+                self.sent += 1;
+            }
             Err(_) => {
                 tracing::debug!("history writer stopped");
                 events.clear();
             }
+        }
+    }
+
+    /// Waits until what was sent so far is written; why the history could
+    /// not keep it, if it could not.
+    pub async fn written(&mut self) -> Option<HistoryError> {
+        let sent = self.sent;
+        let seen = self
+            .written
+            .wait_for(|(done, lost)| *done >= sent || lost.is_some())
+            .await;
+        match seen {
+            Ok(state) => state.1.clone(),
+            // The thread is gone: `finish` says why.
+            Err(_) => None,
         }
     }
 
