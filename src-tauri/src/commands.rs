@@ -167,6 +167,22 @@ pub async fn run_start(
     crate::session::start(&app, path).await
 }
 
+/// Starts a project's pipeline as committed at `reference` (a pull
+/// request's head, a branch, a SHA) in a temporary worktree; the working
+/// tree is not touched. Returns the run id.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(app, state))]
+pub async fn run_at(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+    reference: String,
+) -> Result<RunId, Problem> {
+    let path = state.known_project(&path)?;
+    crate::session::start_at(&app, path, &reference).await
+}
+
 /// Streams a run's events, past ones first, in batches.
 #[tauri::command]
 #[specta::specta]

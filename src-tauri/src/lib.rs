@@ -47,6 +47,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::import_preview,
             commands::import_save,
             commands::run_start,
+            commands::run_at,
             commands::run_attach,
             commands::run_log,
             commands::run_log_search,

@@ -130,6 +130,12 @@ impl Sessions {
         !self.lock().is_empty()
     }
 
+    /// Whether any run is still before its verdict (the others only
+    /// remove their containers).
+    pub fn any_undecided(&self) -> bool {
+        self.lock().values().any(|a| !a.cleaning)
+    }
+
     /// The runs in progress: id and project folder.
     pub fn list(&self) -> Vec<(RunId, PathBuf)> {
         self.lock()
@@ -285,6 +291,29 @@ impl RunHost for AppHandle {
 pub async fn start(app: &AppHandle, path: PathBuf) -> Result<RunId, Problem> {
     let pipeline = slipway_core::project::pipeline(&path)?;
     start_pipeline(app, path, pipeline).await
+}
+
+/// Starts the pipeline of the project at `path` as committed at
+/// `reference` (a pull request's head, a branch, a SHA), in a temporary
+/// worktree removed once the run has its result; the user's files are not
+/// touched. Returns the run id.
+pub async fn start_at(app: &AppHandle, path: PathBuf, reference: &str) -> Result<RunId, Problem> {
+    let at = slipway_core::project::pipeline_at(&path, reference).await?;
+    let mut news = app.state::<NewsBus>().subscribe();
+    let run_id = start_pipeline(app, path, at.pipeline).await?;
+    let worktree = at.worktree;
+    let ran = run_id.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match news.recv().await {
+                Ok(RunNews::Finished(done)) if done.run_id == ran => break,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+        drop(worktree);
+    });
+    Ok(run_id)
 }
 
 /// How long a new run waits for the project's last run to finish its cleanup.

@@ -262,7 +262,7 @@ pub fn follow_runs(app: &AppHandle) {
         match news {
             RunNews::Started(_) => status.local = Some(TrayState::Running),
             RunNews::Finished(result) => {
-                if !handle.state::<Sessions>().any_running() {
+                if !handle.state::<Sessions>().any_undecided() {
                     status.local = Some(if matches!(result.outcome, Outcome::Passed) {
                         TrayState::Passed
                     } else {

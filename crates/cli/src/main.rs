@@ -64,6 +64,10 @@ enum Command {
         /// Show all output (build, container logs), not only step results and test output.
         #[arg(long, short)]
         verbose: bool,
+        /// Run the pipeline as committed at REF (a branch, tag or SHA), in a
+        /// temporary worktree: your working tree and branch are not touched.
+        #[arg(long, value_name = "REF")]
+        at: Option<String>,
     },
     /// Write a commented slipway.toml inferred from the Dockerfile.
     Init {
@@ -327,7 +331,15 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
         recover_orphans(None).await;
     }
     match command {
-        Command::Run { dir, json, verbose } => run::run(dir, json, verbose, true).await,
+        Command::Run {
+            dir,
+            json,
+            verbose,
+            at: Some(reference),
+        } => run::run_at(dir, &reference, json, verbose).await,
+        Command::Run {
+            dir, json, verbose, ..
+        } => run::run(dir, json, verbose, true).await,
         Command::Pr(command) => pr::run(command).await,
         Command::Init { dir, force } => run::init(dir, force),
         Command::Deploy {

@@ -175,7 +175,13 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
         }
         PrCommand::Status { dir, json } => {
             let project = Project::open_default(&dir).await?;
-            let pull = project.require_pull_request().await?;
+            let listed = project.require_pull_request().await?;
+            // The list leaves out `mergeable`; the pull request itself has it.
+            let pull = project
+                .client
+                .pull(&project.repo, listed.number)
+                .await
+                .unwrap_or(listed);
             let checks = project.checks(&pull).await?;
             show_checks(&pull, &checks, json);
             Ok(exit_for(checks.state))

@@ -27,6 +27,28 @@ pub async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<
     run_pipeline(pipeline, json, verbose, show).await
 }
 
+/// Runs the pipeline of `dir` as committed at `reference`, in a temporary
+/// worktree removed after the run.
+pub async fn run_at(
+    dir: PathBuf,
+    reference: &str,
+    json: bool,
+    verbose: bool,
+) -> Result<u8, Problem> {
+    let at = slipway_core::project::pipeline_at(&dir, reference).await?;
+    if !json {
+        eprintln!(
+            "note: running {} as committed at {} ({}), in a temporary worktree; your files are not touched",
+            at.pipeline.project,
+            reference,
+            slipway_core::git::short_sha(&at.commit)
+        );
+    }
+    let code = run_pipeline(at.pipeline, json, verbose, true).await;
+    drop(at.worktree);
+    code
+}
+
 /// Runs `pipeline`, recorded in the history, showing it as it goes.
 pub async fn run_pipeline(
     pipeline: config::Pipeline,

@@ -70,6 +70,67 @@ pub fn pipeline(root: &Path) -> Result<config::Pipeline, config::ConfigError> {
     }
 }
 
+/// A project's pipeline as committed at a reference, checked out in a
+/// temporary worktree that lasts as long as this does.
+#[derive(Debug)]
+pub struct AtCommit {
+    /// The pipeline, in the worktree, with the project's name.
+    pub pipeline: config::Pipeline,
+    /// The commit the reference names.
+    pub commit: String,
+    /// The worktree; removed when dropped.
+    pub worktree: crate::git::Worktree,
+}
+
+/// The pipeline of the project in `dir` as committed at `reference` (a
+/// branch, tag or SHA): the user's working tree and branch are not touched.
+pub async fn pipeline_at(dir: &Path, reference: &str) -> Result<AtCommit, Problem> {
+    let dir = check_folder(dir)?;
+    let top = crate::git::run(&dir, &["rev-parse", "--show-toplevel"])
+        .await
+        .map_err(|e| e.problem())?;
+    let prefix = crate::git::run(&dir, &["rev-parse", "--show-prefix"])
+        .await
+        .unwrap_or_default();
+    let commit = match crate::git::resolve_commit(&dir, reference).await? {
+        Some(commit) => Some(commit),
+        // Not here yet (someone else's push): as `origin` has it.
+        None if !reference.starts_with('-') => {
+            match crate::git::run(&dir, &["fetch", "--quiet", "origin", reference]).await {
+                Ok(_) => crate::git::resolve_commit(&dir, "FETCH_HEAD").await?,
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
+    let commit = commit.ok_or_else(|| {
+            Problem::new(
+                ErrorCode::NotFound,
+                format!("{reference:?} names no commit in {}", dir.display()),
+            )
+            .with_hint("Give a branch, tag or commit (`git log --oneline` lists them); `git fetch` brings ones from GitHub.")
+        })?;
+    // The run keeps the project's name, whatever the commit's files say.
+    let name = pipeline(&dir)
+        .map(|p| p.project)
+        .unwrap_or_else(|_| config::default_name(&dir));
+    let worktree = crate::git::Worktree::add(Path::new(&top), &commit)
+        .await
+        .map_err(|e| e.problem())?;
+    let folder = worktree.path().join(&prefix);
+    let mut at = pipeline(&folder).map_err(|e| {
+        let mut problem = e.problem();
+        problem.message = format!("at {}: {}", crate::git::short_sha(&commit), problem.message);
+        problem
+    })?;
+    at.project = name;
+    Ok(AtCommit {
+        pipeline: at,
+        commit,
+        worktree,
+    })
+}
+
 /// The file in the config folder that lists the app's projects.
 pub const RECENT_FILE: &str = "projects.json";
 

@@ -53,12 +53,18 @@ impl RecordedRun {
         history: Option<PathBuf>,
         recover: bool,
     ) -> Result<Self, Problem> {
-        let engine = Engine::connect().await.map_err(|e| e.problem())?;
-        let recovered = match recover {
-            true => crate::recover::recover(Some(&engine), history.clone()).await,
-            false => Recovered::default(),
+        // The git state is read while the engine is reached and recovered.
+        let ready = async {
+            let engine = Engine::connect().await.map_err(|e| e.problem())?;
+            let recovered = match recover {
+                true => crate::recover::recover(Some(&engine), history.clone()).await,
+                false => Recovered::default(),
+            };
+            Ok::<_, Problem>((engine, recovered))
         };
-        let git = crate::git::inspect(&pipeline.root).await.ok();
+        let (ready, git) = tokio::join!(ready, crate::git::inspect(&pipeline.root));
+        let (engine, recovered) = ready?;
+        let git = git.ok();
         let writer = Writer::start(history);
         let (handle, events) = crate::pipeline::start(engine, pipeline, git);
         Ok(RecordedRun {

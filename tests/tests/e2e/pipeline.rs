@@ -387,3 +387,91 @@ fn a_damaged_history_is_kept_aside_and_runs_are_recorded_again() {
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
 }
+
+/// Every file under `dir` (but `.git`), with its bytes.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(folder) = todo.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_run_at_a_commit_leaves_the_working_tree_as_it_was() {
+    let project = Project::hello("runat");
+    let dir = project.path();
+    slipway_tests::git(dir, &["init", "-q", "-b", "main"]);
+    slipway_tests::git(dir, &["add", "-A"]);
+    slipway_tests::git(dir, &["commit", "-q", "-m", "It works"]);
+    let works = slipway_tests::git(dir, &["rev-parse", "HEAD"]);
+    let cities = project.read("www/cities.json").replace("Seattle", "Tacoma");
+    project.write("www/cities.json", &cities);
+    slipway_tests::git(dir, &["commit", "-q", "-am", "It breaks"]);
+    let breaks = slipway_tests::git(dir, &["rev-parse", "HEAD"]);
+    // Uncommitted work, which the runs must not see or touch.
+    project.write("www/cities.json", "not even JSON");
+    project.write("NOTES", "half a thought\n");
+    let before = (
+        snapshot(dir),
+        slipway_tests::git(dir, &["status", "--porcelain"]),
+    );
+
+    let run_at = |reference: &str| {
+        project
+            .slipway(&["run", "--at", reference])
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let passed = run_at(&works[..10]);
+    assert_eq!(passed.status.code(), Some(0), "{passed:?}");
+    assert!(String::from_utf8_lossy(&passed.stderr).contains("your files are not touched"));
+    let failed = run_at("HEAD");
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    let unknown = run_at("no-such-branch");
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("\"no-such-branch\" names no commit"),
+        "{unknown:?}"
+    );
+
+    assert_eq!(
+        (
+            snapshot(dir),
+            slipway_tests::git(dir, &["status", "--porcelain"])
+        ),
+        before,
+        "the working tree changed"
+    );
+    assert_eq!(
+        slipway_tests::git(dir, &["branch", "--show-current"]),
+        "main"
+    );
+    assert_eq!(
+        slipway_tests::git(dir, &["worktree", "list"])
+            .lines()
+            .count(),
+        1,
+        "a worktree was left"
+    );
+    // The history names the commits that ran.
+    let out = project.slipway(&["history", "--json"]).output().unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["git_commit"], breaks.as_str(), "{runs}");
+    assert_eq!(runs[0]["result"], "failed", "{runs}");
+    assert_eq!(runs[1]["git_commit"], works.as_str(), "{runs}");
+    assert_eq!(runs[1]["result"], "passed", "{runs}");
+}

@@ -701,3 +701,39 @@ fn the_signed_in_account_serves_git_over_https_when_the_user_lets_it() {
     assert_eq!(ask("protocol=https\nhost=gitlab.com\n\n"), "");
     assert_eq!(ask("protocol=http\nhost=github.com\n\n"), "");
 }
+
+#[test]
+fn a_pull_request_that_conflicts_says_so_and_is_not_merged() {
+    let (world, _parent, dir, bare, _) = opened("clashcli", "");
+    // The branch and master change the same file in different ways.
+    std::fs::write(dir.join("CITY"), "Paris\n").unwrap();
+    git(&dir, &["add", "CITY"]);
+    git(&dir, &["commit", "-q", "-m", "Paris"]);
+    git(&dir, &["push", "-q", "origin", "feature/x"]);
+    let head = git(&dir, &["rev-parse", "HEAD"]);
+    git(&dir, &["switch", "-q", "master"]);
+    std::fs::write(dir.join("CITY"), "Lyon\n").unwrap();
+    git(&dir, &["add", "CITY"]);
+    git(&dir, &["commit", "-q", "-m", "Lyon"]);
+    git(&dir, &["push", "-q", "origin", "master"]);
+    git(&dir, &["switch", "-q", "feature/x"]);
+    world
+        .fake
+        .post_status("octo/clashcli", &head, "ci/circleci: build", "success");
+    let master = git(&bare, &["rev-parse", "master"]);
+
+    let status = slipway_in(&world, &dir, &["pr", "status"]);
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+    has(
+        &status.stdout,
+        "conflicts with master: merge it into feature/x",
+    );
+    let merge = slipway_in(&world, &dir, &["pr", "merge"]);
+    assert_eq!(merge.code, 1, "{}\n{}", merge.stdout, merge.stderr);
+    has(
+        &merge.stderr,
+        "#1 has conflicts with master, so it was not merged",
+    );
+    has(&merge.stderr, "Merge master into feature/x");
+    assert_eq!(git(&bare, &["rev-parse", "master"]), master);
+}

@@ -35,6 +35,12 @@ export const commands = {
 	importSave: (path: string) => typedError<ProjectInfo_Serialize, Problem_Serialize>(__TAURI_INVOKE("import_save", { path })),
 	/**  Starts a project's pipeline; returns the run id. Attach to see it. */
 	runStart: (path: string) => typedError<RunId, Problem_Serialize>(__TAURI_INVOKE("run_start", { path })),
+	/**
+	 *  Starts a project's pipeline as committed at `reference` (a pull
+	 *  request's head, a branch, a SHA) in a temporary worktree; the working
+	 *  tree is not touched. Returns the run id.
+	 */
+	runAt: (path: string, reference: string) => typedError<RunId, Problem_Serialize>(__TAURI_INVOKE("run_at", { path, reference })),
 	/**  Streams a run's events, past ones first, in batches. */
 	runAttach: (runId: RunId, onEvents: Channel<Pushed_Deserialize[]>) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_attach", { runId, onEvents })),
 	/**

@@ -871,6 +871,19 @@ mod tests {
         );
         let (_dir, e) = project("[deploy.hub]\nkind = \"ftp\"\n");
         assert!(e.unwrap_err().to_string().contains("slipway.toml:2:8"));
+        let (_dir, p) = project("[deploy.script]\nkind = \"command\"\ntimeout = \"90s\"\n");
+        assert_eq!(
+            p.unwrap().deploys[0].timeout,
+            Some(std::time::Duration::from_secs(90))
+        );
+        let (_dir, e) = project("[deploy.hub]\nkind = \"dockerhub\"\ntimeout = \"90s\"\n");
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.contains("slipway.toml:3:11") && e.contains("`timeout` is for kind = \"command\""),
+            "{e}"
+        );
+        let (_dir, e) = project("[deploy.script]\nkind = \"command\"\ntimeout = \"soon\"\n");
+        assert!(e.unwrap_err().to_string().contains("slipway.toml:3:11"));
     }
 
     #[test]

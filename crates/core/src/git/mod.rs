@@ -211,6 +211,19 @@ pub(crate) async fn run(root: &Path, args: &[&str]) -> Result<String, GitError> 
     answer(args, output)
 }
 
+/// The commit `reference` names in the repository at `root`, if any.
+pub async fn resolve_commit(root: &Path, reference: &str) -> Result<Option<String>, Problem> {
+    if reference.starts_with('-') || reference.trim().is_empty() {
+        return Ok(None);
+    }
+    let target = format!("{reference}^{{commit}}");
+    match run(root, &["rev-parse", "--verify", "-q", &target]).await {
+        Ok(sha) if !sha.is_empty() => Ok(Some(sha)),
+        Ok(_) | Err(GitError::Failed { .. }) => Ok(None),
+        Err(e) => Err(e.problem()),
+    }
+}
+
 /// `git -C root args...`, reading nothing from stdin.
 pub(crate) fn git_command(root: &Path, args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new("git");

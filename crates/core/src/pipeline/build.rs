@@ -109,7 +109,12 @@ fn needs_buildkit(dockerfile: &str) -> bool {
 async fn reuse(runner: &mut Runner, step: usize) -> Option<StepEnd> {
     let inputs = runner.inputs.clone()?;
     let image = runner.pipeline.image.to_string();
-    let info = runner.engine.docker().inspect_image(&image).await.ok()?;
+    let info = super::engine_call(
+        "inspect image",
+        runner.engine.docker().inspect_image(&image),
+    )
+    .await
+    .ok()?;
     let labels = info.config.as_ref()?.labels.as_ref()?;
     if labels.get(super::reuse::LABEL_INPUTS) != Some(&inputs) {
         return None;
@@ -479,7 +484,7 @@ async fn build_with(
 
     let image_id = match out.image_id {
         Some(id) => id,
-        None => match docker.inspect_image(&image).await {
+        None => match super::engine_call("inspect image", docker.inspect_image(&image)).await {
             Ok(info) => info.id.unwrap_or(image.clone()),
             Err(e) => return Attempted::Done(StepEnd::Error(runner.engine.error(e).problem())),
         },

@@ -89,15 +89,17 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         ..Default::default()
     };
     let docker = runner.engine.docker().clone();
-    let created = match docker
-        .create_container(
+    let created = match super::engine_call(
+        "create container",
+        docker.create_container(
             Some(CreateContainerOptions {
                 name: Some(name.clone()),
                 ..Default::default()
             }),
             body,
-        )
-        .await
+        ),
+    )
+    .await
     {
         Ok(c) => c,
         Err(e) => {
@@ -108,7 +110,7 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
     let id = created.id;
     runner.containers.push(id.clone());
 
-    if let Err(e) = docker.start_container(&id, None).await {
+    if let Err(e) = super::engine_call("start container", docker.start_container(&id, None)).await {
         let err = runner.engine.error(e);
         return StepEnd::Error(
             port_problem(&err)
@@ -132,10 +134,11 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         step,
     )));
 
-    let ports = match docker.inspect_container(&id, None).await {
-        Ok(info) => published_ports(&info),
-        Err(e) => return StepEnd::Error(runner.engine.error(e).problem()),
-    };
+    let ports =
+        match super::engine_call("inspect container", docker.inspect_container(&id, None)).await {
+            Ok(info) => published_ports(&info),
+            Err(e) => return StepEnd::Error(runner.engine.error(e).problem()),
+        };
     let url = ports.first().map(|p| {
         format!(
             "http://{}:{}",
@@ -338,7 +341,12 @@ pub(super) async fn remove(engine: &Engine, id: &str) -> Result<(), EngineError>
         v: true,
         ..Default::default()
     };
-    match engine.docker().remove_container(id, Some(options)).await {
+    match super::engine_call(
+        "remove container",
+        engine.docker().remove_container(id, Some(options)),
+    )
+    .await
+    {
         Ok(()) => Ok(()),
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..

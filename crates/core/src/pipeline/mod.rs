@@ -645,6 +645,20 @@ impl Runner {
     }
 }
 
+/// An engine call, with its start and end in the debug log
+/// (`SLIPWAY_LOG=debug`), so what waits in series and what overlaps shows.
+pub(crate) async fn engine_call<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
+    let began = Instant::now();
+    tracing::debug!(call = what, "engine call started");
+    let out = call.await;
+    tracing::debug!(
+        call = what,
+        ms = began.elapsed().as_secs_f64() * 1000.0,
+        "engine call ended"
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

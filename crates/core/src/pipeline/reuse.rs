@@ -28,7 +28,10 @@ pub(super) async fn inputs(
     let bases = base_images(dockerfile)?;
     let mut hasher = Sha256::new();
     for base in bases {
-        let id = runner.engine.docker().inspect_image(&base).await.ok()?.id?;
+        let id = super::engine_call("inspect image", runner.engine.docker().inspect_image(&base))
+            .await
+            .ok()?
+            .id?;
         hasher.update(format!("from {base} {id}\n"));
     }
     let options = serde_json::json!({

@@ -143,12 +143,10 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
         attach_stderr: Some(true),
         ..Default::default()
     };
-    let exec = docker
-        .create_exec(&service.id, options)
+    let exec = super::engine_call("create exec", docker.create_exec(&service.id, options))
         .await
         .map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
-    let started = docker
-        .start_exec(&exec.id, None)
+    let started = super::engine_call("start exec", docker.start_exec(&exec.id, None))
         .await
         .map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
     let StartExecResults::Attached { mut output, .. } = started else {
@@ -191,8 +189,7 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
         Ok(Err(end)) => return Err(end),
         Ok(Ok(())) => {}
     }
-    let inspect = docker
-        .inspect_exec(&exec.id)
+    let inspect = super::engine_call("inspect exec", docker.inspect_exec(&exec.id))
         .await
         .map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
     let code = inspect.exit_code.unwrap_or(-1);
