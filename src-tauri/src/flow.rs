@@ -137,6 +137,12 @@ fn publish_words(event: PublishEvent) -> String {
         PublishEvent::PushingAnyway => "The pipeline failed; pushing anyway".into(),
         PublishEvent::Pushing { branch } => format!("Pushing {branch} to origin"),
         PublishEvent::PushProgress(line) => line,
+        PublishEvent::PreflightPublished { .. } => {
+            "The pipeline's result is on GitHub for reviewers".into()
+        }
+        PublishEvent::PreflightNotPublished { reason } => {
+            format!("The pipeline's result was not published: {reason}")
+        }
         PublishEvent::Opening => "Opening the pull request".into(),
     }
 }
@@ -200,10 +206,11 @@ pub async fn pr_open(
     draft: bool,
 ) -> Result<FlowStatus, Problem> {
     let path = state.known_project(&path)?;
-    let preflight = state.settings().preflight;
+    let settings = state.settings();
     let options = PublishOptions {
         draft,
-        preflight,
+        preflight: settings.preflight,
+        publish_preflight: settings.preflight && settings.publish_preflight,
         push_anyway,
         ..PublishOptions::default()
     };

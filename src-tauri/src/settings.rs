@@ -22,6 +22,9 @@ pub struct Settings {
     pub theme: Theme,
     /// Push and open PR runs the pipeline first.
     pub preflight: bool,
+    /// The pipeline's result goes to GitHub as the pushed commit's status
+    /// `slipway/preflight`, for reviewers (opt-in).
+    pub publish_preflight: bool,
     /// Start Slipway in the tray when the user logs in.
     pub start_at_login: bool,
 }
@@ -46,6 +49,7 @@ impl Default for Settings {
             notifications: true,
             theme: Theme::System,
             preflight: true,
+            publish_preflight: false,
             start_at_login: false,
         }
     }

@@ -56,6 +56,10 @@ pub enum PrCommand {
         /// Push even when the preflight run fails.
         #[arg(long)]
         push_anyway: bool,
+        /// Put the preflight's result on the pushed commit as the status
+        /// `slipway/preflight`, for reviewers to see.
+        #[arg(long, conflicts_with = "no_preflight")]
+        publish_preflight: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -161,6 +165,7 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
             draft,
             no_preflight,
             push_anyway,
+            publish_preflight,
             json,
         } => {
             let options = PublishOptions {
@@ -170,6 +175,7 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
                 draft,
                 preflight: !no_preflight,
                 push_anyway,
+                publish_preflight,
             };
             open(&dir, &options, json).await
         }
@@ -473,6 +479,14 @@ fn tell_publish(event: PublishEvent) {
             eprintln!("  {line}")
         }
         PublishEvent::PushProgress(_) => {}
+        PublishEvent::PreflightPublished { passed } => eprintln!(
+            "note: the preflight's result ({}) is on GitHub as the status {}",
+            if passed { "passed" } else { "failed" },
+            slipway_core::flow::publish::PREFLIGHT_CONTEXT
+        ),
+        PublishEvent::PreflightNotPublished { reason } => {
+            eprintln!("warning: the preflight's result was not published: {reason}")
+        }
         PublishEvent::Opening => {}
     }
 }

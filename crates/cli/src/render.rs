@@ -376,7 +376,10 @@ impl RunView {
                 "{} at {step_name:?} after {took}{run}",
                 s.red(&s.bold("FAILED"))
             ),
-            Outcome::Cancelled => format!("{} after {took}{run}", s.yellow(&s.bold("CANCELLED"))),
+            Outcome::Cancelled => format!(
+                "{} after {took}{run}; containers removed",
+                s.yellow(&s.bold("CANCELLED"))
+            ),
             Outcome::Error { problem, .. } => {
                 let hint = problem_hint(problem)
                     .map(|h| format!("\n{} {h}", s.yellow("hint:")))

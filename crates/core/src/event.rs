@@ -156,8 +156,9 @@ pub enum Event {
         /// One sentence on why it failed or was skipped.
         message: Option<String>,
     },
-    /// The run's result, as soon as its last step before cleanup ended;
-    /// cleanup follows, then `RunFinished`.
+    /// A passed or failed run's result, as soon as its last step before
+    /// cleanup ended; cleanup follows, then `RunFinished`. A cancelled or
+    /// broken run has none: `RunFinished` tells it after cleanup.
     Verdict {
         /// The result.
         outcome: Outcome,

@@ -467,6 +467,10 @@ fn router(world: Shared) -> Router {
             "/circleci/api/v2/pipeline/{id}/workflow",
             get(circleci::workflows),
         )
+        .route(
+            "/github/repos/{owner}/{repo}/statuses/{sha}",
+            post(repos::create_status),
+        )
         .route("/git/{owner}/{*rest}", axum::routing::any(githttp::serve))
         .route("/v2/", get(registry::base))
         .route("/token", get(registry::token))

@@ -23,6 +23,7 @@ const REPO: &str = include_str!("../../contracts/github/get_repo.json");
 const PULL: &str = include_str!("../../contracts/github/get_pull_request.json");
 const BRANCH: &str = include_str!("../../contracts/github/get_branch.json");
 const MERGED: &str = include_str!("../../contracts/github/merge_pull_request.json");
+const STATUS: &str = include_str!("../../contracts/github/create_commit_status.json");
 const NOT_MERGEABLE: &str = include_str!("../../contracts/github/merge_pull_request.405.json");
 const HEAD_MODIFIED: &str = include_str!("../../contracts/github/merge_pull_request.409.json");
 
@@ -706,6 +707,46 @@ pub(super) async fn combined_status(
         "repository": { "full_name": format!("{owner}/{name}") },
     });
     conditional(&mut world, &request, &value)
+}
+
+/// `POST /repos/{owner}/{repo}/statuses/{sha}`: a commit status, as
+/// GitHub keeps it (a description over 140 characters is refused).
+pub(super) async fn create_status(
+    State(world): State<Shared>,
+    UrlPath((owner, name, sha)): UrlPath<(String, String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let mut headers = github_headers(&mut world);
+    let repo = match find(&mut world, &owner, &name) {
+        Ok(repo) => repo,
+        Err(e) => return e,
+    };
+    let state = body["state"].as_str().unwrap_or_default().to_string();
+    let description = body["description"].as_str().unwrap_or_default();
+    if !["error", "failure", "pending", "success"].contains(&state.as_str())
+        || description.chars().count() > 140
+        || repo.resolve(&sha).as_deref() != Some(sha.as_str())
+    {
+        headers.remove("etag");
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            headers,
+            include_str!("../../contracts/github/error.422.validation_failed.recorded.json"),
+        )
+            .into_response();
+    }
+    let id = repo.statuses.len() as u64 + 1;
+    let mut status: Value = serde_json::from_str(STATUS).expect("contract");
+    status["id"] = json!(id);
+    status["state"] = json!(state);
+    status["context"] = json!(body["context"].as_str().unwrap_or("default"));
+    status["description"] = json!(description);
+    status["target_url"] = body["target_url"].clone();
+    status["updated_at"] = json!(format!("2026-12-01T11:{:02}:{:02}Z", id / 60 % 60, id % 60));
+    repo.statuses.push((sha.clone(), status.clone()));
+    repo.auto_merge(&owner);
+    (StatusCode::CREATED, headers, status.to_string()).into_response()
 }
 
 /// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`, paginated.

@@ -737,3 +737,48 @@ fn a_pull_request_that_conflicts_says_so_and_is_not_merged() {
     has(&merge.stderr, "Merge master into feature/x");
     assert_eq!(git(&bare, &["rev-parse", "master"]), master);
 }
+
+#[test]
+fn the_preflight_result_is_published_for_reviewers_when_asked() {
+    let world = signed_in("ghp_publish_preflight", "repo");
+    let bare = world.fake.github_repo("octo", "shown", "master");
+    let project = Project::hello("shown");
+    let dir = project.path();
+    repo_named(dir, "master", "https://github.com/octo/shown", &bare);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "The hello service"]);
+    git(dir, &["push", "-q", "origin", "master"]);
+    git(dir, &["switch", "-q", "-c", "feature/shown"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", "A change"]);
+
+    let refused = slipway_in(
+        &world,
+        dir,
+        &["pr", "open", "--publish-preflight", "--no-preflight"],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let open = slipway_in(&world, dir, &["pr", "open", "--publish-preflight"]);
+    assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
+    has(&open.stderr, "is on GitHub as the status slipway/preflight");
+    let status = slipway_in(&world, dir, &["pr", "status", "--json"]);
+    let checks: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let published = checks["checks"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "slipway/preflight")
+        .cloned()
+        .unwrap_or_else(|| panic!("no slipway/preflight among {checks}"));
+    assert_eq!(published["state"], "success", "{published}");
+    assert!(
+        published["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("passed locally"),
+        "{published}"
+    );
+    assert_eq!(
+        checks["checks"]["sha"],
+        git(dir, &["rev-parse", "HEAD"]).as_str()
+    );
+}

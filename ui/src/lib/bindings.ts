@@ -840,8 +840,9 @@ exit_code?: number | null;
 /**  One sentence on why it failed or was skipped. */
 message?: string | null } | 
 /**
- *  The run's result, as soon as its last step before cleanup ended;
- *  cleanup follows, then `RunFinished`.
+ *  A passed or failed run's result, as soon as its last step before
+ *  cleanup ended; cleanup follows, then `RunFinished`. A cancelled or
+ *  broken run has none: `RunFinished` tells it after cleanup.
  */
 { type: "verdict"; 
 /**  The result. */
@@ -949,8 +950,9 @@ exit_code: number | null;
 /**  One sentence on why it failed or was skipped. */
 message: string | null } | 
 /**
- *  The run's result, as soon as its last step before cleanup ended;
- *  cleanup follows, then `RunFinished`.
+ *  A passed or failed run's result, as soon as its last step before
+ *  cleanup ended; cleanup follows, then `RunFinished`. A cancelled or
+ *  broken run has none: `RunFinished` tells it after cleanup.
  */
 { type: "verdict"; 
 /**  The result. */
@@ -1950,6 +1952,11 @@ export type Settings_Deserialize = {
 	theme?: Theme,
 	/**  Push and open PR runs the pipeline first. */
 	preflight?: boolean,
+	/**
+	 *  The pipeline's result goes to GitHub as the pushed commit's status
+	 *  `slipway/preflight`, for reviewers (opt-in).
+	 */
+	publish_preflight?: boolean,
 	/**  Start Slipway in the tray when the user logs in. */
 	start_at_login?: boolean,
 };
@@ -1964,6 +1971,11 @@ export type Settings_Serialize = {
 	theme: Theme,
 	/**  Push and open PR runs the pipeline first. */
 	preflight: boolean,
+	/**
+	 *  The pipeline's result goes to GitHub as the pushed commit's status
+	 *  `slipway/preflight`, for reviewers (opt-in).
+	 */
+	publish_preflight: boolean,
 	/**  Start Slipway in the tray when the user logs in. */
 	start_at_login: boolean,
 };

@@ -3,7 +3,7 @@ import { takeBoot, type Boot } from "./boot";
 
 const boot = (at: number): Boot => ({
   at,
-  settings: { keep_in_tray: true, notifications: true, theme: "system", preflight: true, start_at_login: false },
+  settings: { keep_in_tray: true, notifications: true, theme: "system", preflight: true, publish_preflight: false, start_at_login: false },
   projects: [],
 });
 

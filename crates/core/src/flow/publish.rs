@@ -25,6 +25,9 @@ pub struct PublishOptions {
     pub preflight: bool,
     /// Push even when the preflight fails.
     pub push_anyway: bool,
+    /// Tell GitHub the preflight's result, as the commit status
+    /// `slipway/preflight` on the pushed head, for reviewers to see.
+    pub publish_preflight: bool,
 }
 
 /// Where a publish is, for a front end to show.
@@ -53,9 +56,23 @@ pub enum PublishEvent {
     },
     /// A line of git's progress.
     PushProgress(String),
+    /// The preflight's result is on GitHub as the commit status
+    /// [`PREFLIGHT_CONTEXT`].
+    PreflightPublished {
+        /// Whether it passed.
+        passed: bool,
+    },
+    /// GitHub did not take the preflight's result; the publish goes on.
+    PreflightNotPublished {
+        /// What GitHub answered.
+        reason: String,
+    },
     /// The pull request is being opened (or found).
     Opening,
 }
+
+/// The context of the commit status that publishes a preflight.
+pub const PREFLIGHT_CONTEXT: &str = "slipway/preflight";
 
 /// How a publish ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +101,7 @@ impl Project {
                 files: self.branch.changed_files,
             });
         }
+        let mut tested = None;
         if options.preflight && self.has_pipeline() {
             let passed = self.preflight(preflight, &mut on_event).await?;
             if !passed && !options.push_anyway {
@@ -92,6 +110,7 @@ impl Project {
             if !passed {
                 on_event(PublishEvent::PushingAnyway);
             }
+            tested = Some(passed);
         }
         on_event(PublishEvent::Pushing {
             branch: branch.clone(),
@@ -102,6 +121,13 @@ impl Project {
         .await;
         if let Err(e) = pushed {
             return Err(self.push_problem(&e).await);
+        }
+        if let (true, Some(passed), Some(commit)) = (
+            options.publish_preflight,
+            tested,
+            self.branch.commit.as_deref(),
+        ) {
+            on_event(self.publish_preflight(commit, passed).await);
         }
         on_event(PublishEvent::Opening);
         let (pull, opened) = self
@@ -130,6 +156,25 @@ impl Project {
                 host: self.repo.host.clone(),
             }),
             false => problem,
+        }
+    }
+
+    /// Puts the preflight's result on the pushed commit as a status.
+    async fn publish_preflight(&self, commit: &str, passed: bool) -> PublishEvent {
+        let status = crate::github::checks::NewStatus {
+            state: if passed { "success" } else { "failure" },
+            context: PREFLIGHT_CONTEXT,
+            description: if passed {
+                "The pipeline passed locally on this commit before the push (Slipway)"
+            } else {
+                "The pipeline failed locally on this commit; pushed anyway (Slipway)"
+            },
+        };
+        match self.client.create_status(&self.repo, commit, &status).await {
+            Ok(()) => PublishEvent::PreflightPublished { passed },
+            Err(e) => PublishEvent::PreflightNotPublished {
+                reason: e.problem().message,
+            },
         }
     }
 

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::{GithubClient, GithubError, GithubRepo};
+
 /// Where a commit's checks stand.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -598,5 +600,42 @@ mod tests {
         assert_eq!(unix_seconds("2026-12-01T00:00:00Z"), Some(1_796_083_200));
         assert_eq!(unix_seconds("2024-02-29T12:00:01.5Z"), Some(1_709_208_001));
         assert_eq!(unix_seconds("not a time"), None);
+    }
+}
+
+/// A commit status to post, as CI services do.
+#[derive(Debug, Clone)]
+pub struct NewStatus<'a> {
+    /// `success`, `failure`, `error` or `pending`.
+    pub state: &'a str,
+    /// What posts it (`slipway/preflight`).
+    pub context: &'a str,
+    /// One line; GitHub refuses more than 140 characters.
+    pub description: &'a str,
+}
+
+impl GithubClient {
+    /// Posts `status` on `sha`.
+    pub async fn create_status(
+        &self,
+        repo: &GithubRepo,
+        sha: &str,
+        status: &NewStatus<'_>,
+    ) -> Result<(), GithubError> {
+        let path = format!("/repos/{}/{}/statuses/{sha}", repo.owner, repo.name);
+        let description: String = status.description.chars().take(140).collect();
+        let body = serde_json::json!({
+            "state": status.state, "context": status.context, "description": description,
+        });
+        let answer = self
+            .send(http::Method::POST, &path, Some(&body), None)
+            .await?;
+        if answer.status == 422 {
+            return Err(GithubError::Invalid {
+                message: super::pulls::validation_message(&answer.body),
+            });
+        }
+        answer.success(self, &path)?;
+        Ok(())
     }
 }

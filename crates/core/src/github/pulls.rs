@@ -458,7 +458,7 @@ impl GithubClient {
 }
 
 /// GitHub's 422: its message and each error's own words.
-fn validation_message(body: &[u8]) -> String {
+pub(super) fn validation_message(body: &[u8]) -> String {
     let value: Value = serde_json::from_slice(body).unwrap_or_default();
     let details: Vec<String> = value["errors"]
         .as_array()

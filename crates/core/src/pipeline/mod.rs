@@ -526,12 +526,15 @@ impl Runner {
         }
         let outcome = outcome.unwrap_or(Outcome::Passed);
         watchdog.abort();
-        // The result first: removing what produced it need not delay it.
-        self.emit(Event::Verdict {
-            outcome: outcome.clone(),
-            duration_ms: self.elapsed_ms(),
-        })
-        .await;
+        // A test verdict first: removing what produced it need not delay it.
+        // A cancelled or broken run is told once it has cleaned up.
+        if matches!(outcome, Outcome::Passed | Outcome::Failed { .. }) {
+            self.emit(Event::Verdict {
+                outcome: outcome.clone(),
+                duration_ms: self.elapsed_ms(),
+            })
+            .await;
+        }
 
         self.emit(Event::StepStarted {
             step: cleanup_index,
