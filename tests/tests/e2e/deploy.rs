@@ -426,7 +426,7 @@ fn a_secret_command_deploys_with_its_environment_out_of_other_users_sight() {
         .post_status("octo/shipcmd", &first, "ci/circleci: build", "success");
     let marker = "shipcmdsecretmarker0451";
     let secret = format!(
-        "sleep 2; echo {marker} >/dev/null; touch \"deployed-$SLIPWAY_DEPLOY_SHA-$SLIPWAY_DEPLOY_BRANCH\"; echo done"
+        "sleep 2; echo {marker} >/dev/null; touch \"deployed-$SLIPWAY_DEPLOY_SHA-$SLIPWAY_DEPLOY_BRANCH-$SLIPWAY_PROJECT-$SLIPWAY_DEPLOY_TRIGGER\"; echo done"
     );
     let set = world.slipway(
         &["secret", "set", "deploy-trigger", "shipcmd/script"],
@@ -440,7 +440,7 @@ fn a_secret_command_deploys_with_its_environment_out_of_other_users_sight() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = world.env(cmd).spawn().unwrap();
-    let deployed = dir.join(format!("deployed-{first}-master"));
+    let deployed = dir.join(format!("deployed-{first}-master-shipcmd-script"));
     let mut looked = 0;
     while child.try_wait().unwrap().is_none() {
         if !deployed.exists() {
@@ -463,7 +463,7 @@ fn a_secret_command_deploys_with_its_environment_out_of_other_users_sight() {
     assert!(looked > 10, "looked while it ran ({looked} times)");
     assert!(
         deployed.exists(),
-        "the command saw SLIPWAY_DEPLOY_SHA and SLIPWAY_DEPLOY_BRANCH"
+        "the command saw SLIPWAY_DEPLOY_SHA, _BRANCH, _TRIGGER and SLIPWAY_PROJECT"
     );
     has(&stdout, &format!("deployed {}", &first[..7]));
 }
