@@ -367,13 +367,21 @@ impl History {
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
         match Self::open_checked(path) {
             Ok(history) => Ok(history),
-            Err((error, Trouble::Storage)) if path.exists() => match Self::open_frozen(path) {
-                Ok(mut history) => {
-                    history.frozen = Some(error);
-                    Ok(history)
+            // Read only (a connection that ignores locks and the WAL) only when
+            // nothing can be written there: opened beside live writers, its
+            // closing would drop their locks and let the WAL be lost to others.
+            Err((error, Trouble::Storage))
+                if path.exists() && path.parent().and_then(unwritable).is_some() =>
+            {
+                match Self::open_frozen(path) {
+                    Ok(mut history) => {
+                        tracing::debug!("{error}; it is read as it is on disk");
+                        history.frozen = Some(error);
+                        Ok(history)
+                    }
+                    Err(_) => Err(error),
                 }
-                Err(_) => Err(error),
-            },
+            }
             Err((error, Trouble::Storage | Trouble::Other)) => Err(error),
             Err((error, Trouble::Damaged)) => {
                 let stamp = std::time::SystemTime::now()
