@@ -408,14 +408,12 @@ async fn drive(
     let mut channels: Vec<Channel<Vec<Pushed>>> = Vec::new();
     let mut pending = Pending::default();
     let mut ticker = tokio::time::interval(BATCH_EVERY);
-    let mut told = false;
     loop {
         tokio::select! {
             more = recorded.next() => {
                 if !more {
                     break;
                 }
-                let verdict = recorded.verdict();
                 for event in recorded.received() {
                     match &event.event {
                         Event::Log { step, stream, line } => {
@@ -424,7 +422,11 @@ async fn drive(
                             lock_log(&log).push(*step, *stream, line);
                             pending.log = Some(event.elapsed_ms);
                         }
-                        _ => {
+                        other => {
+                            // Past its verdict, a run only removes its containers.
+                            if matches!(other, Event::Verdict { .. }) {
+                                host.sessions().cleaning(&run_id);
+                            }
                             if replay.len() == REPLAY_MAX {
                                 replay.pop_front();
                             }
@@ -432,26 +434,6 @@ async fn drive(
                             pending.windows.push(Pushed::Event { event: event.clone() });
                         }
                     }
-                }
-                // The result is told (and notified) once the history has
-                // it, while cleanup goes on.
-                if let Some((outcome, duration_ms)) = verdict {
-                    pending.flush(&mut channels, &log);
-                    let lost = recorded.settle().await;
-                    host.sessions().cleaning(&run_id);
-                    host.announce(RunFinished {
-                        run_id: run_id.clone(),
-                        path: path.clone(),
-                        project: project.clone(),
-                        seq: recorded.seq(),
-                        outcome,
-                        duration_ms,
-                        unrecorded: lost.map(|lost| {
-                            tracing::warn!("{lost}; the run was not kept in the history");
-                            lost.problem()
-                        }),
-                    });
-                    told = true;
                 }
             },
             Some(channel) = attach.recv() => {
@@ -470,9 +452,6 @@ async fn drive(
     }
     let result = recorded.finish().await;
     host.sessions().remove(&run_id);
-    if told {
-        return;
-    }
     let unrecorded = result.lost.map(|lost| {
         tracing::warn!("{lost}; the run was not kept in the history");
         lost.problem()
