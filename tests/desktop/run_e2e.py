@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -173,22 +172,24 @@ class Harness:
         wait_for("the project drawn", lambda: self.css("main h1").text == self.name)
         self.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(1)").click()
 
+    def newest_run(self):
+        """The newest recorded run as `slipway history --json` lists it (the
+        product's own reader, with the app's SQLite), or None."""
+        out = subprocess.run([os.path.join(TARGET, "debug", "slipway"), "history", "--json", "-n", "1"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs = json.loads(out.stdout or "[]")
+        return runs[0] if runs else None
+
     def history_count(self):
-        """Runs recorded so far."""
-        db = os.path.join(os.environ["SLIPWAY_DATA_DIR"], "history.db")
-        if not os.path.exists(db):
-            return 0
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        """The newest run's number (0 before any)."""
+        run = self.newest_run()
+        return run["seq"] if run else 0
 
     def last_run(self):
         """The newest recorded run: (number, result), or (0, None)."""
-        db = os.path.join(os.environ["SLIPWAY_DATA_DIR"], "history.db")
-        if not os.path.exists(db):
-            return (0, None)
-        with sqlite3.connect(db) as conn:
-            row = conn.execute("SELECT seq, result FROM runs ORDER BY seq DESC LIMIT 1").fetchone()
-        return row or (0, None)
+        run = self.newest_run()
+        return (run["seq"], run["result"]) if run else (0, None)
 
     def run_and_wait(self, result, timeout=120):
         """Clicks Run and waits for that run (not an earlier one) to end with `result`."""
@@ -201,6 +202,10 @@ class Harness:
         `result`, and for the window to show it."""
         wait_for(f"the new run to end {result}", lambda: self.last_run()[0] > before and self.last_run()[1] == result,
                  timeout)
+        # The verdict comes before cleanup: wait for the run to be over.
+        wait_for("the run's cleanup", lambda: self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "window.__TAURI_INTERNALS__.invoke('runs_active').then((r) => done(r.length === 0), () => done(false));"), 60)
         return wait_for(f"the window to show it {result}",
                         lambda: self.css(f"[data-testid=outcome][data-result={result}]"), 10)
 
