@@ -213,10 +213,13 @@ async fn serve_git(store: &AccountStore, host: &str, wanted: Option<bool>) -> Re
     if !yes {
         return Ok(());
     }
-    let served = git_credential::serve(store, host, &program).await?;
+    // The URLs were just read: set them up without asking git again.
+    for url in &missing {
+        git_credential::set_up(url, &program).await?;
+    }
     out!(
         "✓ git now asks Slipway for {}'s credentials (`slipway git-credential`; the token stays in the keychain)",
-        served.join(" and ")
+        missing.join(" and ")
     );
     Ok(())
 }
