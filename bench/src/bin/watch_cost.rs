@@ -61,7 +61,7 @@ async fn main() {
         github.create_pull(&repo, &new).await.expect("PR opened");
         fake.post_status("octo/app", &head, "ci/circleci: build", "success");
         fake.check_run("octo/app", &head, "tests", "completed", Some("success"));
-        watches.push(ChecksWatch::new(repo.clone(), &head, Vec::new()));
+        watches.push(ChecksWatch::new(repo.clone(), &head, Default::default()));
     }
 
     let before_first = fake.github_rate().charged;

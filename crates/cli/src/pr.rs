@@ -349,8 +349,8 @@ fn show_checks(pull: &PullRequest, checks: &ChecksRollup, json: bool) {
                 .unwrap_or_default()
         );
     }
-    if checks.checks.is_empty() {
-        out!("  no checks reported yet");
+    if let Some(waiting) = checks.waiting_for() {
+        out!("  {waiting}");
     }
     if pull.mergeable == Some(false) {
         out!(
@@ -364,17 +364,16 @@ fn show_checks(pull: &PullRequest, checks: &ChecksRollup, json: bool) {
 /// Follows the checks of the pull request's head until they finish;
 /// Ctrl-C stops following.
 async fn watch(project: &Project, pull: &PullRequest, json: bool) -> Result<ChecksRollup, Stopped> {
-    let required = project
-        .client
-        .required_checks(&project.repo, &pull.base_ref)
+    let expect = project
+        .expectations(&pull.base_ref, &pull.head_sha)
         .await
-        .map_err(|e| Stopped::Failed(e.problem()))?;
+        .map_err(Stopped::Failed)?;
     let cancel = cancel_on_ctrl_c();
     follow_checks(
         &project.client,
         &project.repo,
         &pull.head_sha,
-        required,
+        expect,
         &cancel,
         |news| match news {
             ChecksNews::Changed(rollup) => show_checks(pull, rollup, json),

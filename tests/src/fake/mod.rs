@@ -439,6 +439,10 @@ fn router(world: Shared) -> Router {
             put(repos::merge_pull),
         )
         .route(
+            "/github/repos/{owner}/{repo}/commits",
+            get(repos::list_commits),
+        )
+        .route(
             "/github/repos/{owner}/{repo}/commits/{reference}/status",
             get(repos::combined_status),
         )

@@ -5,6 +5,9 @@
 //! `tests/contracts`), ETags (a 304 is not charged), `Link` pagination and
 //! `Location` on creation.
 
+// An error here is the answer, sent at once: its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +23,7 @@ use super::http::{etag, link, not_modified};
 use super::{Shared, World};
 
 const REPO: &str = include_str!("../../contracts/github/get_repo.json");
+const COMMITS: &str = include_str!("../../contracts/github/list_commits.json");
 const PULL: &str = include_str!("../../contracts/github/get_pull_request.json");
 const BRANCH: &str = include_str!("../../contracts/github/get_branch.json");
 const MERGED: &str = include_str!("../../contracts/github/merge_pull_request.json");
@@ -235,7 +239,6 @@ pub fn node_id(owner: &str, name: &str, number: u64) -> String {
 }
 
 /// `owner/name` to the repository, or GitHub's 404.
-#[allow(clippy::result_large_err)] // The error is the answer, sent at once.
 fn find<'a>(world: &'a mut World, owner: &str, name: &str) -> Result<&'a mut FakeRepo, Response> {
     let key = format!("{owner}/{name}");
     match world.repos.get_mut(&key) {
@@ -247,7 +250,6 @@ fn find<'a>(world: &'a mut World, owner: &str, name: &str) -> Result<&'a mut Fak
 }
 
 /// The repository and the commit `reference` names in it, or GitHub's 404.
-#[allow(clippy::result_large_err)] // The error is the answer, sent at once.
 fn find_commit<'a>(
     world: &'a mut World,
     owner: &str,
@@ -299,6 +301,24 @@ fn conditional(world: &mut World, request: &HeaderMap, value: &Value) -> Respons
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     (StatusCode::OK, headers, text).into_response()
+}
+
+/// A conditional read of repository `owner/name`: `value` computes the
+/// answer from it (or answers with an error), under the lock; an unknown
+/// repository gets GitHub's 404.
+fn read_repo(
+    world: &Shared,
+    owner: &str,
+    name: &str,
+    request: &HeaderMap,
+    value: impl FnOnce(&mut FakeRepo) -> Result<Value, Response>,
+) -> Response {
+    let mut world = world.lock().expect("lock");
+    let value = match find(&mut world, owner, name).and_then(value) {
+        Ok(value) => value,
+        Err(e) => return e,
+    };
+    conditional(&mut world, request, &value)
 }
 
 fn repo_json(world_url: &str, owner: &str, name: &str, repo: &FakeRepo) -> Value {
@@ -372,34 +392,33 @@ pub(super) async fn get_branch(
     UrlPath((owner, name, branch)): UrlPath<(String, String, String)>,
     request: HeaderMap,
 ) -> Response {
-    let mut world = world.lock().expect("lock");
-    let repo = match find(&mut world, &owner, &name) {
-        Ok(repo) => repo,
-        Err(e) => return e,
-    };
-    let Some(sha) = repo.resolve(&format!("refs/heads/{branch}")) else {
-        return not_found("https://docs.github.com/rest/branches/branches#get-a-branch");
-    };
-    let contexts = repo.protection.get(&branch).cloned();
-    let mut v: Value = serde_json::from_str(BRANCH).expect("contract");
-    v["name"] = json!(branch);
-    v["commit"]["sha"] = json!(sha);
-    v["protected"] = json!(contexts.is_some());
-    // Readable with contents access: the required checks, not the rest.
-    let contexts = contexts.unwrap_or_default();
-    let checks: Vec<Value> = contexts
-        .iter()
-        .map(|c| json!({ "context": c, "app_id": null }))
-        .collect();
-    v["protection"] = json!({
-        "enabled": !contexts.is_empty(),
-        "required_status_checks": {
-            "enforcement_level": if contexts.is_empty() { "off" } else { "non_admins" },
-            "contexts": contexts,
-            "checks": checks,
-        }
-    });
-    conditional(&mut world, &request, &v)
+    read_repo(&world, &owner, &name, &request, |repo| {
+        let Some(sha) = repo.resolve(&format!("refs/heads/{branch}")) else {
+            return Err(not_found(
+                "https://docs.github.com/rest/branches/branches#get-a-branch",
+            ));
+        };
+        let contexts = repo.protection.get(&branch).cloned();
+        let mut v: Value = serde_json::from_str(BRANCH).expect("contract");
+        v["name"] = json!(branch);
+        v["commit"]["sha"] = json!(sha);
+        v["protected"] = json!(contexts.is_some());
+        // Readable with contents access: the required checks, not the rest.
+        let contexts = contexts.unwrap_or_default();
+        let checks: Vec<Value> = contexts
+            .iter()
+            .map(|c| json!({ "context": c, "app_id": null }))
+            .collect();
+        v["protection"] = json!({
+            "enabled": !contexts.is_empty(),
+            "required_status_checks": {
+                "enforcement_level": if contexts.is_empty() { "off" } else { "non_admins" },
+                "contexts": contexts,
+                "checks": checks,
+            }
+        });
+        Ok(v)
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -416,27 +435,24 @@ pub(super) async fn list_pulls(
     Query(query): Query<PullQuery>,
     request: HeaderMap,
 ) -> Response {
-    let mut world = world.lock().expect("lock");
-    let repo = match find(&mut world, &owner, &name) {
-        Ok(repo) => repo,
-        Err(e) => return e,
-    };
-    let state = query.state.as_deref().unwrap_or("open");
-    let pulls: Vec<Value> = repo
-        .pulls
-        .iter()
-        .rev()
-        .filter(|p| state == "all" || p.state == state)
-        .filter(|p| {
-            query
-                .head
-                .as_deref()
-                .is_none_or(|h| h.split_once(':').map_or(h, |(_, b)| b) == p.head)
-        })
-        .filter(|p| query.base.as_deref().is_none_or(|b| b == p.base))
-        .map(|p| pull_json(&owner, &name, repo, p, Value::Null))
-        .collect();
-    conditional(&mut world, &request, &Value::Array(pulls))
+    read_repo(&world, &owner, &name, &request, |repo| {
+        let state = query.state.as_deref().unwrap_or("open");
+        let pulls: Vec<Value> = repo
+            .pulls
+            .iter()
+            .rev()
+            .filter(|p| state == "all" || p.state == state)
+            .filter(|p| {
+                query
+                    .head
+                    .as_deref()
+                    .is_none_or(|h| h.split_once(':').map_or(h, |(_, b)| b) == p.head)
+            })
+            .filter(|p| query.base.as_deref().is_none_or(|b| b == p.base))
+            .map(|p| pull_json(&owner, &name, repo, p, Value::Null))
+            .collect();
+        Ok(Value::Array(pulls))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -526,29 +542,28 @@ pub(super) async fn get_pull(
     UrlPath((owner, name, number)): UrlPath<(String, String, u64)>,
     request: HeaderMap,
 ) -> Response {
-    let mut world = world.lock().expect("lock");
-    let repo = match find(&mut world, &owner, &name) {
-        Ok(repo) => repo,
-        Err(e) => return e,
-    };
-    let Some(pull) = repo.pulls.iter().find(|p| p.number == number).cloned() else {
-        return not_found("https://docs.github.com/rest/pulls/pulls#get-a-pull-request");
-    };
-    let mergeable = if pull.state != "open" {
-        Value::Null
-    } else if repo.mergeable_unknown > 0 {
-        repo.mergeable_unknown -= 1;
-        Value::Null
-    } else {
-        json!(repo.merges_cleanly(&pull.base, &pull.head))
-    };
-    let mut value = pull_json(&owner, &name, repo, &pull, mergeable.clone());
-    value["mergeable_state"] = match mergeable {
-        Value::Bool(false) => json!("dirty"),
-        Value::Bool(true) => json!("clean"),
-        _ => json!("unknown"),
-    };
-    conditional(&mut world, &request, &value)
+    read_repo(&world, &owner, &name, &request, |repo| {
+        let Some(pull) = repo.pulls.iter().find(|p| p.number == number).cloned() else {
+            return Err(not_found(
+                "https://docs.github.com/rest/pulls/pulls#get-a-pull-request",
+            ));
+        };
+        let mergeable = if pull.state != "open" {
+            Value::Null
+        } else if repo.mergeable_unknown > 0 {
+            repo.mergeable_unknown -= 1;
+            Value::Null
+        } else {
+            json!(repo.merges_cleanly(&pull.base, &pull.head))
+        };
+        let mut value = pull_json(&owner, &name, repo, &pull, mergeable.clone());
+        value["mergeable_state"] = match mergeable {
+            Value::Bool(false) => json!("dirty"),
+            Value::Bool(true) => json!("clean"),
+            _ => json!("unknown"),
+        };
+        Ok(value)
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -663,6 +678,61 @@ fn merge_in_bare(bare: &Path, base: &str, head: &str, method: &str, title: &str)
 pub(super) struct Page {
     per_page: Option<usize>,
     page: Option<usize>,
+}
+
+/// The query of `GET /repos/{owner}/{repo}/commits`.
+#[derive(Deserialize)]
+pub(super) struct CommitsQuery {
+    sha: Option<String>,
+    per_page: Option<usize>,
+}
+
+/// `GET /repos/{owner}/{repo}/commits`: a branch's (or commit's) history,
+/// newest first; 409 for an empty repository, 404 for an unknown ref.
+pub(super) async fn list_commits(
+    State(world): State<Shared>,
+    UrlPath((owner, name)): UrlPath<(String, String)>,
+    Query(query): Query<CommitsQuery>,
+    request: HeaderMap,
+) -> Response {
+    read_repo(&world, &owner, &name, &request, |repo| {
+        let from = query.sha.unwrap_or_else(|| repo.default_branch.clone());
+        if git(&repo.bare, &["rev-parse", "-q", "--verify", "HEAD"]).is_none()
+            && git(&repo.bare, &["for-each-ref", "--count=1"]).is_some_and(|r| r.is_empty())
+        {
+            return Err((
+                StatusCode::CONFLICT,
+                axum::Json(json!({
+                    "message": "Git Repository is empty.",
+                    "documentation_url": "https://docs.github.com/rest/commits/commits#list-commits",
+                    "status": "409"
+                })),
+            )
+                .into_response());
+        }
+        let Some(tip) = repo.resolve(&from) else {
+            return Err(not_found(
+                "https://docs.github.com/rest/commits/commits#list-commits",
+            ));
+        };
+        let count = query.per_page.unwrap_or(30).clamp(1, 100).to_string();
+        let log =
+            git(&repo.bare, &["log", "--format=%H %P", "-n", &count, &tip]).unwrap_or_default();
+        let template: Vec<Value> = serde_json::from_str(COMMITS).expect("contract");
+        let items: Vec<Value> = log
+            .lines()
+            .map(|line| {
+                let mut shas = line.split_whitespace();
+                let sha = shas.next().unwrap_or_default();
+                let mut item = template[0].clone();
+                item["sha"] = json!(sha);
+                item["html_url"] = json!(format!("https://github.com/{owner}/{name}/commit/{sha}"));
+                item["parents"] = json!(shas.map(|p| json!({ "sha": p })).collect::<Vec<_>>());
+                item
+            })
+            .collect();
+        Ok(json!(items))
+    })
 }
 
 /// `GET /repos/{owner}/{repo}/commits/{ref}/status`.
@@ -831,32 +901,29 @@ pub(super) async fn branch_rules(
     UrlPath((owner, name, branch)): UrlPath<(String, String, String)>,
     request: HeaderMap,
 ) -> Response {
-    let mut world = world.lock().expect("lock");
-    let repo = match find(&mut world, &owner, &name) {
-        Ok(repo) => repo,
-        Err(e) => return e,
-    };
-    let rules: Vec<Value> = repo
-        .rulesets
-        .get(&branch)
-        .map(|contexts| {
-            let checks: Vec<Value> = contexts
-                .iter()
-                .map(|c| json!({ "context": c, "integration_id": null }))
-                .collect();
-            vec![json!({
-                "type": "required_status_checks",
-                "ruleset_source_type": "Repository",
-                "ruleset_source": format!("{owner}/{name}"),
-                "ruleset_id": 42,
-                "parameters": {
-                    "required_status_checks": checks,
-                    "strict_required_status_checks_policy": false
-                }
-            })]
-        })
-        .unwrap_or_default();
-    conditional(&mut world, &request, &json!(rules))
+    read_repo(&world, &owner, &name, &request, |repo| {
+        let rules: Vec<Value> = repo
+            .rulesets
+            .get(&branch)
+            .map(|contexts| {
+                let checks: Vec<Value> = contexts
+                    .iter()
+                    .map(|c| json!({ "context": c, "integration_id": null }))
+                    .collect();
+                vec![json!({
+                    "type": "required_status_checks",
+                    "ruleset_source_type": "Repository",
+                    "ruleset_source": format!("{owner}/{name}"),
+                    "ruleset_id": 42,
+                    "parameters": {
+                        "required_status_checks": checks,
+                        "strict_required_status_checks_policy": false
+                    }
+                })]
+            })
+            .unwrap_or_default();
+        Ok(json!(rules))
+    })
 }
 
 /// `GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks`.

@@ -135,7 +135,7 @@ async fn follow(
         &client,
         &repo,
         sha,
-        Vec::new(),
+        Default::default(),
         cancel,
         |news| match news {
             ChecksNews::Changed(rollup) => told.push(format!("{:?}", rollup.state)),

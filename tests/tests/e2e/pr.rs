@@ -782,3 +782,55 @@ fn the_preflight_result_is_published_for_reviewers_when_asked() {
         git(dir, &["rev-parse", "HEAD"]).as_str()
     );
 }
+
+#[test]
+fn a_pull_request_waits_for_every_check_its_base_branch_reports() {
+    let (world, _parent, _dir, bare, head) = opened("expected", "");
+    let dir = _dir;
+    let master = git(&bare, &["rev-parse", "master"]);
+    // master's commits report a CircleCI status and an Actions check run.
+    let fake = &world.fake;
+    fake.post_status("octo/expected", &master, "ci/circleci: build", "success");
+    fake.post_status("octo/expected", &master, "ci/circleci: test", "success");
+    fake.check_run(
+        "octo/expected",
+        &master,
+        "lint",
+        "completed",
+        Some("success"),
+    );
+
+    // The head has only one of them: green so far, still pending.
+    fake.post_status("octo/expected", &head, "ci/circleci: build", "success");
+    let status = slipway_in(&world, &dir, &["pr", "status"]);
+    assert_eq!(status.code, 8, "{}\n{}", status.stdout, status.stderr);
+    has(
+        &status.stdout,
+        "waiting for ci/circleci: test (not reported yet), lint (not reported yet)",
+    );
+    let json = slipway_in(&world, &dir, &["pr", "status", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["checks"]["state"], "pending");
+    assert!(
+        value["checks"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "lint" && c["source"] == "expected"),
+        "{value}"
+    );
+
+    // The first suite finishes; a second one (lint) is still to come.
+    fake.post_status("octo/expected", &head, "ci/circleci: test", "success");
+    let status = slipway_in(&world, &dir, &["pr", "status"]);
+    assert_eq!(status.code, 8, "{}\n{}", status.stdout, status.stderr);
+    has(&status.stdout, "waiting for lint (not reported yet)");
+    fake.check_run("octo/expected", &head, "lint", "in_progress", None);
+    let status = slipway_in(&world, &dir, &["pr", "status"]);
+    assert_eq!(status.code, 8, "{}\n{}", status.stdout, status.stderr);
+    has(&status.stdout, "waiting for lint\n");
+    fake.check_run("octo/expected", &head, "lint", "completed", Some("success"));
+    let status = slipway_in(&world, &dir, &["pr", "status"]);
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+    has(&status.stdout, "checks passed (3/3 passed)");
+}

@@ -389,7 +389,12 @@ export type CheckSource =
 /**  A check suite that has no run yet. */
 "check_suite" | 
 /**  A required check that has not reported. */
-"required";
+"required" | 
+/**
+ *  A check that reported on the branch's recent commits and has not
+ *  reported here yet.
+ */
+"expected";
 
 /**  Where a commit's checks stand. */
 export type CheckState = 

@@ -103,18 +103,17 @@ pub async fn after_merge(
         branch: base.to_string(),
         sha: merge_sha.to_string(),
     });
-    let required = project
-        .client
-        .required_checks(&project.repo, base)
+    let expect = project
+        .expectations(base, merge_sha)
         .await
-        .map_err(|e| Stopped::Failed(e.problem()))?;
+        .map_err(Stopped::Failed)?;
     let followed = tokio::time::timeout(
         WAIT_FOR_GREEN,
         follow_checks(
             &project.client,
             &project.repo,
             merge_sha,
-            required,
+            expect,
             cancel,
             |news| {
                 on_event(match news {

@@ -150,10 +150,8 @@ impl PullFollow {
         store: ArmedMerges,
     ) -> Result<Self, Problem> {
         let client = project.client.clone();
-        let required = client
-            .required_checks(&project.repo, &pull.base_ref)
-            .await?;
-        let mut watch = PullWatch::new(project.repo.clone(), pull, required);
+        let expect = project.expectations(&pull.base_ref, &pull.head_sha).await?;
+        let mut watch = PullWatch::new(project.repo.clone(), pull, expect);
         let update = watch.poll(&client).await?;
         let armed = store.find(&project.repo, watch.pull().number);
         let view = PullView {

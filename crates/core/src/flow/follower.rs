@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::Problem;
-use crate::github::checks::{CheckState, ChecksRollup};
+use crate::github::checks::{CheckState, ChecksRollup, Expectations};
 use crate::github::watch::{ChecksWatch, WHILE_RUNNING};
 use crate::github::{GithubClient, GithubError, GithubRepo};
 
@@ -136,19 +136,19 @@ pub enum ChecksNews<'a> {
     Note(FollowNote),
 }
 
-/// Follows `sha`'s checks (with `required` ones) until `done` says so of
+/// Follows `sha`'s checks (with what its branch expects) until `done` says so of
 /// a rollup, the token fires, or GitHub says something no wait changes.
 /// `on_news` hears each new rollup, outage and recovery.
 pub async fn follow_checks(
     client: &GithubClient,
     repo: &GithubRepo,
     sha: &str,
-    required: Vec<String>,
+    expect: Expectations,
     cancel: &CancellationToken,
     mut on_news: impl FnMut(ChecksNews<'_>),
     mut done: impl FnMut(&ChecksRollup) -> bool,
 ) -> Result<ChecksRollup, Stopped> {
-    let mut watch = ChecksWatch::new(repo.clone(), sha, required);
+    let mut watch = ChecksWatch::new(repo.clone(), sha, expect);
     let mut pace = Pace::default();
     let mut last: Option<ChecksRollup> = None;
     loop {
@@ -275,9 +275,9 @@ pub async fn read_checks(
     client: &GithubClient,
     repo: &GithubRepo,
     sha: &str,
-    required: Vec<String>,
+    expect: Expectations,
 ) -> Result<ChecksRollup, Problem> {
-    let mut watch = ChecksWatch::new(repo.clone(), sha, required);
+    let mut watch = ChecksWatch::new(repo.clone(), sha, expect);
     let mut tries = Tries::new();
     loop {
         match watch.poll(client).await {

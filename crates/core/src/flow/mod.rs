@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::accounts::AccountStore;
 use crate::git::BranchStatus;
-use crate::github::checks::ChecksRollup;
+use crate::github::checks::{ChecksRollup, Expectations};
 use crate::github::pulls::{NewPull, PullRequest, RepoInfo};
 use crate::github::{GithubClient, GithubRepo};
 use crate::{ErrorCode, Problem};
@@ -119,15 +119,22 @@ impl Project {
         })
     }
 
-    /// A commit's checks, with `branch`'s required ones, read with the
+    /// A commit's checks, with what `branch` expects of it, read with the
     /// follower's policy (a server error is tried again).
     pub async fn commit_checks(&self, sha: &str, branch: &str) -> Result<ChecksRollup, Problem> {
+        let expect = self.expectations(branch, sha).await?;
+        follower::read_checks(&self.client, &self.repo, sha, expect).await
+    }
+
+    /// What `branch` expects of commit `sha` (see
+    /// [`GithubClient::expectations`](crate::github::GithubClient::expectations)),
+    /// read with the follower's policy.
+    pub async fn expectations(&self, branch: &str, sha: &str) -> Result<Expectations, Problem> {
         let client = &self.client;
-        let required = follower::retrying(client, async || {
-            client.required_checks(&self.repo, branch).await
+        Ok(follower::retrying(client, async || {
+            client.expectations(&self.repo, branch, sha).await
         })
-        .await?;
-        follower::read_checks(&self.client, &self.repo, sha, required).await
+        .await?)
     }
 
     /// A pull request's checks, with its base branch's required ones.

@@ -39,6 +39,9 @@ pub enum CheckSource {
     CheckSuite,
     /// A required check that has not reported.
     Required,
+    /// A check that reported on the branch's recent commits and has not
+    /// reported here yet.
+    Expected,
 }
 
 /// One check of a commit, as the user sees it.
@@ -80,6 +83,29 @@ impl ChecksRollup {
             .filter(|c| c.state == CheckState::Failure)
             .map(|c| c.name.as_str())
             .collect()
+    }
+
+    /// What a pending rollup waits for, in words: "waiting for
+    /// ci/circleci: test (not reported yet)"; `None` once finished.
+    pub fn waiting_for(&self) -> Option<String> {
+        if self.state != CheckState::Pending {
+            return None;
+        }
+        if self.checks.is_empty() {
+            return Some("no checks reported yet".into());
+        }
+        let names: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| c.state == CheckState::Pending)
+            .map(|c| match c.source {
+                CheckSource::Required | CheckSource::Expected => {
+                    format!("{} (not reported yet)", c.name)
+                }
+                _ => c.name.clone(),
+            })
+            .collect();
+        Some(format!("waiting for {}", names.join(", ")))
     }
 
     /// How many checks have passed, of how many.
@@ -219,6 +245,49 @@ pub struct ChecksInput<'a> {
     pub suites: &'a [CheckSuite],
     /// The check names branch protection requires, when readable.
     pub required: &'a [String],
+    /// The check names that reported on the branch's recent commits.
+    pub expected: &'a [String],
+}
+
+/// What a commit of a branch must show before it is green: the checks
+/// its protection and rulesets require, the checks that reported on the
+/// branch's recent commits, and the approving reviews a pull request into
+/// it needs.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expectations {
+    /// Required through branch protection or rulesets.
+    pub required: Vec<String>,
+    /// Reported on the branch's recent commits (and not required).
+    pub expected: Vec<String>,
+    /// Approving reviews its rulesets require of a pull request.
+    pub approvals: u32,
+}
+
+impl Expectations {
+    /// Only these required checks.
+    pub fn required(required: Vec<String>) -> Self {
+        Expectations {
+            required,
+            ..Default::default()
+        }
+    }
+
+    /// The fold's input for `runs`, `suites` and `status`.
+    pub fn input<'a>(
+        &'a self,
+        status: Option<&'a CombinedStatus>,
+        runs: &'a [CheckRun],
+        suites: &'a [CheckSuite],
+    ) -> ChecksInput<'a> {
+        ChecksInput {
+            status,
+            runs,
+            suites,
+            required: &self.required,
+            expected: &self.expected,
+        }
+    }
 }
 
 /// Folds a commit's statuses, check runs and suites into one state.
@@ -317,14 +386,25 @@ pub fn rollup(sha: &str, input: &ChecksInput<'_>) -> ChecksRollup {
         });
     }
 
-    // Required checks that have not reported are pending.
-    for name in input.required {
+    // Required and expected checks that have not reported are pending.
+    let waited = input
+        .required
+        .iter()
+        .map(|n| (n, CheckSource::Required))
+        .chain(input.expected.iter().map(|n| (n, CheckSource::Expected)));
+    for (name, source) in waited {
         if !checks.iter().any(|c| &c.name == name) {
             checks.push(Check {
                 name: name.clone(),
                 state: CheckState::Pending,
-                source: CheckSource::Required,
-                detail: Some("required, not reported yet".into()),
+                source,
+                detail: Some(
+                    match source {
+                        CheckSource::Required => "required, not reported yet",
+                        _ => "not reported yet",
+                    }
+                    .into(),
+                ),
                 duration_ms: None,
                 url: None,
             });
@@ -528,6 +608,27 @@ mod tests {
             "green for another SHA is not green"
         );
         assert!(r.checks.is_empty());
+    }
+
+    #[test]
+    fn a_check_the_branch_reports_is_awaited_until_it_reports() {
+        let expect = Expectations {
+            required: vec!["ci/circleci: build".into()],
+            expected: vec!["lint".into()],
+            approvals: 0,
+        };
+        let status = combined(vec![posted("ci/circleci: build", "success", 1)]);
+        let r = rollup(HEAD, &expect.input(Some(&status), &[], &[]));
+        assert_eq!(r.state, CheckState::Pending);
+        assert_eq!(r.checks[0].source, CheckSource::Expected);
+        assert_eq!(
+            r.waiting_for().as_deref(),
+            Some("waiting for lint (not reported yet)")
+        );
+        let runs = vec![run("lint", 5, HEAD, "completed", Some("success"))];
+        let r = rollup(HEAD, &expect.input(Some(&status), &runs, &[]));
+        assert_eq!(r.state, CheckState::Success);
+        assert_eq!(r.waiting_for(), None);
     }
 
     #[test]

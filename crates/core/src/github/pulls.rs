@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::checks::{
-    CheckRun, CheckRunsPage, CheckSuitesPage, ChecksInput, ChecksRollup, CombinedStatus, rollup,
+    CheckRun, CheckRunsPage, CheckSuitesPage, ChecksRollup, CombinedStatus, Expectations, rollup,
 };
+
+/// How many of a branch's latest commits say which checks to expect.
+const RECENT_COMMITS: usize = 3;
 use super::{GithubClient, GithubError, GithubRepo};
 
 /// What Slipway needs to know of a repository.
@@ -257,8 +260,8 @@ impl GithubClient {
         Ok(answer.json::<PullBody>(&path)?.into())
     }
 
-    /// A commit's checks folded into one state, with the checks `branch`'s
-    /// protection requires when they can be read.
+    /// A commit's checks folded into one state, with what `branch`
+    /// expects of it when it can be read.
     pub async fn checks(
         &self,
         repo: &GithubRepo,
@@ -276,18 +279,13 @@ impl GithubClient {
         let suites: CheckSuitesPage = self
             .get_value(&format!("{base}/check-suites?per_page=100"))
             .await?;
-        let required = match branch {
-            Some(branch) => self.required_checks(repo, branch).await?,
-            None => Vec::new(),
+        let expect = match branch {
+            Some(branch) => self.expectations(repo, branch, sha).await?,
+            None => Expectations::default(),
         };
         Ok(rollup(
             sha,
-            &ChecksInput {
-                status: Some(&status),
-                runs: &runs,
-                suites: &suites.check_suites,
-                required: &required,
-            },
+            &expect.input(Some(&status), &runs, &suites.check_suites),
         ))
     }
 
@@ -301,6 +299,85 @@ impl GithubClient {
         repo: &GithubRepo,
         branch: &str,
     ) -> Result<Vec<String>, GithubError> {
+        Ok(self.branch_rules(repo, branch).await?.required)
+    }
+
+    /// What `branch` expects of a commit other than `sha`'s own: the
+    /// checks its protection and rulesets require, the approvals its
+    /// rulesets require, and the checks that reported on its recent
+    /// commits.
+    pub async fn expectations(
+        &self,
+        repo: &GithubRepo,
+        branch: &str,
+        sha: &str,
+    ) -> Result<Expectations, GithubError> {
+        let mut expect = self.branch_rules(repo, branch).await?;
+        for name in self.recently_reported(repo, branch, sha).await? {
+            if !expect.required.contains(&name) && !expect.expected.contains(&name) {
+                expect.expected.push(name);
+            }
+        }
+        Ok(expect)
+    }
+
+    /// The names of the checks that reported on `branch`'s last few
+    /// commits (not `sha`). A branch GitHub does not have has none.
+    async fn recently_reported(
+        &self,
+        repo: &GithubRepo,
+        branch: &str,
+        sha: &str,
+    ) -> Result<Vec<String>, GithubError> {
+        #[derive(Deserialize)]
+        struct Listed {
+            sha: String,
+        }
+        let (owner, name) = (&repo.owner, &repo.name);
+        let commits: Vec<Listed> = match self
+            .get_value(&format!(
+                "/repos/{owner}/{name}/commits?sha={}&per_page={}",
+                encode(branch),
+                RECENT_COMMITS + 1
+            ))
+            .await
+        {
+            Ok(commits) => commits,
+            // An empty repository answers 409; a missing branch 404.
+            Err(GithubError::NotFound { .. }) => return Ok(Vec::new()),
+            Err(GithubError::Unavailable { detail, .. }) if detail.starts_with("HTTP 409") => {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e),
+        };
+        let mut names: Vec<String> = Vec::new();
+        for commit in commits.iter().filter(|c| c.sha != sha).take(RECENT_COMMITS) {
+            let base = format!("/repos/{owner}/{name}/commits/{}", commit.sha);
+            let status: CombinedStatus = self.get_value(&format!("{base}/status")).await?;
+            let runs: CheckRunsPage = self
+                .get_value(&format!("{base}/check-runs?per_page=100"))
+                .await?;
+            let found = status
+                .statuses
+                .into_iter()
+                .map(|s| s.context)
+                .chain(runs.check_runs.into_iter().map(|r| r.name));
+            for found in found {
+                if !names.contains(&found) {
+                    names.push(found);
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// What `branch`'s protection and rulesets require (see
+    /// [`GithubClient::required_checks`]); nothing expected yet.
+    async fn branch_rules(
+        &self,
+        repo: &GithubRepo,
+        branch: &str,
+    ) -> Result<Expectations, GithubError> {
         #[derive(Deserialize, Default)]
         struct Branch {
             #[serde(default)]
@@ -333,6 +410,8 @@ impl GithubClient {
         struct RuleParameters {
             #[serde(default)]
             required_status_checks: Vec<Named>,
+            #[serde(default)]
+            required_approving_review_count: u32,
         }
         let (owner, name, branch) = (&repo.owner, &repo.name, encode(branch));
         fn readable<T>(e: GithubError) -> Result<Option<T>, GithubError> {
@@ -346,34 +425,43 @@ impl GithubClient {
             .await
             .map(Some)
             .or_else(readable)?;
-        let rules: Option<Vec<Rule>> = self
+        let rules: Vec<Rule> = self
             .get_value(&format!("/repos/{owner}/{name}/rules/branches/{branch}"))
             .await
             .map(Some)
-            .or_else(readable)?;
-        let mut required: Vec<String> = Vec::new();
+            .or_else(readable)?
+            .unwrap_or_default();
+        let mut expect = Expectations::default();
         let from_protection = protected
             .and_then(|b| b.protection)
             .and_then(|p| p.required_status_checks)
             .unwrap_or_default();
-        let from_rules = rules
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.kind == "required_status_checks")
-            .filter_map(|r| r.parameters)
-            .flat_map(|p| p.required_status_checks)
-            .map(|n| n.context);
+        let mut from_rules = Vec::new();
+        for rule in rules {
+            let Some(parameters) = rule.parameters else {
+                continue;
+            };
+            match rule.kind.as_str() {
+                "required_status_checks" => from_rules.extend(parameters.required_status_checks),
+                "pull_request" => {
+                    expect.approvals = expect
+                        .approvals
+                        .max(parameters.required_approving_review_count)
+                }
+                _ => {}
+            }
+        }
         let all = from_protection
             .contexts
             .into_iter()
             .chain(from_protection.checks.into_iter().map(|n| n.context))
-            .chain(from_rules);
+            .chain(from_rules.into_iter().map(|n| n.context));
         for context in all {
-            if !required.contains(&context) {
-                required.push(context);
+            if !expect.required.contains(&context) {
+                expect.required.push(context);
             }
         }
-        Ok(required)
+        Ok(expect)
     }
 
     /// Merges pull request `number` if its head is still `sha`.

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::checks::{
-    CheckRun, CheckRunsPage, CheckState, CheckSuitesPage, ChecksInput, ChecksRollup,
-    CombinedStatus, rollup,
+    CheckRun, CheckRunsPage, CheckState, CheckSuitesPage, ChecksRollup, CombinedStatus,
+    Expectations, rollup,
 };
 use super::pulls::{PullRequest, PullState};
 use super::{Fetched, GithubClient, GithubError, GithubRepo};
@@ -28,7 +28,7 @@ pub const WHEN_IDLE: Duration = Duration::from_secs(120);
 pub struct ChecksWatch {
     repo: GithubRepo,
     sha: String,
-    required: Vec<String>,
+    expect: Expectations,
     /// Last answer of each URL read: its ETag, its body, its next page.
     cache: HashMap<String, (String, Value, Option<String>)>,
     last: Option<ChecksRollup>,
@@ -37,12 +37,12 @@ pub struct ChecksWatch {
 }
 
 impl ChecksWatch {
-    /// Watches `sha`'s checks, with the checks branch protection requires.
-    pub fn new(repo: GithubRepo, sha: &str, required: Vec<String>) -> Self {
+    /// Watches `sha`'s checks, with what its branch expects of it.
+    pub fn new(repo: GithubRepo, sha: &str, expect: Expectations) -> Self {
         ChecksWatch {
             repo,
             sha: sha.to_string(),
-            required,
+            expect,
             cache: HashMap::new(),
             last: None,
             reads: 0,
@@ -73,12 +73,9 @@ impl ChecksWatch {
             .await?;
         let fresh = rollup(
             &self.sha,
-            &ChecksInput {
-                status: Some(&status),
-                runs: &runs,
-                suites: &suites.check_suites,
-                required: &self.required,
-            },
+            &self
+                .expect
+                .input(Some(&status), &runs, &suites.check_suites),
         );
         if self.last.as_ref() == Some(&fresh) {
             return Ok(None);
@@ -159,20 +156,20 @@ pub struct PullWatch {
     repo: GithubRepo,
     pull: PullRequest,
     etag: Option<String>,
-    required: Vec<String>,
+    expect: Expectations,
     checks: ChecksWatch,
     reads: u32,
 }
 
 impl PullWatch {
-    /// Watches `pull`, whose base branch requires `required` checks.
-    pub fn new(repo: GithubRepo, pull: PullRequest, required: Vec<String>) -> Self {
-        let checks = ChecksWatch::new(repo.clone(), &pull.head_sha, required.clone());
+    /// Watches `pull`, with what its base branch expects of its head.
+    pub fn new(repo: GithubRepo, pull: PullRequest, expect: Expectations) -> Self {
+        let checks = ChecksWatch::new(repo.clone(), &pull.head_sha, expect.clone());
         PullWatch {
             repo,
             pull,
             etag: None,
-            required,
+            expect,
             checks,
             reads: 0,
         }
@@ -197,7 +194,7 @@ impl PullWatch {
             let fresh: PullRequest = super::pulls::parse_pull(value, &url)?;
             if fresh.head_sha != self.pull.head_sha {
                 self.checks =
-                    ChecksWatch::new(self.repo.clone(), &fresh.head_sha, self.required.clone());
+                    ChecksWatch::new(self.repo.clone(), &fresh.head_sha, self.expect.clone());
             }
             self.etag = etag;
             // `mergeable` flips while GitHub works; only what the user sees counts.
