@@ -56,6 +56,13 @@ pub fn pull_text(news: &PullNews) -> Option<(String, String)> {
         (Some(Transition::Red(_)), _) => format!("{who}: checks failed"),
         (Some(Transition::Merged), _) => format!("{who} merged into {}", pull.base_ref),
         (Some(Transition::Closed), _) => format!("{who} closed"),
+        (Some(Transition::Approved(by)), _) => format!("{who} approved by {}", by.join(", ")),
+        (Some(Transition::ChangesRequested(by)), Some(notice)) => {
+            format!("{who}: changes requested by {}, {notice}", by.join(", "))
+        }
+        (Some(Transition::ChangesRequested(by)), None) => {
+            format!("{who}: changes requested by {}", by.join(", "))
+        }
         (None, Some(notice)) => format!("{who}: {notice}"),
         (None, None) => return None,
     };

@@ -20,6 +20,7 @@ use slipway_core::flow::list::open_pulls;
 use slipway_core::flow::publish::{PublishEvent, PublishOptions, Published};
 use slipway_core::github::checks::{CheckState, ChecksRollup};
 use slipway_core::github::pulls::{MergeMethod, PullRequest, PullState};
+use slipway_core::github::reviews::Reviews;
 use slipway_core::secrets::Secrets;
 use slipway_core::{ErrorCode, Problem};
 use tokio_util::sync::CancellationToken;
@@ -188,8 +189,8 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
                 .pull(&project.repo, listed.number)
                 .await
                 .unwrap_or(listed);
-            let checks = project.checks(&pull).await?;
-            show_checks(&pull, &checks, json);
+            let (checks, reviews) = project.pull_status(&pull).await?;
+            show_pull(&pull, &checks, Some(&reviews), json);
             Ok(exit_for(checks.state))
         }
         PrCommand::Watch { dir, json } => {
@@ -261,9 +262,10 @@ async fn list(json: bool) -> Result<u8, Problem> {
             .projects
             .iter()
             .flat_map(|p| {
-                p.pulls.iter().map(move |pull| {
+                p.pulls.iter().enumerate().map(move |(i, pull)| {
                     let mut row = serde_json::to_value(pull).unwrap_or_default();
                     row["repo"] = serde_json::json!(p.repo.full_name());
+                    row["reviews"] = serde_json::json!(p.reviews.get(i).cloned().flatten());
                     row
                 })
             })
@@ -281,9 +283,15 @@ async fn list(json: bool) -> Result<u8, Problem> {
             continue;
         }
         out!("{repo}:");
-        for p in &listed.pulls {
+        for (i, p) in listed.pulls.iter().enumerate() {
+            let reviews = listed
+                .reviews
+                .get(i)
+                .and_then(Option::as_ref)
+                .map(|r| format!("  {}", r.summary()))
+                .unwrap_or_default();
             out!(
-                "  #{:<5} {:<40} {} → {}{}",
+                "  #{:<5} {:<40} {} → {}{}{reviews}",
                 p.number,
                 p.title,
                 p.head_ref,
@@ -311,11 +319,11 @@ fn state_word(state: CheckState) -> &'static str {
     }
 }
 
-fn show_checks(pull: &PullRequest, checks: &ChecksRollup, json: bool) {
+fn show_pull(pull: &PullRequest, checks: &ChecksRollup, reviews: Option<&Reviews>, json: bool) {
     if json {
         out!(
             "{}",
-            serde_json::json!({ "pull_request": pull, "checks": checks })
+            serde_json::json!({ "pull_request": pull, "checks": checks, "reviews": reviews })
         );
         return;
     }
@@ -352,6 +360,12 @@ fn show_checks(pull: &PullRequest, checks: &ChecksRollup, json: bool) {
     if let Some(waiting) = checks.waiting_for() {
         out!("  {waiting}");
     }
+    if let Some(reviews) = reviews {
+        out!("  reviews: {}", reviews.summary());
+        if let Some(waiting) = &reviews.waiting_for {
+            out!("  {waiting}");
+        }
+    }
     if pull.mergeable == Some(false) {
         out!(
             "  conflicts with {}: merge it into {} (or rebase), resolve and push before merging",
@@ -376,7 +390,7 @@ async fn watch(project: &Project, pull: &PullRequest, json: bool) -> Result<Chec
         expect,
         &cancel,
         |news| match news {
-            ChecksNews::Changed(rollup) => show_checks(pull, rollup, json),
+            ChecksNews::Changed(rollup) => show_pull(pull, rollup, None, json),
             ChecksNews::Note(note) => tell_note(note),
         },
         finished,
@@ -571,7 +585,7 @@ async fn merge(dir: &Path, how: &MergeHow) -> Result<u8, Problem> {
                         .as_ref()
                         .filter(|_| transition.is_some() || !json)
                     {
-                        show_checks(&view.pull, checks, json);
+                        show_pull(&view.pull, checks, view.reviews.as_ref(), json);
                     }
                     if let Some(ArmingChange::Disarmed(reason)) = arming {
                         disarmed = Some(reason);

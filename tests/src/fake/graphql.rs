@@ -1,6 +1,7 @@
-//! The fake GitHub's GraphQL endpoint: only the two mutations Slipway sends,
-//! turning a pull request's auto-merge on and off, with GitHub's refusals
-//! as GraphQL errors (a 200 whose body has `errors`). Any other query is an
+//! The fake GitHub's GraphQL endpoint: only what Slipway sends, the two
+//! mutations turning a pull request's auto-merge on and off, with GitHub's
+//! refusals as GraphQL errors (a 200 whose body has `errors`), and the query
+//! of a pull request's review decision and threads. Any other query is an
 //! unknown request.
 
 use axum::extract::State;
@@ -17,6 +18,47 @@ fn refused(field: &str, message: &str) -> Value {
         "data": { field: null },
         "errors": [{ "type": "UNPROCESSABLE", "path": [field], "message": message }],
     })
+}
+
+/// A pull request's `reviewDecision` and `reviewThreads`, as GitHub
+/// answers them: the decision is null unless a rule requires a review.
+fn review_state(world: &super::World, variables: &Value) -> Value {
+    let full = format!(
+        "{}/{}",
+        variables["owner"].as_str().unwrap_or_default(),
+        variables["name"].as_str().unwrap_or_default()
+    );
+    let number = variables["number"].as_u64().unwrap_or_default();
+    let found = world
+        .repos
+        .get(&full)
+        .and_then(|repo| Some((repo, repo.pulls.iter().find(|p| p.number == number)?)));
+    let Some((repo, pull)) = found else {
+        return json!({
+            "data": { "repository": null },
+            "errors": [{ "type": "NOT_FOUND", "path": ["repository"],
+                "message": format!("Could not resolve to a Repository with the name '{full}'.") }],
+        });
+    };
+    let required = repo.approvals.get(&pull.base).copied().unwrap_or(0);
+    let refused = super::repos::latest_reviews(pull)
+        .iter()
+        .any(|(_, s)| *s == "CHANGES_REQUESTED");
+    let decision = match (required, repo.approvals_missing(pull)) {
+        (0, _) => Value::Null,
+        (_, None) => json!("APPROVED"),
+        (_, Some(_)) if refused => json!("CHANGES_REQUESTED"),
+        (_, Some(_)) => json!("REVIEW_REQUIRED"),
+    };
+    let threads: Vec<Value> = pull
+        .threads
+        .iter()
+        .map(|resolved| json!({ "isResolved": resolved }))
+        .collect();
+    json!({ "data": { "repository": { "pullRequest": {
+        "reviewDecision": decision,
+        "reviewThreads": { "nodes": threads },
+    } } } })
 }
 
 /// `POST /graphql`: a token GitHub knows, or 401 as GitHub answers.
@@ -43,6 +85,10 @@ pub(super) async fn graphql(
         Some(_) => {}
     }
     let query = body["query"].as_str().unwrap_or_default();
+    if query.contains("reviewThreads(") {
+        let answer = review_state(&world, &body["variables"]);
+        return (StatusCode::OK, headers, answer.to_string()).into_response();
+    }
     let input = &body["variables"]["input"];
     let field = if query.contains("enablePullRequestAutoMerge(") {
         "enablePullRequestAutoMerge"

@@ -321,6 +321,49 @@ impl FakeServices {
         });
     }
 
+    /// `login` reviews pull request `number`: `APPROVED`,
+    /// `CHANGES_REQUESTED`, `COMMENTED` or `DISMISSED`; a review answers
+    /// the request for one.
+    pub fn review(&self, full_name: &str, number: u64, login: &str, state: &str) {
+        self.with_pull(full_name, number, |pull| {
+            pull.reviews.push((login.to_string(), state.to_string()));
+            pull.requested.retain(|r| r != login);
+        });
+    }
+
+    /// Asks `login` to review pull request `number`.
+    pub fn request_review(&self, full_name: &str, number: u64, login: &str) {
+        self.with_pull(full_name, number, |pull| {
+            pull.requested.push(login.to_string());
+        });
+    }
+
+    /// Sets pull request `number`'s review threads: whether each is resolved.
+    pub fn review_threads(&self, full_name: &str, number: u64, resolved: &[bool]) {
+        self.with_pull(full_name, number, |pull| {
+            pull.threads = resolved.to_vec();
+        });
+    }
+
+    /// Requires `count` approving reviews of pull requests into `branch`
+    /// through a repository ruleset.
+    pub fn require_approvals(&self, full_name: &str, branch: &str, count: u32) {
+        self.with_repo(full_name, |repo| {
+            repo.approvals.insert(branch.to_string(), count);
+        });
+    }
+
+    fn with_pull(&self, full_name: &str, number: u64, change: impl FnOnce(&mut repos::Pull)) {
+        self.with_repo(full_name, |repo| {
+            let pull = repo
+                .pulls
+                .iter_mut()
+                .find(|p| p.number == number)
+                .unwrap_or_else(|| panic!("no pull request #{number} in {full_name}"));
+            change(pull);
+        });
+    }
+
     /// Makes `token` an admin of every repository (the protection API answers it).
     pub fn github_admin(&self, token: &str) -> &Self {
         self.world
@@ -433,6 +476,10 @@ fn router(world: Shared) -> Router {
         .route(
             "/github/repos/{owner}/{repo}/pulls/{number}",
             get(repos::get_pull),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/pulls/{number}/reviews",
+            get(repos::list_reviews),
         )
         .route(
             "/github/repos/{owner}/{repo}/pulls/{number}/merge",

@@ -23,6 +23,7 @@ use super::http::{etag, link, not_modified};
 use super::{Shared, World};
 
 const REPO: &str = include_str!("../../contracts/github/get_repo.json");
+const REVIEWS: &str = include_str!("../../contracts/github/list_reviews_for_pull_request.json");
 const COMMITS: &str = include_str!("../../contracts/github/list_commits.json");
 const PULL: &str = include_str!("../../contracts/github/get_pull_request.json");
 const BRANCH: &str = include_str!("../../contracts/github/get_branch.json");
@@ -48,6 +49,8 @@ pub struct FakeRepo {
     pub protection: HashMap<String, Vec<String>>,
     /// Required status checks that rulesets put on branches.
     pub rulesets: HashMap<String, Vec<String>>,
+    /// Approving reviews that rulesets require of pull requests into branches.
+    pub approvals: HashMap<String, u32>,
     /// How many more reads of a pull request answer `mergeable: null`.
     pub mergeable_unknown: u32,
     /// A status the next merge answers with instead of merging (405, 409).
@@ -76,6 +79,12 @@ pub struct Pull {
     pub merge_sha: Option<String>,
     /// GitHub's auto-merge, on with this method (`MERGE`, `SQUASH`, `REBASE`).
     pub auto_merge: Option<String>,
+    /// Reviews given, oldest first: (reviewer, state).
+    pub reviews: Vec<(String, String)>,
+    /// Reviewers asked who have not reviewed since.
+    pub requested: Vec<String>,
+    /// Its review threads: whether each is resolved.
+    pub threads: Vec<bool>,
 }
 
 /// Runs git in `dir`, returning its trimmed output, or `None` on failure.
@@ -112,6 +121,7 @@ impl FakeRepo {
             suites: Vec::new(),
             protection: HashMap::new(),
             rulesets: HashMap::new(),
+            approvals: HashMap::new(),
             mergeable_unknown: 0,
             merge_fault: None,
             allow_auto_merge: false,
@@ -183,6 +193,16 @@ impl FakeRepo {
 
     /// Merges, as GitHub's auto-merge does, each open pull request with
     /// auto-merge on whose head is green.
+    /// How many more approving reviews the rules of `pull`'s base ask
+    /// for, or `None` when it has them (a request for changes blocks too).
+    pub fn approvals_missing(&self, pull: &Pull) -> Option<u32> {
+        let required = self.approvals.get(&pull.base).copied().unwrap_or(0);
+        let latest = latest_reviews(pull);
+        let approvals = latest.iter().filter(|(_, s)| *s == "APPROVED").count() as u32;
+        let blocked = required > 0 && latest.iter().any(|(_, s)| *s == "CHANGES_REQUESTED");
+        (approvals < required || blocked).then(|| required.saturating_sub(approvals).max(1))
+    }
+
     pub fn auto_merge(&mut self, owner: &str) {
         for index in 0..self.pulls.len() {
             let pull = self.pulls[index].clone();
@@ -192,7 +212,7 @@ impl FakeRepo {
             let Some(head) = self.resolve(&pull.head) else {
                 continue;
             };
-            if !self.green(&head, &pull.base) {
+            if !self.green(&head, &pull.base) || self.approvals_missing(&pull).is_some() {
                 continue;
             }
             let method = method.to_lowercase();
@@ -231,6 +251,18 @@ impl FakeRepo {
             ],
         )
     }
+}
+
+/// Each reviewer's latest review that is not a comment: (login, state).
+pub fn latest_reviews(pull: &Pull) -> Vec<(&str, &str)> {
+    let mut latest: Vec<(&str, &str)> = Vec::new();
+    for (login, state) in &pull.reviews {
+        if state != "COMMENTED" {
+            latest.retain(|(l, _)| l != login);
+            latest.push((login, state));
+        }
+    }
+    latest
 }
 
 /// A pull request's GraphQL id.
@@ -354,6 +386,17 @@ fn pull_json(owner: &str, name: &str, repo: &FakeRepo, pull: &Pull, mergeable: V
     v["merged"] = json!(pull.merged);
     v["mergeable"] = mergeable;
     v["merge_commit_sha"] = json!(pull.merge_sha);
+    let mut asked = v["requested_reviewers"][0].clone();
+    v["requested_reviewers"] = json!(
+        pull.requested
+            .iter()
+            .map(|login| {
+                asked["login"] = json!(login);
+                asked.clone()
+            })
+            .collect::<Vec<_>>()
+    );
+    v["user"]["login"] = json!(owner);
     v["html_url"] = json!(format!(
         "https://github.com/{owner}/{name}/pull/{}",
         pull.number
@@ -525,6 +568,9 @@ pub(super) async fn create_pull(
         merged: false,
         merge_sha: None,
         auto_merge: None,
+        reviews: Vec::new(),
+        requested: Vec::new(),
+        threads: Vec::new(),
     };
     let value = pull_json(&owner, &name, repo, &pull, Value::Null);
     repo.pulls.push(pull);
@@ -623,6 +669,12 @@ pub(super) async fn merge_pull(
         .find(|c| !repo.passed(&head_sha, c))
     {
         return refuse(format!("Required status check \"{missing}\" is expected."));
+    }
+    if let Some(missing) = repo.approvals_missing(&pull) {
+        return refuse(format!(
+            "At least {missing} approving review{} required by reviewers with write access.",
+            if missing == 1 { " is" } else { "s are" }
+        ));
     }
     let method = merge.merge_method.unwrap_or_else(|| "merge".into());
     let title = merge.commit_title.unwrap_or_else(|| match method.as_str() {
@@ -902,6 +954,21 @@ pub(super) async fn branch_rules(
     request: HeaderMap,
 ) -> Response {
     read_repo(&world, &owner, &name, &request, |repo| {
+        let reviews = repo.approvals.get(&branch).map(|count| {
+            json!({
+                "type": "pull_request",
+                "ruleset_source_type": "Repository",
+                "ruleset_source": format!("{owner}/{name}"),
+                "ruleset_id": 43,
+                "parameters": {
+                    "dismiss_stale_reviews_on_push": false,
+                    "require_code_owner_review": false,
+                    "require_last_push_approval": false,
+                    "required_approving_review_count": count,
+                    "required_review_thread_resolution": false
+                }
+            })
+        });
         let rules: Vec<Value> = repo
             .rulesets
             .get(&branch)
@@ -921,8 +988,42 @@ pub(super) async fn branch_rules(
                     }
                 })]
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .chain(reviews)
+            .collect();
         Ok(json!(rules))
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{number}/reviews`.
+pub(super) async fn list_reviews(
+    State(world): State<Shared>,
+    UrlPath((owner, name, number)): UrlPath<(String, String, u64)>,
+    request: HeaderMap,
+) -> Response {
+    read_repo(&world, &owner, &name, &request, |repo| {
+        let Some(pull) = repo.pulls.iter().find(|p| p.number == number) else {
+            return Err(not_found(
+                "https://docs.github.com/rest/pulls/reviews#list-reviews-for-a-pull-request",
+            ));
+        };
+        let head = repo.resolve(&pull.head).unwrap_or_default();
+        let template: Vec<Value> = serde_json::from_str(REVIEWS).expect("contract");
+        let reviews: Vec<Value> = pull
+            .reviews
+            .iter()
+            .enumerate()
+            .map(|(i, (login, state))| {
+                let mut review = template[0].clone();
+                review["id"] = json!(80 + i);
+                review["user"]["login"] = json!(login);
+                review["state"] = json!(state);
+                review["commit_id"] = json!(head);
+                review
+            })
+            .collect();
+        Ok(json!(reviews))
     })
 }
 

@@ -834,3 +834,82 @@ fn a_pull_request_waits_for_every_check_its_base_branch_reports() {
     assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
     has(&status.stdout, "checks passed (3/3 passed)");
 }
+
+#[test]
+fn reviews_show_in_status_and_list_and_merge_when_green_waits_for_them() {
+    let (world, _parent, dir, bare, head) = opened("reviewed", "");
+    let fake = &world.fake;
+    fake.require_approvals("octo/reviewed", "master", 1);
+    fake.request_review("octo/reviewed", 1, "carol");
+    fake.review("octo/reviewed", 1, "dave", "COMMENTED");
+    fake.review_threads("octo/reviewed", 1, &[false, true]);
+    fake.post_status("octo/reviewed", &head, "ci/circleci: build", "success");
+
+    // Green checks, an approval missing: exit 0 for the checks, and the wait said.
+    let status = slipway_in(&world, &dir, &["pr", "status"]);
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+    has(
+        &status.stdout,
+        "reviews: review required: 0 of 1 approvals; asked: carol · 1 unresolved thread",
+    );
+    has(&status.stdout, "waiting for 1 approving review");
+    let json = slipway_in(&world, &dir, &["pr", "status", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["reviews"]["decision"], "review_required", "{value}");
+    assert_eq!(value["reviews"]["required"], 1);
+    assert_eq!(value["reviews"]["unresolved_threads"], 1);
+    assert_eq!(value["reviews"]["reviewers"][0]["login"], "carol");
+    assert_eq!(value["reviews"]["reviewers"][1]["state"], "commented");
+    let list = slipway_in(&world, &dir, &["pr", "list"]);
+    has(&list.stdout, "review required; asked: carol");
+
+    // Armed, it waits for the approval, then merges.
+    let master = git(&bare, &["rev-parse", "master"]);
+    let child = spawn_in(
+        &world,
+        &dir,
+        &["pr", "merge", "--when-green", "--no-deploy"],
+    );
+    wait_until("the arming", 30, || armed(&world)[0]["number"] == 1);
+    let looks = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.ends_with("/pulls/1/reviews"))
+            .count()
+    };
+    let before = looks();
+    wait_until("two looks while armed", 30, || looks() > before + 1);
+    assert_eq!(
+        git(&bare, &["rev-parse", "master"]),
+        master,
+        "merged unapproved"
+    );
+    fake.review("octo/reviewed", 1, "carol", "APPROVED");
+    let run = finished(child, 30);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    has(&run.stdout, "reviews: approved by carol");
+    has(&run.stdout, "merged #1 into master");
+
+    // A request for changes disarms an armed pull request.
+    git(&dir, &["switch", "-q", "-c", "feature/y"]);
+    git(
+        &dir,
+        &["commit", "-q", "--allow-empty", "-m", "Another change"],
+    );
+    let open = slipway_in(&world, &dir, &["pr", "open", "--no-preflight"]);
+    assert_eq!(open.code, 0, "{}\n{}", open.stdout, open.stderr);
+    let child = spawn_in(
+        &world,
+        &dir,
+        &["pr", "merge", "--when-green", "--no-deploy"],
+    );
+    wait_until("the arming", 30, || armed(&world)[0]["number"] == 2);
+    fake.review("octo/reviewed", 2, "carol", "CHANGES_REQUESTED");
+    let run = finished(child, 30);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    has(
+        &run.stderr,
+        "#2 was not merged: changes were requested by carol",
+    );
+    assert_eq!(armed(&world), serde_json::json!([]));
+}

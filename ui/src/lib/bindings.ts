@@ -1417,6 +1417,8 @@ export type ProjectPulls_Deserialize = {
 	repo: GithubRepo,
 	/**  Its open pull requests, newest first. */
 	pulls: PullRequest_Deserialize[],
+	/**  Their reviews, in the same order (`None` where GitHub would not say). */
+	reviews: (Reviews_Deserialize | null)[],
 };
 
 /**  The open pull requests of one project's repository. */
@@ -1429,6 +1431,8 @@ export type ProjectPulls_Serialize = {
 	repo: GithubRepo,
 	/**  Its open pull requests, newest first. */
 	pulls: PullRequest_Serialize[],
+	/**  Their reviews, in the same order (`None` where GitHub would not say). */
+	reviews: (Reviews_Serialize | null)[],
 };
 
 /**  A published port as bound by the engine. */
@@ -1489,6 +1493,8 @@ export type PullRequest_Deserialize = {
 	auto_merge?: boolean,
 	/**  The commit its merge made on the base branch, once merged. */
 	merge_sha?: string | null,
+	/**  The reviewers asked for a review who have not given it yet. */
+	requested_reviewers?: string[],
 };
 
 /**  A pull request as Slipway shows it. */
@@ -1517,6 +1523,8 @@ export type PullRequest_Serialize = {
 	auto_merge: boolean,
 	/**  The commit its merge made on the base branch, once merged. */
 	merge_sha: string | null,
+	/**  The reviewers asked for a review who have not given it yet. */
+	requested_reviewers: string[],
 };
 
 /**  A pull request's state. */
@@ -1539,6 +1547,8 @@ export type PullView_Deserialize = {
 	pull: PullRequest_Deserialize,
 	/**  Its head's checks, once read. */
 	checks?: ChecksRollup_Deserialize | null,
+	/**  Its reviews, once read. */
+	reviews?: Reviews_Deserialize | null,
 	/**  Armed to merge when green. */
 	armed?: Armed_Deserialize | null,
 	/**
@@ -1556,6 +1566,8 @@ export type PullView_Serialize = {
 	pull: PullRequest_Serialize,
 	/**  Its head's checks, once read. */
 	checks: ChecksRollup_Serialize | null,
+	/**  Its reviews, once read. */
+	reviews: Reviews_Serialize | null,
 	/**  Armed to merge when green. */
 	armed: Armed_Serialize | null,
 	/**
@@ -1747,6 +1759,91 @@ user: string | null } |
 { kind: "serve_git"; 
 /**  The GitHub host. */
 host: string };
+
+/**  Where a pull request's reviews leave it. */
+export type ReviewDecision = 
+/**  Approved by as many reviewers as required (at least one). */
+"approved" | 
+/**  A reviewer asked for changes. */
+"changes_requested" | 
+/**  An approving review is required or requested and not given yet. */
+"review_required" | 
+/**  Nobody reviewed it and nothing asks for a review. */
+"not_reviewed";
+
+/**  One reviewer and what they said last. */
+export type Reviewer = {
+	/**  Their GitHub login. */
+	login: string,
+	/**  What they said last. */
+	state: ReviewerState,
+};
+
+/**  What one reviewer said last. */
+export type ReviewerState = 
+/**  Approved. */
+"approved" | 
+/**  Asked for changes. */
+"changes_requested" | 
+/**  Only commented. */
+"commented" | 
+/**  Asked to review, has not yet. */
+"requested";
+
+/**  A pull request's reviews, as the user sees them. */
+export type Reviews = Reviews_Serialize | Reviews_Deserialize;
+
+/**  A pull request's reviews, as the user sees them. */
+export type Reviews_Deserialize = {
+	/**  Where they leave it. */
+	decision: ReviewDecision,
+	/**
+	 *  Each reviewer once: those asking for changes first, then approvers,
+	 *  then those asked, then those who commented.
+	 */
+	reviewers: Reviewer[],
+	/**  Approving reviews given. */
+	approvals: number,
+	/**
+	 *  Approving reviews its base branch requires (0 when none, or when
+	 *  only GitHub knows and says a review is required).
+	 */
+	required: number,
+	/**  Review threads not resolved yet, when GitHub told. */
+	unresolved_threads?: number | null,
+	/**
+	 *  What a merge still waits for: "waiting for 1 approving review";
+	 *  `None` when the reviews allow it (changes requested is a refusal,
+	 *  not a wait).
+	 */
+	waiting_for?: string | null,
+};
+
+/**  A pull request's reviews, as the user sees them. */
+export type Reviews_Serialize = {
+	/**  Where they leave it. */
+	decision: ReviewDecision,
+	/**
+	 *  Each reviewer once: those asking for changes first, then approvers,
+	 *  then those asked, then those who commented.
+	 */
+	reviewers: Reviewer[],
+	/**  Approving reviews given. */
+	approvals: number,
+	/**
+	 *  Approving reviews its base branch requires (0 when none, or when
+	 *  only GitHub knows and says a review is required).
+	 */
+	required: number,
+	/**  Review threads not resolved yet, when GitHub told. */
+	unresolved_threads: number | null,
+	/**
+	 *  What a merge still waits for: "waiting for 1 approving review";
+	 *  `None` when the reviews allow it (changes requested is a refusal,
+	 *  not a wait).
+	 */
+	waiting_for: string | null,
+};
 
 /**  A past run with its steps and log. */
 export type RunDetails = RunDetails_Serialize | RunDetails_Deserialize;

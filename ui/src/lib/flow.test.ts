@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { CheckState, DeployStatus, FlowStatus, PullView } from "./ipc";
-import { afterMergeDeploy, branchChip, checksSummary, primaryAction, pullState } from "./flow";
+import {
+  afterMergeDeploy, branchChip, checksSummary, checksWaiting, primaryAction, pullState, reviewsLine, reviewWord,
+} from "./flow";
 
 const repo = { host: "github.com", owner: "octo", name: "cities" };
 
@@ -10,8 +12,9 @@ function view(state: CheckState | null, armed = false, sha = "aaa"): PullView {
     pull: {
       number: 12, title: "List cities", state: "open", draft: false, head_ref: "feature/cities",
       head_sha: "aaa", base_ref: "master", url: "https://github.com/octo/cities/pull/12", mergeable: true,
-      node_id: "PR_octo_cities_12", auto_merge: false, merge_sha: null,
+      node_id: "PR_octo_cities_12", auto_merge: false, merge_sha: null, requested_reviewers: [],
     },
+    reviews: null,
     checks: state === null ? null : {
       sha, state,
       checks: [
@@ -105,5 +108,40 @@ describe("the chips", () => {
     expect(checksSummary(view(null))).toBe("no checks yet");
     expect(branchChip(flow("feature/cities", null, 2, "origin/feature/cities"))).toBe("feature/cities ↑2 ↓0");
     expect(branchChip(flow("feature/cities", null))).toBe("feature/cities (not pushed)");
+  });
+});
+
+describe("reviews", () => {
+  const reviewed = (decision: "approved" | "changes_requested" | "review_required", waiting: string | null) => {
+    const v = view("success");
+    v.reviews = {
+      decision, approvals: decision === "approved" ? 1 : 0, required: 1, unresolved_threads: 2, waiting_for: waiting,
+      reviewers: [
+        { login: "bob", state: decision === "changes_requested" ? "changes_requested" : "approved" },
+        { login: "carol", state: "requested" },
+      ],
+    };
+    return v;
+  };
+
+  it("says who approved, who asked for changes and what a merge waits for", () => {
+    expect(reviewsLine(reviewed("approved", null).reviews!)).toBe("approved by bob · 2 unresolved threads");
+    expect(reviewWord(reviewed("changes_requested", null))).toBe("changes requested");
+    const waiting = reviewed("review_required", "waiting for 1 approving review");
+    expect(reviewsLine(waiting.reviews!)).toBe("review required: 0 of 1 approvals; asked: carol · 2 unresolved threads");
+    const next = primaryAction(flow("feature/cities", waiting));
+    expect(next.kind).toBe("arm");
+    expect(next.note).toBe("#12's checks passed; waiting for 1 approving review");
+    const refused = primaryAction(flow("feature/cities", reviewed("changes_requested", null)));
+    expect(refused.kind).toBe("run");
+    expect(refused.note).toContain("changes requested by bob");
+    expect(primaryAction(flow("feature/cities", reviewed("approved", null))).kind).toBe("merge");
+  });
+
+  it("names the checks still to report", () => {
+    const v = view("pending");
+    v.checks!.checks.push({ name: "test", state: "pending", source: "expected", detail: null, duration_ms: null, url: null });
+    expect(checksWaiting(v)).toBe("waiting for ci/circleci: build, test (not reported yet)");
+    expect(primaryAction(flow("feature/cities", v)).note).toBe("#12: waiting for ci/circleci: build, test (not reported yet)");
   });
 });

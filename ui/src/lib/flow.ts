@@ -30,6 +30,59 @@ export function checksSummary(view: PullView): string {
   return `${passed}/${checks.length} checks`;
 }
 
+type Reviews = NonNullable<PullView["reviews"]>;
+
+/** A word for the chip: `approved`, `changes requested`, `review required`, or null. */
+export function reviewWord(view: PullView): string | null {
+  switch (view.reviews?.decision) {
+    case "approved":
+      return "approved";
+    case "changes_requested":
+      return "changes requested";
+    case "review_required":
+      return "review required";
+    default:
+      return null;
+  }
+}
+
+/** The reviews in one line, as `slipway pr status` says them. */
+export function reviewsLine(reviews: Reviews): string {
+  const by = (state: string) => reviews.reviewers.filter((r) => r.state === state).map((r) => r.login).join(", ");
+  let line: string;
+  switch (reviews.decision) {
+    case "approved":
+      line = `approved by ${by("approved")}`;
+      break;
+    case "changes_requested":
+      line = `changes requested by ${by("changes_requested")}`;
+      break;
+    case "review_required": {
+      line = "review required";
+      if (reviews.required > 0) line += `: ${reviews.approvals} of ${reviews.required} approvals`;
+      const asked = by("requested");
+      if (asked) line += `; asked: ${asked}`;
+      break;
+    }
+    default:
+      line = "no reviews";
+  }
+  const open = reviews.unresolved_threads ?? 0;
+  if (open > 0) line += ` · ${open} unresolved thread${open === 1 ? "" : "s"}`;
+  return line;
+}
+
+/** What pending checks wait for: `waiting for lint (not reported yet)`. */
+export function checksWaiting(view: PullView): string | null {
+  const checks = view.checks;
+  if (!checks || checks.state !== "pending") return null;
+  if (!checks.checks.length) return "no checks reported yet";
+  const names = checks.checks
+    .filter((c) => c.state === "pending")
+    .map((c) => (c.source === "required" || c.source === "expected" ? `${c.name} (not reported yet)` : c.name));
+  return `waiting for ${names.join(", ")}`;
+}
+
 /** The deploy action on the default branch, from the gate's answer. */
 export function deployAction(deploy: DeployStatus): Primary {
   const short = deploy.sha.slice(0, 7);
@@ -93,15 +146,24 @@ export function primaryAction(flow: FlowStatus | null, deploy: DeployStatus | nu
       note: `#${open.pull.number} conflicts with ${open.pull.base_ref}: merge it into ${branch}, resolve, then push`,
     };
   }
+  const reviews = open.reviews;
+  if (reviews?.decision === "changes_requested") {
+    return { ...run, note: `#${open.pull.number}: ${reviewsLine(reviews)}; push the changes asked for` };
+  }
   switch (pullState(open)) {
     case "success":
+      if (reviews?.waiting_for) {
+        return open.armed
+          ? { kind: "disarm", label: "Armed: merges when approved", note: `checks passed; ${reviews.waiting_for}` }
+          : { kind: "arm", label: "Merge when approved", note: `#${open.pull.number}'s checks passed; ${reviews.waiting_for}` };
+      }
       return { kind: "merge", label: "Merge", note: `#${open.pull.number}'s checks passed` };
     case "failure":
       return { ...run, note: `#${open.pull.number}'s checks failed: fix it locally, then push` };
     default:
       return open.armed
         ? { kind: "disarm", label: "Armed: merges when green", note: "click to disarm" }
-        : { kind: "arm", label: "Merge when green", note: `#${open.pull.number}'s checks are running` };
+        : { kind: "arm", label: "Merge when green", note: `#${open.pull.number}: ${checksWaiting(open) ?? "checks are running"}` };
   }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::github::GithubRepo;
 use crate::github::checks::{CheckState, ChecksRollup};
 use crate::github::pulls::{MergeMethod, PullRequest, PullState};
+use crate::github::reviews::{ReviewDecision, ReviewerState, Reviews};
 use crate::{ErrorCode, Problem};
 
 /// The file, in the config folder.
@@ -63,6 +64,11 @@ pub enum DisarmReason {
         /// The checks that failed.
         failed: Vec<String>,
     },
+    /// A reviewer asked for changes.
+    ChangesRequested {
+        /// Who did.
+        by: Vec<String>,
+    },
     /// The merge was refused (conflicts, a rule of the branch).
     MergeRefused {
         /// What GitHub said.
@@ -83,15 +89,24 @@ impl std::fmt::Display for DisarmReason {
             ),
             DisarmReason::Red { failed } if failed.is_empty() => f.write_str("its checks failed"),
             DisarmReason::Red { failed } => write!(f, "{} failed", failed.join(", ")),
+            DisarmReason::ChangesRequested { by } => {
+                write!(f, "changes were requested by {}", by.join(", "))
+            }
             DisarmReason::MergeRefused { message } => write!(f, "could not merge: {message}"),
             DisarmReason::ByUser => f.write_str("disarmed"),
         }
     }
 }
 
-/// Decides for `armed`, given the pull request and its head's checks as
-/// just read. Only a green rollup of the armed commit merges.
-pub fn decide(armed: &Armed, pull: &PullRequest, checks: Option<&ChecksRollup>) -> Decision {
+/// Decides for `armed`, given the pull request, its head's checks and its
+/// reviews as just read. Only a green rollup of the armed commit with the
+/// approvals its base requires merges; a request for changes disarms.
+pub fn decide(
+    armed: &Armed,
+    pull: &PullRequest,
+    checks: Option<&ChecksRollup>,
+    reviews: Option<&Reviews>,
+) -> Decision {
     match pull.state {
         PullState::Merged => return Decision::Done,
         PullState::Closed => return Decision::Disarm(DisarmReason::Closed),
@@ -102,13 +117,25 @@ pub fn decide(armed: &Armed, pull: &PullRequest, checks: Option<&ChecksRollup>) 
             sha: pull.head_sha.clone(),
         });
     }
+    if let Some(reviews) = reviews
+        && reviews.decision == ReviewDecision::ChangesRequested
+    {
+        return Decision::Disarm(DisarmReason::ChangesRequested {
+            by: reviews
+                .by(ReviewerState::ChangesRequested)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        });
+    }
     let Some(checks) = checks.filter(|c| c.sha == armed.sha) else {
         return Decision::Wait;
     };
+    let approved = reviews.is_none_or(|r| r.waiting_for.is_none());
     match checks.state {
         CheckState::Pending => Decision::Wait,
         // GitHub's auto-merge merges it: wait to see it merged.
-        CheckState::Success if armed.auto_merge => Decision::Wait,
+        CheckState::Success if armed.auto_merge || !approved => Decision::Wait,
         CheckState::Success => Decision::Merge,
         CheckState::Failure => Decision::Disarm(DisarmReason::Red {
             failed: checks
@@ -233,6 +260,7 @@ mod tests {
             node_id: String::new(),
             auto_merge: false,
             merge_sha: None,
+            requested_reviewers: Vec::new(),
         }
     }
 
@@ -262,25 +290,65 @@ mod tests {
         }
     }
 
+    fn reviews(decision: ReviewDecision, waiting_for: Option<&str>) -> Reviews {
+        Reviews {
+            decision,
+            reviewers: vec![crate::github::reviews::Reviewer {
+                login: "bob".into(),
+                state: ReviewerState::ChangesRequested,
+            }],
+            approvals: 0,
+            required: 1,
+            unresolved_threads: None,
+            waiting_for: waiting_for.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn required_approvals_are_waited_for_and_changes_requested_disarm() {
+        let a = armed("aaa");
+        let open = pull("aaa", PullState::Open);
+        let green = checks("aaa", CheckState::Success);
+        let waiting = reviews(
+            ReviewDecision::ReviewRequired,
+            Some("waiting for 1 approving review"),
+        );
+        assert_eq!(
+            decide(&a, &open, Some(&green), Some(&waiting)),
+            Decision::Wait
+        );
+        let approved = reviews(ReviewDecision::Approved, None);
+        assert_eq!(
+            decide(&a, &open, Some(&green), Some(&approved)),
+            Decision::Merge
+        );
+        let refused = reviews(ReviewDecision::ChangesRequested, None);
+        let Decision::Disarm(why) = decide(&a, &open, None, Some(&refused)) else {
+            panic!("changes requested disarms");
+        };
+        assert_eq!(why.to_string(), "changes were requested by bob");
+    }
+
     #[test]
     fn only_the_armed_commit_going_green_merges() {
         let a = armed("aaa");
         let open = pull("aaa", PullState::Open);
-        assert_eq!(decide(&a, &open, None), Decision::Wait);
+        assert_eq!(decide(&a, &open, None, None), Decision::Wait);
         assert_eq!(
-            decide(&a, &open, Some(&checks("aaa", CheckState::Pending))),
+            decide(&a, &open, Some(&checks("aaa", CheckState::Pending)), None),
             Decision::Wait
         );
         assert_eq!(
-            decide(&a, &open, Some(&checks("aaa", CheckState::Success))),
+            decide(&a, &open, Some(&checks("aaa", CheckState::Success)), None),
             Decision::Merge
         );
         // Green checks of another commit never merge this one.
         assert_eq!(
-            decide(&a, &open, Some(&checks("bbb", CheckState::Success))),
+            decide(&a, &open, Some(&checks("bbb", CheckState::Success)), None),
             Decision::Wait
         );
-        let Decision::Disarm(why) = decide(&a, &open, Some(&checks("aaa", CheckState::Failure)))
+        let Decision::Disarm(why) =
+            decide(&a, &open, Some(&checks("aaa", CheckState::Failure)), None)
         else {
             panic!("a red check disarms");
         };
@@ -289,13 +357,14 @@ mod tests {
             "{why}"
         );
         let moved = pull("bbb", PullState::Open);
-        let Decision::Disarm(why) = decide(&a, &moved, Some(&checks("bbb", CheckState::Success)))
+        let Decision::Disarm(why) =
+            decide(&a, &moved, Some(&checks("bbb", CheckState::Success)), None)
         else {
             panic!("a new push disarms");
         };
         assert!(why.to_string().contains("new commits"), "{why}");
         assert_eq!(
-            decide(&a, &pull("aaa", PullState::Merged), None),
+            decide(&a, &pull("aaa", PullState::Merged), None, None),
             Decision::Done
         );
         // With GitHub's auto-merge on, GitHub merges: Slipway waits to see it.
@@ -304,10 +373,18 @@ mod tests {
             ..armed("aaa")
         };
         assert_eq!(
-            decide(&auto, &open, Some(&checks("aaa", CheckState::Success))),
+            decide(
+                &auto,
+                &open,
+                Some(&checks("aaa", CheckState::Success)),
+                None
+            ),
             Decision::Wait
         );
-        assert!(matches!(decide(&auto, &moved, None), Decision::Disarm(_)));
+        assert!(matches!(
+            decide(&auto, &moved, None, None),
+            Decision::Disarm(_)
+        ));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::Problem;
 use crate::github::GithubRepo;
 use crate::github::checks::{CheckState, ChecksRollup};
 use crate::github::pulls::{MergeMethod, PullRequest, PullState};
+use crate::github::reviews::{ReviewDecision, ReviewerState, Reviews};
 use crate::github::watch::PullWatch;
 
 use super::Project;
@@ -29,6 +30,9 @@ pub struct PullView {
     pub pull: PullRequest,
     /// Its head's checks, once read.
     pub checks: Option<ChecksRollup>,
+    /// Its reviews, once read.
+    #[serde(default)]
+    pub reviews: Option<Reviews>,
     /// Armed to merge when green.
     pub armed: Option<Armed>,
     /// The last thing to know that is not in the above: why it was
@@ -47,6 +51,10 @@ pub enum Transition {
     Merged,
     /// Closed without merging.
     Closed,
+    /// Approved; the approvers.
+    Approved(Vec<String>),
+    /// A reviewer asked for changes; who did.
+    ChangesRequested(Vec<String>),
 }
 
 impl PullView {
@@ -77,10 +85,10 @@ impl PullView {
         let now = self.state()?;
         let same_head = before.pull.head_sha == self.pull.head_sha;
         if same_head && before.state() == Some(now) {
-            return None;
+            return self.review_transition(before);
         }
         match now {
-            CheckState::Pending => None,
+            CheckState::Pending => self.review_transition(before),
             CheckState::Success => Some(Transition::Green),
             CheckState::Failure => Some(Transition::Red(
                 self.checks
@@ -89,6 +97,25 @@ impl PullView {
                     .map(str::to_string)
                     .collect(),
             )),
+        }
+    }
+}
+
+impl PullView {
+    /// An approval or a request for changes that was not there before.
+    fn review_transition(&self, before: &PullView) -> Option<Transition> {
+        let now = self.reviews.as_ref()?;
+        let was = before.reviews.as_ref().map(|r| r.decision);
+        if was.is_none() || was == Some(now.decision) {
+            return None;
+        }
+        let names = |state| now.by(state).into_iter().map(str::to_string).collect();
+        match now.decision {
+            ReviewDecision::Approved => Some(Transition::Approved(names(ReviewerState::Approved))),
+            ReviewDecision::ChangesRequested => Some(Transition::ChangesRequested(names(
+                ReviewerState::ChangesRequested,
+            ))),
+            _ => None,
         }
     }
 }
@@ -158,6 +185,7 @@ impl PullFollow {
             repo: project.repo.clone(),
             pull: watch.pull().clone(),
             checks: update.checks,
+            reviews: update.reviews,
             armed,
             note: None,
         };
@@ -247,6 +275,9 @@ impl PullFollow {
         if let Some(checks) = update.checks {
             self.view.checks = Some(checks);
         }
+        if let Some(reviews) = update.reviews {
+            self.view.reviews = Some(reviews);
+        }
         // The one armed-merges file: an arming by the other front end counts.
         self.view.armed = self.store.find(&self.project.repo, self.view.pull.number);
         let arming = self.act_on_arming().await;
@@ -292,7 +323,12 @@ impl PullFollow {
     /// Merges, keeps waiting or disarms an armed pull request.
     async fn act_on_arming(&mut self) -> Option<ArmingChange> {
         let armed = self.view.armed.clone()?;
-        match decide(&armed, &self.view.pull, self.view.checks.as_ref()) {
+        match decide(
+            &armed,
+            &self.view.pull,
+            self.view.checks.as_ref(),
+            self.view.reviews.as_ref(),
+        ) {
             Decision::Wait => None,
             Decision::Done => {
                 self.forget(&armed);
@@ -464,6 +500,7 @@ mod tests {
                 node_id: String::new(),
                 auto_merge: false,
                 merge_sha: None,
+                requested_reviewers: Vec::new(),
             },
             checks: checks.map(|state| ChecksRollup {
                 sha: sha.into(),
@@ -477,6 +514,7 @@ mod tests {
                     url: None,
                 }],
             }),
+            reviews: None,
             armed: None,
             note: None,
         }
@@ -506,5 +544,40 @@ mod tests {
         let mut stale = view("b", open, Some(CheckState::Success));
         stale.checks.as_mut().unwrap().sha = "a".into();
         assert_eq!(stale.state(), Some(CheckState::Pending));
+    }
+
+    #[test]
+    fn an_approval_and_a_request_for_changes_are_told_once() {
+        use crate::github::reviews::{ReviewBody, ReviewExtras, fold};
+        let said = |states: &[(&str, &str)]| {
+            let reviews: Vec<ReviewBody> = states
+                .iter()
+                .enumerate()
+                .map(|(i, (login, state))| {
+                    serde_json::from_value(serde_json::json!({
+                        "id": i, "user": { "login": login }, "state": state
+                    }))
+                    .unwrap()
+                })
+                .collect();
+            let mut v = view("a", PullState::Open, Some(CheckState::Pending));
+            v.reviews = Some(fold(&reviews, &[], 0, ReviewExtras::default()));
+            v
+        };
+        let none = said(&[]);
+        let approved = said(&[("alice", "APPROVED")]);
+        let refused = said(&[("alice", "APPROVED"), ("bob", "CHANGES_REQUESTED")]);
+        assert_eq!(
+            approved.transition(&none),
+            Some(Transition::Approved(vec!["alice".into()]))
+        );
+        assert_eq!(approved.transition(&approved), None);
+        assert_eq!(
+            refused.transition(&approved),
+            Some(Transition::ChangesRequested(vec!["bob".into()]))
+        );
+        // The first read of the reviews is not news.
+        let unread = view("a", PullState::Open, Some(CheckState::Pending));
+        assert_eq!(approved.transition(&unread), None);
     }
 }

@@ -9,6 +9,7 @@ use crate::Problem;
 use crate::accounts::AccountStore;
 use crate::github::GithubRepo;
 use crate::github::pulls::PullRequest;
+use crate::github::reviews::Reviews;
 
 use super::Project;
 
@@ -24,6 +25,8 @@ pub struct ProjectPulls {
     pub repo: GithubRepo,
     /// Its open pull requests, newest first.
     pub pulls: Vec<PullRequest>,
+    /// Their reviews, in the same order (`None` where GitHub would not say).
+    pub reviews: Vec<Option<Reviews>>,
 }
 
 /// The open pull requests of the folders' repositories, and the folders
@@ -48,11 +51,25 @@ pub async fn open_pulls(dirs: &[PathBuf], accounts: &AccountStore) -> OpenPulls 
                 return Ok(None);
             }
             let pulls = project.client.open_pulls(&project.repo).await?;
+            let mut reviews = Vec::with_capacity(pulls.len());
+            for pull in &pulls {
+                // GitHub's own decision says which approvals its rules require.
+                let read = project.client.reviews(&project.repo, pull, 0).await;
+                if let Err(e) = &read {
+                    tracing::debug!(
+                        pull = pull.number,
+                        "reviews unread: {}",
+                        e.problem().message
+                    );
+                }
+                reviews.push(read.ok());
+            }
             Ok::<_, Problem>(Some(ProjectPulls {
                 name: crate::config::default_name(dir),
                 path: dir.clone(),
                 repo: project.repo,
                 pulls,
+                reviews,
             }))
         }
         .await;

@@ -19,6 +19,7 @@ use crate::accounts::AccountStore;
 use crate::git::BranchStatus;
 use crate::github::checks::{ChecksRollup, Expectations};
 use crate::github::pulls::{NewPull, PullRequest, RepoInfo};
+use crate::github::reviews::Reviews;
 use crate::github::{GithubClient, GithubRepo};
 use crate::{ErrorCode, Problem};
 
@@ -135,6 +136,25 @@ impl Project {
             client.expectations(&self.repo, branch, sha).await
         })
         .await?)
+    }
+
+    /// A pull request's checks (with what its base expects) and its
+    /// reviews (with the approvals its base requires), each read with the
+    /// follower's policy.
+    pub async fn pull_status(
+        &self,
+        pull: &PullRequest,
+    ) -> Result<(ChecksRollup, Reviews), Problem> {
+        let expect = self.expectations(&pull.base_ref, &pull.head_sha).await?;
+        let approvals = expect.approvals;
+        let checks =
+            follower::read_checks(&self.client, &self.repo, &pull.head_sha, expect).await?;
+        let client = &self.client;
+        let reviews = follower::retrying(client, async || {
+            client.reviews(&self.repo, pull, approvals).await
+        })
+        .await?;
+        Ok((checks, reviews))
     }
 
     /// A pull request's checks, with its base branch's required ones.

@@ -10,6 +10,7 @@ mod auth;
 pub mod checks;
 mod client;
 pub mod pulls;
+pub mod reviews;
 pub mod watch;
 
 use serde::{Deserialize, Serialize};

@@ -68,6 +68,9 @@ pub struct PullRequest {
     /// The commit its merge made on the base branch, once merged.
     #[serde(default)]
     pub merge_sha: Option<String>,
+    /// The reviewers asked for a review who have not given it yet.
+    #[serde(default)]
+    pub requested_reviewers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +94,8 @@ struct PullBody {
     auto_merge: Option<Value>,
     #[serde(default)]
     merge_commit_sha: Option<String>,
+    #[serde(default)]
+    requested_reviewers: Vec<super::reviews::Login>,
     head: RefBody,
     base: RefBody,
 }
@@ -125,6 +130,7 @@ impl From<PullBody> for PullRequest {
             auto_merge: p.auto_merge.is_some_and(|a| !a.is_null()),
             // GitHub fills it in for open pull requests too (a test merge).
             merge_sha: p.merge_commit_sha.filter(|_| state == PullState::Merged),
+            requested_reviewers: p.requested_reviewers.into_iter().map(|u| u.login).collect(),
         }
     }
 }
@@ -522,13 +528,24 @@ impl GithubClient {
                 json!({ "pullRequestId": pull.node_id }),
             ),
         };
+        self.graphql(query, json!({ "input": input })).await?;
+        Ok(())
+    }
+
+    /// A GraphQL query or mutation; its `data`, or GitHub's errors (a 200
+    /// whose body has `errors`) as [`GithubError::Invalid`] in its words.
+    pub(crate) async fn graphql(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, GithubError> {
         let url = self.graphql_url();
-        let body = json!({ "query": query, "variables": { "input": input } });
+        let body = json!({ "query": query, "variables": variables });
         let answer = self
             .send(http::Method::POST, &url, Some(&body), None)
             .await?
             .success(self, &url)?;
-        let value: Value = answer.json(&url)?;
+        let mut value: Value = answer.json(&url)?;
         let errors: Vec<&str> = value["errors"]
             .as_array()
             .into_iter()
@@ -536,7 +553,7 @@ impl GithubClient {
             .filter_map(|e| e["message"].as_str())
             .collect();
         if errors.is_empty() {
-            Ok(())
+            Ok(value["data"].take())
         } else {
             Err(GithubError::Invalid {
                 message: errors.join("; "),

@@ -15,6 +15,7 @@ use super::checks::{
     Expectations, rollup,
 };
 use super::pulls::{PullRequest, PullState};
+use super::reviews::{ReviewBody, Reviews, fold, reviews_path};
 use super::{Fetched, GithubClient, GithubError, GithubRepo};
 
 /// How often to look while checks run: a look that finds nothing new is
@@ -147,6 +148,8 @@ pub struct PullUpdate {
     pub pull: Option<PullRequest>,
     /// Its head's checks, when they changed.
     pub checks: Option<ChecksRollup>,
+    /// Its reviews, when they changed.
+    pub reviews: Option<Reviews>,
 }
 
 /// A pull request and its head's checks, re-read with conditional
@@ -158,6 +161,8 @@ pub struct PullWatch {
     etag: Option<String>,
     expect: Expectations,
     checks: ChecksWatch,
+    /// The reviews as last read, their ETag and their fold.
+    reviews: (Vec<ReviewBody>, Option<String>, Option<Reviews>),
     reads: u32,
 }
 
@@ -171,6 +176,7 @@ impl PullWatch {
             etag: None,
             expect,
             checks,
+            reviews: (Vec::new(), None, None),
             reads: 0,
         }
     }
@@ -209,8 +215,48 @@ impl PullWatch {
             let checks = self.checks.poll(client).await;
             self.reads += self.checks.reads();
             update.checks = checks?;
+            update.reviews = self.poll_reviews(client, update.pull.is_some()).await?;
         }
         Ok(update)
+    }
+
+    /// Reads the reviews again (a free 304 while none comes); folds them
+    /// when they or the pull request changed.
+    async fn poll_reviews(
+        &mut self,
+        client: &GithubClient,
+        pull_changed: bool,
+    ) -> Result<Option<Reviews>, GithubError> {
+        let path = reviews_path(&self.repo, self.pull.number);
+        self.reads += 1;
+        let fresh = match client
+            .get_json::<Vec<ReviewBody>>(&path, self.reviews.1.as_deref())
+            .await?
+        {
+            Fetched::Changed { value, etag, .. } => {
+                self.reviews.0 = value;
+                self.reviews.1 = etag;
+                true
+            }
+            Fetched::Unchanged if self.reviews.1.is_none() => return Err(stale(&path)),
+            Fetched::Unchanged => false,
+        };
+        if !fresh && !pull_changed && self.reviews.2.is_some() {
+            return Ok(None);
+        }
+        self.reads += 1;
+        let extras = client.review_extras(&self.repo, self.pull.number).await;
+        let folded = fold(
+            &self.reviews.0,
+            &self.pull.requested_reviewers,
+            self.expect.approvals,
+            extras,
+        );
+        if self.reviews.2.as_ref() == Some(&folded) {
+            return Ok(None);
+        }
+        self.reviews.2 = Some(folded.clone());
+        Ok(Some(folded))
     }
 
     /// Requests the last look made.
