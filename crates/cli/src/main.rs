@@ -230,7 +230,7 @@ enum Command {
         /// The folder to write `slipway.1` and `slipway-*.1` into.
         dir: PathBuf,
     },
-    /// Pull requests: open (after a preflight), status, watch, merge, disarm, list.
+    /// Pull requests: open, status, checks, rerun, watch, merge, disarm, list.
     #[command(subcommand)]
     Pr(pr::PrCommand),
 }

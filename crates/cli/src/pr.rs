@@ -18,6 +18,7 @@ use slipway_core::flow::follow::{ArmingChange, PullEvent, PullFollow};
 use slipway_core::flow::follower::{ChecksNews, FollowNote, Stopped, finished, follow_checks};
 use slipway_core::flow::list::open_pulls;
 use slipway_core::flow::publish::{PublishEvent, PublishOptions, Published};
+use slipway_core::flow::why::{rerun_failed, why_failed};
 use slipway_core::github::checks::{CheckState, ChecksRollup};
 use slipway_core::github::pulls::{MergeMethod, PullRequest, PullState};
 use slipway_core::github::reviews::Reviews;
@@ -70,6 +71,32 @@ pub enum PrCommand {
         /// Project folder.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The checks, and why the failed ones failed (step, log, annotations):
+    /// exit 0 green, 1 red, 8 pending.
+    Checks {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Show only the failed checks.
+        #[arg(long)]
+        failed: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the failed checks again (Actions' failed jobs, CircleCI's
+    /// workflow from failed).
+    Rerun {
+        /// Project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Run every job of their runs again, not only the failed ones.
+        #[arg(long)]
+        all: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -149,6 +176,8 @@ pub fn wants_json(command: &PrCommand) -> bool {
     match command {
         PrCommand::Open { json, .. }
         | PrCommand::Status { json, .. }
+        | PrCommand::Checks { json, .. }
+        | PrCommand::Rerun { json, .. }
         | PrCommand::Watch { json, .. }
         | PrCommand::Merge { json, .. }
         | PrCommand::Disarm { json, .. }
@@ -193,6 +222,8 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
             show_pull(&pull, &checks, Some(&reviews), json);
             Ok(exit_for(checks.state))
         }
+        PrCommand::Checks { dir, failed, json } => checks(&dir, failed, json).await,
+        PrCommand::Rerun { dir, all, json } => rerun(&dir, all, json).await,
         PrCommand::Watch { dir, json } => {
             let project = Project::open_default(&dir).await?;
             let pull = project.require_pull_request().await?;
@@ -222,6 +253,89 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
         PrCommand::Disarm { dir, json } => disarm(&dir, json).await,
         PrCommand::List { json } => list(json).await,
     }
+}
+
+/// `pr checks`: each check, and why the failed ones failed.
+async fn checks(dir: &Path, only_failed: bool, json: bool) -> Result<u8, Problem> {
+    let project = Project::open_default(dir).await?;
+    let pull = project.require_pull_request().await?;
+    let (checks, _) = project.pull_status(&pull).await?;
+    let accounts = AccountStore::open_default()?;
+    let failed = why_failed(&project, &accounts, &checks).await;
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "pull_request": pull, "checks": checks, "failed": failed })
+        );
+        return Ok(exit_for(checks.state));
+    }
+    let (passed, total) = checks.passed();
+    out!(
+        "#{} {} ({}): checks {} ({passed}/{total} passed)",
+        pull.number,
+        pull.title,
+        slipway_core::git::short_sha(&pull.head_sha),
+        state_word(checks.state)
+    );
+    for check in &checks.checks {
+        if only_failed && check.state != CheckState::Failure {
+            continue;
+        }
+        out!("{}", check_line(check, ""));
+        let Some(why) = failed.iter().find(|f| f.name == check.name) else {
+            continue;
+        };
+        if let Some(step) = &why.step {
+            out!("           failed at: {step}");
+        }
+        for line in &why.lines {
+            out!("           │ {line}");
+        }
+        for a in &why.annotations {
+            let at = a.line.map(|l| format!(":{l}")).unwrap_or_default();
+            out!("           {}{at}: {}: {}", a.path, a.level, a.message);
+        }
+        if let Some(note) = &why.note {
+            out!("           ({note})");
+        }
+    }
+    if let Some(waiting) = checks.waiting_for() {
+        out!("  {waiting}");
+    }
+    if !failed.is_empty() {
+        out!("re-run them with `slipway pr rerun`");
+    }
+    Ok(exit_for(checks.state))
+}
+
+/// `pr rerun`: the failed checks run again.
+async fn rerun(dir: &Path, all: bool, json: bool) -> Result<u8, Problem> {
+    let project = Project::open_default(dir).await?;
+    let pull = project.require_pull_request().await?;
+    let (checks, _) = project.pull_status(&pull).await?;
+    let accounts = AccountStore::open_default()?;
+    let done = rerun_failed(&project, &accounts, &checks, all).await?;
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "pull_request": pull.number, "rerun": done })
+        );
+        return Ok(EXIT_PASSED);
+    }
+    if done.checks.is_empty() && done.skipped.is_empty() {
+        out!("#{}: no failed checks to re-run", pull.number);
+    }
+    if !done.checks.is_empty() {
+        out!(
+            "#{}: re-running {}; follow them with `slipway pr watch`",
+            pull.number,
+            done.checks.join(", ")
+        );
+    }
+    for (name, why) in &done.skipped {
+        eprintln!("{name} not re-run: {why}");
+    }
+    Ok(EXIT_PASSED)
 }
 
 /// The open pull requests of this folder's repository and of the projects
@@ -346,16 +460,7 @@ fn show_pull(pull: &PullRequest, checks: &ChecksRollup, reviews: Option<&Reviews
                 )
             })
             .unwrap_or_default();
-        out!(
-            "  {:<8} {}{took}{}",
-            state_word(check.state),
-            check.name,
-            check
-                .url
-                .as_deref()
-                .map(|u| format!("  {u}"))
-                .unwrap_or_default()
-        );
+        out!("{}", check_line(check, &took));
     }
     if let Some(waiting) = checks.waiting_for() {
         out!("  {waiting}");
@@ -373,6 +478,20 @@ fn show_pull(pull: &PullRequest, checks: &ChecksRollup, reviews: Option<&Reviews
             pull.head_ref
         );
     }
+}
+
+/// One check: its state, name, `took` and page.
+fn check_line(check: &slipway_core::github::checks::Check, took: &str) -> String {
+    format!(
+        "  {:<8} {}{took}{}",
+        state_word(check.state),
+        check.name,
+        check
+            .url
+            .as_deref()
+            .map(|u| format!("  {u}"))
+            .unwrap_or_default()
+    )
 }
 
 /// Follows the checks of the pull request's head until they finish;

@@ -74,6 +74,10 @@ struct World {
     pipelines: Vec<circleci::CirclePipeline>,
     /// How their workflows end ("success" unless a test says).
     circleci_conclusion: String,
+    /// CircleCI jobs that reported to GitHub.
+    circle_jobs: Vec<circleci::CircleJob>,
+    /// CircleCI workflow re-runs asked: `ID[ from_failed]`.
+    circle_reruns: Vec<String>,
     /// Tokens of repository admins (the only ones the protection API answers).
     github_admins: Vec<String>,
 }
@@ -301,6 +305,99 @@ impl FakeServices {
         })
     }
 
+    /// A finished Actions job on `sha`: its steps (name, conclusion), its
+    /// log and its annotations (path, line, message); returns its id.
+    pub fn actions_job(
+        &self,
+        full_name: &str,
+        sha: &str,
+        name: &str,
+        steps: &[(&str, &str)],
+        log: &str,
+        annotations: &[(&str, u64, &str)],
+    ) -> u64 {
+        self.with_repo(full_name, |repo| {
+            let id = 1000 + repo.check_runs.len() as u64;
+            let job = actions::ActionsJob {
+                id,
+                run_id: 7000 + id,
+                name: name.to_string(),
+                head_sha: sha.to_string(),
+                steps: steps
+                    .iter()
+                    .map(|(s, c)| (s.to_string(), c.to_string()))
+                    .collect(),
+                log: log.to_string(),
+                annotations: annotations
+                    .iter()
+                    .map(|(p, l, m)| (p.to_string(), *l, m.to_string()))
+                    .collect(),
+            };
+            let failed = steps.iter().any(|(_, c)| *c == "failure");
+            let conclusion = if failed { "failure" } else { "success" };
+            repo.check_runs.push(actions::job_check_run(
+                full_name,
+                &job,
+                "completed",
+                Some(conclusion),
+            ));
+            repo.jobs.push(job);
+            id
+        })
+    }
+
+    /// The Actions re-runs asked of a repository: `RUN/rerun[-failed-jobs]`.
+    pub fn actions_reruns(&self, full_name: &str) -> Vec<String> {
+        self.with_repo(full_name, |repo| repo.reruns.clone())
+    }
+
+    /// A CircleCI job `number` of workflow `workflow` that reports `context`
+    /// on `sha` and ended failed when a step (name, failed, output) failed.
+    pub fn circleci_job(
+        &self,
+        full_name: &str,
+        sha: &str,
+        context: &str,
+        number: u64,
+        workflow: &str,
+        steps: &[(&str, bool, &str)],
+    ) {
+        let failed = steps.iter().any(|(_, f, _)| *f);
+        let job = circleci::CircleJob {
+            number,
+            slug: format!("gh/{full_name}"),
+            name: context.rsplit(": ").next().unwrap_or(context).to_string(),
+            workflow_id: workflow.to_string(),
+            steps: steps
+                .iter()
+                .map(|(n, f, o)| (n.to_string(), *f, o.to_string()))
+                .collect(),
+            full_name: full_name.to_string(),
+            sha: sha.to_string(),
+            context: context.to_string(),
+        };
+        self.world.lock().expect("lock").circle_jobs.push(job);
+        self.with_repo(full_name, |repo| {
+            let id = repo.statuses.len() as u64 + 1;
+            repo.statuses.push((
+                sha.to_string(),
+                json!({
+                    "id": id, "state": if failed { "failure" } else { "success" },
+                    "context": context,
+                    "description": if failed { "Your tests failed on CircleCI" } else { "Your tests passed on CircleCI!" },
+                    "target_url": format!("https://circleci.com/gh/{full_name}/{number}"),
+                    "created_at": "2026-12-01T10:00:00Z",
+                    "updated_at": format!("2026-12-01T10:{:02}:{:02}Z", id / 60 % 60, id % 60),
+                }),
+            ));
+        });
+    }
+
+    /// The CircleCI workflow re-runs asked: `ID[ from_failed]`.
+    pub fn circleci_reruns(&self) -> Vec<String> {
+        self.world.lock().expect("lock").circle_reruns.clone()
+    }
+
     /// Requires these checks on `branch`.
     pub fn protect(&self, full_name: &str, branch: &str, contexts: &[&str]) {
         self.with_repo(full_name, |repo| {
@@ -457,6 +554,26 @@ fn router(world: Shared) -> Router {
             get(actions::get_run),
         )
         .route(
+            "/github/repos/{owner}/{repo}/actions/jobs/{id}",
+            get(actions::get_job),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/actions/jobs/{id}/logs",
+            get(actions::job_logs),
+        )
+        .route(
+            "/blobs/job-logs/{owner}/{repo}/{id}",
+            get(actions::job_log_blob),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/check-runs/{id}/annotations",
+            get(actions::annotations),
+        )
+        .route(
+            "/github/repos/{owner}/{repo}/actions/runs/{id}/{what}",
+            post(actions::rerun),
+        )
+        .route(
             "/github/repos/{owner}/{repo}/dispatches",
             post(actions::repository_dispatch),
         )
@@ -510,6 +627,22 @@ fn router(world: Shared) -> Router {
             get(repos::branch_rules),
         )
         .route("/circleci/api/v2/me", get(circleci::me))
+        .route(
+            "/circleci/api/v2/project/{vcs}/{org}/{repo}/job/{number}",
+            get(circleci::job_details),
+        )
+        .route(
+            "/circleci/api/v1.1/project/{vcs}/{org}/{repo}/{number}",
+            get(circleci::build_v1),
+        )
+        .route(
+            "/blobs/circle-output/{number}/{index}",
+            get(circleci::step_output),
+        )
+        .route(
+            "/circleci/api/v2/workflow/{id}/rerun",
+            post(circleci::rerun_workflow),
+        )
         .route(
             "/circleci/api/v2/project/{vcs}/{org}/{repo}/pipeline",
             post(circleci::trigger),

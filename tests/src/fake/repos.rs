@@ -59,6 +59,10 @@ pub struct FakeRepo {
     pub allow_auto_merge: bool,
     /// Workflow runs that dispatches started.
     pub workflow_runs: Vec<super::actions::WorkflowRun>,
+    /// Actions jobs, re-runs last.
+    pub jobs: Vec<super::actions::ActionsJob>,
+    /// Re-runs asked: `RUN/rerun` or `RUN/rerun-failed-jobs`.
+    pub reruns: Vec<String>,
     /// How dispatched runs conclude ("success" unless a test says).
     pub workflow_conclusion: String,
     /// `repository_dispatch` events received.
@@ -126,6 +130,8 @@ impl FakeRepo {
             merge_fault: None,
             allow_auto_merge: false,
             workflow_runs: Vec::new(),
+            jobs: Vec::new(),
+            reruns: Vec::new(),
             workflow_conclusion: "success".into(),
             dispatches: Vec::new(),
         }

@@ -913,3 +913,97 @@ fn reviews_show_in_status_and_list_and_merge_when_green_waits_for_them() {
     );
     assert_eq!(armed(&world), serde_json::json!([]));
 }
+
+#[test]
+fn a_failed_check_says_why_once_and_runs_again() {
+    let (world, _parent, dir, _bare, head) = opened("whyred", "");
+    let fake = &world.fake;
+    fake.circleci_token("circle_why", "octo");
+    let login = world.slipway(&["login", "circleci", "--with-token"], "circle_why");
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let log = "2026-12-01T10:00:00.0000000Z ##[group]Run actions/checkout@v4\n\
+               2026-12-01T10:00:01.0000000Z Fetching the repository\n\
+               2026-12-01T10:00:02.0000000Z ##[endgroup]\n\
+               2026-12-01T10:00:03.0000000Z ##[group]Run flake8 .\n\
+               2026-12-01T10:00:04.0000000Z flake8 .\n\
+               2026-12-01T10:00:05.0000000Z ##[endgroup]\n\
+               2026-12-01T10:00:06.0000000Z ./app.py:12:80: E501 line too long (91 > 79 characters)\n\
+               2026-12-01T10:00:07.0000000Z ##[error]Process completed with exit code 1.\n\
+               2026-12-01T10:00:08.0000000Z Post job cleanup.\n";
+    let job = fake.actions_job(
+        "octo/whyred",
+        &head,
+        "lint",
+        &[("Set up job", "success"), ("Run flake8 .", "failure")],
+        log,
+        &[("app.py", 12, "E501 line too long (91 > 79 characters)")],
+    );
+    fake.circleci_job(
+        "octo/whyred",
+        &head,
+        "ci/circleci: test",
+        45,
+        "5034460f-c7c4-4c43-9457-de07e2029e7b",
+        &[
+            ("Spin up environment", false, "Starting container\n"),
+            (
+                "Run tests",
+                true,
+                "F..\nAssertionError: 'Lyon' != 'Paris'\r\nFAILED (failures=1)\n",
+            ),
+        ],
+    );
+
+    let checks = slipway_in(&world, &dir, &["pr", "checks"]);
+    assert_eq!(checks.code, 1, "{}\n{}", checks.stdout, checks.stderr);
+    has(&checks.stdout, "failed at: Run flake8 .");
+    has(
+        &checks.stdout,
+        "│ ./app.py:12:80: E501 line too long (91 > 79 characters)\n           │ Process completed with exit code 1.",
+    );
+    has(
+        &checks.stdout,
+        "app.py:12: failure: E501 line too long (91 > 79 characters)",
+    );
+    has(&checks.stdout, "failed at: Run tests");
+    has(
+        &checks.stdout,
+        "│ AssertionError: 'Lyon' != 'Paris'\n           │ FAILED (failures=1)",
+    );
+    assert!(
+        !checks.stdout.contains("Post job cleanup"),
+        "{}",
+        checks.stdout
+    );
+    assert!(!checks.stdout.contains("Fetching"), "{}", checks.stdout);
+
+    // Read once per failed run: a second look reads no log.
+    let reads = |what: &str| fake.requests().iter().filter(|r| r.contains(what)).count();
+    let json = slipway_in(&world, &dir, &["pr", "checks", "--failed", "--json"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let failed = value["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{value}");
+    let lint = failed.iter().find(|f| f["name"] == "lint").unwrap();
+    assert_eq!(lint["ci"], "actions");
+    assert_eq!(lint["annotations"][0]["line"], 12);
+    let circle = failed.iter().find(|f| f["ci"] == "circleci").unwrap();
+    assert_eq!(circle["step"], "Run tests");
+    assert_eq!(reads(&format!("/actions/jobs/{job}/logs")), 1);
+    assert_eq!(reads("/blobs/circle-output/45/1"), 1);
+
+    // Re-run: Actions' failed jobs, CircleCI's workflow from failed; pending again.
+    let rerun = slipway_in(&world, &dir, &["pr", "rerun"]);
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    has(&rerun.stdout, "#1: re-running");
+    assert_eq!(
+        fake.actions_reruns("octo/whyred"),
+        vec![format!("{}/rerun-failed-jobs", 7000 + job)]
+    );
+    assert_eq!(
+        fake.circleci_reruns(),
+        vec!["5034460f-c7c4-4c43-9457-de07e2029e7b from_failed"]
+    );
+    let status = slipway_in(&world, &dir, &["pr", "status"]);
+    assert_eq!(status.code, 8, "{}\n{}", status.stdout, status.stderr);
+}

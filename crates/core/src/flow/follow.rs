@@ -512,6 +512,8 @@ mod tests {
                     detail: None,
                     duration_ms: None,
                     url: None,
+                    run_id: None,
+                    app: None,
                 }],
             }),
             reviews: None,

@@ -12,6 +12,7 @@ pub mod follower;
 pub mod list;
 mod merge;
 pub mod publish;
+pub mod why;
 
 use std::path::{Path, PathBuf};
 

@@ -60,6 +60,12 @@ pub struct Check {
     pub duration_ms: Option<u64>,
     /// Its page (the CI's build, the run on GitHub).
     pub url: Option<String>,
+    /// A check run's id (for GitHub Actions, its job's id too).
+    #[serde(default)]
+    pub run_id: Option<u64>,
+    /// The app that reported a check run (`github-actions`).
+    #[serde(default)]
+    pub app: Option<String>,
 }
 
 /// A commit's checks and the one state they add up to.
@@ -191,6 +197,17 @@ pub struct CheckRun {
     /// The suite it belongs to.
     #[serde(default)]
     pub check_suite: Option<SuiteRef>,
+    /// The app that reported it.
+    #[serde(default)]
+    pub app: Option<RunApp>,
+}
+
+/// The app behind a check run, by slug.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunApp {
+    /// `github-actions`, `circleci-checks`, ...
+    #[serde(default)]
+    pub slug: Option<String>,
 }
 
 /// A check run's suite, by id.
@@ -321,6 +338,8 @@ pub fn rollup(sha: &str, input: &ChecksInput<'_>) -> ChecksRollup {
                 detail: s.description.clone().filter(|d| !d.is_empty()),
                 duration_ms,
                 url: s.target_url.clone().filter(|u| !u.is_empty()),
+                run_id: None,
+                app: None,
             });
         }
     }
@@ -355,6 +374,8 @@ pub fn rollup(sha: &str, input: &ChecksInput<'_>) -> ChecksRollup {
             detail: run.conclusion.clone(),
             duration_ms: between(run.started_at.as_deref(), run.completed_at.as_deref()),
             url: run.html_url.clone(),
+            run_id: Some(run.id),
+            app: run.app.as_ref().and_then(|a| a.slug.clone()),
         });
     }
 
@@ -383,6 +404,8 @@ pub fn rollup(sha: &str, input: &ChecksInput<'_>) -> ChecksRollup {
             detail: suite.conclusion.clone(),
             duration_ms: None,
             url: None,
+            run_id: None,
+            app: None,
         });
     }
 
@@ -407,6 +430,8 @@ pub fn rollup(sha: &str, input: &ChecksInput<'_>) -> ChecksRollup {
                 ),
                 duration_ms: None,
                 url: None,
+                run_id: None,
+                app: None,
             });
         }
     }
@@ -498,6 +523,7 @@ mod tests {
             completed_at: conclusion.map(|_| "2026-12-01T10:01:30Z".to_string()),
             html_url: None,
             check_suite: Some(SuiteRef { id: 9 }),
+            app: None,
         }
     }
 

@@ -152,6 +152,16 @@ impl GithubClient {
         })
     }
 
+    /// `GET path` as text (a job's log), following GitHub's redirect to
+    /// where it is kept.
+    pub async fn get_text(&self, path: &str) -> Result<String, GithubError> {
+        let answer = self
+            .send(http::Method::GET, path, None, None)
+            .await?
+            .success(self, path)?;
+        Ok(String::from_utf8_lossy(&answer.body).into_owned())
+    }
+
     /// `GET path` without a conditional: the resource, or why not.
     pub async fn get_value<T: DeserializeOwned>(&self, path: &str) -> Result<T, GithubError> {
         match self.get_json(path, None).await? {
