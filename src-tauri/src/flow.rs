@@ -13,6 +13,7 @@ use slipway_core::flow::Project;
 use slipway_core::flow::follow::PullView;
 use slipway_core::flow::list::{OpenPulls, open_pulls};
 use slipway_core::flow::publish::{PublishEvent, PublishOptions, Published};
+use slipway_core::flow::why::{FailedCheck, Rerun};
 use slipway_core::git::BranchStatus;
 use slipway_core::github::GithubRepo;
 use slipway_core::github::pulls::MergeMethod;
@@ -253,6 +254,35 @@ pub async fn pr_arm(
         false => watcher.disarm(&path).await?,
     };
     Ok(Some(view))
+}
+
+/// Why each failed check of the project's pull request failed: its
+/// failing step, that step's last lines and its annotations.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state, watcher))]
+pub async fn pr_why_failed(
+    state: State<'_, AppState>,
+    watcher: State<'_, Watcher>,
+    path: String,
+) -> Result<Vec<FailedCheck>, Problem> {
+    let path = state.known_project(&path)?;
+    watcher.why_failed(&path).await
+}
+
+/// Runs the failed checks of the project's pull request again (every job
+/// of their runs with `all`); the pull request goes back to pending.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state, watcher))]
+pub async fn pr_rerun(
+    state: State<'_, AppState>,
+    watcher: State<'_, Watcher>,
+    path: String,
+    all: bool,
+) -> Result<Rerun, Problem> {
+    let path = state.known_project(&path)?;
+    watcher.rerun(&path, all).await
 }
 
 /// The open pull requests across the user's projects on GitHub.

@@ -74,6 +74,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             flow::pr_open,
             flow::pr_merge,
             flow::pr_arm,
+            flow::pr_why_failed,
+            flow::pr_rerun,
             flow::pulls_open,
             delivery::deploy_status,
             delivery::deploy_fire,

@@ -48,6 +48,7 @@ fn pull_news(app: &AppHandle, path: &Path, event: PullEvent) {
     let PullEvent::Changed {
         view,
         transition,
+        review,
         arming,
     } = event
     else {
@@ -65,14 +66,26 @@ fn pull_news(app: &AppHandle, path: &Path, event: PullEvent) {
         Some(ArmingChange::Disarmed(DisarmReason::ByUser)) | None => None,
         Some(ArmingChange::Disarmed(reason)) => Some(format!("no longer armed: {reason}")),
     };
-    app.state::<NewsBus>()
-        .publish(RunNews::Pull(Box::new(PullNews {
+    let news = |transition, notice| {
+        RunNews::Pull(Box::new(PullNews {
             path: path.to_path_buf(),
             project: slipway_core::config::default_name(path),
-            view: *view,
+            view: (*view).clone(),
             transition,
             notice,
-        })));
+        }))
+    };
+    let bus = app.state::<NewsBus>();
+    // An approval or a request for changes is news of its own, beside the checks'.
+    match (transition, review) {
+        (None, Some(review)) => bus.publish(news(Some(review), notice)),
+        (transition, review) => {
+            bus.publish(news(transition, notice));
+            if let Some(review) = review {
+                bus.publish(news(Some(review), None));
+            }
+        }
+    }
 }
 
 fn deploy_news(app: &AppHandle, path: &Path, project: &str, progress: AfterMergeProgress) {

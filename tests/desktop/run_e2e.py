@@ -722,6 +722,51 @@ def test_pull_request_flow(h):
         forget_project(h, project, secrets=["cities/hub"])
 
 
+def test_a_red_pull_request_says_why_and_runs_again(h):
+    """A pull request's reviews show in its chip and panel (with a notification
+    when approved); a failed Actions job's row expands to its failing step, that
+    step's last log lines and its annotation; Re-run failed asks Actions to run
+    the failed job again and the pull request goes back to pending."""
+    project, bare, head = github_project(h, "rivers")
+    try:
+        wait_for("Push and open PR", lambda: primary_kind(h) == "push_open", 30)
+        before = h.history_count()
+        h.css("[data-testid=primary-action]").click()
+        h.wait_for_new_run(before, "passed", 180)
+        wait_for("the pull request", lambda: pr_chip(h).startswith("#1"), 60)
+        assert fake(h, "require-approvals", "octocat/rivers", "master", "1") == "ok"
+        # CircleCI still runs: the window looks every few seconds.
+        assert fake(h, "status", "octocat/rivers", head, "ci/circleci:build", "pending") == "ok"
+        assert fake(h, "review", "octocat/rivers", "1", "carol", "APPROVED") == "ok"
+        wait_for("approved", lambda: "approved" in pr_chip(h), 30)
+        wait_for("its notification", lambda: h.notified("rivers #1 approved by carol"), 10)
+
+        failed_at = time.monotonic()
+        job = fake(h, "actions-fail", "octocat/rivers", head, "lint", "flake8 .")
+        assert job.isdigit(), job
+        wait_for("red", lambda: "failure" in (h.css("[data-testid=pr-chip]").get_attribute("class") or ""), 30)
+        wait_for("Re-run failed", lambda: h.text("[data-testid=rerun-failed]") is not None, 10)
+        h.css("[data-testid=pr-chip]").click()
+        wait_for("the reviews", lambda: "approved by carol" in (h.text("[data-testid=pull-reviews]") or ""), 10)
+        wait_for("the failed check", lambda: h.text("[data-testid=check-expand]") is not None, 10)
+        h.css("[data-testid=check-expand]").click()
+        wait_for("its failing lines", lambda: "E501 line too long" in (h.text("[data-testid=check-why]") or ""), 15)
+        figure("failed_check_to_lines_s", round(time.monotonic() - failed_at, 2))
+        why = h.text("[data-testid=check-why]")
+        assert "Failed at flake8 ." in why, why
+        assert "Process completed with exit code 1." in why, why
+        assert "app.py:12" in why, why
+        assert "Fetching the repository" not in why, why
+        h.shot("27-why-a-check-failed")
+
+        h.css("[data-testid=rerun-failed]").click()
+        wait_for("the re-run", lambda: fake(h, "actions-reruns", "octocat/rivers") != "", 15)
+        wait_for("pending again", lambda: "pending" in (h.css("[data-testid=pr-chip]").get_attribute("class") or ""), 30)
+        assert fake(h, "actions-reruns", "octocat/rivers") == f"{7000 + int(job)}/rerun-failed-jobs"
+    finally:
+        forget_project(h, project)
+
+
 def test_merge_when_green_uses_githubs_auto_merge(h):
     """Where the repository allows it, arming (here from the CLI, which the
     window shows armed) turns GitHub's auto-merge on for the head seen;
@@ -1174,6 +1219,7 @@ def main():
                  test_clicking_a_notification_opens_its_run, test_history_lists_the_runs,
                  test_tray_menu_runs_a_project, test_adding_a_project_and_rejecting_a_bad_one,
                  test_accounts_in_settings, test_pull_request_flow,
+                 test_a_red_pull_request_says_why_and_runs_again,
                  test_a_push_git_has_no_credentials_for_uses_the_sign_in,
                  test_merge_when_green_uses_githubs_auto_merge,
                  test_a_circleci_project_runs_as_imported_and_saves,

@@ -698,11 +698,12 @@ async fn merge(dir: &Path, how: &MergeHow) -> Result<u8, Problem> {
                     view,
                     arming,
                     transition,
+                    review,
                 } => {
                     if let Some(checks) = view
                         .checks
                         .as_ref()
-                        .filter(|_| transition.is_some() || !json)
+                        .filter(|_| transition.is_some() || review.is_some() || !json)
                     {
                         show_pull(&view.pull, checks, view.reviews.as_ref(), json);
                     }

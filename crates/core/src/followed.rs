@@ -20,6 +20,7 @@ use crate::flow::armed::ArmedMerges;
 use crate::flow::budget::{Budget, Demand};
 use crate::flow::follow::{PullEvent, PullFollow, PullView};
 use crate::flow::follower::Stopped;
+use crate::flow::why::{FailedCheck, Rerun, rerun_failed, why_failed};
 use crate::github::pulls::{MergeMethod, PullRequest};
 use crate::secrets::Secrets;
 use crate::{ErrorCode, Problem};
@@ -244,6 +245,38 @@ impl Followed {
         let sha = sha.to_string();
         self.ask(path, |reply| Command::Merge { sha, method, reply })
             .await
+    }
+
+    /// Why each failed check of `path`'s pull request failed, as its CI
+    /// tells (read once per failed run, then kept).
+    pub async fn why_failed(&self, path: &Path) -> Result<Vec<FailedCheck>, Problem> {
+        let view = self.view(path).ok_or_else(not_followed)?;
+        let Some(checks) = view.checks.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let accounts = &self.settings.accounts;
+        let project = Project::open(path, accounts).await?;
+        Ok(why_failed(&project, accounts, checks).await)
+    }
+
+    /// Runs the failed checks of `path`'s pull request again (every job
+    /// of their runs with `all`), then looks at it at once: it shows
+    /// pending as soon as GitHub does.
+    pub async fn rerun(&self, path: &Path, all: bool) -> Result<Rerun, Problem> {
+        let view = self.view(path).ok_or_else(not_followed)?;
+        let Some(checks) = view.checks.as_ref() else {
+            return Ok(Rerun {
+                checks: Vec::new(),
+                skipped: Vec::new(),
+            });
+        };
+        let accounts = &self.settings.accounts;
+        let project = Project::open(path, accounts).await?;
+        let done = rerun_failed(&project, accounts, checks, all).await?;
+        if self.send(path, Command::Look).is_err() {
+            tracing::debug!(path = %path.display(), "re-run, no longer followed");
+        }
+        Ok(done)
     }
 
     /// Sends `path`'s task a command and waits for its answer.

@@ -92,6 +92,36 @@ fn main() {
                 fake.ruleset(repo, branch, contexts);
                 "ok".to_string()
             }
+            ["review", repo, number, login, state] => {
+                fake.review(repo, number.parse().expect("number"), login, state);
+                "ok".to_string()
+            }
+            ["require-approvals", repo, branch, count] => {
+                fake.require_approvals(repo, branch, count.parse().expect("count"));
+                "ok".to_string()
+            }
+            ["actions-fail", repo, sha, name, step @ ..] => {
+                let step = &step.join(" ");
+                let log = format!(
+                    "2026-12-01T10:00:00.0000000Z ##[group]Run actions/checkout@v4\n\
+                     2026-12-01T10:00:01.0000000Z Fetching the repository\n\
+                     2026-12-01T10:00:02.0000000Z ##[endgroup]\n\
+                     2026-12-01T10:00:03.0000000Z ##[group]Run {step}\n\
+                     2026-12-01T10:00:04.0000000Z ##[endgroup]\n\
+                     2026-12-01T10:00:05.0000000Z ./app.py:12:80: E501 line too long (91 > 79 characters)\n\
+                     2026-12-01T10:00:06.0000000Z ##[error]Process completed with exit code 1.\n"
+                );
+                fake.actions_job(
+                    repo,
+                    sha,
+                    name,
+                    &[("Set up job", "success"), (step, "failure")],
+                    &log,
+                    &[("app.py", 12, "E501 line too long (91 > 79 characters)")],
+                )
+                .to_string()
+            }
+            ["actions-reruns", repo] => fake.actions_reruns(repo).join(","),
             ["github-requests"] => fake
                 .requests()
                 .iter()

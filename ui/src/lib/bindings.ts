@@ -133,6 +133,16 @@ export const commands = {
 	 *  as the window shows it; it survives a restart.
 	 */
 	prArm: (path: string, headSha: string, method: MergeMethod, armed: boolean) => typedError<PullView_Serialize | null, Problem_Serialize>(__TAURI_INVOKE("pr_arm", { path, headSha, method, armed })),
+	/**
+	 *  Why each failed check of the project's pull request failed: its
+	 *  failing step, that step's last lines and its annotations.
+	 */
+	prWhyFailed: (path: string) => typedError<FailedCheck_Serialize[], Problem_Serialize>(__TAURI_INVOKE("pr_why_failed", { path })),
+	/**
+	 *  Runs the failed checks of the project's pull request again (every job
+	 *  of their runs with `all`); the pull request goes back to pending.
+	 */
+	prRerun: (path: string, all: boolean) => typedError<Rerun, Problem_Serialize>(__TAURI_INVOKE("pr_rerun", { path, all })),
 	/**  The open pull requests across the user's projects on GitHub. */
 	pullsOpen: () => typedError<OpenPulls_Serialize, Problem_Serialize>(__TAURI_INVOKE("pulls_open")),
 	/**
@@ -300,6 +310,33 @@ export type ActiveRun = {
 	path: string,
 };
 
+/**  A note a CI put on a line of a file (an Actions annotation). */
+export type Annotation = Annotation_Serialize | Annotation_Deserialize;
+
+/**  A note a CI put on a line of a file (an Actions annotation). */
+export type Annotation_Deserialize = {
+	/**  The file. */
+	path: string,
+	/**  Its line, when given. */
+	line?: number | null,
+	/**  `failure`, `warning` or `notice`. */
+	level: string,
+	/**  What it says. */
+	message: string,
+};
+
+/**  A note a CI put on a line of a file (an Actions annotation). */
+export type Annotation_Serialize = {
+	/**  The file. */
+	path: string,
+	/**  Its line, when given. */
+	line: number | null,
+	/**  `failure`, `warning` or `notice`. */
+	level: string,
+	/**  What it says. */
+	message: string,
+};
+
 /**  A pull request armed to merge when its checks pass. */
 export type Armed = Armed_Serialize | Armed_Deserialize;
 
@@ -419,6 +456,10 @@ export type Check_Deserialize = {
 	duration_ms?: number | null,
 	/**  Its page (the CI's build, the run on GitHub). */
 	url?: string | null,
+	/**  A check run's id (for GitHub Actions, its job's id too). */
+	run_id?: number | null,
+	/**  The app that reported a check run (`github-actions`). */
+	app?: string | null,
 };
 
 /**  One check of a commit, as the user sees it. */
@@ -435,6 +476,10 @@ export type Check_Serialize = {
 	duration_ms: number | null,
 	/**  Its page (the CI's build, the run on GitHub). */
 	url: string | null,
+	/**  A check run's id (for GitHub Actions, its job's id too). */
+	run_id: number | null,
+	/**  The app that reported a check run (`github-actions`). */
+	app: string | null,
 };
 
 /**  A commit's checks and the one state they add up to. */
@@ -465,6 +510,15 @@ export type ChecksRollup_Serialize = {
 	/**  Every check, failures first, then pending ones, then by name. */
 	checks: Check_Serialize[],
 };
+
+/**  Which CI a check comes from. */
+export type CiKind = 
+/**  A GitHub Actions job (a check run of the `github-actions` app). */
+"actions" | 
+/**  A CircleCI job (a status or check whose page is on CircleCI). */
+"circleci" | 
+/**  Anything else: only its page is known. */
+"other";
 
 /**  A container a run left running, as the desktop app lists it. */
 export type ContainerInfo = ContainerInfo_Serialize | ContainerInfo_Deserialize;
@@ -972,6 +1026,45 @@ outcome: Outcome_Serialize;
 duration_ms: number; 
 /**  The image built, if the build got that far. */
 image_id: string | null };
+
+/**  A failed check, and why it failed as far as its CI tells. */
+export type FailedCheck = FailedCheck_Serialize | FailedCheck_Deserialize;
+
+/**  A failed check, and why it failed as far as its CI tells. */
+export type FailedCheck_Deserialize = {
+	/**  The check's name. */
+	name: string,
+	/**  Its CI. */
+	ci: CiKind,
+	/**  Its page. */
+	url?: string | null,
+	/**  The step that failed. */
+	step?: string | null,
+	/**  That step's last lines of output. */
+	lines: string[],
+	/**  Notes on files and lines. */
+	annotations: Annotation_Deserialize[],
+	/**  Why nothing more could be read, and what to do. */
+	note?: string | null,
+};
+
+/**  A failed check, and why it failed as far as its CI tells. */
+export type FailedCheck_Serialize = {
+	/**  The check's name. */
+	name: string,
+	/**  Its CI. */
+	ci: CiKind,
+	/**  Its page. */
+	url: string | null,
+	/**  The step that failed. */
+	step: string | null,
+	/**  That step's last lines of output. */
+	lines: string[],
+	/**  Notes on files and lines. */
+	annotations: Annotation_Serialize[],
+	/**  Why nothing more could be read, and what to do. */
+	note: string | null,
+};
 
 /**  The Push and open PR of a project got further. */
 export type FlowProgress = {
@@ -1759,6 +1852,14 @@ user: string | null } |
 { kind: "serve_git"; 
 /**  The GitHub host. */
 host: string };
+
+/**  What was re-run. */
+export type Rerun = {
+	/**  The checks that will run again, by name. */
+	checks: string[],
+	/**  Failed checks that cannot be re-run from here, with why. */
+	skipped: ([string, string])[],
+};
 
 /**  Where a pull request's reviews leave it. */
 export type ReviewDecision = 

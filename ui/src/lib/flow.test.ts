@@ -18,8 +18,8 @@ function view(state: CheckState | null, armed = false, sha = "aaa"): PullView {
     checks: state === null ? null : {
       sha, state,
       checks: [
-        { name: "ci/circleci: build", state, source: "status", detail: null, duration_ms: 1000, url: null },
-        { name: "lint", state: "success", source: "check_run", detail: null, duration_ms: null, url: null },
+        { name: "ci/circleci: build", state, source: "status", detail: null, duration_ms: 1000, url: null, run_id: null, app: null },
+        { name: "lint", state: "success", source: "check_run", detail: null, duration_ms: null, url: null, run_id: 5, app: "github-actions" },
       ],
     },
     armed: armed ? { repo, number: 12, sha: "aaa", method: "merge", armed_at: 1, auto_merge: false } : null,
@@ -140,7 +140,7 @@ describe("reviews", () => {
 
   it("names the checks still to report", () => {
     const v = view("pending");
-    v.checks!.checks.push({ name: "test", state: "pending", source: "expected", detail: null, duration_ms: null, url: null });
+    v.checks!.checks.push({ name: "test", state: "pending", source: "expected", detail: null, duration_ms: null, url: null, run_id: null, app: null });
     expect(checksWaiting(v)).toBe("waiting for ci/circleci: build, test (not reported yet)");
     expect(primaryAction(flow("feature/cities", v)).note).toBe("#12: waiting for ci/circleci: build, test (not reported yet)");
   });

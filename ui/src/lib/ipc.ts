@@ -10,6 +10,7 @@ import type {
   DeployDone_Serialize,
   DeployRecord_Serialize,
   DeployStatus_Serialize,
+  FailedCheck_Serialize,
   FlowStatus_Serialize,
   Imported,
   OpenPulls_Serialize,
@@ -39,6 +40,7 @@ export type FlowStatus = FlowStatus_Serialize;
 export type DeployDone = DeployDone_Serialize;
 export type DeployRecord = DeployRecord_Serialize;
 export type DeployStatus = DeployStatus_Serialize;
+export type FailedCheck = FailedCheck_Serialize;
 export type { Imported };
 export type OpenPulls = OpenPulls_Serialize;
 export type PullView = PullView_Serialize;

@@ -85,10 +85,10 @@ impl PullView {
         let now = self.state()?;
         let same_head = before.pull.head_sha == self.pull.head_sha;
         if same_head && before.state() == Some(now) {
-            return self.review_transition(before);
+            return None;
         }
         match now {
-            CheckState::Pending => self.review_transition(before),
+            CheckState::Pending => None,
             CheckState::Success => Some(Transition::Green),
             CheckState::Failure => Some(Transition::Red(
                 self.checks
@@ -102,8 +102,9 @@ impl PullView {
 }
 
 impl PullView {
-    /// An approval or a request for changes that was not there before.
-    fn review_transition(&self, before: &PullView) -> Option<Transition> {
+    /// An approval or a request for changes that was not there before
+    /// (the first read of the reviews tells nothing).
+    pub fn review_transition(&self, before: &PullView) -> Option<Transition> {
         let now = self.reviews.as_ref()?;
         let was = before.reviews.as_ref().map(|r| r.decision);
         if was.is_none() || was == Some(now.decision) {
@@ -127,8 +128,10 @@ pub enum PullEvent {
     Changed {
         /// As it stands now.
         view: Box<PullView>,
-        /// The change worth a notification, if any.
+        /// The change of its checks or state worth a notification, if any.
         transition: Option<Transition>,
+        /// An approval or a request for changes, if one came.
+        review: Option<Transition>,
         /// What happened to its arming, if anything.
         arming: Option<ArmingChange>,
     },
@@ -316,6 +319,7 @@ impl PullFollow {
         PullEvent::Changed {
             view: Box::new(self.view.clone()),
             transition: self.view.transition(before),
+            review: self.view.review_transition(before),
             arming,
         }
     }
@@ -570,16 +574,24 @@ mod tests {
         let approved = said(&[("alice", "APPROVED")]);
         let refused = said(&[("alice", "APPROVED"), ("bob", "CHANGES_REQUESTED")]);
         assert_eq!(
-            approved.transition(&none),
+            approved.review_transition(&none),
             Some(Transition::Approved(vec!["alice".into()]))
         );
-        assert_eq!(approved.transition(&approved), None);
+        assert_eq!(approved.review_transition(&approved), None);
         assert_eq!(
-            refused.transition(&approved),
+            refused.review_transition(&approved),
             Some(Transition::ChangesRequested(vec!["bob".into()]))
         );
         // The first read of the reviews is not news.
         let unread = view("a", PullState::Open, Some(CheckState::Pending));
-        assert_eq!(approved.transition(&unread), None);
+        assert_eq!(approved.review_transition(&unread), None);
+        // An approval that comes with green checks is told beside them.
+        let mut green = said(&[("alice", "APPROVED")]);
+        green.checks.as_mut().unwrap().state = CheckState::Success;
+        assert_eq!(green.transition(&none), Some(Transition::Green));
+        assert_eq!(
+            green.review_transition(&none),
+            Some(Transition::Approved(vec!["alice".into()]))
+        );
     }
 }
