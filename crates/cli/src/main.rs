@@ -233,6 +233,15 @@ enum Command {
     /// Pull requests: open, status, checks, rerun, watch, merge, disarm, list.
     #[command(subcommand)]
     Pr(pr::PrCommand),
+    /// Every project's branches and pull requests, in one table.
+    ///
+    /// Each project's default branch and checked-out branch, and its
+    /// repository's open pull requests, with their checks and reviews.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -281,6 +290,7 @@ fn main() -> ExitCode {
                 | Command::Deploys { json: true, .. }
                 | Command::Push { json: true, .. }
                 | Command::Doctor { json: true, .. }
+                | Command::Status { json: true }
         ),
     };
     match runtime.block_on(dispatch(cli.command)) {
@@ -341,6 +351,7 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
             dir, json, verbose, ..
         } => run::run(dir, json, verbose, true).await,
         Command::Pr(command) => pr::run(command).await,
+        Command::Status { json } => pr::status_all(json).await,
         Command::Init { dir, force } => run::init(dir, force),
         Command::Deploy {
             dir,

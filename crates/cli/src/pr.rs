@@ -338,17 +338,102 @@ async fn rerun(dir: &Path, all: bool, json: bool) -> Result<u8, Problem> {
     Ok(EXIT_PASSED)
 }
 
+/// `slipway status`: every project's branches and pull requests.
+pub async fn status_all(json: bool) -> Result<u8, Problem> {
+    let accounts = AccountStore::open_default()?;
+    let (dirs, _) = project_dirs().await;
+    let all = slipway_core::radar::status(&dirs, &accounts).await;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+        return Ok(EXIT_PASSED);
+    }
+    if all.is_empty() {
+        out!("no projects: run it in a repository, or add projects in the app");
+        return Ok(EXIT_PASSED);
+    }
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    for project in &all {
+        if let Some(problem) = &project.problem {
+            rows.push([
+                project.name.clone(),
+                "-".into(),
+                "unknown".into(),
+                problem.message.clone(),
+            ]);
+            continue;
+        }
+        for branch in &project.branches {
+            let (state, detail) = match (branch.state(), &branch.checks) {
+                (None, _) => ("-".to_string(), "not on GitHub".to_string()),
+                (Some(state), checks) => (
+                    state_word(state).to_string(),
+                    checks.as_ref().map(rollup_detail).unwrap_or_default(),
+                ),
+            };
+            let what = match branch.default {
+                true => format!("{} (default)", branch.branch),
+                false => branch.branch.clone(),
+            };
+            rows.push([project.name.clone(), what, state, detail]);
+        }
+        for p in &project.pulls {
+            rows.push([
+                project.name.clone(),
+                format!("#{} {}", p.pull.number, p.pull.head_ref),
+                state_word(p.checks.state).to_string(),
+                format!("{} · {}", rollup_detail(&p.checks), p.reviews.summary()),
+            ]);
+        }
+    }
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0).max(7), width(1).max(4), width(2).max(5));
+    out!(
+        "{:<w0$}  {:<w1$}  {:<w2$}  DETAIL",
+        "PROJECT",
+        "WHAT",
+        "STATE"
+    );
+    for [project, what, state, detail] in &rows {
+        out!("{project:<w0$}  {what:<w1$}  {state:<w2$}  {detail}");
+    }
+    Ok(EXIT_PASSED)
+}
+
+/// `3/3 checks passed`, `lint failed`, `waiting for …`.
+fn rollup_detail(checks: &ChecksRollup) -> String {
+    let failed = checks.failed_names();
+    if !failed.is_empty() {
+        return format!("{} failed", failed.join(", "));
+    }
+    if let Some(waiting) = checks.waiting_for() {
+        return waiting;
+    }
+    let (passed, total) = checks.passed();
+    format!("{passed}/{total} checks passed")
+}
+
+/// This folder (when it is a repository: then `true`) and the projects
+/// added to the app, each once.
+async fn project_dirs() -> (Vec<PathBuf>, bool) {
+    let here = std::path::Path::new(".");
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let in_repo = slipway_core::git::status(here).await.is_ok();
+    if in_repo {
+        dirs.push(here.canonicalize().unwrap_or_else(|_| here.to_path_buf()));
+    }
+    for dir in slipway_core::project::recent_paths() {
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    (dirs, in_repo)
+}
+
 /// The open pull requests of this folder's repository and of the projects
 /// added to the app, each repository once.
 async fn list(json: bool) -> Result<u8, Problem> {
     let accounts = AccountStore::open_default()?;
-    let here = std::path::Path::new(".");
-    let in_repo = slipway_core::git::status(here).await.is_ok();
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if in_repo {
-        dirs.push(here.canonicalize().unwrap_or_else(|_| here.to_path_buf()));
-    }
-    dirs.extend(slipway_core::project::recent_paths());
+    let (dirs, in_repo) = project_dirs().await;
     let open = open_pulls(&dirs, &accounts).await;
     // The folder it runs in must work; a recent project may not be on GitHub.
     if let Some((_, problem)) = open

@@ -57,6 +57,7 @@ pub mod pipeline;
 mod process_group;
 pub mod project;
 pub mod push;
+pub mod radar;
 pub mod record;
 pub mod recover;
 pub mod secrets;

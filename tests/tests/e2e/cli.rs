@@ -154,6 +154,9 @@ const COMMANDS: &[&str] = &[
     "pr watch",
     "pr merge",
     "pr list",
+    "pr checks",
+    "pr rerun",
+    "status",
 ];
 
 #[test]

@@ -729,3 +729,64 @@ async fn a_pull_request_that_conflicts_is_not_merged_and_its_arming_says_why() {
     assert!(store.find(&follow.view().repo, number).is_none());
     assert_eq!(git(&bare, &["rev-parse", "master"]), master);
 }
+
+#[tokio::test]
+async fn the_radar_tells_a_default_branch_turning_red_and_charges_nothing_while_quiet() {
+    use slipway_core::radar::{BranchTransition, Radar, RadarEvent};
+    let fake = FakeServices::start();
+    let (_parent, dir, bare) = repository(&fake, "radar", "");
+    let master = git(&bare, &["rev-parse", "master"]);
+    fake.post_status("octo/radar", &master, "ci/circleci: build", "pending");
+    let project = project(&fake, &dir, "radar").await;
+    let told: Arc<Mutex<Vec<RadarEvent>>> = Arc::default();
+    let radar = Radar::new(Budget::default(), {
+        let told = told.clone();
+        move |event| told.lock().unwrap().push(event)
+    });
+    radar.watch(&dir, &project);
+    until("the first look", 10, || !told.lock().unwrap().is_empty()).await;
+    let first = told.lock().unwrap()[0].clone();
+    let names: Vec<&str> = first.branches.iter().map(|b| b.branch.as_str()).collect();
+    assert_eq!(
+        names,
+        ["master", "feature/x"],
+        "the default and the checked-out branch"
+    );
+    assert_eq!(first.branches[0].state(), Some(CheckState::Pending));
+    assert_eq!(first.branches[1].state(), None, "feature/x is not pushed");
+    assert_eq!(first.transition, None);
+
+    // Quiet: each look is free.
+    let charged = fake.github_rate().charged;
+    let looks = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.ends_with("/branches/master"))
+            .count()
+    };
+    let before = looks();
+    until("three more looks", 15, || looks() >= before + 3).await;
+    assert_eq!(fake.github_rate().charged, charged, "nothing changed: 304s");
+    assert_eq!(told.lock().unwrap().len(), 1, "and nothing told");
+
+    // master turns red: told once, with what failed.
+    fake.post_status("octo/radar", &master, "ci/circleci: build", "failure");
+    until("red", 10, || {
+        told.lock().unwrap().iter().any(|e| e.transition.is_some())
+    })
+    .await;
+    let red = told
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|e| e.transition.clone())
+        .unwrap();
+    assert_eq!(red.0.branch, "master");
+    assert_eq!(
+        red.1,
+        BranchTransition::Red {
+            failed: vec!["ci/circleci: build".into()]
+        }
+    );
+    assert_eq!(radar.branches(&dir)[0].state(), Some(CheckState::Failure));
+}

@@ -1007,3 +1007,49 @@ fn a_failed_check_says_why_once_and_runs_again() {
     let status = slipway_in(&world, &dir, &["pr", "status"]);
     assert_eq!(status.code, 8, "{}\n{}", status.stdout, status.stderr);
 }
+
+#[test]
+fn status_lists_every_branch_and_pull_request_in_one_table() {
+    let (world, _parent, dir, bare, head) = opened("overview", "");
+    let master = git(&bare, &["rev-parse", "master"]);
+    let fake = &world.fake;
+    fake.post_status("octo/overview", &master, "ci/circleci: build", "failure");
+    fake.post_status("octo/overview", &head, "ci/circleci: build", "success");
+    fake.review("octo/overview", 1, "carol", "APPROVED");
+
+    let status = slipway_in(&world, &dir, &["status"]);
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+    let lines: Vec<&str> = status.stdout.lines().collect();
+    assert!(lines[0].starts_with("PROJECT"), "{}", status.stdout);
+    let row = |what: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what} row in:\n{}", status.stdout))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        row("master (default)"),
+        "overview master (default) failed ci/circleci: build failed"
+    );
+    assert_eq!(
+        row("feature/x "),
+        "overview feature/x passed 1/1 checks passed"
+    );
+    assert_eq!(
+        row("#1 feature/x"),
+        "overview #1 feature/x passed 1/1 checks passed · approved by carol"
+    );
+
+    let json = slipway_in(&world, &dir, &["status", "--json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let project = &value[0];
+    assert_eq!(project["name"], "overview");
+    assert_eq!(project["branches"][0]["default"], true);
+    assert_eq!(project["branches"][0]["checks"]["state"], "failure");
+    assert_eq!(project["branches"][1]["sha"], head.as_str());
+    assert_eq!(project["pulls"][0]["reviews"]["decision"], "approved");
+}

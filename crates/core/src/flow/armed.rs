@@ -236,7 +236,6 @@ pub fn now_secs() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::github::checks::{Check, CheckSource};
 
     fn repo() -> GithubRepo {
         GithubRepo {
@@ -276,20 +275,7 @@ mod tests {
     }
 
     fn checks(sha: &str, state: CheckState) -> ChecksRollup {
-        ChecksRollup {
-            sha: sha.into(),
-            state,
-            checks: vec![Check {
-                name: "ci/circleci: build".into(),
-                state,
-                source: CheckSource::Status,
-                detail: None,
-                duration_ms: None,
-                url: None,
-                run_id: None,
-                app: None,
-            }],
-        }
+        ChecksRollup::one_status(sha, state)
     }
 
     fn reviews(decision: ReviewDecision, waiting_for: Option<&str>) -> Reviews {

@@ -482,7 +482,6 @@ impl PullFollow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::github::checks::{Check, CheckSource};
 
     fn view(sha: &str, state: PullState, checks: Option<CheckState>) -> PullView {
         PullView {
@@ -506,20 +505,7 @@ mod tests {
                 merge_sha: None,
                 requested_reviewers: Vec::new(),
             },
-            checks: checks.map(|state| ChecksRollup {
-                sha: sha.into(),
-                state,
-                checks: vec![Check {
-                    name: "ci/circleci: build".into(),
-                    state,
-                    source: CheckSource::Status,
-                    detail: None,
-                    duration_ms: None,
-                    url: None,
-                    run_id: None,
-                    app: None,
-                }],
-            }),
+            checks: checks.map(|state| ChecksRollup::one_status(sha, state)),
             reviews: None,
             armed: None,
             note: None,

@@ -82,6 +82,25 @@ pub struct ChecksRollup {
 }
 
 impl ChecksRollup {
+    /// A rollup of one CircleCI status, `ci/circleci: build`, in `state`.
+    #[cfg(test)]
+    pub(crate) fn one_status(sha: &str, state: CheckState) -> Self {
+        ChecksRollup {
+            sha: sha.into(),
+            state,
+            checks: vec![Check {
+                name: "ci/circleci: build".into(),
+                state,
+                source: CheckSource::Status,
+                detail: None,
+                duration_ms: None,
+                url: None,
+                run_id: None,
+                app: None,
+            }],
+        }
+    }
+
     /// The names of the checks that failed.
     pub fn failed_names(&self) -> Vec<&str> {
         self.checks

@@ -588,7 +588,7 @@ pub(super) fn validation_message(body: &[u8]) -> String {
 }
 
 /// A branch name as a URL path segment or query value.
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
