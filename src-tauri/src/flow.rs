@@ -66,14 +66,17 @@ async fn status_of(
 /// watched from now on.
 #[tauri::command]
 #[specta::specta]
-#[tracing::instrument(skip(state, watcher))]
+#[tracing::instrument(skip(state, watcher, radar))]
 pub async fn flow_status(
     state: State<'_, AppState>,
     watcher: State<'_, Watcher>,
+    radar: State<'_, slipway_core::radar::Radar>,
     path: String,
 ) -> Result<FlowStatus, Problem> {
     let path = state.known_project(&path)?;
     let project = Project::open_default(&path).await?;
+    // A branch switched since: the radar follows the new one.
+    radar.watch(&path, &project);
     status_of(&watcher, &path, project).await
 }
 

@@ -17,6 +17,7 @@ pub mod news;
 mod notify;
 mod publish;
 mod pulls;
+mod radar;
 pub mod session;
 mod settings;
 mod tray;
@@ -75,6 +76,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             flow::pr_merge,
             flow::pr_arm,
             flow::pr_why_failed,
+            radar::radar_branches,
             flow::pr_rerun,
             flow::pulls_open,
             delivery::deploy_status,
@@ -91,6 +93,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             news::RunFinished,
             news::Navigate,
             news::PullChanged,
+            news::BranchesChanged,
             news::DeployChanged,
             news::FlowProgress
         ])
@@ -435,7 +438,9 @@ pub fn run() {
             tray::create(app.handle())?;
             tray::follow_runs(app.handle());
             tray::remember_last_results(app.handle());
-            app.manage(pulls::watcher(app.handle())?);
+            let watcher = pulls::watcher(app.handle())?;
+            app.manage(radar::radar(app.handle(), watcher.budget()));
+            app.manage(watcher);
             app.manage(publish::Pushing::default());
             pulls::start(app.handle());
             recover_at_start(app.handle());

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use slipway_core::Problem;
 use slipway_core::event::{Outcome, RunId};
 use slipway_core::flow::follow::{PullView, Transition};
+use slipway_core::radar::{BranchTransition, BranchView};
 use tokio::sync::broadcast;
 
 /// A run began.
@@ -75,6 +76,28 @@ pub struct FlowProgress {
     pub message: String,
 }
 
+/// A project's followed branches changed (the radar).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct BranchesChanged {
+    /// Project folder.
+    pub path: PathBuf,
+    /// Its default branch, then its checked-out one when another.
+    pub branches: Vec<BranchView>,
+}
+
+/// A followed branch changed, as the tray and notifications hear it.
+#[derive(Debug, Clone)]
+pub struct BranchNews {
+    /// Project folder.
+    pub path: PathBuf,
+    /// Project name.
+    pub project: String,
+    /// Its branches as they are now.
+    pub branches: Vec<BranchView>,
+    /// A branch that turned red or green again.
+    pub transition: Option<(BranchView, BranchTransition)>,
+}
+
 /// A watched pull request changed, as the tray and notifications hear it.
 #[derive(Debug, Clone)]
 pub struct PullNews {
@@ -111,6 +134,8 @@ pub enum RunNews {
     Finished(Box<RunFinished>),
     /// A watched pull request changed.
     Pull(Box<PullNews>),
+    /// A followed branch changed.
+    Branch(Box<BranchNews>),
     /// A deploy ended or did not happen.
     Deploy(DeployNews),
 }

@@ -14,8 +14,9 @@ use slipway_core::Problem;
 use slipway_core::duration::display;
 use slipway_core::event::Outcome;
 
-use crate::news::{Navigate, NewsBus, PullNews, RunFinished, RunNews};
+use crate::news::{BranchNews, Navigate, NewsBus, PullNews, RunFinished, RunNews};
 use slipway_core::flow::follow::Transition;
+use slipway_core::radar::BranchTransition;
 
 /// The title and body of a result notification.
 pub fn result_text(result: &RunFinished) -> (String, String) {
@@ -73,6 +74,33 @@ pub fn pull_text(news: &PullNews) -> Option<(String, String)> {
     Some((title, body))
 }
 
+/// The title and body of a default branch turning red or green again.
+pub fn branch_text(news: &BranchNews) -> Option<(String, String)> {
+    let (branch, transition) = news.transition.as_ref()?;
+    if !branch.default {
+        return None;
+    }
+    let short = branch
+        .sha
+        .as_deref()
+        .map(slipway_core::git::short_sha)
+        .unwrap_or_default();
+    Some(match transition {
+        BranchTransition::Red { failed } if !failed.is_empty() => (
+            format!("{}: {} is red", news.project, branch.branch),
+            format!("{} failed on {short}", failed.join(", ")),
+        ),
+        BranchTransition::Red { .. } => (
+            format!("{}: {} is red", news.project, branch.branch),
+            format!("its checks failed on {short}"),
+        ),
+        BranchTransition::Green => (
+            format!("{}: {} is green again", news.project, branch.branch),
+            format!("its checks passed on {short}"),
+        ),
+    })
+}
+
 /// Where a click on a notification leads: notification id to project and run.
 #[derive(Debug, Default)]
 pub struct Targets {
@@ -115,6 +143,11 @@ pub fn follow_runs(app: &AppHandle) {
         RunNews::Finished(result) => run_result(&handle, &result),
         RunNews::Pull(news) => {
             if let Some((title, body)) = pull_text(&news) {
+                send(&handle, &title, &body, Some(project_page(&news.path)));
+            }
+        }
+        RunNews::Branch(news) => {
+            if let Some((title, body)) = branch_text(&news) {
                 send(&handle, &title, &body, Some(project_page(&news.path)));
             }
         }

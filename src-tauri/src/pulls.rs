@@ -153,6 +153,8 @@ pub fn start(app: &AppHandle) {
                     continue;
                 }
             };
+            app.state::<slipway_core::radar::Radar>()
+                .watch(&path, &project);
             let found = match project.pull_request().await {
                 Ok(None) => armed_pull(&project).await,
                 other => other,

@@ -17,7 +17,7 @@ use tauri_specta::Event as _;
 
 use slipway_core::event::Outcome;
 
-use crate::news::{Navigate, NewsBus, PullNews, RunNews};
+use crate::news::{BranchNews, Navigate, NewsBus, PullNews, RunNews};
 use crate::session::Sessions;
 
 const TRAY_ID: &str = "slipway";
@@ -175,6 +175,8 @@ fn on_menu(app: &AppHandle, id: &str) {
 pub struct TrayStatus {
     local: Option<TrayState>,
     pulls: BTreeMap<PathBuf, (TrayState, String)>,
+    /// Each project's default branch.
+    branches: BTreeMap<PathBuf, (TrayState, String)>,
 }
 
 impl TrayStatus {
@@ -184,6 +186,7 @@ impl TrayStatus {
         self.local
             .into_iter()
             .chain(self.pulls.values().map(|(s, _)| *s))
+            .chain(self.branches.values().map(|(s, _)| *s))
             .max_by_key(|s| rank(*s))
             .unwrap_or(TrayState::Idle)
     }
@@ -197,11 +200,32 @@ impl TrayStatus {
             TrayState::Failed => "Slipway: failed",
         }
         .to_string();
-        for (_, line) in self.pulls.values() {
+        for (_, line) in self.branches.values().chain(self.pulls.values()) {
             text.push('\n');
             text.push_str(line);
         }
         text
+    }
+
+    fn branch(&mut self, news: &BranchNews) {
+        let Some((branch, state)) = news
+            .branches
+            .iter()
+            .find(|b| b.default)
+            .and_then(|b| Some((b, b.state()?)))
+        else {
+            self.branches.remove(&news.path);
+            return;
+        };
+        let (shown, word) = match state {
+            CheckState::Pending => (TrayState::Running, "checks running"),
+            CheckState::Success => (TrayState::Passed, "checks passed"),
+            CheckState::Failure => (TrayState::Failed, "checks failed"),
+        };
+        self.branches.insert(
+            news.path.clone(),
+            (shown, format!("{} {}: {word}", news.project, branch.branch)),
+        );
     }
 
     fn pull(&mut self, news: &PullNews) {
@@ -271,6 +295,7 @@ pub fn follow_runs(app: &AppHandle) {
                 }
             }
             RunNews::Pull(news) => status.pull(&news),
+            RunNews::Branch(news) => status.branch(&news),
             RunNews::Deploy(_) => return,
         }
         show(&handle, &status);
@@ -345,5 +370,45 @@ mod tests {
             status.tooltip(),
             "Slipway: failed\na #1: checks running\nb #2: checks failed"
         );
+    }
+
+    #[test]
+    fn a_red_default_branch_makes_the_icon_red() {
+        use slipway_core::github::GithubRepo;
+        use slipway_core::github::checks::ChecksRollup;
+        use slipway_core::radar::BranchView;
+        let branch = |state| BranchView {
+            repo: GithubRepo {
+                host: "github.com".into(),
+                owner: "octo".into(),
+                name: "cities".into(),
+            },
+            branch: "master".into(),
+            default: true,
+            sha: Some("abc".into()),
+            checks: Some(ChecksRollup {
+                sha: "abc".into(),
+                state,
+                checks: Vec::new(),
+            }),
+        };
+        let news = |state| BranchNews {
+            path: "/p/cities".into(),
+            project: "cities".into(),
+            branches: vec![branch(state)],
+            transition: None,
+        };
+        let mut status = TrayStatus {
+            local: Some(TrayState::Passed),
+            ..Default::default()
+        };
+        status.branch(&news(CheckState::Failure));
+        assert_eq!(status.shown(), TrayState::Failed);
+        assert_eq!(
+            status.tooltip(),
+            "Slipway: failed\ncities master: checks failed"
+        );
+        status.branch(&news(CheckState::Success));
+        assert_eq!(status.shown(), TrayState::Passed);
     }
 }

@@ -723,7 +723,8 @@ def test_pull_request_flow(h):
 
 
 def test_a_red_pull_request_says_why_and_runs_again(h):
-    """A pull request's reviews show in its chip and panel (with a notification
+    """The default branch turning red shows in the project list and is told;
+    a pull request's reviews show in its chip and panel (with a notification
     when approved); a failed Actions job's row expands to its failing step, that
     step's last log lines and its annotation; Re-run failed asks Actions to run
     the failed job again and the pull request goes back to pending."""
@@ -734,6 +735,15 @@ def test_a_red_pull_request_says_why_and_runs_again(h):
         h.css("[data-testid=primary-action]").click()
         h.wait_for_new_run(before, "passed", 180)
         wait_for("the pull request", lambda: pr_chip(h).startswith("#1"), 60)
+        # The branch radar: master turning red shows in the project list, and is told.
+        master = git(bare, "rev-parse", "refs/heads/master")
+        assert fake(h, "status", "octocat/rivers", master, "ci/circleci:build", "failure") == "ok"
+        radar = ".sidebar .project.active [data-testid=radar]"
+        wait_for("master red in the list", lambda: h.driver.execute_script(
+            "return document.querySelector(arguments[0])?.classList.contains('failure');", radar), 30)
+        assert h.driver.execute_script("return document.querySelector(arguments[0]).title;", radar) \
+            == "master: checks failed (ci/circleci:build)"
+        wait_for("its notification", lambda: h.notified("rivers: master is red"), 10)
         assert fake(h, "require-approvals", "octocat/rivers", "master", "1") == "ok"
         # CircleCI still runs: the window looks every few seconds.
         assert fake(h, "status", "octocat/rivers", head, "ci/circleci:build", "pending") == "ok"

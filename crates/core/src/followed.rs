@@ -144,6 +144,11 @@ impl Followed {
         self
     }
 
+    /// The budget of requests its followers share (for others to share it).
+    pub fn budget(&self) -> Budget {
+        self.budget.clone()
+    }
+
     /// `path`'s pull request is on screen: it keeps its pace within the
     /// app's budget of requests to GitHub (the others slow down), and is
     /// looked at now.

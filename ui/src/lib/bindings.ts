@@ -138,6 +138,8 @@ export const commands = {
 	 *  failing step, that step's last lines and its annotations.
 	 */
 	prWhyFailed: (path: string) => typedError<FailedCheck_Serialize[], Problem_Serialize>(__TAURI_INVOKE("pr_why_failed", { path })),
+	/**  The followed branches of every added project, as last seen. */
+	radarBranches: () => typedError<ProjectBranches_Serialize[], Problem_Serialize>(__TAURI_INVOKE("radar_branches")),
 	/**
 	 *  Runs the failed checks of the project's pull request again (every job
 	 *  of their runs with `all`); the pull request goes back to pending.
@@ -180,6 +182,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	branchesChanged: makeEvent<BranchesChanged_Serialize, BranchesChanged_Deserialize>("branches-changed"),
 	deployChanged: makeEvent<DeployChanged, DeployChanged>("deploy-changed"),
 	flowProgress: makeEvent<FlowProgress, FlowProgress>("flow-progress"),
 	navigate: makeEvent<Navigate_Serialize, Navigate_Deserialize>("navigate"),
@@ -412,6 +415,56 @@ export type BranchStatus_Serialize = {
 	behind: number,
 	/**  Files with changes not committed (staged or not, and untracked). */
 	changed_files: number,
+};
+
+/**  A branch as the radar shows it. */
+export type BranchView = BranchView_Serialize | BranchView_Deserialize;
+
+/**  A branch as the radar shows it. */
+export type BranchView_Deserialize = {
+	/**  Its repository. */
+	repo: GithubRepo,
+	/**  Its name. */
+	branch: string,
+	/**  Whether it is the repository's default branch. */
+	default: boolean,
+	/**  Its tip on GitHub; `None` when GitHub does not have it (not pushed). */
+	sha?: string | null,
+	/**  The tip's checks, once read. */
+	checks?: ChecksRollup_Deserialize | null,
+};
+
+/**  A branch as the radar shows it. */
+export type BranchView_Serialize = {
+	/**  Its repository. */
+	repo: GithubRepo,
+	/**  Its name. */
+	branch: string,
+	/**  Whether it is the repository's default branch. */
+	default: boolean,
+	/**  Its tip on GitHub; `None` when GitHub does not have it (not pushed). */
+	sha: string | null,
+	/**  The tip's checks, once read. */
+	checks: ChecksRollup_Serialize | null,
+};
+
+/**  A project's followed branches changed (the radar). */
+export type BranchesChanged = BranchesChanged_Serialize | BranchesChanged_Deserialize;
+
+/**  A project's followed branches changed (the radar). */
+export type BranchesChanged_Deserialize = {
+	/**  Project folder. */
+	path: string,
+	/**  Its default branch, then its checked-out one when another. */
+	branches: BranchView_Deserialize[],
+};
+
+/**  A project's followed branches changed (the radar). */
+export type BranchesChanged_Serialize = {
+	/**  Project folder. */
+	path: string,
+	/**  Its default branch, then its checked-out one when another. */
+	branches: BranchView_Serialize[],
 };
 
 /**  One check of a commit, as the user sees it. */
@@ -1428,6 +1481,25 @@ export type Problem_Serialize = {
 	 *  command, a button).
 	 */
 	remedy?: Remedy_Serialize,
+};
+
+/**  A project's followed branches. */
+export type ProjectBranches = ProjectBranches_Serialize | ProjectBranches_Deserialize;
+
+/**  A project's followed branches. */
+export type ProjectBranches_Deserialize = {
+	/**  Project folder. */
+	path: string,
+	/**  Its default branch, then its checked-out one when another. */
+	branches: BranchView_Deserialize[],
+};
+
+/**  A project's followed branches. */
+export type ProjectBranches_Serialize = {
+	/**  Project folder. */
+	path: string,
+	/**  Its default branch, then its checked-out one when another. */
+	branches: BranchView_Serialize[],
 };
 
 /**  A project folder and what was detected in it. */
