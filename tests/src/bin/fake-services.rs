@@ -122,6 +122,7 @@ fn main() {
                 .to_string()
             }
             ["actions-reruns", repo] => fake.actions_reruns(repo).join(","),
+            ["github-charged"] => fake.github_rate().charged.to_string(),
             ["github-requests"] => fake
                 .requests()
                 .iter()
