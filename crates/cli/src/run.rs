@@ -78,33 +78,26 @@ pub async fn run_pipeline(
         cancel.cancel();
     });
     let mut finished = None;
+    let mut shown = |event: &slipway_core::event::RunEvent, seq| match &event.event {
+        Event::RunFinished { .. } => finished = Some(event.clone()),
+        _ if show => view.show(event, seq),
+        _ => {}
+    };
     while run.next().await {
-        if run.verdict().is_none() {
-            let seq = run.seq();
-            for event in run.received() {
-                match &event.event {
-                    Event::RunFinished { .. } => finished = Some(event.clone()),
-                    _ if show => view.show(event, seq),
-                    _ => {}
-                }
-            }
+        let seq = run.seq();
+        let received = run.received();
+        let verdict = received
+            .iter()
+            .position(|e| matches!(e.event, Event::Verdict { .. }));
+        let Some(at) = verdict else {
+            received.iter().for_each(|event| shown(event, seq));
             continue;
-        }
-        let received = run.received().to_vec();
-        for event in &received {
-            match &event.event {
-                Event::RunFinished { .. } => finished = Some(event.clone()),
-                // Told once the history has it, before cleanup ends.
-                Event::Verdict { .. } => {
-                    run.settle().await;
-                    if show {
-                        view.show(event, run.seq());
-                    }
-                }
-                _ if show => view.show(event, run.seq()),
-                _ => {}
-            }
-        }
+        };
+        received[..at].iter().for_each(|event| shown(event, seq));
+        // The verdict is told once the history has it, before cleanup ends.
+        let rest = received[at..].to_vec();
+        run.settle().await;
+        rest.iter().for_each(|event| shown(event, run.seq()));
     }
     signals.abort();
     // The result names the run's history number: shown once it is written.
