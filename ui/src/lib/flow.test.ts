@@ -136,6 +136,9 @@ describe("reviews", () => {
     expect(refused.kind).toBe("run");
     expect(refused.note).toContain("changes requested by bob");
     expect(primaryAction(flow("feature/cities", reviewed("approved", null))).kind).toBe("merge");
+    const red = primaryAction(flow("feature/cities", view("failure")));
+    expect(red.kind).toBe("run");
+    expect(red.note).toBe("#12's checks failed: open the red check to see why, then fix and push, or re-run it");
   });
 
   it("names the checks still to report", () => {

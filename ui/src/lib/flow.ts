@@ -159,7 +159,7 @@ export function primaryAction(flow: FlowStatus | null, deploy: DeployStatus | nu
       }
       return { kind: "merge", label: "Merge", note: `#${open.pull.number}'s checks passed` };
     case "failure":
-      return { ...run, note: `#${open.pull.number}'s checks failed: fix it locally, then push` };
+      return { ...run, note: `#${open.pull.number}'s checks failed: open the red check to see why, then fix and push, or re-run it` };
     default:
       return open.armed
         ? { kind: "disarm", label: "Armed: merges when green", note: "click to disarm" }
