@@ -918,9 +918,6 @@ fn reviews_show_in_status_and_list_and_merge_when_green_waits_for_them() {
 fn a_failed_check_says_why_once_and_runs_again() {
     let (world, _parent, dir, _bare, head) = opened("whyred", "");
     let fake = &world.fake;
-    fake.circleci_token("circle_why", "octo");
-    let login = world.slipway(&["login", "circleci", "--with-token"], "circle_why");
-    assert_eq!(login.code, 0, "{}", login.stderr);
     let log = "2026-12-01T10:00:00.0000000Z ##[group]Run actions/checkout@v4\n\
                2026-12-01T10:00:01.0000000Z Fetching the repository\n\
                2026-12-01T10:00:02.0000000Z ##[endgroup]\n\
@@ -953,6 +950,17 @@ fn a_failed_check_says_why_once_and_runs_again() {
             ),
         ],
     );
+
+    // Not signed in to CircleCI: its job says how to read it, and is not kept.
+    let checks = slipway_in(&world, &dir, &["pr", "checks"]);
+    assert_eq!(checks.code, 1, "{}\n{}", checks.stdout, checks.stderr);
+    has(
+        &checks.stdout,
+        "Sign in to CircleCI (`slipway login circleci`)",
+    );
+    fake.circleci_token("circle_why", "octo");
+    let login = world.slipway(&["login", "circleci", "--with-token"], "circle_why");
+    assert_eq!(login.code, 0, "{}", login.stderr);
 
     let checks = slipway_in(&world, &dir, &["pr", "checks"]);
     assert_eq!(checks.code, 1, "{}\n{}", checks.stdout, checks.stderr);

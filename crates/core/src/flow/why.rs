@@ -165,7 +165,10 @@ pub async fn why_failed(
             }
             // Not kept: a later look may read it.
             Err(problem) => found.push(FailedCheck {
-                note: Some(problem.message),
+                note: Some(match &problem.hint {
+                    Some(hint) => format!("{}. {hint}", problem.message),
+                    None => problem.message,
+                }),
                 ..FailedCheck::bare(check, ci)
             }),
         }
