@@ -38,6 +38,9 @@ pub struct Pipeline {
     pub run: RunSpec,
     /// How to tell the service is up; `None` skips the readiness step.
     pub ready: Option<Readiness>,
+    /// Services the app needs (a database, a cache), started before it on
+    /// the run's own network and removed with it.
+    pub services: Vec<ServiceSpec>,
     /// Test steps, in order.
     pub tests: Vec<TestSpec>,
     /// When containers are removed.
@@ -436,6 +439,67 @@ pub struct TestSpec {
     /// its environment, decide whether a host step is unchanged since it last
     /// passed; an unchanged step is not run again. Empty: it always runs.
     pub cache: Vec<PathBuf>,
+}
+
+/// A service the app needs, from `[[service]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceSpec {
+    /// Its name: the host name the app reaches it by, and the
+    /// `SLIPWAY_SERVICE_<NAME>_HOST`/`_PORT` variables of host test steps.
+    pub name: String,
+    /// The image it runs (the engine must have it: nothing is pulled).
+    pub image: String,
+    /// Its environment.
+    pub env: BTreeMap<String, String>,
+    /// How to tell it is ready.
+    pub ready: ServiceReady,
+    /// How long it may take to be ready.
+    pub timeout: Duration,
+}
+
+impl ServiceSpec {
+    /// The container port published on the host, when its probe names one.
+    pub fn port(&self) -> Option<u16> {
+        match &self.ready {
+            ServiceReady::Tcp(port) | ServiceReady::Http { port, .. } => Some(*port),
+            ServiceReady::Command(_) | ServiceReady::Started => None,
+        }
+    }
+
+    /// `SLIPWAY_SERVICE_DB`: the prefix of its variables.
+    pub fn env_prefix(&self) -> String {
+        let upper: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("SLIPWAY_SERVICE_{upper}")
+    }
+}
+
+/// How a service is known to be ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum ServiceReady {
+    /// Its container port accepts a TCP connection.
+    Tcp(u16),
+    /// An HTTP GET of `path` on its container port answers 2xx or 3xx.
+    Http {
+        /// The container port.
+        port: u16,
+        /// The path.
+        path: String,
+    },
+    /// A command run in its container exits 0.
+    Command(CommandLine),
+    /// Started is ready (no probe given).
+    Started,
 }
 
 /// A command as written in the pipeline file.

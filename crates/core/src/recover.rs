@@ -130,11 +130,19 @@ pub async fn recover(engine: Option<&Engine>, history: Option<PathBuf>) -> Recov
     .ok()
     .flatten()
     .unwrap_or_default();
-    for (id, name, _) in chosen {
+    let mut runs: Vec<String> = Vec::new();
+    for (id, name, run) in chosen {
         match crate::pipeline::remove_container(engine, &id).await {
             Ok(()) => recovered.containers.push(name),
             Err(e) => tracing::warn!("could not remove {name}, left by an interrupted run: {e}"),
         }
+        if !runs.contains(&run) {
+            runs.push(run);
+        }
+    }
+    // The networks of their services, once their containers are gone.
+    for run in runs {
+        crate::pipeline::remove_networks_of(engine, &run).await;
     }
     recovered
 }

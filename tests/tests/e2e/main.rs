@@ -16,4 +16,5 @@ mod lifecycle;
 mod pipeline;
 mod pr;
 mod push;
+mod services;
 mod setup;

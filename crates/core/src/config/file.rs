@@ -13,8 +13,8 @@ use toml::Spanned;
 
 use super::{
     BuildSpec, Builder, CleanupPolicy, CommandLine, ConfigError, HttpTarget, ImageRef, Location,
-    Pipeline, PipelineSource, PortMapping, Probe, Readiness, RunSpec, StatusRange, StepPlace,
-    TestSpec,
+    Pipeline, PipelineSource, PortMapping, Probe, Readiness, RunSpec, ServiceReady, ServiceSpec,
+    StatusRange, StepPlace, TestSpec,
 };
 
 /// The default readiness timeout.
@@ -47,6 +47,10 @@ pub struct PipelineFile {
     /// Test steps, run in order after the service is ready.
     #[serde(default, rename = "test")]
     pub tests: Vec<TestSection>,
+    /// Services the app needs (`[[service]]`): started together before it
+    /// on the run's own network, reachable by name, removed with the run.
+    #[serde(default, rename = "service")]
+    pub services: Vec<ServiceSection>,
     /// When the run's containers are removed.
     #[serde(default)]
     pub cleanup: CleanupPolicy,
@@ -219,6 +223,46 @@ pub struct ReadySection {
     pub interval: Option<Spanned<String>>,
 }
 
+/// `[[service]]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceSection {
+    /// Its name: the host name the app reaches it by ("db"), and
+    /// SLIPWAY_SERVICE_DB_HOST / _PORT for host test steps.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// The image it runs ("postgres:16"); the engine must have it.
+    #[schemars(with = "String")]
+    pub image: Spanned<String>,
+    /// Its environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// How to tell it is ready: { tcp = 5432 }, { http = "/health", port =
+    /// 8080 } or { command = "pg_isready" }, with a timeout ("60s").
+    pub ready: Option<ServiceReadySection>,
+}
+
+/// A service's `ready`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceReadySection {
+    /// TCP probe: the container port, published on 127.0.0.1.
+    #[schemars(with = "Option<u16>")]
+    pub tcp: Option<Spanned<u16>>,
+    /// HTTP probe: a path on `port`.
+    #[schemars(with = "Option<String>")]
+    pub http: Option<Spanned<String>>,
+    /// The container port of the HTTP probe.
+    #[schemars(with = "Option<u16>")]
+    pub port: Option<Spanned<u16>>,
+    /// A command run in the service's container; ready once it exits 0.
+    #[schemars(with = "Option<String>")]
+    pub command: Option<Spanned<String>>,
+    /// Give up after this long. Defaults to "60s".
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Spanned<String>>,
+}
+
 /// An HTTP status or range.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -339,6 +383,21 @@ pub(crate) fn resolve(
         .map(|(name, section)| resolve_deploy(name, section, &default_name, err))
         .collect::<Result<Vec<_>, _>>()?;
     let push = resolve_push(file.push, &image, err)?;
+    let mut services: Vec<ServiceSpec> = Vec::new();
+    for section in file.services {
+        let span = section.name.span();
+        let service = resolve_service(section, err)?;
+        if services.iter().any(|s| s.name == service.name) {
+            return Err(err(
+                span,
+                format!(
+                    "two services are called {:?}: give each its own name",
+                    service.name
+                ),
+            ));
+        }
+        services.push(service);
+    }
     Ok(Pipeline {
         project: default_name,
         root: root.to_path_buf(),
@@ -348,9 +407,94 @@ pub(crate) fn resolve(
         build,
         run,
         ready,
+        services,
         tests,
         cleanup: file.cleanup,
         deploys,
+    })
+}
+
+/// `[[service]]`: a name the app can reach, an image, how it is ready.
+fn resolve_service(
+    section: ServiceSection,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<ServiceSpec, ConfigError> {
+    let name = section.name.get_ref();
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !valid {
+        return Err(err(
+            section.name.span(),
+            format!(
+                "invalid service name {name:?}: the app reaches it by this host name, so use lower-case letters, digits and '-'"
+            ),
+        ));
+    }
+    let image = section.image.get_ref();
+    if image.trim().is_empty() || image.contains(char::is_whitespace) {
+        return Err(err(
+            section.image.span(),
+            format!("invalid image {image:?} for service {name:?}"),
+        ));
+    }
+    let section_ready = section.ready.unwrap_or_default();
+    let given = [
+        section_ready.tcp.is_some(),
+        section_ready.http.is_some(),
+        section_ready.command.is_some(),
+    ]
+    .iter()
+    .filter(|g| **g)
+    .count();
+    if given > 1 {
+        return Err(ConfigError::new(format!(
+            "[[service]] {name:?}: give `ready` one of tcp, http or command"
+        )));
+    }
+    let ready = if let Some(port) = section_ready.tcp {
+        ServiceReady::Tcp(*port.get_ref())
+    } else if let Some(path) = section_ready.http {
+        let Some(port) = section_ready.port else {
+            return Err(err(
+                path.span(),
+                format!("[[service]] {name:?}: an http probe needs the container `port` it asks"),
+            ));
+        };
+        let path = path.into_inner();
+        ServiceReady::Http {
+            port: port.into_inner(),
+            path: if path.starts_with('/') {
+                path
+            } else {
+                format!("/{path}")
+            },
+        }
+    } else if let Some(command) = section_ready.command {
+        if command.get_ref().trim().is_empty() {
+            return Err(err(
+                command.span(),
+                "a service's ready command cannot be empty".into(),
+            ));
+        }
+        ServiceReady::Command(CommandLine::Shell(command.into_inner()))
+    } else {
+        ServiceReady::Started
+    };
+    let timeout = match section_ready.timeout {
+        Some(t) => crate::duration::parse(t.get_ref()).map_err(|m| err(t.span(), m))?,
+        None => DEFAULT_READY_TIMEOUT,
+    };
+    Ok(ServiceSpec {
+        name: section.name.into_inner(),
+        image: section.image.into_inner(),
+        env: section.env,
+        ready,
+        timeout,
     })
 }
 
@@ -845,6 +989,61 @@ mod tests {
             assert!(e.message.contains(says), "{toml}: {}", e.message);
             assert_eq!(e.location.map(|l| l.line), Some(line), "{toml}");
         }
+    }
+
+    #[test]
+    fn services_are_checked_where_they_are_written() {
+        let (_dir, p) = project(
+            "[[service]]\nname = \"db\"\nimage = \"postgres:16\"\nenv = { POSTGRES_PASSWORD = \"test\" }\nready = { tcp = 5432, timeout = \"30s\" }\n\n[[service]]\nname = \"web-cache\"\nimage = \"redis:7\"\nready = { command = \"redis-cli ping\" }\n",
+        );
+        let services = p.unwrap().services;
+        assert_eq!(services.len(), 2);
+        assert_eq!(services[0].ready, ServiceReady::Tcp(5432));
+        assert_eq!(services[0].timeout, Duration::from_secs(30));
+        assert_eq!(services[0].env["POSTGRES_PASSWORD"], "test");
+        assert_eq!(services[1].env_prefix(), "SLIPWAY_SERVICE_WEB_CACHE");
+        assert_eq!(services[1].port(), None);
+        for (toml, line, says) in [
+            (
+                "[[service]]\nname = \"DB\"\nimage = \"postgres\"\n",
+                2,
+                "invalid service name",
+            ),
+            ("[[service]]\nname = \"db\"\n", 1, "missing field `image`"),
+            (
+                "[[service]]\nname = \"db\"\nimage = \"a\"\n[[service]]\nname = \"db\"\nimage = \"b\"\n",
+                5,
+                "two services are called \"db\"",
+            ),
+            (
+                "[[service]]\nname = \"db\"\nimage = \"a\"\nready = { http = \"/health\" }\n",
+                4,
+                "needs the container `port`",
+            ),
+            (
+                "[[service]]\nname = \"db\"\nimage = \"a\"\nready = { tcp = 1, timeout = \"soon\" }\n",
+                4,
+                "soon",
+            ),
+            (
+                "[[service]]\nname = \"db\"\nimage = \"a\"\nreadiness = { tcp = 1 }\n",
+                4,
+                "unknown field",
+            ),
+        ] {
+            let (_dir, e) = project(toml);
+            let e = e.unwrap_err();
+            assert!(e.message.contains(says), "{toml}: {}", e.message);
+            assert_eq!(e.location.map(|l| l.line), Some(line), "{toml}");
+        }
+        let (_dir, e) = project(
+            "[[service]]\nname = \"db\"\nimage = \"a\"\nready = { tcp = 1, command = \"x\" }\n",
+        );
+        assert!(
+            e.unwrap_err()
+                .message
+                .contains("one of tcp, http or command")
+        );
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub fn infer(root: &Path) -> Result<Pipeline, ConfigError> {
             secrets: BTreeMap::new(),
             command: None,
         },
+        services: Vec::new(),
         ready: port.map(|container_port| Readiness {
             probe: Probe::Http {
                 target: HttpTarget::Path {

@@ -56,15 +56,7 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         .into_iter()
         .map(|(port, b)| (port, Some(b)))
         .collect();
-    let labels = HashMap::from([
-        (LABEL_RUN.to_string(), runner.run_id.to_string()),
-        (LABEL_PROJECT.to_string(), runner.pipeline.project.clone()),
-        (
-            LABEL_ROOT.to_string(),
-            runner.pipeline.root.display().to_string(),
-        ),
-        (LABEL_OWNER.to_string(), crate::owner::current()),
-    ]);
+    let labels = run_labels(runner);
     let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     for (name, id) in &spec.secrets {
         match crate::secrets::Secrets::os().get(id.clone()).await {
@@ -84,6 +76,8 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         exposed_ports: Some(port_bindings.keys().cloned().collect()),
         host_config: Some(HostConfig {
             port_bindings: Some(port_bindings),
+            // On the run's network, the services answer by their names.
+            network_mode: runner.network.clone(),
             ..Default::default()
         }),
         ..Default::default()
@@ -161,6 +155,39 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
         })
         .await;
     StepEnd::Passed { exit_code: None }
+}
+
+/// Removes the networks run `run` created (its services'); what is still
+/// in use stays.
+pub async fn remove_networks_of(engine: &Engine, run: &str) {
+    let options = bollard::query_parameters::ListNetworksOptions {
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("{LABEL_RUN}={run}")],
+        )])),
+    };
+    let Ok(networks) = engine.docker().list_networks(Some(options)).await else {
+        return;
+    };
+    for network in networks {
+        let Some(name) = network.name else { continue };
+        if let Err(e) = engine.docker().remove_network(&name).await {
+            tracing::warn!(network = %name, error = %e, "could not remove a run's network");
+        }
+    }
+}
+
+/// The labels of everything a run creates: its run, project, folder and owner.
+pub(super) fn run_labels(runner: &Runner) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_RUN.to_string(), runner.run_id.to_string()),
+        (LABEL_PROJECT.to_string(), runner.pipeline.project.clone()),
+        (
+            LABEL_ROOT.to_string(),
+            runner.pipeline.root.display().to_string(),
+        ),
+        (LABEL_OWNER.to_string(), crate::owner::current()),
+    ])
 }
 
 /// The first fixed host port that something else already listens on.
@@ -267,7 +294,11 @@ fn published_ports(info: &bollard::models::ContainerInspectResponse) -> Vec<Publ
     ports
 }
 
-async fn watch_exit(docker: bollard::Docker, id: String, exited: watch::Sender<Option<i64>>) {
+pub(super) async fn watch_exit(
+    docker: bollard::Docker,
+    id: String,
+    exited: watch::Sender<Option<i64>>,
+) {
     let mut wait =
         docker.wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>);
     let code = match wait.next().await {
@@ -283,7 +314,7 @@ async fn watch_exit(docker: bollard::Docker, id: String, exited: watch::Sender<O
     exited.send_replace(Some(code));
 }
 
-async fn follow_logs(
+pub(super) async fn follow_logs(
     docker: bollard::Docker,
     id: String,
     events: tokio::sync::mpsc::Sender<Vec<RunEvent>>,

@@ -11,6 +11,7 @@ mod container;
 mod lines;
 mod readiness;
 mod reuse;
+mod services;
 mod test_step;
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use build::{DIRTY_SUFFIX, LABEL_COMMIT};
 pub use container::{
     ContainerInfo, LABEL_OWNER, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean, containers, orphans,
-    remove_container, stop,
+    remove_container, remove_networks_of, stop,
 };
 pub use readiness::{Attempt, ProbeTarget, ReadinessProbe};
 
@@ -162,6 +163,8 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
         cancel: cancel.clone(),
         containers: Vec::new(),
         service: None,
+        network: None,
+        services: Vec::new(),
         image_id: None,
         commit: None,
         inputs: None,
@@ -214,6 +217,8 @@ fn log_events(
 pub enum StepSpec {
     /// Build the image.
     Build,
+    /// Start the services (at the first) and wait until this one is ready.
+    Service(crate::config::ServiceSpec),
     /// Start the service container.
     Run,
     /// Wait until the service answers.
@@ -238,7 +243,7 @@ impl PlannedStep {
     pub fn kind(&self) -> StepKind {
         match self.spec {
             StepSpec::Build => StepKind::Build,
-            StepSpec::Run => StepKind::Run,
+            StepSpec::Run | StepSpec::Service(_) => StepKind::Run,
             StepSpec::Ready(_) => StepKind::Ready,
             StepSpec::Test(_) => StepKind::Test,
             StepSpec::Cleanup => StepKind::Cleanup,
@@ -287,10 +292,14 @@ impl Plan {
 /// The steps a pipeline will go through.
 pub fn plan(pipeline: &Pipeline) -> Plan {
     let step = |name: String, spec| PlannedStep { name, spec };
-    let mut steps = vec![
-        step(format!("build {}", pipeline.image), StepSpec::Build),
-        step("run".into(), StepSpec::Run),
-    ];
+    let mut steps = vec![step(format!("build {}", pipeline.image), StepSpec::Build)];
+    for service in &pipeline.services {
+        steps.push(step(
+            format!("service {}", service.name),
+            StepSpec::Service(service.clone()),
+        ));
+    }
+    steps.push(step("run".into(), StepSpec::Run));
     if let Some(ready) = &pipeline.ready {
         steps.push(step("ready".into(), StepSpec::Ready(ready.clone())));
     }
@@ -363,6 +372,10 @@ pub(crate) struct Runner {
     /// Every container this run created, removed at cleanup.
     containers: Vec<String>,
     service: Option<Service>,
+    /// The run's own network, once its services are started.
+    network: Option<String>,
+    /// Its services' containers.
+    services: Vec<services::RunningService>,
     image_id: Option<String>,
     /// The commit the image is built from, as its [`LABEL_COMMIT`] says it.
     commit: Option<String>,
@@ -586,6 +599,7 @@ impl Runner {
     async fn step(&mut self, index: usize) -> StepEnd {
         match self.plan.steps[index].spec.clone() {
             StepSpec::Build => build::run(self, index).await,
+            StepSpec::Service(spec) => services::run(self, index, &spec).await,
             StepSpec::Run => container::start(self, index).await,
             StepSpec::Ready(ready) => readiness::run(self, index, &ready).await,
             StepSpec::Test(spec) => test_step::run(self, index, &spec).await,
@@ -603,7 +617,7 @@ impl Runner {
             CleanupPolicy::OnSuccess => matches!(outcome, Outcome::Failed { .. }),
             CleanupPolicy::Never => true,
         };
-        if self.containers.is_empty() {
+        if self.containers.is_empty() && self.network.is_none() {
             return (StepStatus::Skipped, Some("no container to remove".into()));
         }
         if self.engine_lost().is_some() {
@@ -633,6 +647,16 @@ impl Runner {
                 tracing::warn!(container = %id, error = %e, "could not remove container");
                 failures.push(format!("{}: {e}", &id[..id.len().min(12)]));
             }
+        }
+        if let Some(network) = self.network.take()
+            && let Err(e) = engine_call(
+                "remove network",
+                self.engine.docker().remove_network(&network),
+            )
+            .await
+        {
+            tracing::warn!(network = %network, error = %e, "could not remove network");
+            failures.push(format!("network {network}: {e}"));
         }
         if failures.is_empty() {
             (StepStatus::Passed, None)

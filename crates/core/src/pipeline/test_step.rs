@@ -201,6 +201,30 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
     Ok((code, tail.joined()))
 }
 
+/// The exit code of `argv` run in container `id`, output discarded;
+/// `None` when the engine could not run it.
+pub(super) async fn exec_exit_code(
+    engine: &crate::engine::Engine,
+    id: &str,
+    argv: &[String],
+) -> Option<i64> {
+    let docker = engine.docker();
+    let options = CreateExecOptions {
+        cmd: Some(argv.to_vec()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    };
+    let exec = docker.create_exec(id, options).await.ok()?;
+    if let StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&exec.id, None).await.ok()?
+    {
+        use futures_util::StreamExt;
+        while output.next().await.is_some() {}
+    }
+    docker.inspect_exec(&exec.id).await.ok()?.exit_code
+}
+
 async fn on_host(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
     let argv = spec.command.argv();
     let mut command = tokio::process::Command::new(&argv[0]);
@@ -222,6 +246,23 @@ async fn on_host(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
     }
     if let Some(service) = &runner.service {
         command.env("SLIPWAY_CONTAINER", &service.id);
+    }
+    // Each service's address on the host.
+    let host = runner.engine.published_host("127.0.0.1");
+    for service in &runner.services {
+        let Some(spec) = runner
+            .pipeline
+            .services
+            .iter()
+            .find(|s| s.name == service.name)
+        else {
+            continue;
+        };
+        let prefix = spec.env_prefix();
+        command.env(format!("{prefix}_HOST"), &host);
+        if let Some(port) = service.host_port {
+            command.env(format!("{prefix}_PORT"), port.to_string());
+        }
     }
     let mut child = command.spawn().map_err(|e| StepEnd::Failed {
         message: format!("cannot start `{}` on the host: {e}", spec.command.display()),

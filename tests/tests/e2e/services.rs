@@ -1,0 +1,188 @@
+//! `[[service]]`: services started before the app on the run's own
+//! network, reachable by name from the app and by address from host steps,
+//! failing the run with their output when they never get ready, and gone
+//! with the run however it ends.
+
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use slipway_core::event::Event;
+use slipway_tests::{LiveRun, Project, busybox, containers_of_run};
+
+/// A service image built here (nothing can be pulled): busybox's httpd on
+/// port 5432 saying `db-here`, or, as `TAG-mute`, a service that never
+/// listens.
+fn service_image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        for (tag, command) in [
+            (
+                "slipway-test/svc:1",
+                r#"["httpd", "-f", "-p", "5432", "-h", "/www"]"#,
+            ),
+            (
+                "slipway-test/svc:mute",
+                r#"["sh", "-c", "echo warming up; sleep 300"]"#,
+            ),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::copy(busybox(), dir.path().join("busybox")).unwrap();
+            std::fs::write(
+                dir.path().join("Dockerfile"),
+                format!(
+                    "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+                     RUN mkdir -p /www && echo db-here > /www/index.html\nCMD {command}\n"
+                ),
+            )
+            .unwrap();
+            let out = Command::new("docker")
+                .args(["build", "-q", "-t", tag])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    });
+    "slipway-test/svc"
+}
+
+/// Networks a run created (by its label).
+fn networks_of(run: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=dev.slipway.run={run}"),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_app_reaches_its_service_by_name_and_host_steps_by_address() {
+    let image = service_image();
+    let project = Project::hello("svcok");
+    project.append_toml(&format!(
+        r#"
+[[service]]
+name = "db"
+image = "{image}:1"
+env = {{ POSTGRES_PASSWORD = "test" }}
+ready = {{ tcp = 5432, timeout = "30s" }}
+
+[[test]]
+name = "the app reaches db"
+run = "wget -qO- http://db:5432/ | grep -q db-here"
+
+[[test]]
+name = "host steps get its address"
+in = "host"
+run = "busybox wget -qO- http://$SLIPWAY_SERVICE_DB_HOST:$SLIPWAY_SERVICE_DB_PORT/ | grep -q db-here"
+"#
+    ));
+    let run = project.run_json(&[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let names: Vec<&str> = run.plan().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names[1], "service db", "{names:?}");
+    assert_eq!(names[2], "run", "the service starts before the app");
+    let run_id = run.run_id();
+    assert!(
+        containers_of_run(&run_id).is_empty(),
+        "the service is removed"
+    );
+    assert!(
+        networks_of(&run_id.to_string()).is_empty(),
+        "and its network"
+    );
+}
+
+#[test]
+fn a_service_that_never_gets_ready_fails_the_run_with_its_output() {
+    let image = service_image();
+    let project = Project::hello("svcmute");
+    project.append_toml(&format!(
+        "[[service]]\nname = \"db\"\nimage = \"{image}:mute\"\nready = {{ tcp = 5432, timeout = \"2s\" }}\n"
+    ));
+    let run = project.run_json(&[]);
+    assert_eq!(
+        run.code, 1,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let last = run.last();
+    assert_eq!(last["outcome"]["step_name"], "service db", "{last}");
+    let message = last["outcome"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("service db was not ready after 2.0s; its last output:\nwarming up"),
+        "{message}"
+    );
+    let run_id = run.run_id();
+    assert!(containers_of_run(&run_id).is_empty());
+    assert!(networks_of(&run_id.to_string()).is_empty());
+
+    // An image the engine does not have: said with how to get it, exit 3.
+    let project = Project::hello("svcnone");
+    project.append_toml(
+        "[[service]]\nname = \"cache\"\nimage = \"slipway-test/none:0\"\nready = { tcp = 6379 }\n",
+    );
+    let run = project.run_json(&[]);
+    assert_eq!(
+        run.code, 3,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("service cache: the engine has no image slipway-test/none:0")
+            && run.stdout.contains("docker pull slipway-test/none:0"),
+        "{}",
+        run.stdout
+    );
+    let run_id = run.run_id();
+    assert!(networks_of(&run_id.to_string()).is_empty());
+}
+
+#[test]
+fn a_killed_run_leaves_no_service_behind() {
+    let image = service_image();
+    let project = Project::hello("svckill");
+    project.append_toml(&format!(
+        "[[service]]\nname = \"db\"\nimage = \"{image}:mute\"\nready = {{ tcp = 5432, timeout = \"120s\" }}\n"
+    ));
+    let mut live = LiveRun::start(&project);
+    let started = live.wait_for("the run to start", Duration::from_secs(60), |e| {
+        matches!(e.event, Event::RunStarted { .. })
+    });
+    let run_id = started.run_id.clone();
+    live.wait_for(
+        "the service's output",
+        Duration::from_secs(60),
+        |e| matches!(&e.event, Event::Log { line, .. } if line.contains("warming up")),
+    );
+    assert_eq!(containers_of_run(&run_id).len(), 1);
+    assert_eq!(networks_of(&run_id.to_string()).len(), 1);
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &live.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    live.wait_exit(Duration::from_secs(30));
+    // The next command finishes it: the service and its network go.
+    let out = project.slipway(&["history"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(containers_of_run(&run_id).is_empty());
+    assert!(networks_of(&run_id.to_string()).is_empty());
+}
