@@ -78,10 +78,44 @@ pub(crate) fn read(file: &Path, text_: &str) -> Result<CiConfig, ConfigError> {
         if let Some(env) = section.get_node("environment") {
             ci.env.extend(yaml::env(file, env)?);
         }
-        for (key, _) in section.iter() {
+        for (key, value) in section.iter() {
             let key = key.as_str();
             if STAGES.contains(&key) || key == "environment" {
                 continue;
+            }
+            // The machine's services, as images of their own where one is known.
+            if key == "services" {
+                let mut docker = false;
+                for item in items(value) {
+                    let name = text(file, item, "services")?;
+                    let image = match name {
+                        "docker" => {
+                            docker = true;
+                            continue;
+                        }
+                        "postgresql" | "postgres" => "postgres",
+                        "mysql" => "mysql",
+                        "redis" => "redis",
+                        "mongodb" | "mongod" => "mongo",
+                        "memcached" => "memcached",
+                        "rabbitmq-server" | "rabbitmq" => "rabbitmq",
+                        "elasticsearch" => "elasticsearch",
+                        other => {
+                            ci.unmapped.push(Note {
+                                line: line(item),
+                                text: format!("machine.services: {other}"),
+                                why: "no image is known for it: add a [[service]] for it by hand"
+                                    .into(),
+                            });
+                            continue;
+                        }
+                    };
+                    ci.services
+                        .push(super::CiService::of_image(image, line(item)));
+                }
+                if !docker {
+                    continue;
+                }
             }
             ci.skipped.push(Note {
                 line: key_line(section, key),

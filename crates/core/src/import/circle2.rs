@@ -92,6 +92,25 @@ pub(crate) fn read(file: &Path, source: &str) -> Result<CiConfig, ConfigError> {
         if let Some(env) = job.get_node("environment") {
             ci.env.extend(yaml::env(file, env)?);
         }
+        // Images after the first run beside the job: services.
+        if let Some(docker) = job.get_node("docker") {
+            for image in items(docker).into_iter().skip(1) {
+                let Some(entry) = image.as_mapping() else {
+                    continue;
+                };
+                let Some(name) = entry.get_node("image") else {
+                    continue;
+                };
+                let mut service =
+                    super::CiService::of_image(text(file, name, "image")?, line(image));
+                if let Some(env) = entry.get_node("environment") {
+                    service.env = yaml::env(file, env)?;
+                }
+                if !ci.services.iter().any(|s| s.name == service.name) {
+                    ci.services.push(service);
+                }
+            }
+        }
         let mut commands = Vec::new();
         if let Some(steps) = job.get_node("steps") {
             for step in items(steps) {

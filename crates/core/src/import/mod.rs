@@ -66,10 +66,59 @@ pub(crate) struct CiConfig {
     pub env: Vec<(String, String)>,
     pub commands: Vec<CiCommand>,
     pub deploys: Vec<CiDeploy>,
+    /// Services: a job's secondary images.
+    pub services: Vec<CiService>,
     /// Recognised keys and steps with no step of their own.
     pub skipped: Vec<Note>,
     /// What cannot be mapped.
     pub unmapped: Vec<Note>,
+}
+
+/// A service a CI config runs beside its job (a secondary image).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CiService {
+    pub name: String,
+    pub image: String,
+    pub env: Vec<(String, String)>,
+    /// The port its well-known image listens on, when known.
+    pub port: Option<u16>,
+    pub line: usize,
+}
+
+impl CiService {
+    /// A service for `image`, named after it (`circleci/postgres:9.6` is
+    /// `postgres`), with the port its kind is known to listen on.
+    pub(crate) fn of_image(image: &str, line: usize) -> Self {
+        let base = image.rsplit('/').next().unwrap_or(image);
+        let base = base.split([':', '@']).next().unwrap_or(base);
+        let name: String = base
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let name = name.trim_matches('-').to_string();
+        let port = match name.as_str() {
+            "postgres" | "postgresql" | "postgis" => Some(5432),
+            "mysql" | "mariadb" => Some(3306),
+            "redis" => Some(6379),
+            "mongo" | "mongodb" => Some(27017),
+            "memcached" => Some(11211),
+            "rabbitmq" => Some(5672),
+            "elasticsearch" => Some(9200),
+            _ => None,
+        };
+        CiService {
+            name: if name.is_empty() {
+                "service".into()
+            } else {
+                name
+            },
+            image: image.to_string(),
+            env: Vec::new(),
+            port,
+            line,
+        }
+    }
 }
 
 /// An imported CI config.

@@ -62,6 +62,7 @@ pub(crate) fn render(root: &Path, file: &Path, project: &str, ci: &CiConfig) -> 
     parts.unmapped.extend(outside);
     let host_port = run_section(&mut out, root, &parts, &shown, &at);
     ready_section(&mut out, &parts, &at);
+    service_sections(&mut out, &ci.services, &at);
     test_sections(&mut out, root, ci, &parts.steps, host_port, &at);
     let mut secrets_to_set = Vec::new();
     for deploy in &ci.deploys {
@@ -263,6 +264,34 @@ fn ready_section(out: &mut TomlText, parts: &Parts<'_>, at: At<'_>) {
         },
         p.timeout.as_secs()
     );
+}
+
+/// A `[[service]]` per secondary image.
+fn service_sections(out: &mut TomlText, services: &[super::CiService], at: At<'_>) {
+    for service in services {
+        let _ = writeln!(
+            out,
+            "\n[[service]]\n# {}: a secondary image; CircleCI serves it on localhost, here the app reaches it as {} (host steps: ${}_HOST and _PORT)",
+            at(service.line),
+            service.name,
+            crate::config::ServiceSpec {
+                name: service.name.clone(),
+                image: String::new(),
+                env: Default::default(),
+                ready: crate::config::ServiceReady::Started,
+                timeout: std::time::Duration::ZERO,
+            }
+            .env_prefix()
+        );
+        let _ = writeln!(out, "name = {}", quote(&service.name));
+        let _ = writeln!(out, "image = {}", quote(&service.image));
+        if !service.env.is_empty() {
+            let _ = writeln!(out, "env = {}", inline_table(&service.env));
+        }
+        if let Some(port) = service.port {
+            let _ = writeln!(out, "ready = {{ tcp = {port} }}");
+        }
+    }
 }
 
 /// A `[[test]]` per remaining command, on the host.

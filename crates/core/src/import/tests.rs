@@ -367,3 +367,73 @@ fn malformed_yaml_and_unknown_keys_give_their_position() {
         ".circleci/config.yml:1:10: CircleCI config version \"1\": Slipway reads 2 and 2.1"
     );
 }
+
+#[test]
+fn a_two_x_jobs_secondary_images_are_services() {
+    let config = "\
+version: 2.1
+jobs:
+  test:
+    docker:
+      - image: cimg/python:3.12
+      - image: circleci/postgres:9.6-alpine
+        environment:
+          POSTGRES_USER: root
+          POSTGRES_DB: circle_test
+      - image: redis:7
+      - image: example/search-sidecar:2
+    steps:
+      - checkout
+      - run: python -m pytest
+";
+    let (imported, p) = imported(CIRCLE_V2, config);
+    let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["postgres", "redis", "search-sidecar"]);
+    assert_eq!(p.services[0].image, "circleci/postgres:9.6-alpine");
+    assert_eq!(p.services[0].env["POSTGRES_DB"], "circle_test");
+    assert_eq!(p.services[0].ready, crate::config::ServiceReady::Tcp(5432));
+    assert_eq!(p.services[1].ready, crate::config::ServiceReady::Tcp(6379));
+    assert_eq!(p.services[2].ready, crate::config::ServiceReady::Started);
+    assert!(
+        imported.toml.contains(
+            "# .circleci/config.yml:6: a secondary image; CircleCI serves it on localhost, here the app reaches it as postgres (host steps: $SLIPWAY_SERVICE_POSTGRES_HOST and _PORT)"
+        ),
+        "{}",
+        imported.toml
+    );
+}
+
+#[test]
+fn a_one_oh_machines_services_are_services_where_an_image_is_known() {
+    let config = "\
+machine:
+  services:
+    - docker
+    - postgresql
+    - redis
+    - couchdb
+test:
+  override:
+    - python app/tests.py
+";
+    let (imported, p) = imported(CIRCLE_V1, config);
+    let services: Vec<(&str, &str)> = p
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.image.as_str()))
+        .collect();
+    assert_eq!(services, [("postgres", "postgres"), ("redis", "redis")]);
+    let unmapped: Vec<(usize, &str)> = imported
+        .unmapped
+        .iter()
+        .map(|n| (n.line, n.text.as_str()))
+        .collect();
+    assert_eq!(unmapped, [(6, "machine.services: couchdb")]);
+    assert!(
+        imported
+            .skipped
+            .iter()
+            .any(|n| n.text == "machine.services"),
+        "docker is the engine Slipway uses"
+    );
+}
