@@ -154,6 +154,34 @@ fn a_service_that_never_gets_ready_fails_the_run_with_its_output() {
 }
 
 #[test]
+fn ctrl_c_while_a_service_gets_ready_removes_it_and_its_network() {
+    let image = service_image();
+    let project = Project::hello("svcint");
+    project.append_toml(&format!(
+        "[[service]]\nname = \"db\"\nimage = \"{image}:mute\"\nready = {{ tcp = 5432, timeout = \"120s\" }}\n"
+    ));
+    let mut live = LiveRun::start(&project);
+    let started = live.wait_for("the run to start", Duration::from_secs(60), |e| {
+        matches!(e.event, Event::RunStarted { .. })
+    });
+    let run_id = started.run_id.clone();
+    live.wait_for("the service's output", Duration::from_secs(60), |e| {
+        matches!(&e.event, Event::Log { line, .. } if line.contains("warming up"))
+    });
+    assert_eq!(networks_of(&run_id.to_string()).len(), 1);
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &live.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(live.wait_exit(Duration::from_secs(30)), 130);
+    assert!(containers_of_run(&run_id).is_empty());
+    assert!(networks_of(&run_id.to_string()).is_empty());
+}
+
+#[test]
 fn a_killed_run_leaves_no_service_behind() {
     let image = service_image();
     let project = Project::hello("svckill");
