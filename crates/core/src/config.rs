@@ -447,8 +447,11 @@ pub struct ServiceSpec {
     /// Its name: the host name the app reaches it by, and the
     /// `SLIPWAY_SERVICE_<NAME>_HOST`/`_PORT` variables of host test steps.
     pub name: String,
-    /// The image it runs (the engine must have it: nothing is pulled).
+    /// The image it runs (the engine must have it: nothing is pulled);
+    /// empty when it is built.
     pub image: String,
+    /// Its Dockerfile, built before it starts, instead of `image`.
+    pub build: Option<ServiceBuild>,
     /// Its environment.
     pub env: BTreeMap<String, String>,
     /// How to tell it is ready.
@@ -481,6 +484,15 @@ impl ServiceSpec {
             .collect();
         format!("SLIPWAY_SERVICE_{upper}")
     }
+}
+
+/// A service built from a Dockerfile of the project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceBuild {
+    /// The folder the Dockerfile is in: the build's context.
+    pub context: PathBuf,
+    /// The Dockerfile's name in it.
+    pub dockerfile: String,
 }
 
 /// How a service is known to be ready.

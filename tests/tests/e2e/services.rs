@@ -165,9 +165,11 @@ fn ctrl_c_while_a_service_gets_ready_removes_it_and_its_network() {
         matches!(e.event, Event::RunStarted { .. })
     });
     let run_id = started.run_id.clone();
-    live.wait_for("the service's output", Duration::from_secs(60), |e| {
-        matches!(&e.event, Event::Log { line, .. } if line.contains("warming up"))
-    });
+    live.wait_for(
+        "the service's output",
+        Duration::from_secs(60),
+        |e| matches!(&e.event, Event::Log { line, .. } if line.contains("warming up")),
+    );
     assert_eq!(networks_of(&run_id.to_string()).len(), 1);
     assert!(
         Command::new("kill")
@@ -213,4 +215,49 @@ fn a_killed_run_leaves_no_service_behind() {
     assert!(out.status.success());
     assert!(containers_of_run(&run_id).is_empty());
     assert!(networks_of(&run_id.to_string()).is_empty());
+}
+
+#[test]
+fn a_service_built_from_the_projects_dockerfile_answers_its_http_probe() {
+    let project = Project::hello("svcbuild");
+    std::fs::create_dir_all(project.path().join("web")).unwrap();
+    std::fs::copy(busybox(), project.path().join("web/busybox")).unwrap();
+    project.write(
+        "web/Dockerfile",
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         RUN mkdir -p /www && echo web-here > /www/index.html\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
+    );
+    project.append_toml(
+        r#"
+[[service]]
+name = "web"
+build = "web/Dockerfile"
+ready = { http = "/", port = 8080, timeout = "30s" }
+
+[[test]]
+name = "host steps reach it"
+in = "host"
+run = "busybox wget -qO- http://$SLIPWAY_SERVICE_WEB_HOST:$SLIPWAY_SERVICE_WEB_PORT/ | grep -q web-here"
+"#,
+    );
+    let run = project.run_json(&[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let step = run
+        .plan()
+        .iter()
+        .position(|s| s.name == "service web")
+        .unwrap();
+    let built = run.of_type("log").into_iter().any(|l| {
+        l["step"] == step
+            && l["line"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Successfully tagged")
+    });
+    assert!(built, "its build's output is its step's log");
+    assert!(networks_of(&run.run_id().to_string()).is_empty());
 }

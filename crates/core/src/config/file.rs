@@ -232,8 +232,12 @@ pub struct ServiceSection {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// The image it runs ("postgres:16"); the engine must have it.
-    #[schemars(with = "String")]
-    pub image: Spanned<String>,
+    #[schemars(with = "Option<String>")]
+    pub image: Option<Spanned<String>>,
+    /// Or a Dockerfile of the project to build it from ("db/Dockerfile"),
+    /// its folder the build's context.
+    #[schemars(with = "Option<String>")]
+    pub build: Option<Spanned<String>>,
     /// Its environment.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -386,7 +390,7 @@ pub(crate) fn resolve(
     let mut services: Vec<ServiceSpec> = Vec::new();
     for section in file.services {
         let span = section.name.span();
-        let service = resolve_service(section, err)?;
+        let service = resolve_service(root, section, err)?;
         if services.iter().any(|s| s.name == service.name) {
             return Err(err(
                 span,
@@ -416,6 +420,7 @@ pub(crate) fn resolve(
 
 /// `[[service]]`: a name the app can reach, an image, how it is ready.
 fn resolve_service(
+    root: &Path,
     section: ServiceSection,
     err: &dyn Fn(std::ops::Range<usize>, String) -> ConfigError,
 ) -> Result<ServiceSpec, ConfigError> {
@@ -435,13 +440,54 @@ fn resolve_service(
             ),
         ));
     }
-    let image = section.image.get_ref();
-    if image.trim().is_empty() || image.contains(char::is_whitespace) {
-        return Err(err(
-            section.image.span(),
-            format!("invalid image {image:?} for service {name:?}"),
-        ));
-    }
+    let (image, build) = match (section.image, section.build) {
+        (Some(image), None) => {
+            let text = image.get_ref();
+            if text.trim().is_empty() || text.contains(char::is_whitespace) {
+                return Err(err(
+                    image.span(),
+                    format!("invalid image {text:?} for service {name:?}"),
+                ));
+            }
+            (image.into_inner(), None)
+        }
+        (None, Some(build)) => {
+            let file = root.join(build.get_ref());
+            let (Some(context), Some(dockerfile)) = (file.parent(), file.file_name()) else {
+                return Err(err(
+                    build.span(),
+                    format!("service {name:?}: `build` names no file"),
+                ));
+            };
+            if !file.is_file() {
+                return Err(err(
+                    build.span(),
+                    format!(
+                        "service {name:?}: no Dockerfile at {:?} under {}",
+                        build.get_ref(),
+                        root.display()
+                    ),
+                ));
+            }
+            let build = crate::config::ServiceBuild {
+                context: context.to_path_buf(),
+                dockerfile: dockerfile.to_string_lossy().into_owned(),
+            };
+            (String::new(), Some(build))
+        }
+        (Some(image), Some(_)) => {
+            return Err(err(
+                image.span(),
+                format!("service {name:?}: give it an `image` or a `build`, not both"),
+            ));
+        }
+        (None, None) => {
+            return Err(err(
+                section.name.span(),
+                format!("service {name:?} needs an `image` (or a `build` Dockerfile)"),
+            ));
+        }
+    };
     let section_ready = section.ready.unwrap_or_default();
     let given = [
         section_ready.tcp.is_some(),
@@ -491,7 +537,8 @@ fn resolve_service(
     };
     Ok(ServiceSpec {
         name: section.name.into_inner(),
-        image: section.image.into_inner(),
+        image,
+        build,
         env: section.env,
         ready,
         timeout,
@@ -1009,7 +1056,17 @@ mod tests {
                 2,
                 "invalid service name",
             ),
-            ("[[service]]\nname = \"db\"\n", 1, "missing field `image`"),
+            ("[[service]]\nname = \"db\"\n", 2, "needs an `image`"),
+            (
+                "[[service]]\nname = \"db\"\nbuild = \"db/Dockerfile\"\n",
+                3,
+                "no Dockerfile at \"db/Dockerfile\"",
+            ),
+            (
+                "[[service]]\nname = \"db\"\nimage = \"a\"\nbuild = \"Dockerfile\"\n",
+                3,
+                "not both",
+            ),
             (
                 "[[service]]\nname = \"db\"\nimage = \"a\"\n[[service]]\nname = \"db\"\nimage = \"b\"\n",
                 5,

@@ -277,6 +277,7 @@ fn service_sections(out: &mut TomlText, services: &[super::CiService], at: At<'_
             crate::config::ServiceSpec {
                 name: service.name.clone(),
                 image: String::new(),
+                build: None,
                 env: Default::default(),
                 ready: crate::config::ServiceReady::Started,
                 timeout: std::time::Duration::ZERO,

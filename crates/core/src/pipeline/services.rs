@@ -40,9 +40,9 @@ pub(crate) struct RunningService {
 /// then waits until `spec`'s is ready.
 pub(super) async fn run(runner: &mut Runner, step: usize, spec: &ServiceSpec) -> StepEnd {
     if runner.network.is_none()
-        && let Err(problem) = start_all(runner).await
+        && let Err(end) = start_all(runner).await
     {
-        return StepEnd::Error(problem);
+        return end;
     }
     let Some(service) = runner
         .services
@@ -59,9 +59,37 @@ pub(super) async fn run(runner: &mut Runner, step: usize, spec: &ServiceSpec) ->
     wait_ready(runner, spec, service).await
 }
 
-/// Creates the run's network and starts every service on it, together.
-async fn start_all(runner: &mut Runner) -> Result<(), Problem> {
+/// Builds the services that have a Dockerfile, creates the run's network
+/// and starts every service on it, together.
+async fn start_all(runner: &mut Runner) -> Result<(), StepEnd> {
     let docker = runner.engine.docker().clone();
+    let steps: HashMap<String, usize> = runner
+        .plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.spec {
+            super::StepSpec::Service(spec) => Some((spec.name.clone(), i)),
+            _ => None,
+        })
+        .collect();
+    let built = futures_util::future::join_all(
+        runner
+            .pipeline
+            .services
+            .iter()
+            .filter(|s| s.build.is_some())
+            .map(|spec| {
+                let step = steps.get(&spec.name).copied().unwrap_or_default();
+                build(runner, spec, step)
+            }),
+    )
+    .await;
+    let mut images: HashMap<String, String> = HashMap::new();
+    for result in built {
+        let (name, image) = result?;
+        images.insert(name, image);
+    }
     let network = format!(
         "slipway-{}-{}",
         runner.pipeline.project.replace('/', "-"),
@@ -77,19 +105,14 @@ async fn start_all(runner: &mut Runner) -> Result<(), Problem> {
         }),
     )
     .await
-    .map_err(|e| runner.engine.error(e).problem())?;
+    .map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
     runner.network = Some(network.clone());
-    let steps: HashMap<String, usize> = runner
-        .plan
-        .steps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| match &s.spec {
-            super::StepSpec::Service(spec) => Some((spec.name.clone(), i)),
-            _ => None,
-        })
-        .collect();
-    let specs = runner.pipeline.services.clone();
+    let mut specs = runner.pipeline.services.clone();
+    for spec in &mut specs {
+        if let Some(image) = images.remove(&spec.name) {
+            spec.image = image;
+        }
+    }
     let started = futures_util::future::join_all(specs.iter().map(|spec| {
         let docker = docker.clone();
         let labels = labels.clone();
@@ -144,9 +167,72 @@ async fn start_all(runner: &mut Runner) -> Result<(), Problem> {
         });
     }
     match first_problem {
-        Some(problem) => Err(problem),
+        Some(problem) => Err(StepEnd::Error(problem)),
         None => Ok(()),
     }
+}
+
+/// Builds `spec`'s Dockerfile (with the classic builder), its output in
+/// its step's log; the service's name and the image's tag.
+async fn build(
+    runner: &Runner,
+    spec: &ServiceSpec,
+    step: usize,
+) -> Result<(String, String), StepEnd> {
+    use futures_util::StreamExt;
+    let Some(build) = &spec.build else {
+        return Ok((spec.name.clone(), spec.image.clone()));
+    };
+    let tag = format!(
+        "slipway-service/{}-{}:latest",
+        runner.pipeline.project.replace('/', "-"),
+        spec.name
+    );
+    let archive = crate::context::ContextArchive::new(&build.context, &build.dockerfile)
+        .map_err(|e| StepEnd::Error(e.problem()))?;
+    let options = bollard::query_parameters::BuildImageOptions {
+        dockerfile: build.dockerfile.clone(),
+        t: Some(tag.clone()),
+        rm: true,
+        forcerm: true,
+        labels: Some(HashMap::from([(
+            super::LABEL_PROJECT.to_string(),
+            runner.pipeline.project.clone(),
+        )])),
+        version: bollard::query_parameters::BuilderVersion::BuilderV1,
+        ..Default::default()
+    };
+    let docker = runner.engine.docker().clone();
+    let mut stream = docker.build_image(
+        options,
+        None,
+        Some(bollard::body_try_stream(archive.into_stream())),
+    );
+    let mut lines = super::lines::LineSplitter::default();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(text) = info.stream {
+                    let out = lines.push(text.as_bytes());
+                    runner
+                        .log_lines(step, crate::event::LogStream::Build, out)
+                        .await;
+                }
+            }
+            Err(bollard::errors::Error::DockerStreamError { error }) => {
+                return Err(StepEnd::Failed {
+                    message: format!("service {}: its build failed: {error}", spec.name),
+                    exit_code: None,
+                });
+            }
+            Err(e) => {
+                let mut problem = runner.engine.error(e).problem();
+                problem.message = format!("service {}: {}", spec.name, problem.message);
+                return Err(StepEnd::Error(problem));
+            }
+        }
+    }
+    Ok((spec.name.clone(), tag))
 }
 
 /// Creates and starts one service's container; its id (once created) and
