@@ -261,3 +261,44 @@ run = "busybox wget -qO- http://$SLIPWAY_SERVICE_WEB_HOST:$SLIPWAY_SERVICE_WEB_P
     assert!(built, "its build's output is its step's log");
     assert!(networks_of(&run.run_id().to_string()).is_empty());
 }
+
+#[test]
+fn services_kept_on_purpose_go_with_slipway_clean() {
+    let image = service_image();
+    let project = Project::hello("svckeep");
+    let toml = project.read("slipway.toml");
+    project.write(
+        "slipway.toml",
+        &format!(
+            "cleanup = \"never\"\n{toml}\n[[service]]\nname = \"db\"\nimage = \"{image}:1\"\nready = {{ tcp = 5432 }}\n"
+        ),
+    );
+    let run = project.run_json(&[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let run_id = run.run_id();
+    assert_eq!(
+        containers_of_run(&run_id).len(),
+        2,
+        "the app and its service are kept"
+    );
+    assert_eq!(networks_of(&run_id.to_string()).len(), 1);
+    let name = run.of_type("run_started")[0]["project"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = project
+        .slipway(&["clean", "--project", &name])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(containers_of_run(&run_id).is_empty());
+    assert!(networks_of(&run_id.to_string()).is_empty());
+}

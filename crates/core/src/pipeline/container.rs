@@ -537,13 +537,21 @@ pub async fn clean(engine: &Engine, project: Option<&str>) -> Result<Vec<String>
     };
     let containers = labelled(engine, label).await?;
     let mut removed = Vec::new();
+    let mut runs: Vec<String> = Vec::new();
     for c in containers {
         let Some(id) = c.id else { continue };
-        if project.is_some() && !c.labels.as_ref().is_some_and(|l| l.contains_key(LABEL_RUN)) {
+        let Some(run) = c.labels.as_ref().and_then(|l| l.get(LABEL_RUN)).cloned() else {
             continue;
-        }
+        };
         remove(engine, &id).await?;
         removed.push(shown_name(c.names, &id));
+        if !runs.contains(&run) {
+            runs.push(run);
+        }
+    }
+    // The networks of their services, once their containers are gone.
+    for run in runs {
+        remove_networks_of(engine, &run).await;
     }
     Ok(removed)
 }
