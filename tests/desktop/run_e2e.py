@@ -170,7 +170,10 @@ class Harness:
             ".find((b) => b.querySelector('.name')?.textContent.trim() === arguments[0]);"
             "if (b) b.click(); return !!b;", self.name))
         wait_for("the project drawn", lambda: self.css("main h1").text == self.name)
-        self.driver.find_element(By.CSS_SELECTOR, "[role=tab]:nth-child(1)").click()
+        # The project's page follows the first frame: its Pipeline tab, shown.
+        wait_for("the Pipeline tab", lambda: self.driver.execute_script(
+            "const t = document.querySelector('[role=tab]:nth-child(1)'); if (t) t.click();"
+            "return !!t && !!document.querySelector('[data-testid=flow-bar], .timeline, .pipeline');"))
 
     def newest_run(self):
         """The newest recorded run as `slipway history --json` lists it (the
