@@ -302,3 +302,46 @@ fn services_kept_on_purpose_go_with_slipway_clean() {
     assert!(containers_of_run(&run_id).is_empty());
     assert!(networks_of(&run_id.to_string()).is_empty());
 }
+
+#[test]
+fn a_service_is_ready_when_its_command_says_so() {
+    let image = service_image();
+    let project = Project::hello("svccmd");
+    project.append_toml(&format!(
+        r#"
+[[service]]
+name = "db"
+image = "{image}:1"
+ready = {{ command = "wget -qO- http://127.0.0.1:5432/", timeout = "30s" }}
+
+[[service]]
+name = "sidecar"
+image = "{image}:mute"
+
+[[test]]
+name = "the app reaches db"
+run = "wget -qO- http://db:5432/ | grep -q db-here"
+"#
+    ));
+    let run = project.run_json(&[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let names: Vec<&str> = run.plan().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names[1..3], ["service db", "service sidecar"]);
+
+    // A command that never succeeds: not ready, named, with its output.
+    let project = Project::hello("svccmdno");
+    project.append_toml(&format!(
+        "[[service]]\nname = \"db\"\nimage = \"{image}:mute\"\nready = {{ command = \"false\", timeout = \"1s\" }}\n"
+    ));
+    let run = project.run_json(&[]);
+    assert_eq!(
+        run.code, 1,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(run.last()["outcome"]["step_name"], "service db");
+}
