@@ -259,7 +259,7 @@ pub async fn run(command: PrCommand) -> Result<u8, Problem> {
 async fn checks(dir: &Path, only_failed: bool, json: bool) -> Result<u8, Problem> {
     let project = Project::open_default(dir).await?;
     let pull = project.require_pull_request().await?;
-    let (checks, _) = project.pull_status(&pull).await?;
+    let checks = project.checks(&pull).await?;
     let accounts = AccountStore::open_default()?;
     let failed = why_failed(&project, &accounts, &checks).await;
     if json {
@@ -312,7 +312,7 @@ async fn checks(dir: &Path, only_failed: bool, json: bool) -> Result<u8, Problem
 async fn rerun(dir: &Path, all: bool, json: bool) -> Result<u8, Problem> {
     let project = Project::open_default(dir).await?;
     let pull = project.require_pull_request().await?;
-    let (checks, _) = project.pull_status(&pull).await?;
+    let checks = project.checks(&pull).await?;
     let accounts = AccountStore::open_default()?;
     let done = rerun_failed(&project, &accounts, &checks, all).await?;
     if json {

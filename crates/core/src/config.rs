@@ -471,19 +471,24 @@ impl ServiceSpec {
 
     /// `SLIPWAY_SERVICE_DB`: the prefix of its variables.
     pub fn env_prefix(&self) -> String {
-        let upper: String = self
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("SLIPWAY_SERVICE_{upper}")
+        service_env_prefix(&self.name)
     }
+}
+
+/// `SLIPWAY_SERVICE_WEB_CACHE`: the prefix of service `name`'s variables
+/// in host steps.
+pub fn service_env_prefix(name: &str) -> String {
+    let upper: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("SLIPWAY_SERVICE_{upper}")
 }
 
 /// A service built from a Dockerfile of the project.

@@ -153,10 +153,11 @@ fn a_service_that_never_gets_ready_fails_the_run_with_its_output() {
     assert!(networks_of(&run_id.to_string()).is_empty());
 }
 
-#[test]
-fn ctrl_c_while_a_service_gets_ready_removes_it_and_its_network() {
+/// A run of a project `name` whose service `db` never gets ready, started
+/// and followed until the service has said something.
+fn waiting_service(name: &str) -> (Project, LiveRun, slipway_core::event::RunId) {
     let image = service_image();
-    let project = Project::hello("svcint");
+    let project = Project::hello(name);
     project.append_toml(&format!(
         "[[service]]\nname = \"db\"\nimage = \"{image}:mute\"\nready = {{ tcp = 5432, timeout = \"120s\" }}\n"
     ));
@@ -170,6 +171,12 @@ fn ctrl_c_while_a_service_gets_ready_removes_it_and_its_network() {
         Duration::from_secs(60),
         |e| matches!(&e.event, Event::Log { line, .. } if line.contains("warming up")),
     );
+    (project, live, run_id)
+}
+
+#[test]
+fn ctrl_c_while_a_service_gets_ready_removes_it_and_its_network() {
+    let (_project, mut live, run_id) = waiting_service("svcint");
     assert_eq!(networks_of(&run_id.to_string()).len(), 1);
     assert!(
         Command::new("kill")
@@ -185,21 +192,7 @@ fn ctrl_c_while_a_service_gets_ready_removes_it_and_its_network() {
 
 #[test]
 fn a_killed_run_leaves_no_service_behind() {
-    let image = service_image();
-    let project = Project::hello("svckill");
-    project.append_toml(&format!(
-        "[[service]]\nname = \"db\"\nimage = \"{image}:mute\"\nready = {{ tcp = 5432, timeout = \"120s\" }}\n"
-    ));
-    let mut live = LiveRun::start(&project);
-    let started = live.wait_for("the run to start", Duration::from_secs(60), |e| {
-        matches!(e.event, Event::RunStarted { .. })
-    });
-    let run_id = started.run_id.clone();
-    live.wait_for(
-        "the service's output",
-        Duration::from_secs(60),
-        |e| matches!(&e.event, Event::Log { line, .. } if line.contains("warming up")),
-    );
+    let (project, mut live, run_id) = waiting_service("svckill");
     assert_eq!(containers_of_run(&run_id).len(), 1);
     assert_eq!(networks_of(&run_id.to_string()).len(), 1);
     assert!(

@@ -274,15 +274,7 @@ fn service_sections(out: &mut TomlText, services: &[super::CiService], at: At<'_
             "\n[[service]]\n# {}: a secondary image; CircleCI serves it on localhost, here the app reaches it as {} (host steps: ${}_HOST and _PORT)",
             at(service.line),
             service.name,
-            crate::config::ServiceSpec {
-                name: service.name.clone(),
-                image: String::new(),
-                build: None,
-                env: Default::default(),
-                ready: crate::config::ServiceReady::Started,
-                timeout: std::time::Duration::ZERO,
-            }
-            .env_prefix()
+            crate::config::service_env_prefix(&service.name)
         );
         let _ = writeln!(out, "name = {}", quote(&service.name));
         let _ = writeln!(out, "image = {}", quote(&service.image));

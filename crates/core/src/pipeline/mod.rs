@@ -599,7 +599,7 @@ impl Runner {
     async fn step(&mut self, index: usize) -> StepEnd {
         match self.plan.steps[index].spec.clone() {
             StepSpec::Build => build::run(self, index).await,
-            StepSpec::Service(spec) => services::run(self, index, &spec).await,
+            StepSpec::Service(spec) => services::run(self, &spec).await,
             StepSpec::Run => container::start(self, index).await,
             StepSpec::Ready(ready) => readiness::run(self, index, &ready).await,
             StepSpec::Test(spec) => test_step::run(self, index, &spec).await,

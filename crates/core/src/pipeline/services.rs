@@ -30,6 +30,8 @@ const LAST_LINES: usize = 20;
 #[derive(Debug, Clone)]
 pub(crate) struct RunningService {
     pub(crate) name: String,
+    /// `SLIPWAY_SERVICE_DB`: its variables' prefix in host steps.
+    pub(crate) env_prefix: String,
     pub(crate) id: String,
     /// Its probe port on the host, when it publishes one.
     pub(crate) host_port: Option<u16>,
@@ -38,7 +40,7 @@ pub(crate) struct RunningService {
 
 /// The service step for `spec`: starts every service on the first one,
 /// then waits until `spec`'s is ready.
-pub(super) async fn run(runner: &mut Runner, step: usize, spec: &ServiceSpec) -> StepEnd {
+pub(super) async fn run(runner: &mut Runner, spec: &ServiceSpec) -> StepEnd {
     if runner.network.is_none()
         && let Err(end) = start_all(runner).await
     {
@@ -55,7 +57,6 @@ pub(super) async fn run(runner: &mut Runner, step: usize, spec: &ServiceSpec) ->
             format!("service {} did not start", spec.name),
         ));
     };
-    let _ = step;
     wait_ready(runner, spec, service).await
 }
 
@@ -161,6 +162,7 @@ async fn start_all(runner: &mut Runner) -> Result<(), StepEnd> {
         }
         runner.services.push(RunningService {
             name: spec.name.clone(),
+            env_prefix: spec.env_prefix(),
             id,
             host_port,
             exited: exit_rx,

@@ -250,15 +250,7 @@ async fn on_host(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
     // Each service's address on the host.
     let host = runner.engine.published_host("127.0.0.1");
     for service in &runner.services {
-        let Some(spec) = runner
-            .pipeline
-            .services
-            .iter()
-            .find(|s| s.name == service.name)
-        else {
-            continue;
-        };
-        let prefix = spec.env_prefix();
+        let prefix = &service.env_prefix;
         command.env(format!("{prefix}_HOST"), &host);
         if let Some(port) = service.host_port {
             command.env(format!("{prefix}_PORT"), port.to_string());
