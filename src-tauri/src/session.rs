@@ -577,6 +577,7 @@ mod tests {
         let step = slipway_core::event::StepInfo {
             name: "unit".into(),
             kind: slipway_core::event::StepKind::Test,
+            job: None,
         };
         let mut events = vec![at(
             &run_id,
@@ -589,6 +590,7 @@ mod tests {
                 engine: "unix:///var/run/docker.sock".into(),
                 steps: vec![step],
                 started_at_ms: 1,
+                workflow: None,
             },
         )];
         for n in 0..3 {

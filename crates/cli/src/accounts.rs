@@ -90,6 +90,8 @@ pub enum ProjectSecret {
     DeployTrigger,
     /// The secret a webhook is signed with.
     WebhookSecret,
+    /// A CircleCI context's variable, for workflows run here (CONTEXT/VAR).
+    Context,
 }
 
 fn store() -> Result<AccountStore, Problem> {
@@ -373,6 +375,10 @@ fn project_secret(kind: ProjectSecret, name: &str) -> Result<SecretId, Problem> 
     Ok(match kind {
         ProjectSecret::DeployTrigger => SecretId::DeployTrigger { project, trigger },
         ProjectSecret::WebhookSecret => SecretId::WebhookSecret { project, trigger },
+        ProjectSecret::Context => SecretId::ContextVar {
+            context: project,
+            var: trigger,
+        },
     })
 }
 
@@ -419,12 +425,28 @@ pub async fn secret(command: SecretCommand) -> Result<u8, Problem> {
                 }
                 _ => id.describe(),
             };
-            Secrets::os().set(id, value).await?;
+            Secrets::os().set(id.clone(), value).await?;
+            if let SecretId::ContextVar { context, var } = &id {
+                slipway_core::workflow::remember_context_var(context, var).map_err(|e| {
+                    Problem::new(
+                        ErrorCode::Io,
+                        format!("cannot note the context's variable: {e}"),
+                    )
+                })?;
+            }
             out!("stored {what} in the keychain");
         }
         SecretCommand::Rm { kind, name } => {
             let id = project_secret(kind, &name)?;
             let what = id.describe();
+            if let SecretId::ContextVar { context, var } = &id {
+                slipway_core::workflow::forget_context_var(context, var).map_err(|e| {
+                    Problem::new(
+                        ErrorCode::Io,
+                        format!("cannot note the context's variable: {e}"),
+                    )
+                })?;
+            }
             if Secrets::os().delete(id).await? {
                 out!("removed {what}");
             } else {

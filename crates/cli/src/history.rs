@@ -60,7 +60,15 @@ pub fn logs(reference: &str, json: bool) -> Result<u8, Problem> {
     Ok(EXIT_PASSED)
 }
 
-pub async fn clean(project: Option<String>) -> Result<u8, Problem> {
+pub async fn clean(project: Option<String>, caches: bool) -> Result<u8, Problem> {
+    if caches && let Some(store) = slipway_core::workflow::CacheStore::user() {
+        let (count, bytes) = store.clear();
+        out!(
+            "emptied the cache store: {count} cache{}, {:.1} MiB",
+            if count == 1 { "" } else { "s" },
+            bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
     let engine = Engine::connect().await.map_err(|e| e.problem())?;
     let removed = slipway_core::pipeline::clean(&engine, project.as_deref())
         .await

@@ -66,8 +66,10 @@ enum Command {
         verbose: bool,
         /// Run the pipeline as committed at REF (a branch, tag or SHA), in a
         /// temporary worktree: your working tree and branch are not touched.
-        #[arg(long, value_name = "REF")]
+        #[arg(long, value_name = "REF", conflicts_with_all = ["workflow", "job"])]
         at: Option<String>,
+        #[command(flatten)]
+        workflow: run::WorkflowArgs,
     },
     /// Write a commented slipway.toml inferred from the Dockerfile.
     Init {
@@ -104,6 +106,9 @@ enum Command {
         /// Only this project's containers.
         #[arg(long)]
         project: Option<String>,
+        /// Also empty the CircleCI workflows' cache store (`save_cache`).
+        #[arg(long)]
+        caches: bool,
     },
     /// Print the JSON Schema of slipway.toml, for editors.
     Schema,
@@ -346,10 +351,15 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
             json,
             verbose,
             at: Some(reference),
+            ..
         } => run::run_at(dir, &reference, json, verbose).await,
         Command::Run {
-            dir, json, verbose, ..
-        } => run::run(dir, json, verbose, true).await,
+            dir,
+            json,
+            verbose,
+            workflow,
+            ..
+        } => run::run_command(dir, json, verbose, workflow).await,
         Command::Pr(command) => pr::run(command).await,
         Command::Status { json } => pr::status_all(json).await,
         Command::Init { dir, force } => run::init(dir, force),
@@ -394,7 +404,7 @@ async fn dispatch(command: Command) -> Result<u8, Problem> {
             json,
         } => history::history(project, limit, json),
         Command::Logs { run, json } => history::logs(&run, json),
-        Command::Clean { project } => history::clean(project).await,
+        Command::Clean { project, caches } => history::clean(project, caches).await,
         Command::Login(login) => accounts::login(login).await,
         Command::Logout { service, host } => accounts::logout(service, host).await,
         Command::Whoami { json } => accounts::whoami(json).await,

@@ -135,6 +135,8 @@ pub struct RunView {
     url: Option<String>,
     /// The result was told (before cleanup).
     told: bool,
+    /// The run is a CircleCI workflow: jobs may run side by side.
+    workflow: bool,
 }
 
 impl RunView {
@@ -148,6 +150,7 @@ impl RunView {
             build_steps: (0, 0),
             url: None,
             told: false,
+            workflow: false,
         }
     }
 
@@ -162,8 +165,16 @@ impl RunView {
         }
     }
 
-    fn step_name(&self, step: usize) -> &str {
-        self.steps.get(step).map(|s| s.name.as_str()).unwrap_or("?")
+    fn step_name(&self, step: usize) -> String {
+        match self.steps.get(step) {
+            Some(StepInfo {
+                name,
+                job: Some(job),
+                ..
+            }) => format!("{job} › {name}"),
+            Some(info) => info.name.clone(),
+            None => "?".into(),
+        }
     }
 
     /// Shows one event. `seq` is the run's history number once known.
@@ -184,9 +195,100 @@ impl RunView {
                 git,
                 engine,
                 steps,
+                workflow,
                 ..
-            } => self.run_started(project, image, git.as_ref(), engine, steps),
-            Event::StepStarted { step } => self.step_started(*step),
+            } => {
+                self.workflow = workflow.is_some();
+                self.run_started(project, image, git.as_ref(), engine, steps);
+                let s = &self.style;
+                if let Some(workflow) = workflow {
+                    let jobs: Vec<String> = workflow
+                        .jobs
+                        .iter()
+                        .map(|j| match j.requires.as_slice() {
+                            [] => j.name.clone(),
+                            r => format!("{} (after {})", j.name, r.join(", ")),
+                        })
+                        .collect();
+                    self.line(&s.dim(&format!("  jobs: {}", jobs.join(" · "))));
+                }
+            }
+            Event::StepStarted { step } if !self.workflow => self.step_started(*step),
+            Event::StepStarted { .. } => {}
+            Event::JobStarted { job } => self.line(&format!("{} job {}", s.bold("▶"), s.bold(job))),
+            Event::JobFinished {
+                job,
+                status,
+                duration_ms,
+                message,
+            } => {
+                let mark = match status {
+                    StepStatus::Passed => s.green("✓"),
+                    StepStatus::Failed => s.red("✗"),
+                    StepStatus::Skipped => s.dim("–"),
+                    StepStatus::Cancelled => s.yellow("■"),
+                };
+                let took = if *duration_ms > 0 {
+                    dur(Duration::from_millis(*duration_ms))
+                } else {
+                    String::new()
+                };
+                let note = match status {
+                    StepStatus::Passed => String::new(),
+                    _ => message
+                        .as_deref()
+                        .and_then(|m| m.lines().next())
+                        .unwrap_or_default()
+                        .to_string(),
+                };
+                self.line(&format!(
+                    "{mark} job {} {took}  {}",
+                    s.bold(job),
+                    s.dim(&note)
+                ));
+            }
+            Event::ApprovalWaiting { job, .. } => {
+                self.line(&format!("{} {job} waits for approval", s.yellow("⏸")))
+            }
+            Event::TestResults { job, cases, .. } => {
+                let failed: Vec<&slipway_core::event::TestCase> = cases
+                    .iter()
+                    .filter(|c| {
+                        matches!(
+                            c.result,
+                            slipway_core::event::TestResult::Failed
+                                | slipway_core::event::TestResult::Error
+                        )
+                    })
+                    .collect();
+                let summary = format!("{} tests, {} failed", cases.len(), failed.len());
+                self.line(&format!(
+                    "  {job}: {}",
+                    if failed.is_empty() {
+                        s.green(&summary)
+                    } else {
+                        s.red(&summary)
+                    }
+                ));
+                for case in failed {
+                    let class = case
+                        .classname
+                        .as_deref()
+                        .map(|c| format!("{c}."))
+                        .unwrap_or_default();
+                    let message = case
+                        .message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default();
+                    self.line(&format!(
+                        "  {} {class}{}{}",
+                        s.red("✗"),
+                        case.name,
+                        s.dim(&message)
+                    ));
+                }
+            }
             Event::BuildStepStarted {
                 number,
                 total,
@@ -290,7 +392,7 @@ impl RunView {
             )
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        pb.set_prefix(self.step_name(step).to_string());
+        pb.set_prefix(self.step_name(step));
         pb.enable_steady_tick(Duration::from_millis(100));
         if !std::io::stdout().is_terminal() {
             pb.set_draw_target(ProgressDrawTarget::hidden());
@@ -309,7 +411,11 @@ impl RunView {
             } else {
                 "  │ "
             };
-            self.line(&format!("{}{line}", s.dim(prefix)));
+            let job = match self.steps.get(step).and_then(|s| s.job.as_deref()) {
+                Some(job) if self.workflow => format!("{job} "),
+                _ => String::new(),
+            };
+            self.line(&format!("{}{line}", s.dim(&format!("{job}{prefix}"))));
         }
     }
 
@@ -336,7 +442,7 @@ impl RunView {
             StepStatus::Skipped => s.dim("–"),
             StepStatus::Cancelled => s.yellow("■"),
         };
-        let name = self.step_name(step).to_string();
+        let name = self.step_name(step);
         let kind = self.steps.get(step).map(|s| s.kind);
         let note = match (status, kind) {
             (StepStatus::Passed, Some(StepKind::Build)) if self.build_steps.1 > 0 => {

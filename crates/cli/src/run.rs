@@ -11,6 +11,127 @@ use slipway_core::{ErrorCode, Problem};
 use crate::render;
 use crate::{EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_PASSED};
 
+/// What to run of a CircleCI 2.x config (a project without slipway.toml).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WorkflowArgs {
+    /// Run this workflow of .circleci/config.yml (default: the one for the branch).
+    #[arg(long, value_name = "W")]
+    pub workflow: Option<String>,
+    /// Run only this job of .circleci/config.yml, without what it requires.
+    #[arg(long, value_name = "J")]
+    pub job: Option<String>,
+    /// A pipeline parameter of .circleci/config.yml, NAME=VALUE (repeatable).
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
+    /// Approve the workflow's approval jobs without asking.
+    #[arg(long)]
+    pub approve: bool,
+}
+
+/// `slipway run`: the project's pipeline, or its CircleCI workflow when it
+/// has `.circleci/config.yml` and no slipway.toml.
+pub async fn run_command(
+    dir: PathBuf,
+    json: bool,
+    verbose: bool,
+    args: WorkflowArgs,
+) -> Result<u8, Problem> {
+    let root = project_folder(&dir)?;
+    if slipway_core::workflow::config_of(&root).is_some() {
+        return run_workflow(root, json, verbose, args).await;
+    }
+    if args.workflow.is_some() || args.job.is_some() || !args.parameters.is_empty() {
+        let why = if root.join(config::FILE_NAME).exists() {
+            format!(
+                "{} has a {}, which runs instead",
+                root.display(),
+                config::FILE_NAME
+            )
+        } else {
+            format!(
+                "{} has no {}",
+                root.display(),
+                slipway_core::workflow::CONFIG_PATH
+            )
+        };
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("--workflow, --job and --parameter run a CircleCI 2.x workflow: {why}"),
+        )
+        .with_hint("Drop those flags, or run the folder of a project with .circleci/config.yml."));
+    }
+    run(dir, json, verbose, true).await
+}
+
+/// Runs the project's CircleCI workflow, recorded in the history.
+async fn run_workflow(
+    root: PathBuf,
+    json: bool,
+    verbose: bool,
+    args: WorkflowArgs,
+) -> Result<u8, Problem> {
+    let mut parameters = Vec::new();
+    for given in &args.parameters {
+        let Some((name, value)) = given.split_once('=') else {
+            return Err(Problem::new(
+                ErrorCode::BadConfig,
+                format!("--parameter {given:?} is not NAME=VALUE"),
+            ));
+        };
+        parameters.push((name.trim().to_string(), value.to_string()));
+    }
+    let select = slipway_core::workflow::Selection {
+        workflow: args.workflow.clone(),
+        job: args.job.clone(),
+    };
+    let secrets = slipway_core::secrets::Secrets::os();
+    let prepared =
+        slipway_core::workflow::prepare(&root, &select, parameters, Some(&secrets)).await?;
+    if !json {
+        for note in &prepared.notes {
+            eprintln!("note: {note}");
+        }
+    }
+    let run = RecordedRun::start_workflow(prepared, None, true).await?;
+    let approver = Approver {
+        auto: args.approve,
+        json,
+    };
+    drive(run, json, verbose, true, Some(approver)).await
+}
+
+/// How a workflow's approval jobs are answered.
+#[derive(Debug, Clone, Copy)]
+struct Approver {
+    /// `--approve`: yes to each, without asking.
+    auto: bool,
+    json: bool,
+}
+
+impl Approver {
+    /// Asks on the terminal (or reads a line of stdin): `y` approves.
+    fn ask(self, job: String) -> tokio::sync::oneshot::Receiver<(String, bool)> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.auto {
+            if !self.json {
+                eprintln!("approved {job} (--approve)");
+            }
+            let _ = tx.send((job, true));
+            return rx;
+        }
+        std::thread::spawn(move || {
+            use std::io::Write;
+            eprint!("{job} waits for approval. Approve it? [y/N] ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let approved = std::io::stdin().read_line(&mut answer).is_ok()
+                && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes");
+            let _ = tx.send((job, approved));
+        });
+        rx
+    }
+}
+
 /// Runs the pipeline in `dir`; `show` false runs it without printing.
 pub async fn run(dir: PathBuf, json: bool, verbose: bool, show: bool) -> Result<u8, Problem> {
     let pipeline = slipway_core::project::pipeline(&dir).map_err(|e| e.problem())?;
@@ -56,7 +177,19 @@ pub async fn run_pipeline(
     verbose: bool,
     show: bool,
 ) -> Result<u8, Problem> {
-    let mut run = RecordedRun::start(pipeline, None, true).await?;
+    let run = RecordedRun::start(pipeline, None, true).await?;
+    drive(run, json, verbose, show, None).await
+}
+
+/// Shows a recorded run until it ends (answering a workflow's approvals
+/// with `approver`); its exit code.
+async fn drive(
+    mut run: RecordedRun,
+    json: bool,
+    verbose: bool,
+    show: bool,
+    approver: Option<Approver>,
+) -> Result<u8, Problem> {
     if let Some(summary) = run.recovered.summary() {
         eprintln!("note: {summary}");
     }
@@ -83,9 +216,32 @@ pub async fn run_pipeline(
         _ if show => view.show(event, seq),
         _ => {}
     };
-    while run.next().await {
+    let mut answers: futures_util::stream::FuturesUnordered<
+        tokio::sync::oneshot::Receiver<(String, bool)>,
+    > = futures_util::stream::FuturesUnordered::new();
+    loop {
+        let more = tokio::select! {
+            more = run.next() => more,
+            Some(Ok(answer)) = futures_util::StreamExt::next(&mut answers), if !answers.is_empty() => {
+                let (job, approved): (String, bool) = answer;
+                if let Some(handle) = run.handle() {
+                    handle.approve(&job, approved);
+                }
+                continue;
+            }
+        };
+        if !more {
+            break;
+        }
         let seq = run.seq();
         let received = run.received();
+        if let Some(approver) = approver {
+            for event in received {
+                if let Event::ApprovalWaiting { job, .. } = &event.event {
+                    answers.push(approver.ask(job.clone()));
+                }
+            }
+        }
         let verdict = received
             .iter()
             .position(|e| matches!(e.event, Event::Verdict { .. }));

@@ -77,6 +77,41 @@ pub enum Event {
         steps: Vec<StepInfo>,
         /// Wall-clock start, milliseconds since the Unix epoch.
         started_at_ms: u64,
+        /// The CircleCI workflow this run is, with its jobs; `None` for a pipeline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        workflow: Option<Box<WorkflowInfo>>,
+    },
+    /// A workflow's job began.
+    JobStarted {
+        /// Its name.
+        job: String,
+    },
+    /// A workflow's job ended (or never ran: skipped).
+    JobFinished {
+        /// Its name.
+        job: String,
+        /// How it ended.
+        status: StepStatus,
+        /// How long it took.
+        duration_ms: u64,
+        /// Why it failed or was skipped.
+        message: Option<String>,
+    },
+    /// A job waits for a person to approve it (`type: approval`).
+    ApprovalWaiting {
+        /// The approval job.
+        job: String,
+        /// Its step.
+        step: usize,
+    },
+    /// A step read test results (JUnit XML).
+    TestResults {
+        /// The step that read them.
+        step: usize,
+        /// Its job.
+        job: String,
+        /// Every case, in report order.
+        cases: Vec<TestCase>,
     },
     /// A step began.
     StepStarted {
@@ -196,6 +231,66 @@ pub struct StepInfo {
     pub name: String,
     /// What it does.
     pub kind: StepKind,
+    /// The workflow job it belongs to; `None` in a pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+}
+
+/// A CircleCI workflow as a run: its name and its jobs, in order.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowInfo {
+    /// The workflow's name.
+    pub name: String,
+    /// Its jobs, each after what it requires.
+    pub jobs: Vec<JobInfo>,
+}
+
+/// One job of a workflow.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    /// Its name.
+    pub name: String,
+    /// The jobs it waits for.
+    pub requires: Vec<String>,
+    /// Whether it is an approval.
+    pub approval: bool,
+}
+
+/// One test case of a JUnit report.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCase {
+    /// The case's name.
+    pub name: String,
+    /// Its class or suite.
+    pub classname: Option<String>,
+    /// How it ended.
+    pub result: TestResult,
+    /// How long it took.
+    pub time_ms: Option<u64>,
+    /// The failure's message.
+    pub message: Option<String>,
+    /// The failure's text (a traceback).
+    pub detail: String,
+    /// Its file, when the report says.
+    pub file: Option<String>,
+}
+
+/// How a test case ended.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestResult {
+    /// It passed.
+    Passed,
+    /// An assertion failed.
+    Failed,
+    /// It raised an error.
+    Error,
+    /// It did not run.
+    Skipped,
 }
 
 /// The index of the first step of `kind` in a run's steps.
@@ -216,6 +311,8 @@ pub enum StepKind {
     Ready,
     /// A test step.
     Test,
+    /// Wait for a person to approve (a workflow's approval job).
+    Approval,
     /// Remove the containers.
     Cleanup,
 }

@@ -62,5 +62,6 @@ pub mod record;
 pub mod recover;
 pub mod secrets;
 pub mod store;
+pub mod workflow;
 
 pub use error::{ErrorCode, Problem, Remedy, Service};

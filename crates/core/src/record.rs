@@ -65,16 +65,41 @@ impl RecordedRun {
         let (ready, git) = tokio::join!(ready, crate::git::inspect(&pipeline.root));
         let (engine, recovered) = ready?;
         let git = git.ok();
-        let writer = Writer::start(history);
         let (handle, events) = crate::pipeline::start(engine, pipeline, git);
-        Ok(RecordedRun {
+        Ok(Self::recording(handle, events, history, recovered))
+    }
+
+    /// Connects to the engine, recovers as [`RecordedRun::start`] does, and
+    /// starts a CircleCI workflow run.
+    pub async fn start_workflow(
+        prepared: crate::workflow::Prepared,
+        history: Option<PathBuf>,
+        recover: bool,
+    ) -> Result<Self, Problem> {
+        let engine = Engine::connect().await.map_err(|e| e.problem())?;
+        let recovered = match recover {
+            true => crate::recover::recover(Some(&engine), history.clone()).await,
+            false => Recovered::default(),
+        };
+        let (handle, events) = crate::workflow::start(engine, prepared.run, prepared.git);
+        Ok(Self::recording(handle, events, history, recovered))
+    }
+
+    fn recording(
+        handle: RunHandle,
+        events: Events,
+        history: Option<PathBuf>,
+        recovered: Recovered,
+    ) -> Self {
+        let writer = Writer::start(history);
+        RecordedRun {
             handle: Some(handle),
             events,
             writer,
             unrecorded: Vec::new(),
             finished: None,
             recovered,
-        })
+        }
     }
 
     /// Events that no engine produced (a front end's tests), recorded in

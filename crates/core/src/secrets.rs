@@ -80,6 +80,8 @@ pub enum SecretId {
     DeployTrigger { project: String, trigger: String },
     /// The secret that signs one project's webhook.
     WebhookSecret { project: String, trigger: String },
+    /// One variable of a CircleCI context, for workflows run here.
+    ContextVar { context: String, var: String },
 }
 
 impl SecretId {
@@ -95,6 +97,7 @@ impl SecretId {
             SecretId::WebhookSecret { project, trigger } => {
                 format!("webhook-secret/{project}/{trigger}")
             }
+            SecretId::ContextVar { context, var } => format!("context/{context}/{var}"),
         }
     }
 
@@ -109,6 +112,9 @@ impl SecretId {
             }
             SecretId::WebhookSecret { project, trigger } => {
                 format!("the webhook secret {trigger:?} of project {project}")
+            }
+            SecretId::ContextVar { context, var } => {
+                format!("the variable {var} of context {context}")
             }
         }
     }
@@ -125,7 +131,9 @@ impl SecretId {
                 Some(Remedy::sign_in(Service::Registry, Some(host)))
             }
             SecretId::CircleciToken { .. } => Some(Remedy::sign_in(Service::Circleci, None)),
-            SecretId::DeployTrigger { .. } | SecretId::WebhookSecret { .. } => None,
+            SecretId::DeployTrigger { .. }
+            | SecretId::WebhookSecret { .. }
+            | SecretId::ContextVar { .. } => None,
         }
     }
 
@@ -152,6 +160,9 @@ impl SecretId {
             ),
             SecretId::WebhookSecret { project, trigger } => format!(
                 "Store it with `slipway secret set webhook-secret {project}/{trigger}` (the secret on stdin)."
+            ),
+            SecretId::ContextVar { context, var } => format!(
+                "Store it with `slipway secret set context {context}/{var}` (the value on stdin)."
             ),
         }
     }

@@ -878,9 +878,39 @@ git?: GitInfo_Deserialize | null;
  */
 engine?: string; 
 /**  Every step of the run, in order. */
-steps: StepInfo[]; 
+steps: StepInfo_Deserialize[]; 
 /**  Wall-clock start, milliseconds since the Unix epoch. */
-started_at_ms: number } | 
+started_at_ms: number; 
+/**  The CircleCI workflow this run is, with its jobs; `None` for a pipeline. */
+workflow?: WorkflowInfo | null } | 
+/**  A workflow's job began. */
+{ type: "job_started"; 
+/**  Its name. */
+job: string } | 
+/**  A workflow's job ended (or never ran: skipped). */
+{ type: "job_finished"; 
+/**  Its name. */
+job: string; 
+/**  How it ended. */
+status: StepStatus; 
+/**  How long it took. */
+duration_ms: number; 
+/**  Why it failed or was skipped. */
+message?: string | null } | 
+/**  A job waits for a person to approve it (`type: approval`). */
+{ type: "approval_waiting"; 
+/**  The approval job. */
+job: string; 
+/**  Its step. */
+step: number } | 
+/**  A step read test results (JUnit XML). */
+{ type: "test_results"; 
+/**  The step that read them. */
+step: number; 
+/**  Its job. */
+job: string; 
+/**  Every case, in report order. */
+cases: TestCase_Deserialize[] } | 
 /**  A step began. */
 { type: "step_started"; 
 /**  Index into the plan. */
@@ -988,9 +1018,39 @@ git: GitInfo_Serialize | null;
  */
 engine: string; 
 /**  Every step of the run, in order. */
-steps: StepInfo[]; 
+steps: StepInfo_Serialize[]; 
 /**  Wall-clock start, milliseconds since the Unix epoch. */
-started_at_ms: number } | 
+started_at_ms: number; 
+/**  The CircleCI workflow this run is, with its jobs; `None` for a pipeline. */
+workflow?: WorkflowInfo } | 
+/**  A workflow's job began. */
+{ type: "job_started"; 
+/**  Its name. */
+job: string } | 
+/**  A workflow's job ended (or never ran: skipped). */
+{ type: "job_finished"; 
+/**  Its name. */
+job: string; 
+/**  How it ended. */
+status: StepStatus; 
+/**  How long it took. */
+duration_ms: number; 
+/**  Why it failed or was skipped. */
+message: string | null } | 
+/**  A job waits for a person to approve it (`type: approval`). */
+{ type: "approval_waiting"; 
+/**  The approval job. */
+job: string; 
+/**  Its step. */
+step: number } | 
+/**  A step read test results (JUnit XML). */
+{ type: "test_results"; 
+/**  The step that read them. */
+step: number; 
+/**  Its job. */
+job: string; 
+/**  Every case, in report order. */
+cases: TestCase_Serialize[] } | 
 /**  A step began. */
 { type: "step_started"; 
 /**  Index into the plan. */
@@ -1239,6 +1299,16 @@ export type Imported = {
 	unmapped: Note[],
 	/**  Secrets the deploy triggers need, with the command that sets each. */
 	secrets_to_set: string[],
+};
+
+/**  One job of a workflow. */
+export type JobInfo = {
+	/**  Its name. */
+	name: string,
+	/**  The jobs it waits for. */
+	requires: string[],
+	/**  Whether it is an approval. */
+	approval: boolean,
 };
 
 /**  A project's last finished run, as the history keeps it. */
@@ -1523,7 +1593,7 @@ export type ProjectInfo_Deserialize = {
 	/**  The image the pipeline builds, when it loads. */
 	image?: string | null,
 	/**  The steps of the pipeline, when it loads. */
-	steps: StepInfo[],
+	steps: StepInfo_Deserialize[],
 	/**  Why the pipeline does not load. */
 	problem?: Problem_Deserialize | null,
 	/**  Current git branch. */
@@ -1555,7 +1625,7 @@ export type ProjectInfo_Serialize = {
 	/**  The image the pipeline builds, when it loads. */
 	image: string | null,
 	/**  The steps of the pipeline, when it loads. */
-	steps: StepInfo[],
+	steps: StepInfo_Serialize[],
 	/**  Why the pipeline does not load. */
 	problem: Problem_Serialize | null,
 	/**  Current git branch. */
@@ -2256,11 +2326,26 @@ export type Settings_Serialize = {
 };
 
 /**  One step of the plan. */
-export type StepInfo = {
+export type StepInfo = StepInfo_Serialize | StepInfo_Deserialize;
+
+/**  One step of the plan. */
+export type StepInfo_Deserialize = {
 	/**  Name shown in the timeline. */
 	name: string,
 	/**  What it does. */
 	kind: StepKind,
+	/**  The workflow job it belongs to; `None` in a pipeline. */
+	job?: string | null,
+};
+
+/**  One step of the plan. */
+export type StepInfo_Serialize = {
+	/**  Name shown in the timeline. */
+	name: string,
+	/**  What it does. */
+	kind: StepKind,
+	/**  The workflow job it belongs to; `None` in a pipeline. */
+	job?: string,
 };
 
 /**  The kinds of step. */
@@ -2273,6 +2358,8 @@ export type StepKind =
 "ready" | 
 /**  A test step. */
 "test" | 
+/**  Wait for a person to approve (a workflow's approval job). */
+"approval" | 
 /**  Remove the containers. */
 "cleanup";
 
@@ -2295,6 +2382,8 @@ export type StepRecord_Deserialize = {
 	exit_code?: number | null,
 	/**  Why it failed. */
 	message?: string | null,
+	/**  The workflow job it belongs to; `None` in a pipeline. */
+	job?: string | null,
 };
 
 /**  A step of a recorded run. */
@@ -2313,6 +2402,8 @@ export type StepRecord_Serialize = {
 	exit_code: number | null,
 	/**  Why it failed. */
 	message: string | null,
+	/**  The workflow job it belongs to; `None` in a pipeline. */
+	job: string | null,
 };
 
 /**  Where a recorded step got to. */
@@ -2338,6 +2429,56 @@ export type StepStatus =
 "skipped" | 
 /**  The run was cancelled while it ran. */
 "cancelled";
+
+/**  One test case of a JUnit report. */
+export type TestCase = TestCase_Serialize | TestCase_Deserialize;
+
+/**  One test case of a JUnit report. */
+export type TestCase_Deserialize = {
+	/**  The case's name. */
+	name: string,
+	/**  Its class or suite. */
+	classname?: string | null,
+	/**  How it ended. */
+	result: TestResult,
+	/**  How long it took. */
+	time_ms?: number | null,
+	/**  The failure's message. */
+	message?: string | null,
+	/**  The failure's text (a traceback). */
+	detail: string,
+	/**  Its file, when the report says. */
+	file?: string | null,
+};
+
+/**  One test case of a JUnit report. */
+export type TestCase_Serialize = {
+	/**  The case's name. */
+	name: string,
+	/**  Its class or suite. */
+	classname: string | null,
+	/**  How it ended. */
+	result: TestResult,
+	/**  How long it took. */
+	time_ms: number | null,
+	/**  The failure's message. */
+	message: string | null,
+	/**  The failure's text (a traceback). */
+	detail: string,
+	/**  Its file, when the report says. */
+	file: string | null,
+};
+
+/**  How a test case ended. */
+export type TestResult = 
+/**  It passed. */
+"passed" | 
+/**  An assertion failed. */
+"failed" | 
+/**  It raised an error. */
+"error" | 
+/**  It did not run. */
+"skipped";
 
 /**  The colour theme. */
 export type Theme = 
@@ -2368,6 +2509,14 @@ export type Verdict =
 "fail" | 
 /**  Nothing to check (no pipeline in the folder, no account). */
 "skip";
+
+/**  A CircleCI workflow as a run: its name and its jobs, in order. */
+export type WorkflowInfo = {
+	/**  The workflow's name. */
+	name: string,
+	/**  Its jobs, each after what it requires. */
+	jobs: JobInfo[],
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

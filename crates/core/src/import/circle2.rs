@@ -12,32 +12,7 @@ use super::yaml::{self, error, items, key_line, known_keys, line, mapping, text}
 use super::{CiCommand, CiConfig, CiDeploy, Note};
 use crate::config::ConfigError;
 
-const TOP: [&str; 9] = [
-    "version",
-    "jobs",
-    "workflows",
-    "orbs",
-    "commands",
-    "executors",
-    "parameters",
-    "setup",
-    "references",
-];
-const JOB: [&str; 13] = [
-    "docker",
-    "machine",
-    "macos",
-    "executor",
-    "working_directory",
-    "environment",
-    "steps",
-    "parallelism",
-    "resource_class",
-    "shell",
-    "parameters",
-    "circleci_ip_ranges",
-    "branches",
-];
+use crate::workflow::config::{JOB_KEYS as JOB, TOP_KEYS as TOP};
 
 pub(crate) fn read(file: &Path, source: &str) -> Result<CiConfig, ConfigError> {
     let top = yaml::parse(file, source)?;

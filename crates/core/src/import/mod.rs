@@ -12,7 +12,7 @@ mod circle1;
 mod circle2;
 pub mod commands;
 mod render;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
 

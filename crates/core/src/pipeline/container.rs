@@ -314,7 +314,7 @@ pub(super) async fn watch_exit(
     exited.send_replace(Some(code));
 }
 
-pub(super) async fn follow_logs(
+pub(crate) async fn follow_logs(
     docker: bollard::Docker,
     id: String,
     events: tokio::sync::mpsc::Sender<Vec<RunEvent>>,
@@ -350,7 +350,7 @@ pub(super) async fn follow_logs(
 }
 
 /// The last `lines` lines the container wrote.
-pub(super) async fn last_logs(engine: &Engine, id: &str, lines: usize) -> String {
+pub(crate) async fn last_logs(engine: &Engine, id: &str, lines: usize) -> String {
     let options = LogsOptions {
         stdout: true,
         stderr: true,
@@ -366,7 +366,7 @@ pub(super) async fn last_logs(engine: &Engine, id: &str, lines: usize) -> String
 }
 
 /// Removes a container and its anonymous volumes, killing it if it runs.
-pub(super) async fn remove(engine: &Engine, id: &str) -> Result<(), EngineError> {
+pub(crate) async fn remove(engine: &Engine, id: &str) -> Result<(), EngineError> {
     let options = RemoveContainerOptions {
         force: true,
         v: true,

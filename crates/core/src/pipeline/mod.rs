@@ -7,8 +7,8 @@
 //! `RunFinished` event.
 
 mod build;
-mod container;
-mod lines;
+pub(crate) mod container;
+pub(crate) mod lines;
 mod readiness;
 mod reuse;
 mod services;
@@ -53,6 +53,18 @@ pub struct Events {
 }
 
 impl Events {
+    /// A channel whose receiving end is the events of a run.
+    pub(crate) fn channel() -> (mpsc::Sender<Vec<RunEvent>>, Self) {
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        (
+            tx,
+            Events {
+                rx,
+                pending: Vec::new().into_iter(),
+            },
+        )
+    }
+
     /// Events already known, as a stream that ends after them: a recorded
     /// run replayed, or a front end's tests.
     pub fn from_events(events: Vec<RunEvent>) -> Self {
@@ -105,9 +117,34 @@ pub struct RunHandle {
     run_id: RunId,
     cancel: CancellationToken,
     task: Option<tokio::task::JoinHandle<Outcome>>,
+    /// A workflow's approvals: a job's name, and whether it was approved.
+    approvals: Option<mpsc::UnboundedSender<(String, bool)>>,
 }
 
 impl RunHandle {
+    /// A handle on a run `task` that another part of the core started.
+    pub(crate) fn new(
+        run_id: RunId,
+        cancel: CancellationToken,
+        task: tokio::task::JoinHandle<Outcome>,
+        approvals: Option<mpsc::UnboundedSender<(String, bool)>>,
+    ) -> Self {
+        RunHandle {
+            run_id,
+            cancel,
+            task: Some(task),
+            approvals,
+        }
+    }
+
+    /// Answers a workflow's approval job; `false` when the run has none
+    /// waiting (or is not a workflow).
+    pub fn approve(&self, job: &str, approved: bool) -> bool {
+        self.approvals
+            .as_ref()
+            .is_some_and(|tx| tx.send((job.to_string(), approved)).is_ok())
+    }
+
     /// The run's id.
     pub fn run_id(&self) -> &RunId {
         &self.run_id
@@ -177,6 +214,7 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
             run_id,
             cancel,
             task: Some(task),
+            approvals: None,
         },
         Events {
             rx,
@@ -187,7 +225,7 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
 
 /// One `Log` event per line, all at the same time, in hand-offs of at most
 /// [`LINES_PER_HANDOFF`].
-fn log_events(
+pub(crate) fn log_events(
     run_id: &RunId,
     elapsed_ms: u64,
     step: usize,
@@ -255,6 +293,7 @@ impl PlannedStep {
         StepInfo {
             name: self.name.clone(),
             kind: self.kind(),
+            job: None,
         }
     }
 }
@@ -446,6 +485,7 @@ impl Runner {
             engine: self.engine.endpoint().to_string(),
             steps: self.plan.infos(),
             started_at_ms,
+            workflow: None,
         })
         .await;
 

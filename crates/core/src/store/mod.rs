@@ -183,6 +183,20 @@ pub struct StepRecord {
     pub exit_code: Option<i64>,
     /// Why it failed.
     pub message: Option<String>,
+    /// The workflow job it belongs to; `None` in a pipeline.
+    pub job: Option<String>,
+}
+
+/// A recorded test case of a workflow's test results.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TestCaseRecord {
+    /// The step that read it.
+    pub step: i64,
+    /// Its job.
+    pub job: String,
+    /// The case.
+    pub case: crate::event::TestCase,
 }
 
 /// A recorded log line.
@@ -224,7 +238,7 @@ struct Migration {
 
 /// The schema's steps, oldest first: a file at version N has had the
 /// first N applied (`PRAGMA user_version`).
-const MIGRATIONS: [Migration; 5] = [
+const MIGRATIONS: [Migration; 6] = [
     Migration {
         owner: "runs",
         name: "runs, their steps and logs",
@@ -249,6 +263,20 @@ const MIGRATIONS: [Migration; 5] = [
         owner: "deploys",
         name: "each deploy's owner process",
         sql: deploys::OWNER,
+    },
+    Migration {
+        owner: "runs",
+        name: "workflow jobs and their test results",
+        sql: "ALTER TABLE steps ADD COLUMN job TEXT;
+              CREATE TABLE test_cases (
+                  run_seq INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
+                  step INTEGER NOT NULL,
+                  job TEXT NOT NULL,
+                  ord INTEGER NOT NULL,
+                  result TEXT NOT NULL,
+                  body TEXT NOT NULL,
+                  PRIMARY KEY (run_seq, step, ord)
+              );",
     },
 ];
 
@@ -726,7 +754,7 @@ impl History {
     pub fn steps(&self, seq: i64) -> Result<Vec<StepRecord>, HistoryError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT idx, name, kind, status, duration_ms, exit_code, message FROM steps WHERE run_seq = ?1 ORDER BY idx")
+            .prepare("SELECT idx, name, kind, status, duration_ms, exit_code, message, job FROM steps WHERE run_seq = ?1 ORDER BY idx")
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([seq], |r| {
@@ -738,12 +766,42 @@ impl History {
                     duration_ms: r.get(4)?,
                     exit_code: r.get(5)?,
                     message: r.get(6)?,
+                    job: r.get(7)?,
                 })
             })
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         Ok(rows)
+    }
+
+    /// The test cases run `seq` read, failures first, then in report order.
+    pub fn test_cases(&self, seq: i64) -> Result<Vec<TestCaseRecord>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT step, job, body FROM test_cases WHERE run_seq = ?1 ORDER BY result NOT IN ('failed', 'error'), step, ord")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([seq], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(step, job, body)| {
+                Some(TestCaseRecord {
+                    step,
+                    job,
+                    case: serde_json::from_str(&body).ok()?,
+                })
+            })
+            .collect())
     }
 
     /// The recorded log of run `seq`, and how many lines were dropped from
@@ -929,8 +987,8 @@ impl Recorder<'_> {
                 let seq = tx.last_insert_rowid();
                 for (idx, step) in steps.iter().enumerate() {
                     tx.execute(
-                        "INSERT INTO steps (run_seq, idx, name, kind) VALUES (?1, ?2, ?3, ?4)",
-                        params![seq, idx as i64, step.name, json_word(&step.kind)],
+                        "INSERT INTO steps (run_seq, idx, name, kind, job) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![seq, idx as i64, step.name, json_word(&step.kind), step.job],
                     )
                     .map_err(|e| h.err(e))?;
                 }
@@ -961,6 +1019,19 @@ impl Recorder<'_> {
                             .push(*step, LogStream::Stderr, event.elapsed_ms, line);
                     }
                 }
+            }
+            Event::TestResults { step, job, cases } => {
+                let Some(seq) = self.seq else { return Ok(()) };
+                let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
+                for (ord, case) in cases.iter().enumerate() {
+                    let body = serde_json::to_string(case).unwrap_or_default();
+                    tx.execute(
+                        "INSERT OR REPLACE INTO test_cases (run_seq, step, job, ord, result, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![seq, *step as i64, job, ord as i64, json_word(&case.result), body],
+                    )
+                    .map_err(|e| h.err(e))?;
+                }
+                tx.commit().map_err(|e| h.err(e))?;
             }
             Event::ImageBuilt { image_id, .. } => {
                 let Some(seq) = self.seq else { return Ok(()) };
@@ -1101,13 +1172,16 @@ mod tests {
                     StepInfo {
                         name: "build".into(),
                         kind: StepKind::Build,
+                        job: None,
                     },
                     StepInfo {
                         name: "unit".into(),
                         kind: StepKind::Test,
+                        job: None,
                     },
                 ],
                 started_at_ms: 1,
+                workflow: None,
             },
         ))
         .unwrap();
@@ -1191,8 +1265,10 @@ mod tests {
                     steps: vec![StepInfo {
                         name: "cleanup".into(),
                         kind: StepKind::Cleanup,
+                        job: None,
                     }],
                     started_at_ms: 1,
+                    workflow: None,
                 },
             )])
             .await;
