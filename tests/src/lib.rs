@@ -82,6 +82,31 @@ impl Project {
         }
     }
 
+    /// An empty project folder named `NAME-…`, a git repository on `branch`
+    /// once [`Project::commit`] is called.
+    pub fn empty(name: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir()
+            .expect("temp dir");
+        Project {
+            dir,
+            data: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// Commits every file on `branch` (the folder becomes a repository).
+    pub fn commit(&self, branch: &str) {
+        if !self.path().join(".git").exists() {
+            git(self.path(), &["init", "-q", "-b", branch]);
+        }
+        git(self.path(), &["add", "-A"]);
+        git(
+            self.path(),
+            &["commit", "-q", "--allow-empty", "-m", "change"],
+        );
+    }
+
     /// A copy of examples/hello whose image is `slipway-test/NAME`.
     pub fn hello(name: &str) -> Self {
         let project = Self::example("hello", name);

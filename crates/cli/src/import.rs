@@ -78,6 +78,9 @@ fn tell(root: &Path, imported: &Imported) {
             eprintln!("  {shown}:{}: {} ({})", note.line, note.text, note.why);
         }
     }
+    if let Some(why) = &imported.workflow_runner {
+        eprintln!("note: {why}");
+    }
     if !imported.secrets_to_set.is_empty() {
         eprintln!("deploy triggers need their secret once:");
         for command in &imported.secrets_to_set {

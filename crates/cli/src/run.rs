@@ -87,10 +87,9 @@ async fn run_workflow(
     let secrets = slipway_core::secrets::Secrets::os();
     let prepared =
         slipway_core::workflow::prepare(&root, &select, parameters, Some(&secrets)).await?;
-    if !json {
-        for note in &prepared.notes {
-            eprintln!("note: {note}");
-        }
+    // On stderr, also with --json: stdout stays events only.
+    for note in &prepared.notes {
+        eprintln!("note: {note}");
     }
     let run = RecordedRun::start_workflow(prepared, None, true).await?;
     let approver = Approver {

@@ -187,6 +187,16 @@ workflows:
               only: master
 ",
     );
+    // Without a slipway.toml, `slipway run` runs the workflow as CircleCI
+    // would; the import writes the pipeline this shape maps to.
+    let import = project
+        .slipway(&["import", "--write"])
+        .arg(project.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&import.stderr);
+    assert_eq!(import.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("its workflow has 2 jobs"), "{stderr}");
     let (_tools, path) = tools_path();
     let run = run_imported(&project, &path);
     assert_passed_on_a_free_port(&run);

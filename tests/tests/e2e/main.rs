@@ -18,3 +18,4 @@ mod pr;
 mod push;
 mod services;
 mod setup;
+mod workflow;

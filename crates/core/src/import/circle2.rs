@@ -58,6 +58,7 @@ pub(crate) fn read(file: &Path, source: &str) -> Result<CiConfig, ConfigError> {
     };
     let jobs = mapping(file, jobs_node, "jobs")?;
     let (order, branches) = workflow_order(file, &top, jobs)?;
+    ci.jobs = order.len();
     for name in order {
         let Some(job_node) = jobs.get_node(&name) else {
             continue;

@@ -72,6 +72,8 @@ pub(crate) struct CiConfig {
     pub skipped: Vec<Note>,
     /// What cannot be mapped.
     pub unmapped: Vec<Note>,
+    /// How many jobs its workflow runs (CircleCI 2.x).
+    pub jobs: usize,
 }
 
 /// A service a CI config runs beside its job (a secondary image).
@@ -138,6 +140,9 @@ pub struct Imported {
     pub unmapped: Vec<Note>,
     /// Secrets the deploy triggers need, with the command that sets each.
     pub secrets_to_set: Vec<String>,
+    /// Why the config is better run by the workflow runner than as one
+    /// pipeline (CircleCI 2.x with several jobs, or parts not imported).
+    pub workflow_runner: Option<String>,
 }
 
 /// The CircleCI config of a project, if it has one (1.0 first, as
@@ -163,6 +168,23 @@ pub fn import(root: &Path) -> Result<Option<Imported>, ConfigError> {
     };
     let project = crate::config::default_name(root);
     let rendered = render(root, &file, &project, &ci);
+    let workflow_runner = (!file.ends_with(CIRCLE_V1))
+        .then(|| {
+            let mut why = Vec::new();
+            if ci.jobs > 1 {
+                why.push(format!("its workflow has {} jobs", ci.jobs));
+            }
+            if !rendered.unmapped.is_empty() {
+                why.push(format!("{} of its lines are not imported", rendered.unmapped.len()));
+            }
+            (!why.is_empty()).then(|| {
+                format!(
+                    "{}: `slipway run` without a slipway.toml runs .circleci/config.yml as CircleCI does (jobs in their images, caches, workspaces, test results)",
+                    why.join(" and ")
+                )
+            })
+        })
+        .flatten();
     Ok(Some(Imported {
         file,
         version: ci.version.to_string(),
@@ -170,6 +192,7 @@ pub fn import(root: &Path) -> Result<Option<Imported>, ConfigError> {
         skipped: rendered.skipped,
         unmapped: rendered.unmapped,
         secrets_to_set: rendered.secrets_to_set,
+        workflow_runner,
     }))
 }
 

@@ -273,6 +273,14 @@ workflows:
 fn a_two_x_config() {
     let (imported, p) = imported(CIRCLE_V2, TWO);
     assert_eq!(imported.version, "CircleCI 2.x");
+    assert!(
+        imported
+            .workflow_runner
+            .as_deref()
+            .is_some_and(|w| w.contains("its workflow has 2 jobs")),
+        "{:?}",
+        imported.workflow_runner
+    );
     assert_eq!(p.image.to_string(), "user/app:latest");
     assert_eq!(p.run.ports[0].container_port, 80);
     assert!(p.ready.is_some());
@@ -324,6 +332,11 @@ jobs:
     assert_eq!(
         unmapped,
         [(2, "orbs"), (8, "python/install-packages"), (9, "when")]
+    );
+    let why = imported.workflow_runner.unwrap();
+    assert!(
+        why.starts_with("3 of its lines are not imported: `slipway run`"),
+        "{why}"
     );
 }
 
