@@ -247,6 +247,19 @@ pub fn run_cancel(sessions: State<'_, Sessions>, run_id: RunId) -> Result<(), Pr
     sessions.cancel(&run_id)
 }
 
+/// Approves (or refuses) a workflow run's approval job.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(sessions))]
+pub fn run_approve(
+    sessions: State<'_, Sessions>,
+    run_id: RunId,
+    job: String,
+    approved: bool,
+) -> Result<(), Problem> {
+    sessions.approve(&run_id, &job, approved)
+}
+
 /// The runs in progress.
 #[tauri::command]
 #[specta::specta]

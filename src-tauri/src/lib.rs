@@ -53,6 +53,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::run_log,
             commands::run_log_search,
             commands::run_cancel,
+            commands::run_approve,
             commands::runs_active,
             commands::history_list,
             commands::history_run,
@@ -242,6 +243,7 @@ fn inspect_or_describe(path: &Path) -> ProjectInfo {
             git_branch: None,
             git_remote: None,
             github: None,
+            workflow: None,
         },
     }
 }

@@ -91,6 +91,8 @@ pub struct LogSlice {
 struct Active {
     path: PathBuf,
     cancel: CancellationToken,
+    /// A workflow's approval jobs are answered here.
+    approvals: Option<slipway_core::pipeline::Approvals>,
     attach: mpsc::UnboundedSender<Channel<Vec<Pushed>>>,
     /// Its verdict is told; it is removing its containers.
     cleaning: bool,
@@ -160,6 +162,19 @@ impl Sessions {
                 Ok(())
             }
             None => Err(not_in_progress(run_id)),
+        }
+    }
+
+    /// Answers a workflow run's approval job.
+    pub fn approve(&self, run_id: &RunId, job: &str, approved: bool) -> Result<(), Problem> {
+        let sent = self
+            .lock()
+            .get(run_id)
+            .and_then(|active| active.approvals.as_ref())
+            .is_some_and(|a| a.approve(job, approved));
+        match sent {
+            true => Ok(()),
+            false => Err(not_in_progress(run_id)),
         }
     }
 
@@ -287,8 +302,19 @@ impl RunHost for AppHandle {
     }
 }
 
-/// Starts the pipeline of the project at `path`; returns the run id.
+/// Starts the pipeline of the project at `path` (its CircleCI workflow,
+/// when it has `.circleci/config.yml` and no slipway.toml); returns the run id.
 pub async fn start(app: &AppHandle, path: PathBuf) -> Result<RunId, Problem> {
+    if slipway_core::workflow::config_of(&path).is_some() {
+        let select = slipway_core::workflow::Selection::default();
+        let secrets = slipway_core::secrets::Secrets::os();
+        let prepared =
+            slipway_core::workflow::prepare(&path, &select, Vec::new(), Some(&secrets)).await?;
+        let project = prepared.run.project.clone();
+        wait_for_cleanup(app, &path).await?;
+        let recorded = RecordedRun::start_workflow(prepared, app.history_path(), false).await?;
+        return follow(app, path, project, recorded);
+    }
     let pipeline = slipway_core::project::pipeline(&path)?;
     start_pipeline(app, path, pipeline).await
 }
@@ -326,21 +352,40 @@ pub async fn start_pipeline(
     path: PathBuf,
     pipeline: slipway_core::config::Pipeline,
 ) -> Result<RunId, Problem> {
+    wait_for_cleanup(app, &path).await?;
+    let project = pipeline.project.clone();
+    // The app recovered what gone processes left once, at its start.
+    let recorded = RecordedRun::start(pipeline, app.history_path(), false).await?;
+    follow(app, path, project, recorded)
+}
+
+/// Waits while the project's last run removes its containers; refuses
+/// when it is still running.
+async fn wait_for_cleanup(app: &AppHandle, path: &std::path::Path) -> Result<(), Problem> {
     let sessions = app.state::<Sessions>();
     // A run past its verdict is only removing its containers: wait for it.
     let deadline = tokio::time::Instant::now() + CLEANUP_WAIT;
-    while sessions.cleaning_for(&path) && tokio::time::Instant::now() < deadline {
+    while sessions.cleaning_for(path) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    if let Some(run_id) = sessions.running_for(&path) {
+    if let Some(run_id) = sessions.running_for(path) {
         return Err(
             Problem::new(ErrorCode::Conflict, "this project is already running")
                 .with_hint(format!("Wait for run {run_id} to finish, or cancel it.")),
         );
     }
-    let project = pipeline.project.clone();
-    // The app recovered what gone processes left once, at its start.
-    let recorded = RecordedRun::start(pipeline, app.history_path(), false).await?;
+    Ok(())
+}
+
+/// Makes a started run the project's: the windows can attach to it, and a
+/// task drives it to its end.
+fn follow(
+    app: &AppHandle,
+    path: PathBuf,
+    project: String,
+    recorded: RecordedRun,
+) -> Result<RunId, Problem> {
+    let sessions = app.state::<Sessions>();
     let Some(handle) = recorded.handle() else {
         return Err(Problem::new(
             ErrorCode::DockerError,
@@ -354,6 +399,7 @@ pub async fn start_pipeline(
         Active {
             path: path.clone(),
             cancel: handle.cancel_token(),
+            approvals: handle.approvals(),
             attach: attach_tx,
             cleaning: false,
         },
@@ -561,6 +607,7 @@ mod tests {
             Active {
                 path: path.clone(),
                 cancel: CancellationToken::new(),
+                approvals: None,
                 attach: attach_tx.clone(),
                 cleaning: false,
             },

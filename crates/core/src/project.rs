@@ -38,6 +38,9 @@ pub struct ProjectInfo {
     /// The GitHub repository `origin` names (github.com, or a GitHub
     /// Enterprise host the user is signed in to).
     pub github: Option<GithubRepo>,
+    /// The CircleCI workflow `slipway run` runs, for a project with
+    /// `.circleci/config.yml` and no `slipway.toml`.
+    pub workflow: Option<crate::event::WorkflowInfo>,
 }
 
 /// The project folders added to the desktop app, most recent first
@@ -173,22 +176,39 @@ pub fn inspect_now(path: &Path) -> Result<ProjectInfo, Problem> {
 }
 
 fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String>) -> ProjectInfo {
-    let (image, steps, problem, imported_from) = match pipeline(&path) {
-        Ok(p) => (
-            Some(p.image.to_string()),
-            crate::pipeline::plan(&p).infos(),
-            None,
-            match &p.source {
-                config::PipelineSource::Imported { path: file } => Some(
-                    file.strip_prefix(&path)
-                        .unwrap_or(file)
-                        .display()
-                        .to_string(),
-                ),
-                _ => None,
-            },
-        ),
-        Err(e) => (None, Vec::new(), Some(e.problem()), None),
+    let mut workflow = None;
+    let planned = match crate::workflow::config_of(&path) {
+        Some(_) => Some(crate::workflow::preview(&path, git_branch.clone())),
+        None => None,
+    };
+    let (image, steps, problem, imported_from) = match planned {
+        Some(Ok(plan)) => {
+            workflow = Some(crate::workflow::plan_info(&plan));
+            (
+                Some(format!("workflow {}", plan.name)),
+                crate::workflow::plan_steps(&plan),
+                None,
+                Some(crate::workflow::CONFIG_PATH.to_string()),
+            )
+        }
+        Some(Err(e)) => (None, Vec::new(), Some(e.problem()), None),
+        None => match pipeline(&path) {
+            Ok(p) => (
+                Some(p.image.to_string()),
+                crate::pipeline::plan(&p).infos(),
+                None,
+                match &p.source {
+                    config::PipelineSource::Imported { path: file } => Some(
+                        file.strip_prefix(&path)
+                            .unwrap_or(file)
+                            .display()
+                            .to_string(),
+                    ),
+                    _ => None,
+                },
+            ),
+            Err(e) => (None, Vec::new(), Some(e.problem()), None),
+        },
     };
     // github.com needs no account; only another host is looked up among
     // the signed-in ones (a file read the project list otherwise skips).
@@ -210,6 +230,7 @@ fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String
         problem,
         git_branch,
         git_remote,
+        workflow,
         github,
         path,
     }

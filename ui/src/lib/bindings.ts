@@ -27,7 +27,7 @@ export const commands = {
 	 *  `slipway.toml` "Save as slipway.toml" would write, with what was not
 	 *  imported.
 	 */
-	importPreview: (path: string) => typedError<Imported, Problem_Serialize>(__TAURI_INVOKE("import_preview", { path })),
+	importPreview: (path: string) => typedError<Imported_Serialize, Problem_Serialize>(__TAURI_INVOKE("import_preview", { path })),
 	/**
 	 *  Saves the imported pipeline as the project's `slipway.toml` (never over
 	 *  an existing one) and returns the project as it is now.
@@ -57,6 +57,8 @@ export const commands = {
 	runLogSearch: (runId: RunId, query: string) => typedError<number[], Problem_Serialize>(__TAURI_INVOKE("run_log_search", { runId, query })),
 	/**  Cancels a run; it cleans up and reports `RunFinished`. */
 	runCancel: (runId: RunId) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_cancel", { runId })),
+	/**  Approves (or refuses) a workflow run's approval job. */
+	runApprove: (runId: RunId, job: string, approved: boolean) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_approve", { runId, job, approved })),
 	/**  The runs in progress. */
 	runsActive: () => __TAURI_INVOKE<ActiveRun[]>("runs_active"),
 	/**  Past runs, newest first, optionally of one project. */
@@ -1283,7 +1285,10 @@ export type HealthCheck_Serialize = {
 };
 
 /**  An imported CI config. */
-export type Imported = {
+export type Imported = Imported_Serialize | Imported_Deserialize;
+
+/**  An imported CI config. */
+export type Imported_Deserialize = {
 	/**  The CI file. */
 	file: string,
 	/**  "CircleCI 1.0" or "CircleCI 2.x". */
@@ -1299,6 +1304,35 @@ export type Imported = {
 	unmapped: Note[],
 	/**  Secrets the deploy triggers need, with the command that sets each. */
 	secrets_to_set: string[],
+	/**
+	 *  Why the config is better run by the workflow runner than as one
+	 *  pipeline (CircleCI 2.x with several jobs, or parts not imported).
+	 */
+	workflow_runner?: string | null,
+};
+
+/**  An imported CI config. */
+export type Imported_Serialize = {
+	/**  The CI file. */
+	file: string,
+	/**  "CircleCI 1.0" or "CircleCI 2.x". */
+	version: string,
+	/**  The pipeline, as a commented `slipway.toml`. */
+	toml: string,
+	/**  Lines with no step of their own, and why (Slipway does it). */
+	skipped: Note[],
+	/**
+	 *  Lines that could not be mapped, and why: keep them as host steps or
+	 *  remove them.
+	 */
+	unmapped: Note[],
+	/**  Secrets the deploy triggers need, with the command that sets each. */
+	secrets_to_set: string[],
+	/**
+	 *  Why the config is better run by the workflow runner than as one
+	 *  pipeline (CircleCI 2.x with several jobs, or parts not imported).
+	 */
+	workflow_runner: string | null,
 };
 
 /**  One job of a workflow. */
@@ -1605,6 +1639,11 @@ export type ProjectInfo_Deserialize = {
 	 *  Enterprise host the user is signed in to).
 	 */
 	github?: GithubRepo | null,
+	/**
+	 *  The CircleCI workflow `slipway run` runs, for a project with
+	 *  `.circleci/config.yml` and no `slipway.toml`.
+	 */
+	workflow?: WorkflowInfo | null,
 };
 
 /**  A project folder and what was detected in it. */
@@ -1637,6 +1676,11 @@ export type ProjectInfo_Serialize = {
 	 *  Enterprise host the user is signed in to).
 	 */
 	github: GithubRepo | null,
+	/**
+	 *  The CircleCI workflow `slipway run` runs, for a project with
+	 *  `.circleci/config.yml` and no `slipway.toml`.
+	 */
+	workflow: WorkflowInfo | null,
 };
 
 /**  The open pull requests of one project's repository. */

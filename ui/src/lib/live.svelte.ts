@@ -28,7 +28,12 @@ class LiveRuns {
     void this.version;
     const run = this.byPath[path];
     if (!run) return undefined;
-    return { ...run, steps: run.steps.map((s) => ({ ...s, build: s.build.map((b) => ({ ...b })) })) };
+    return {
+      ...run,
+      steps: run.steps.map((s) => ({ ...s, build: s.build.map((b) => ({ ...b })) })),
+      workflow: run.workflow && { ...run.workflow, jobs: run.workflow.jobs.map((j) => ({ ...j })) },
+      tests: [...run.tests],
+    };
   }
 
   /** How a project's latest run ended: a result, `running`, or undefined. */
@@ -84,6 +89,12 @@ class LiveRuns {
     const logs = Object.assign(buffer, { grew() {} });
     this.byPath = { ...this.byPath, [path]: rememberedRun(details, logs) };
     this.version++;
+  }
+
+  /** Answers a workflow run's approval job. */
+  async approve(path: string, job: string, approved: boolean): Promise<void> {
+    const run = this.byPath[path];
+    if (run && !run.outcome) await call(commands.runApprove(run.runId, job, approved));
   }
 
   async cancel(path: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { Event_Serialize } from "./bindings";
 import type { Pushed, RunDetails, RunEvent } from "./ipc";
 import { LogBuffer } from "./logBuffer";
 import type { LogTail } from "./logSource";
-import { applyEvent, applyPushed, currentStep, newRun, outcomeText, rememberedRun, runClock, stepDuration, type LiveLog } from "./runState";
+import { applyEvent, applyPushed, currentStep, failuresFirst, jobColumns, newRun, outcomeText, rememberedRun, runClock, stepDuration, type LiveLog } from "./runState";
 
 /** A live log that records how far it was told the log got, and the newest rows it was sent. */
 class Told extends LogBuffer {
@@ -93,5 +93,41 @@ describe("a remembered run", () => {
       { grew() {} } as unknown as LiveLog,
     );
     expect(interrupted.outcome?.result).toBe("error");
+  });
+});
+
+describe("a workflow run", () => {
+  it("folds its jobs, an approval and its test results, failures first", () => {
+    const run = newRun("r1", new Told(10));
+    applyEvent(run, ev(0, {
+      type: "run_started", project: "wf", root: "/p", image: "workflow main", git: null, engine: "",
+      steps: [
+        { name: "Checkout code", kind: "test", job: "build" },
+        { name: "unit tests", kind: "test", job: "test" },
+        { name: "approve hold", kind: "approval", job: "hold" },
+        { name: "cleanup", kind: "cleanup" },
+      ],
+      started_at_ms: 1,
+      workflow: {
+        name: "main",
+        jobs: [
+          { name: "build", requires: [], approval: false },
+          { name: "test", requires: ["build"], approval: false },
+          { name: "lint", requires: ["build"], approval: false },
+          { name: "hold", requires: ["test", "lint"], approval: true },
+        ],
+      },
+    }));
+    expect(run.steps.map((s) => s.job)).toEqual(["build", "test", "hold", null]);
+    expect(jobColumns(run.workflow!.jobs).map((c) => c.map((j) => j.name))).toEqual([["build"], ["test", "lint"], ["hold"]]);
+    applyEvent(run, ev(1, { type: "job_started", job: "build" }));
+    expect(run.workflow!.jobs[0].state).toBe("running");
+    applyEvent(run, ev(9, { type: "job_finished", job: "build", status: "passed", duration_ms: 8, message: null }));
+    applyEvent(run, ev(10, { type: "approval_waiting", job: "hold", step: 2 }));
+    expect(run.workflow!.jobs.map((j) => j.state)).toEqual(["passed", "pending", "pending", "waiting"]);
+    const testCase = (name: string, result: "passed" | "failed") =>
+      ({ name, classname: "t", result, time_ms: 1, message: result === "failed" ? "boom" : null, detail: "", file: null });
+    applyEvent(run, ev(11, { type: "test_results", step: 1, job: "test", cases: [testCase("ok", "passed"), testCase("sum", "failed")] }));
+    expect(failuresFirst(run.tests).map((t) => [t.name, t.job])).toEqual([["sum", "test"], ["ok", "test"]]);
   });
 });

@@ -2,6 +2,7 @@
 // UI's logic is tested without a window.
 
 import type { Outcome, Problem, Pushed, RunDetails, RunEvent, StepKind } from "./ipc";
+import type { TestCase_Serialize as TestCase, WorkflowInfo } from "./bindings";
 import type { LogSource, LogTail } from "./logSource";
 
 export type StepState = "pending" | "running" | "passed" | "failed" | "skipped" | "cancelled";
@@ -23,6 +24,25 @@ export interface StepView {
   exitCode?: number | null;
   message?: string | null;
   build: BuildStepView[];
+  /** The workflow job it belongs to (a CircleCI workflow run). */
+  job?: string | null;
+}
+
+export type JobState = StepState | "waiting";
+
+/** One job of a workflow run. */
+export interface JobView {
+  name: string;
+  requires: string[];
+  approval: boolean;
+  state: JobState;
+  durationMs?: number;
+  message?: string | null;
+}
+
+/** A test case a job's test results reported. */
+export interface TestView extends TestCase {
+  job: string;
 }
 
 export interface RunView {
@@ -41,6 +61,10 @@ export interface RunView {
   logs: LiveLog;
   /** Wall-clock time (ms) the latest event arrived, to extrapolate `elapsedMs`. */
   receivedAt: number;
+  /** The CircleCI workflow this run is, with its jobs' states. */
+  workflow?: { name: string; jobs: JobView[] };
+  /** Test cases its jobs reported. */
+  tests: TestView[];
 }
 
 /** A run's live log: read a window at a time, told when it grows. */
@@ -49,7 +73,7 @@ export interface LiveLog extends LogSource {
 }
 
 export function newRun(runId: string, logs: LiveLog): RunView {
-  return { runId, project: "", image: "", steps: [], elapsedMs: 0, logs, receivedAt: 0 };
+  return { runId, project: "", image: "", steps: [], elapsedMs: 0, logs, receivedAt: 0, tests: [] };
 }
 
 /** Applies what a run's channel carried: events, and how far its log got. */
@@ -74,7 +98,20 @@ export function applyEvent(run: RunView, ev: RunEvent): RunView {
       run.image = ev.image;
       run.branch = ev.git?.branch ?? null;
       run.commit = ev.git?.commit ?? null;
-      run.steps = ev.steps.map((s) => ({ name: s.name, kind: s.kind, state: "pending", build: [] }));
+      run.steps = ev.steps.map((s) => ({ name: s.name, kind: s.kind, state: "pending", build: [], job: s.job ?? null }));
+      run.workflow = ev.workflow ? workflowView(ev.workflow) : undefined;
+      break;
+    case "job_started":
+      setJob(run, ev.job, { state: "running" });
+      break;
+    case "job_finished":
+      setJob(run, ev.job, { state: ev.status, durationMs: ev.duration_ms, message: ev.message });
+      break;
+    case "approval_waiting":
+      setJob(run, ev.job, { state: "waiting" });
+      break;
+    case "test_results":
+      run.tests.push(...ev.cases.map((c) => ({ ...c, job: ev.job })));
       break;
     case "step_started": {
       const step = run.steps[ev.step];
@@ -124,6 +161,37 @@ export function applyEvent(run: RunView, ev: RunEvent): RunView {
       break;
   }
   return run;
+}
+
+/** A workflow's jobs, all still to run. */
+export function workflowView(info: WorkflowInfo): { name: string; jobs: JobView[] } {
+  return {
+    name: info.name,
+    jobs: info.jobs.map((j) => ({ name: j.name, requires: j.requires, approval: j.approval, state: "pending" })),
+  };
+}
+
+function setJob(run: RunView, name: string, change: Partial<JobView>): void {
+  const job = run.workflow?.jobs.find((j) => j.name === name);
+  if (job) Object.assign(job, change);
+}
+
+/** A workflow's jobs in columns: each job one column after the last it requires. */
+export function jobColumns(jobs: JobView[]): JobView[][] {
+  const depth = new Map<string, number>();
+  const columns: JobView[][] = [];
+  for (const job of jobs) {
+    const d = Math.max(-1, ...job.requires.map((r) => depth.get(r) ?? -1)) + 1;
+    depth.set(job.name, d);
+    (columns[d] ??= []).push(job);
+  }
+  return columns;
+}
+
+/** Test cases with the failed and errored first, then in report order. */
+export function failuresFirst(tests: TestView[]): TestView[] {
+  const bad = (t: TestView) => t.result === "failed" || t.result === "error";
+  return [...tests.filter(bad), ...tests.filter((t) => !bad(t))];
 }
 
 /** The run's clock now: its last event's time plus what has passed since. */
@@ -193,11 +261,29 @@ export function rememberedRun(details: RunDetails, logs: LiveLog): RunView {
       exitCode: s.exit_code,
       message: s.message,
       build: [],
+      job: s.job,
     })),
+    workflow: rememberedWorkflow(steps),
+    tests: [],
     elapsedMs: run.duration_ms ?? 0,
     outcome,
     durationMs: run.duration_ms ?? undefined,
     logs,
     receivedAt: 0,
   };
+}
+
+/** A recorded workflow run's jobs, from its steps (the history keeps no `requires`). */
+function rememberedWorkflow(steps: RunDetails["steps"]): RunView["workflow"] {
+  const names = [...new Set(steps.flatMap((s) => (s.job ? [s.job] : [])))];
+  if (!names.length) return undefined;
+  const jobs: JobView[] = names.map((name) => {
+    const own = steps.filter((s) => s.job === name);
+    const state: JobState = own.some((s) => s.status === "failed") ? "failed"
+      : own.some((s) => s.status === "cancelled") ? "cancelled"
+      : own.every((s) => s.status === "skipped" || s.status === "pending") ? "skipped"
+      : "passed";
+    return { name, requires: [], approval: own.some((s) => s.kind === "approval"), state };
+  });
+  return { name: "", jobs };
 }

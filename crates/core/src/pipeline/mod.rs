@@ -137,14 +137,31 @@ impl RunHandle {
         }
     }
 
-    /// Answers a workflow's approval job; `false` when the run has none
-    /// waiting (or is not a workflow).
+    /// Answers a workflow's approval job; `false` when the run has ended
+    /// (or is not a workflow).
     pub fn approve(&self, job: &str, approved: bool) -> bool {
-        self.approvals
-            .as_ref()
-            .is_some_and(|tx| tx.send((job.to_string(), approved)).is_ok())
+        self.approvals().is_some_and(|a| a.approve(job, approved))
     }
 
+    /// Where a workflow's approvals are answered, for another task to keep.
+    pub fn approvals(&self) -> Option<Approvals> {
+        self.approvals.clone().map(Approvals)
+    }
+}
+
+/// Answers a workflow run's approval jobs.
+#[derive(Debug, Clone)]
+pub struct Approvals(mpsc::UnboundedSender<(String, bool)>);
+
+impl Approvals {
+    /// Approves (or refuses) the approval job `job`; `false` when the run
+    /// has ended.
+    pub fn approve(&self, job: &str, approved: bool) -> bool {
+        self.0.send((job.to_string(), approved)).is_ok()
+    }
+}
+
+impl RunHandle {
     /// The run's id.
     pub fn run_id(&self) -> &RunId {
         &self.run_id

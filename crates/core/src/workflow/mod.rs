@@ -14,7 +14,7 @@ mod tree;
 
 pub use caches::CacheStore;
 pub use config::{PipelineValues, Selection, WorkflowPlan, plan};
-pub use run::{WorkflowRun, start};
+pub use run::{WorkflowRun, plan_info, plan_steps, start};
 
 /// Where a project's CircleCI 2.x config is.
 pub const CONFIG_PATH: &str = ".circleci/config.yml";
@@ -33,6 +33,28 @@ use crate::{ErrorCode, Problem};
 pub fn config_of(root: &Path) -> Option<PathBuf> {
     let config = root.join(CONFIG_PATH);
     (config.is_file() && !root.join(crate::config::FILE_NAME).exists()).then_some(config)
+}
+
+/// The workflow a run of the project at `root` on `branch` would run, as
+/// its config says it now (for a front end to show before the run).
+pub fn preview(
+    root: &Path,
+    branch: Option<String>,
+) -> Result<WorkflowPlan, crate::config::ConfigError> {
+    let file = root.join(CONFIG_PATH);
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        crate::config::ConfigError::new(format!("cannot read {}: {e}", file.display()))
+    })?;
+    let values = PipelineValues {
+        branch,
+        ..PipelineValues::default()
+    };
+    plan(
+        Path::new(CONFIG_PATH),
+        &text,
+        &values,
+        &Selection::default(),
+    )
 }
 
 /// A workflow run ready to start, and what to tell before it starts.

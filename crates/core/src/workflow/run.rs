@@ -50,6 +50,27 @@ pub struct WorkflowRun {
     pub parallel: usize,
 }
 
+/// The steps a run of `plan` goes through, as front ends see them.
+pub fn plan_steps(plan: &WorkflowPlan) -> Vec<StepInfo> {
+    layout(plan).0
+}
+
+/// The workflow's jobs and what each requires, as front ends draw them.
+pub fn plan_info(plan: &WorkflowPlan) -> WorkflowInfo {
+    WorkflowInfo {
+        name: plan.name.clone(),
+        jobs: plan
+            .jobs
+            .iter()
+            .map(|j| JobInfo {
+                name: j.name.clone(),
+                requires: j.requires.clone(),
+                approval: matches!(j.kind, JobKind::Approval),
+            })
+            .collect(),
+    }
+}
+
 /// The run's steps as front ends see them, and where each job's are.
 fn layout(plan: &WorkflowPlan) -> (Vec<StepInfo>, Vec<Slots>) {
     let mut infos = Vec::new();
@@ -278,19 +299,7 @@ async fn execute(
             engine: engine.endpoint().to_string(),
             steps: infos.clone(),
             started_at_ms,
-            workflow: Some(Box::new(WorkflowInfo {
-                name: run.plan.name.clone(),
-                jobs: run
-                    .plan
-                    .jobs
-                    .iter()
-                    .map(|j| JobInfo {
-                        name: j.name.clone(),
-                        requires: j.requires.clone(),
-                        approval: matches!(j.kind, JobKind::Approval),
-                    })
-                    .collect(),
-            })),
+            workflow: Some(Box::new(plan_info(&run.plan))),
         })
         .await;
     let labels = HashMap::from([
