@@ -177,10 +177,8 @@ pub fn inspect_now(path: &Path) -> Result<ProjectInfo, Problem> {
 
 fn describe(path: PathBuf, git_branch: Option<String>, git_remote: Option<String>) -> ProjectInfo {
     let mut workflow = None;
-    let planned = match crate::workflow::config_of(&path) {
-        Some(_) => Some(crate::workflow::preview(&path, git_branch.clone())),
-        None => None,
-    };
+    let planned = crate::workflow::config_of(&path)
+        .map(|_| crate::workflow::preview(&path, git_branch.clone()));
     let (image, steps, problem, imported_from) = match planned {
         Some(Ok(plan)) => {
             workflow = Some(crate::workflow::plan_info(&plan));
