@@ -1032,6 +1032,94 @@ def test_a_circleci_project_runs_as_imported_and_saves(h):
         h.driver.refresh()
 
 
+WORKFLOW = """version: 2.1
+executors:
+  box:
+    docker:
+      - image: slipway-test/wfbox:1
+jobs:
+  build:
+    executor: box
+    steps:
+      - checkout
+      - run: mkdir -p dist && echo built > dist/app.txt
+      - persist_to_workspace: { root: ., paths: [dist] }
+  test:
+    executor: box
+    steps:
+      - attach_workspace: { at: ~/project }
+      - run:
+          name: unit tests
+          command: |
+            mkdir -p reports
+            echo '<testsuite name="app"><testcase classname="tests" name="test_home"/><testcase classname="tests" name="test_sum"><failure message="assert 3 == 4">AssertionError</failure></testcase></testsuite>' > reports/junit.xml
+            exit 1
+      - store_test_results: { path: reports }
+  lint:
+    executor: box
+    steps:
+      - run: echo lint ok
+  deploy:
+    executor: box
+    steps:
+      - run: echo deployed
+workflows:
+  main:
+    jobs:
+      - build
+      - test: { requires: [build] }
+      - lint: { requires: [build] }
+      - hold: { type: approval, requires: [lint] }
+      - deploy: { requires: [hold] }
+"""
+
+
+def test_a_circleci_workflow_shows_its_jobs_and_failing_cases(h):
+    """A project with .circleci/config.yml and no slipway.toml runs its
+    workflow from the window: the job graph with each job's state, an
+    approval answered with its button, the failing test case first."""
+    image = tempfile.mkdtemp(dir=h.work)
+    shutil.copy(shutil.which("busybox") or "/bin/busybox", os.path.join(image, "busybox"))
+    with open(os.path.join(image, "Dockerfile"), "w") as f:
+        f.write('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
+    subprocess.run(["docker", "build", "-q", "-t", "slipway-test/wfbox:1", image], check=True,
+                   stdout=subprocess.DEVNULL, timeout=120)
+    project = os.path.join(tempfile.mkdtemp(dir=h.work), "wf-desktop")
+    os.makedirs(os.path.join(project, ".circleci"))
+    with open(os.path.join(project, ".circleci", "config.yml"), "w") as f:
+        f.write(WORKFLOW)
+    added = invoke(h, "project_add", {"path": project})
+    assert "ok" in added, added
+    h.driver.refresh()
+    try:
+        show_project(h, "wf-desktop")
+        jobs = lambda: {e.get_attribute("data-job"): e.get_attribute("data-state")
+                        for e in h.driver.find_elements(By.CSS_SELECTOR, "[data-testid=job]")}
+        wait_for("the planned jobs", lambda: jobs() == {j: "pending" for j in ["build", "test", "lint", "hold", "deploy"]}, 30)
+        assert "Run workflow" in h.text("[data-testid=run]"), h.text("[data-testid=run]")
+        before = h.history_count()
+        h.css("[data-testid=run]").click()
+        wait_for("the approval waiting", lambda: jobs().get("hold") == "waiting", 120)
+        assert jobs()["build"] == "passed" and jobs()["lint"] == "passed", jobs()
+        h.shot("26-workflow-waits-for-approval")
+        h.css("[data-job=hold] [data-testid=approve]").click()
+        h.wait_for_new_run(before, "failed", 120)
+        final = jobs()
+        assert final == {"build": "passed", "test": "failed", "lint": "passed", "hold": "passed", "deploy": "passed"}, final
+        cases = [(e.get_attribute("data-result"), e.text) for e in h.driver.find_elements(By.CSS_SELECTOR, "[data-testid=test-case]")]
+        assert cases[0][0] == "failed" and "tests.test_sum" in cases[0][1] and "assert 3 == 4" in cases[0][1], cases
+        assert "2 tests, 1 failed" in h.text("[data-testid=test-results]")
+        # Picking a job shows its steps only.
+        h.css("[data-job=test] .pick").click()
+        names = [e.text for e in h.driver.find_elements(By.CSS_SELECTOR, ".timeline > li .name")]
+        assert "unit tests" in names and "echo lint ok" not in names, names
+        h.shot("27-workflow-failing-case")
+        assert containers("wf-desktop") == []
+    finally:
+        invoke(h, "project_remove", {"path": project})
+        h.driver.refresh()
+
+
 def app_running():
     return subprocess.run(["pgrep", "-f", f"^{APP}$"], capture_output=True).returncode == 0
 
@@ -1236,6 +1324,7 @@ def main():
                  test_a_push_git_has_no_credentials_for_uses_the_sign_in,
                  test_merge_when_green_uses_githubs_auto_merge,
                  test_a_circleci_project_runs_as_imported_and_saves,
+                 test_a_circleci_workflow_shows_its_jobs_and_failing_cases,
                  test_deploy_fires_once_for_a_green_default_branch, test_push_shows_each_layer,
                  test_a_relaunched_window_shows_the_last_results,
                  test_settings_checks_the_setup_and_starts_at_login,

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use slipway_core::event::{Event, StepStatus, TestResult};
+use slipway_tests::services::Keyring;
+use slipway_tests::world::World;
 use slipway_tests::{LiveRun, Project, RunResult, containers_of_run, repo_root};
 
 /// The images the configs name, built here with debootstrap: Python, and
@@ -380,4 +382,36 @@ fn ctrl_c_or_kill_9_leave_no_job_container() {
     let out = project.slipway(&["history"]).output().unwrap();
     assert!(out.status.success());
     assert!(containers_of_run(&run_id).is_empty());
+}
+
+#[test]
+fn a_jobs_context_comes_from_the_keychain_and_stays_hidden() {
+    images();
+    let world = World::new(Keyring::Unlocked);
+    let set = world.slipway(
+        &["secret", "set", "context", "deploy/API_TOKEN"],
+        "tok-7f3a9c2e51\n",
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let project = Project::empty("wfctx");
+    project.write(
+        ".circleci/config.yml",
+        "version: 2.1\njobs:\n  ship:\n    docker: [{ image: slipway-test/python:3.11 }]\n    steps:\n      \
+         - run: echo \"token is $API_TOKEN, ${#API_TOKEN} long\"\n\
+         workflows:\n  main:\n    jobs:\n      - ship: { context: [deploy] }\n",
+    );
+    project.commit("main");
+    let path = project.path().display().to_string();
+    let run = world.slipway(&["run", &path], "");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("token is ********, 14 long"),
+        "{}",
+        run.stdout
+    );
+    let logs = world.slipway(&["logs", "last"], "");
+    assert!(logs.stdout.contains("token is ********"), "{}", logs.stdout);
+    for out in [&run.stdout, &run.stderr, &logs.stdout] {
+        assert!(!out.contains("tok-7f3a9c2e51"), "{out}");
+    }
 }

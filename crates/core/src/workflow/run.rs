@@ -599,10 +599,12 @@ async fn run_job(
     emitter.emit(Event::StepStarted { step: spin_up }).await;
     let began = Instant::now();
     let cancel = emitter.cancel.clone();
+    // The service steps already told, so a failure skips only the others.
+    let mut told = Vec::new();
     let prepared = tokio::select! {
         biased;
         _ = cancel.cancelled() => Err(JobEnd::Cancelled),
-        p = prepare(shared, name, job, context, slots) => p,
+        p = prepare(shared, name, job, context, slots, &mut told) => p,
     };
     let ms = began.elapsed().as_millis() as u64;
     let mut place = match prepared {
@@ -621,7 +623,12 @@ async fn run_job(
             emitter.finish(spin_up, status, ms, None, message).await;
             let rest = Slots {
                 steps: slots.steps.clone(),
-                services: slots.services.clone(),
+                services: slots
+                    .services
+                    .iter()
+                    .copied()
+                    .filter(|s| !told.contains(s))
+                    .collect(),
                 ..Slots::default()
             };
             skip_steps(emitter, &rest, "the environment did not start").await;
@@ -785,6 +792,7 @@ async fn prepare(
     job: &Job,
     context: &[String],
     slots: &Slots,
+    told: &mut Vec<usize>,
 ) -> Result<JobPlace, JobEnd> {
     let emitter = &shared.emitter;
     let spin_up = slots.spin_up.unwrap_or(0);
@@ -949,6 +957,7 @@ async fn prepare(
                 };
                 match create_and_start(shared, &container_name(&service_name(image)), body).await {
                     Ok(service) => {
+                        told.push(step);
                         containers.push(service.clone());
                         emitter
                             .line(
@@ -988,6 +997,7 @@ async fn prepare(
                                 Some(message),
                             )
                             .await;
+                        told.push(step);
                         return Err(end);
                     }
                 }
