@@ -1003,24 +1003,30 @@ async fn prepare(
                 }
             }
             let place = Place::Container(Box::new(shared.engine.clone()), id.clone());
-            let home = exec_capture(shared, &id, &["/bin/sh", "-c", "printf %s \"$HOME\""])
-                .await
-                .unwrap_or_default();
-            let home = if home.is_empty() {
-                "/root".to_string()
-            } else {
-                home
-            };
-            let dir = files::absolute(&job.working_directory, &home, &home);
-            let _ = exec_capture(shared, &id, &["mkdir", "-p", &dir]).await;
-            let has_bash = exec_capture(
+            // One exec learns the home folder, makes the job's folder and
+            // looks for bash: each exec is a round trip to the engine.
+            let probe = "d=\"$1\"; case \"$d\" in '~') d=\"$HOME\";; '~/'*) d=\"${HOME%/}/${d#\\~/}\";; esac; \
+                         case \"$d\" in /*) ;; *) d=\"${HOME%/}/$d\";; esac; \
+                         mkdir -p \"$d\"; printf '%s\\n%s\\n' \"${HOME:-/}\" \"$d\"; \
+                         if [ -x /bin/bash ]; then echo bash; fi";
+            let found = exec_capture(
                 shared,
                 &id,
-                &["/bin/sh", "-c", "test -x /bin/bash && echo yes"],
+                &["/bin/sh", "-c", probe, "probe", &job.working_directory],
             )
             .await
-            .as_deref()
-                == Some("yes");
+            .unwrap_or_default();
+            let mut lines = found.lines();
+            let home = lines
+                .next()
+                .filter(|h| !h.is_empty())
+                .unwrap_or("/root")
+                .to_string();
+            let dir = lines
+                .next()
+                .map(str::to_string)
+                .unwrap_or_else(|| files::absolute(&job.working_directory, &home, &home));
+            let has_bash = lines.next() == Some("bash");
             let shell = match &job.shell {
                 Some(s) => shell_words(s),
                 None if has_bash => shell_words("/bin/bash -eo pipefail"),
