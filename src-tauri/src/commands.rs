@@ -221,6 +221,26 @@ pub fn run_log(
     sessions.log_rows(&run_id, from, count as usize)
 }
 
+/// The newest lines of one step of a run's live log: a service's output,
+/// shown on its own.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(sessions))]
+pub fn run_step_log(
+    sessions: State<'_, Sessions>,
+    run_id: RunId,
+    step: u32,
+    count: u32,
+) -> Result<Vec<slipway_core::livelog::LogRow>, Problem> {
+    if count > LOG_ROWS_MAX {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("count {count} is over the limit of {LOG_ROWS_MAX} rows"),
+        ));
+    }
+    sessions.step_log(&run_id, step as usize, count as usize)
+}
+
 /// Lines of a run's live log containing `query` (case and colour codes
 /// ignored), by number.
 #[tauri::command]

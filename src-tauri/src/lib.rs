@@ -54,6 +54,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::run_log_search,
             commands::run_cancel,
             commands::run_approve,
+            commands::run_step_log,
             commands::runs_active,
             commands::history_list,
             commands::history_run,

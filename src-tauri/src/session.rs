@@ -240,6 +240,18 @@ impl Sessions {
         })
     }
 
+    /// The newest `count` lines of one step of a run's live log.
+    pub fn step_log(
+        &self,
+        run_id: &RunId,
+        step: usize,
+        count: usize,
+    ) -> Result<Vec<slipway_core::livelog::LogRow>, Problem> {
+        let log = self.log(run_id)?;
+        let log = lock_log(&log);
+        Ok(log.step_tail(step, count))
+    }
+
     /// Lines of a run's live log that contain `query` (see [`LiveLog::search`]).
     pub fn log_search(
         &self,

@@ -24,6 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -1056,7 +1057,11 @@ jobs:
             exit 1
       - store_test_results: { path: reports }
   lint:
-    executor: box
+    docker:
+      - image: slipway-test/wfbox:1
+      - image: slipway-test/wfbox:1
+        name: db
+        command: ["sh", "-c", "echo db is up; sleep 300"]
     steps:
       - run: echo lint ok
   deploy:
@@ -1114,6 +1119,14 @@ def test_a_circleci_workflow_shows_its_jobs_and_failing_cases(h):
         names = [e.text for e in h.driver.find_elements(By.CSS_SELECTOR, ".timeline > li .name")]
         assert "unit tests" in names and "echo lint ok" not in names, names
         h.shot("27-workflow-failing-case")
+        # A service's output on its own: the log filtered to its step.
+        Select(h.css("[data-testid=log-filter]")).select_by_visible_text("lint › service db")
+        # (Rendered text: the log's pooled rows keep hidden text.)
+        wait_for("the service's log alone", lambda: "db is up" in h.css(".viewport").text
+                 and "lint ok" not in h.css(".viewport").text, 10)
+        h.shot("28-workflow-service-log")
+        Select(h.css("[data-testid=log-filter]")).select_by_visible_text("all steps")
+        wait_for("the whole log again", lambda: "lint ok" in h.css(".viewport").text, 10)
         assert containers("wf-desktop") == []
     finally:
         invoke(h, "project_remove", {"path": project})

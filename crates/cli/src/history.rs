@@ -48,14 +48,16 @@ pub fn logs(reference: &str, json: bool) -> Result<u8, Problem> {
         })?;
     let steps = history.steps(run.seq).map_err(|e| e.problem())?;
     let (lines, dropped) = history.logs(run.seq).map_err(|e| e.problem())?;
+    let tests = history.test_cases(run.seq).map_err(|e| e.problem())?;
     if json {
-        let value = serde_json::json!({ "run": run, "steps": steps, "logs": lines, "dropped_lines": dropped });
+        let value = serde_json::json!({ "run": run, "steps": steps, "logs": lines, "dropped_lines": dropped, "test_cases": tests });
         out!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         );
     } else {
         render::logs(&run, &steps, &lines, dropped);
+        render::test_cases(&tests);
     }
     Ok(EXIT_PASSED)
 }

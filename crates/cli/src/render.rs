@@ -497,6 +497,45 @@ impl RunView {
     }
 }
 
+/// A recorded run's test cases, failures first (a workflow's test results).
+pub fn test_cases(tests: &[slipway_core::store::TestCaseRecord]) {
+    if tests.is_empty() {
+        return;
+    }
+    let s = style();
+    let failed = tests
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.case.result,
+                slipway_core::event::TestResult::Failed | slipway_core::event::TestResult::Error
+            )
+        })
+        .count();
+    out!("test results: {} tests, {failed} failed", tests.len());
+    for t in tests.iter().take(failed) {
+        let class = t
+            .case
+            .classname
+            .as_deref()
+            .map(|c| format!("{c}."))
+            .unwrap_or_default();
+        let message = t
+            .case
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        out!(
+            "  {} {} {class}{}{}",
+            s.red("✗"),
+            t.job,
+            t.case.name,
+            s.dim(&message)
+        );
+    }
+}
+
 fn human_bytes(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),

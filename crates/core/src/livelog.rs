@@ -159,6 +159,29 @@ impl LiveLog {
         out
     }
 
+    /// The newest `count` held lines of step `step` (a service's output),
+    /// oldest first.
+    pub fn step_tail(&self, step: usize, count: usize) -> Vec<LogRow> {
+        let mut out = Vec::new();
+        for piece in self.pieces.iter().rev().filter(|p| p.step == step) {
+            let skip = self.first.saturating_sub(piece.first) as usize;
+            for n in (skip..piece.starts.len()).rev() {
+                if out.len() == count {
+                    out.reverse();
+                    return out;
+                }
+                out.push(LogRow {
+                    seq: piece.first + n as u64,
+                    step,
+                    stream: piece.stream,
+                    text: piece.line(n).to_owned(),
+                });
+            }
+        }
+        out.reverse();
+        out
+    }
+
     /// The newest `count` lines.
     pub fn tail(&self, count: usize) -> Vec<LogRow> {
         self.rows(self.total.saturating_sub(count as u64), count)
@@ -260,6 +283,27 @@ pub fn strip_escapes(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_steps_newest_lines_come_in_order_past_what_was_dropped() {
+        let mut log = LiveLog::new(6);
+        for n in 0..5 {
+            log.push(1, LogStream::Container, &format!("db {n}"));
+            log.push(2, LogStream::Stdout, &format!("test {n}"));
+        }
+        // Six lines held: db 2..4 and test 2..4.
+        let db: Vec<String> = log.step_tail(1, 10).into_iter().map(|r| r.text).collect();
+        assert_eq!(db, ["db 2", "db 3", "db 4"]);
+        let newest = log.step_tail(2, 2);
+        assert_eq!(
+            newest
+                .iter()
+                .map(|r| (r.seq, r.text.as_str()))
+                .collect::<Vec<_>>(),
+            [(7, "test 3"), (9, "test 4")]
+        );
+        assert!(log.step_tail(3, 5).is_empty());
+    }
 
     fn texts(rows: &[LogRow]) -> Vec<String> {
         rows.iter().map(|r| r.text.clone()).collect()

@@ -205,6 +205,31 @@ fn a_2_1_workflow_runs_as_circleci_runs_it() {
         "{text}"
     );
     assert!(text.contains("FAILED at \"test: unit tests\""), "{text}");
+    // The history keeps each step's job and the test cases.
+    let logs = project.slipway(&["logs", "last"]).output().unwrap();
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    assert!(logs.contains("test results: 2 tests, 1 failed"), "{logs}");
+    assert!(
+        logs.contains("✗ test tests.TestApp.test_total: assert 3 == 4"),
+        "{logs}"
+    );
+    let json = project
+        .slipway(&["logs", "last", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        json["test_cases"][0]["case"]["name"], "test_total",
+        "{json}"
+    );
+    assert!(
+        json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["job"] == "lint"),
+        "{json}"
+    );
 
     // Fixed (through the executor's environment): every job passes.
     let config = CONFIG.replace(
@@ -414,4 +439,69 @@ fn a_jobs_context_comes_from_the_keychain_and_stays_hidden() {
     for out in [&run.stdout, &run.stderr, &logs.stdout] {
         assert!(!out.contains("tok-7f3a9c2e51"), "{out}");
     }
+}
+
+#[test]
+fn a_machine_job_runs_on_this_host_with_when_background_and_quiet_limits() {
+    let project = Project::empty("wfmachine");
+    project.write("notes.txt", "from the working tree\n");
+    project.write(
+        ".circleci/config.yml",
+        r#"version: 2.1
+jobs:
+  host:
+    machine: true
+    steps:
+      - checkout
+      - run: cat notes.txt && docker info --format 'engine {{.ServerVersion}}'
+      - run:
+          command: echo done in the background > bg.txt
+          background: true
+      - run: for i in $(seq 100); do [ -s bg.txt ] && break; sleep 0.05; done; cat bg.txt
+      - run: echo this fails; exit 3
+      - run: echo not after a failure
+      - run:
+          command: echo only after a failure
+          when: on_fail
+      - run:
+          command: echo whatever happened
+          when: always
+  quiet:
+    machine: true
+    steps:
+      - run:
+          command: echo about to be quiet; sleep 30
+          no_output_timeout: 1s
+workflows:
+  main:
+    jobs: [host, quiet]
+"#,
+    );
+    project.commit("main");
+    project.write("notes.txt", "edited, not committed\n");
+    let out = run(&project, &[]);
+    assert_eq!(out.code, 1, "{}", out.log_text());
+    let log = out.log_text();
+    for expected in [
+        "edited, not committed",
+        "uncommitted changes",
+        "engine ",
+        "done in the background",
+        "this fails",
+        "only after a failure",
+        "whatever happened",
+        "about to be quiet",
+    ] {
+        assert!(log.contains(expected), "{expected:?} in {log}");
+    }
+    assert!(!log.contains("not after a failure"), "{log}");
+    let quiet = out
+        .typed
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::JobFinished { job, message, .. } if job == "quiet" => message.clone(),
+            _ => None,
+        })
+        .unwrap();
+    assert!(quiet.starts_with("no output for 1.0s: stopped"), "{quiet}");
 }

@@ -59,6 +59,11 @@ export const commands = {
 	runCancel: (runId: RunId) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_cancel", { runId })),
 	/**  Approves (or refuses) a workflow run's approval job. */
 	runApprove: (runId: RunId, job: string, approved: boolean) => typedError<null, Problem_Serialize>(__TAURI_INVOKE("run_approve", { runId, job, approved })),
+	/**
+	 *  The newest lines of one step of a run's live log: a service's output,
+	 *  shown on its own.
+	 */
+	runStepLog: (runId: RunId, step: number, count: number) => typedError<LogRow[], Problem_Serialize>(__TAURI_INVOKE("run_step_log", { runId, step, count })),
 	/**  The runs in progress. */
 	runsActive: () => __TAURI_INVOKE<ActiveRun[]>("runs_active"),
 	/**  Past runs, newest first, optionally of one project. */

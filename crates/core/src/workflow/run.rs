@@ -709,9 +709,6 @@ async fn run_job(
             }
         }
     }
-    for task in place.background.drain(..) {
-        task.abort();
-    }
     // The job's containers go now: the jobs after it need not wait for cleanup.
     let ours = std::mem::take(&mut place.containers);
     let removals = ours
@@ -725,8 +722,23 @@ async fn run_job(
             }
         }
     }
+    // Their output followers end with them, once they have read it all
+    // (a service's last lines included); what is still going is stopped.
+    let followers = futures_util::future::join_all(place.background.iter_mut());
+    if tokio::time::timeout(FOLLOWERS_GRACE, followers)
+        .await
+        .is_err()
+    {
+        for task in &place.background {
+            task.abort();
+        }
+    }
     end
 }
+
+/// How long a job's output followers may take to finish once its
+/// containers are gone.
+const FOLLOWERS_GRACE: Duration = Duration::from_secs(2);
 
 enum StepFail {
     Failed(String, Option<i64>),
