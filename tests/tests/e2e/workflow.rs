@@ -239,6 +239,17 @@ fn a_2_1_workflow_runs_as_circleci_runs_it() {
     project.write(".circleci/config.yml", &config);
     let passed = run(&project, &[]);
     assert_eq!(passed.code, 0, "{}", passed.log_text());
+
+    // `slipway clean --caches` empties the store: the next run installs again.
+    let clean = project.slipway(&["clean", "--caches"]).output().unwrap();
+    let said = String::from_utf8_lossy(&clean.stdout);
+    assert!(said.contains("emptied the cache store: 1 cache,"), "{said}");
+    let fresh = run(&project, &[]);
+    assert!(
+        fresh.log_text().contains("installing deps"),
+        "{}",
+        fresh.log_text()
+    );
 }
 
 #[test]

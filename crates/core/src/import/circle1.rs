@@ -127,9 +127,22 @@ pub(crate) fn read(file: &Path, text_: &str) -> Result<CiConfig, ConfigError> {
                 },
             });
         }
+        let before = ci.commands.len();
         for stage in STAGES {
             if let Some(list) = section.get_node(stage) {
                 commands(file, list, &mut ci.commands, &mut ci.unmapped)?;
+            }
+        }
+        // CircleCI 1.0 machines ran the common databases: the `database`
+        // section's clients say which its commands need.
+        if phase == "database" {
+            for command in &ci.commands[before..] {
+                if let Some(image) = database_client(&command.text)
+                    && !ci.services.iter().any(|s| s.image == image)
+                {
+                    ci.services
+                        .push(super::CiService::of_image(image, command.line));
+                }
             }
         }
     }
@@ -141,6 +154,20 @@ pub(crate) fn read(file: &Path, text_: &str) -> Result<CiConfig, ConfigError> {
         }
     }
     Ok(ci)
+}
+
+/// The database image a command's client talks to (`psql` → postgres).
+fn database_client(command: &str) -> Option<&'static str> {
+    let words = shlex::split(command).unwrap_or_default();
+    words.iter().find_map(|w| {
+        Some(match w.rsplit('/').next().unwrap_or(w) {
+            "psql" | "createdb" | "dropdb" | "pg_restore" => "postgres",
+            "mysql" | "mysqladmin" => "mysql",
+            "redis-cli" => "redis",
+            "mongo" | "mongosh" | "mongorestore" => "mongo",
+            _ => return None,
+        })
+    })
 }
 
 /// A stage's commands: strings, or `command: {modifiers}` maps.

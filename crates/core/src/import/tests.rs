@@ -417,6 +417,32 @@ jobs:
 }
 
 #[test]
+fn a_one_oh_database_sections_clients_are_services() {
+    let config = "\
+database:
+  override:
+    - psql -U ubuntu -c 'CREATE DATABASE app_test'
+    - echo set up
+    - redis-cli ping
+test:
+  override:
+    - python app/tests.py
+";
+    let (_, p) = imported(CIRCLE_V1, config);
+    let services: Vec<(&str, Option<u16>)> = p
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.port()))
+        .collect();
+    assert_eq!(services, [("postgres", Some(5432)), ("redis", Some(6379))]);
+    assert!(
+        shell(&p).iter().any(|c| c.contains("CREATE DATABASE")),
+        "{:?}",
+        shell(&p)
+    );
+}
+
+#[test]
 fn a_one_oh_machines_services_are_services_where_an_image_is_known() {
     let config = "\
 machine:
