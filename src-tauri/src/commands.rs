@@ -30,6 +30,10 @@ pub struct RunDetails {
     pub logs: Vec<LogRecord>,
     /// Lines dropped from the middle of a very long log.
     pub dropped_lines: u64,
+    /// A workflow run's job graph.
+    pub workflow: Option<slipway_core::event::WorkflowInfo>,
+    /// A workflow run's test cases, failures first.
+    pub tests: Vec<slipway_core::store::TestCaseRecord>,
 }
 
 /// A run in progress.
@@ -330,11 +334,15 @@ pub async fn history_run(reference: String) -> Result<RunDetails, Problem> {
         })?;
         let steps = h.steps(run.seq)?;
         let (logs, dropped_lines) = h.logs(run.seq)?;
+        let workflow = h.workflow(run.seq)?;
+        let tests = h.test_cases(run.seq)?;
         Ok(RunDetails {
             run,
             steps,
             logs,
             dropped_lines,
+            workflow,
+            tests,
         })
     })
     .await
@@ -367,6 +375,8 @@ fn last_runs(h: &History, paths: Vec<PathBuf>) -> Result<Vec<LastRun>, Problem> 
         };
         let steps = h.steps(run.seq)?;
         let (logs, dropped_lines) = h.logs(run.seq)?;
+        let workflow = h.workflow(run.seq)?;
+        let tests = h.test_cases(run.seq)?;
         last.push(LastRun {
             path: path.to_string_lossy().into_owned(),
             details: RunDetails {
@@ -374,6 +384,8 @@ fn last_runs(h: &History, paths: Vec<PathBuf>) -> Result<Vec<LastRun>, Problem> 
                 steps,
                 logs,
                 dropped_lines,
+                workflow,
+                tests,
             },
         });
     }

@@ -2150,6 +2150,10 @@ export type RunDetails_Deserialize = {
 	logs: LogRecord[],
 	/**  Lines dropped from the middle of a very long log. */
 	dropped_lines: number,
+	/**  A workflow run's job graph. */
+	workflow?: WorkflowInfo | null,
+	/**  A workflow run's test cases, failures first. */
+	tests: TestCaseRecord_Deserialize[],
 };
 
 /**  A past run with its steps and log. */
@@ -2162,6 +2166,10 @@ export type RunDetails_Serialize = {
 	logs: LogRecord[],
 	/**  Lines dropped from the middle of a very long log. */
 	dropped_lines: number,
+	/**  A workflow run's job graph. */
+	workflow: WorkflowInfo | null,
+	/**  A workflow run's test cases, failures first. */
+	tests: TestCaseRecord_Serialize[],
 };
 
 /**  One event of a run, with when it happened. */
@@ -2481,6 +2489,29 @@ export type StepStatus =
 
 /**  One test case of a JUnit report. */
 export type TestCase = TestCase_Serialize | TestCase_Deserialize;
+
+/**  A recorded test case of a workflow's test results. */
+export type TestCaseRecord = TestCaseRecord_Serialize | TestCaseRecord_Deserialize;
+
+/**  A recorded test case of a workflow's test results. */
+export type TestCaseRecord_Deserialize = {
+	/**  The step that read it. */
+	step: number,
+	/**  Its job. */
+	job: string,
+	/**  The case. */
+	case: TestCase_Deserialize,
+};
+
+/**  A recorded test case of a workflow's test results. */
+export type TestCaseRecord_Serialize = {
+	/**  The step that read it. */
+	step: number,
+	/**  Its job. */
+	job: string,
+	/**  The case. */
+	case: TestCase_Serialize,
+};
 
 /**  One test case of a JUnit report. */
 export type TestCase_Deserialize = {

@@ -83,6 +83,8 @@ describe("a remembered run", () => {
       ],
       logs: [],
       dropped_lines: 0,
+      workflow: null,
+      tests: [],
     } as unknown as RunDetails;
     const run = rememberedRun(details, { grew() {} } as unknown as LiveLog);
     expect(run.outcome).toEqual({ result: "failed", step: 1, step_name: "unit tests", message: "exit 1" });
@@ -93,6 +95,33 @@ describe("a remembered run", () => {
       { grew() {} } as unknown as LiveLog,
     );
     expect(interrupted.outcome?.result).toBe("error");
+    expect(run.workflow).toBeUndefined();
+  });
+
+  it("shows a workflow run's graph as kept, its jobs' states from their steps, and its test cases", () => {
+    const step = (index: number, job: string, status: string) =>
+      ({ index, name: `s${index}`, kind: "test", status, duration_ms: 1, exit_code: null, message: null, job });
+    const details = {
+      run: {
+        seq: 5, id: "r5", project: "wf", root: "/p", image: "workflow main", image_id: null,
+        git_commit: "abc", git_branch: "main", started_at_ms: 1, duration_ms: 900, result: "failed",
+        failed_step: "test: s1", message: "exit 1",
+      },
+      steps: [step(0, "build", "passed"), step(1, "test", "failed"), step(2, "lint", "pending")],
+      logs: [],
+      dropped_lines: 0,
+      workflow: { name: "main", jobs: [
+        { name: "build", requires: [], approval: false },
+        { name: "test", requires: ["build"], approval: false },
+        { name: "lint", requires: ["build"], approval: false },
+      ] },
+      tests: [{ step: 1, job: "test", case: { name: "sum", classname: "t", result: "failed", time_ms: 1, message: "boom", detail: "", file: null } }],
+    } as unknown as RunDetails;
+    const run = rememberedRun(details, { grew() {} } as unknown as LiveLog);
+    expect(run.workflow?.jobs.map((j) => [j.name, j.state, j.requires])).toEqual([
+      ["build", "passed", []], ["test", "failed", ["build"]], ["lint", "skipped", ["build"]],
+    ]);
+    expect(run.tests.map((t) => [t.job, t.name, t.result])).toEqual([["test", "sum", "failed"]]);
   });
 });
 

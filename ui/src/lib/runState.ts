@@ -263,8 +263,8 @@ export function rememberedRun(details: RunDetails, logs: LiveLog): RunView {
       build: [],
       job: s.job,
     })),
-    workflow: rememberedWorkflow(steps),
-    tests: [],
+    workflow: rememberedWorkflow(details),
+    tests: details.tests.map((t) => ({ ...t.case, job: t.job })),
     elapsedMs: run.duration_ms ?? 0,
     outcome,
     durationMs: run.duration_ms ?? undefined,
@@ -273,17 +273,19 @@ export function rememberedRun(details: RunDetails, logs: LiveLog): RunView {
   };
 }
 
-/** A recorded workflow run's jobs, from its steps (the history keeps no `requires`). */
-function rememberedWorkflow(steps: RunDetails["steps"]): RunView["workflow"] {
-  const names = [...new Set(steps.flatMap((s) => (s.job ? [s.job] : [])))];
-  if (!names.length) return undefined;
-  const jobs: JobView[] = names.map((name) => {
+/** A recorded workflow run's jobs: its graph as kept, each job's state from its steps. */
+function rememberedWorkflow(details: RunDetails): RunView["workflow"] {
+  const { steps } = details;
+  const graph = details.workflow?.jobs ?? [...new Set(steps.flatMap((s) => (s.job ? [s.job] : [])))]
+    .map((name) => ({ name, requires: [] as string[], approval: false }));
+  if (!graph.length) return undefined;
+  const jobs: JobView[] = graph.map(({ name, requires, approval }) => {
     const own = steps.filter((s) => s.job === name);
     const state: JobState = own.some((s) => s.status === "failed") ? "failed"
       : own.some((s) => s.status === "cancelled") ? "cancelled"
       : own.every((s) => s.status === "skipped" || s.status === "pending") ? "skipped"
       : "passed";
-    return { name, requires: [], approval: own.some((s) => s.kind === "approval"), state };
+    return { name, requires, approval: approval || own.some((s) => s.kind === "approval"), state };
   });
-  return { name: "", jobs };
+  return { name: details.workflow?.name ?? "", jobs };
 }

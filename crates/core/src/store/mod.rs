@@ -238,7 +238,7 @@ struct Migration {
 
 /// The schema's steps, oldest first: a file at version N has had the
 /// first N applied (`PRAGMA user_version`).
-const MIGRATIONS: [Migration; 6] = [
+const MIGRATIONS: [Migration; 7] = [
     Migration {
         owner: "runs",
         name: "runs, their steps and logs",
@@ -277,6 +277,11 @@ const MIGRATIONS: [Migration; 6] = [
                   body TEXT NOT NULL,
                   PRIMARY KEY (run_seq, step, ord)
               );",
+    },
+    Migration {
+        owner: "runs",
+        name: "a workflow run's job graph",
+        sql: "ALTER TABLE runs ADD COLUMN workflow TEXT;",
     },
 ];
 
@@ -775,6 +780,19 @@ impl History {
         Ok(rows)
     }
 
+    /// The job graph of run `seq`, when it was a CircleCI workflow.
+    pub fn workflow(&self, seq: i64) -> Result<Option<crate::event::WorkflowInfo>, HistoryError> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT workflow FROM runs WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?
+            .flatten();
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
     /// The test cases run `seq` read, failures first, then in report order.
     pub fn test_cases(&self, seq: i64) -> Result<Vec<TestCaseRecord>, HistoryError> {
         let mut stmt = self
@@ -966,11 +984,15 @@ impl Recorder<'_> {
                 git,
                 steps,
                 started_at_ms,
+                workflow,
                 ..
             } => {
                 let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
+                let workflow = workflow
+                    .as_ref()
+                    .and_then(|w| serde_json::to_string(w).ok());
                 tx.execute(
-                    "INSERT INTO runs (id, project, root, image, git_commit, git_branch, git_dirty, started_at_ms, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO runs (id, project, root, image, git_commit, git_branch, git_dirty, started_at_ms, owner, workflow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![
                         &*event.run_id.0,
                         project,
@@ -980,7 +1002,8 @@ impl Recorder<'_> {
                         git.as_ref().and_then(|g| g.branch.as_ref()),
                         git.as_ref().map(|g| g.dirty),
                         *started_at_ms as i64,
-                        crate::owner::current()
+                        crate::owner::current(),
+                        workflow
                     ],
                 )
                 .map_err(|e| h.err(e))?;
@@ -1148,6 +1171,75 @@ mod tests {
         assert_eq!(history.list(10, None).unwrap(), vec![]);
         // Told once: the next open finds a healthy file.
         assert!(History::open(&path).unwrap().moved_aside().is_none());
+    }
+
+    #[test]
+    fn keeps_a_workflow_runs_graph_jobs_and_test_cases() {
+        use crate::event::{JobInfo, TestCase, TestResult, WorkflowInfo};
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(&dir.path().join("h.db")).unwrap();
+        let id = RunId::new();
+        let mut rec = history.recorder();
+        let graph = WorkflowInfo {
+            name: "main".into(),
+            jobs: vec![JobInfo {
+                name: "test".into(),
+                requires: vec!["build".into()],
+                approval: false,
+            }],
+        };
+        rec.record(&ev(
+            &id,
+            Event::RunStarted {
+                project: "wf".into(),
+                root: "/p".into(),
+                image: "workflow main".into(),
+                git: None,
+                engine: String::new(),
+                steps: vec![StepInfo {
+                    name: "unit tests".into(),
+                    kind: StepKind::Test,
+                    job: Some("test".into()),
+                }],
+                started_at_ms: 1,
+                workflow: Some(Box::new(graph.clone())),
+            },
+        ))
+        .unwrap();
+        let case = |name: &str, result| TestCase {
+            name: name.into(),
+            classname: Some("t".into()),
+            result,
+            time_ms: Some(3),
+            message: None,
+            detail: String::new(),
+            file: None,
+        };
+        rec.record(&ev(
+            &id,
+            Event::TestResults {
+                step: 0,
+                job: "test".into(),
+                cases: vec![
+                    case("ok", TestResult::Passed),
+                    case("sum", TestResult::Failed),
+                ],
+            },
+        ))
+        .unwrap();
+        let seq = rec.seq().unwrap();
+        assert_eq!(history.workflow(seq).unwrap(), Some(graph));
+        assert_eq!(history.steps(seq).unwrap()[0].job.as_deref(), Some("test"));
+        let cases: Vec<(String, String)> = history
+            .test_cases(seq)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.job, t.case.name))
+            .collect();
+        assert_eq!(
+            cases,
+            [("test".into(), "sum".into()), ("test".into(), "ok".into())]
+        );
     }
 
     #[test]
