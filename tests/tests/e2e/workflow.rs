@@ -241,7 +241,19 @@ fn a_2_1_workflow_runs_as_circleci_runs_it() {
     assert_eq!(passed.code, 0, "{}", passed.log_text());
 
     // `slipway clean --caches` empties the store: the next run installs again.
-    let clean = project.slipway(&["clean", "--caches"]).output().unwrap();
+    // (Only this project's containers: other tests' runs go on meanwhile.)
+    let name = passed
+        .typed
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::RunStarted { project, .. } => Some(project.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let clean = project
+        .slipway(&["clean", "--caches", "--project", &name])
+        .output()
+        .unwrap();
     let said = String::from_utf8_lossy(&clean.stdout);
     assert!(said.contains("emptied the cache store: 1 cache,"), "{said}");
     let fresh = run(&project, &[]);
@@ -289,11 +301,24 @@ fn one_job_runs_alone_and_an_approval_waits_for_its_answer() {
         child.stdin.take().unwrap().write_all(b"n\n").unwrap();
     }
     let out = RunResult::from(child.wait_with_output().unwrap());
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.code, 1, "{}\n{}", out.stderr, out.last());
     assert!(
         out.typed
             .iter()
-            .any(|e| matches!(&e.event, Event::ApprovalWaiting { job, .. } if job == "hold"))
+            .any(|e| matches!(&e.event, Event::ApprovalWaiting { job, .. } if job == "hold")),
+        "{:?}\n{}\n{:?}",
+        job_events(&out),
+        out.log_text(),
+        out.typed
+            .iter()
+            .filter(|e| matches!(
+                e.event,
+                Event::StepFinished {
+                    status: StepStatus::Failed,
+                    ..
+                }
+            ))
+            .collect::<Vec<_>>()
     );
     let lint = out
         .typed

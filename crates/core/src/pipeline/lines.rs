@@ -153,6 +153,67 @@ impl Default for ReadPace {
     }
 }
 
+/// Why reading an exec's output stopped early.
+#[derive(Debug)]
+pub(crate) enum OutputEnd {
+    /// Nothing came for the quiet limit.
+    Quiet,
+    /// The engine failed.
+    Engine(bollard::errors::Error),
+}
+
+/// Reads an exec's output to its end: each chunk's whole lines go to `sink`
+/// with their stream (and into `tail`), the unfinished last lines at the
+/// end. With `quiet`, nothing for that long stops it.
+pub(crate) async fn read_output<S, F, Fut>(
+    output: &mut S,
+    quiet: Option<Duration>,
+    tail: &mut Tail,
+    mut sink: F,
+) -> Result<(), OutputEnd>
+where
+    S: Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Unpin,
+    F: FnMut(crate::event::LogStream, Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use crate::event::LogStream;
+    let mut out = LineSplitter::default();
+    let mut err = LineSplitter::default();
+    let mut pace = ReadPace::default();
+    loop {
+        let next = match quiet {
+            Some(limit) => tokio::time::timeout(limit, pace.next(output))
+                .await
+                .map_err(|_| OutputEnd::Quiet)?,
+            None => pace.next(output).await,
+        };
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(OutputEnd::Engine)?;
+        let (lines, stream) = match &chunk {
+            bollard::container::LogOutput::StdErr { message } => {
+                (err.push(message), LogStream::Stderr)
+            }
+            other => (out.push(other.as_ref()), LogStream::Stdout),
+        };
+        for line in &lines {
+            tail.push(line);
+        }
+        if !lines.is_empty() {
+            sink(stream, lines).await;
+        }
+    }
+    for (rest, stream) in [
+        (out.finish(), LogStream::Stdout),
+        (err.finish(), LogStream::Stderr),
+    ] {
+        if let Some(line) = rest {
+            tail.push(&line);
+            sink(stream, vec![line]).await;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

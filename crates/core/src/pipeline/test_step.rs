@@ -7,7 +7,7 @@ use std::process::Stdio;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::lines::{LineSplitter, ReadPace, Tail};
+use super::lines::Tail;
 use super::{Runner, StepEnd};
 use crate::config::{StepPlace, TestSpec};
 use crate::event::LogStream;
@@ -156,38 +156,15 @@ async fn in_container(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutp
         )));
     };
     let mut tail = Tail::new(FAILURE_LINES);
-    let stream_output = async {
-        let mut out = LineSplitter::default();
-        let mut err = LineSplitter::default();
-        let mut pace = ReadPace::default();
-        while let Some(chunk) = pace.next(&mut output).await {
-            let chunk = chunk.map_err(|e| StepEnd::Error(runner.engine.error(e).problem()))?;
-            let (lines, stream) = match &chunk {
-                bollard::container::LogOutput::StdErr { message } => {
-                    (err.push(message), LogStream::Stderr)
-                }
-                other => (out.push(other.as_ref()), LogStream::Stdout),
-            };
-            for line in &lines {
-                tail.push(line);
-            }
-            runner.log_lines(step, stream, lines).await;
-        }
-        for (rest, stream) in [
-            (out.finish(), LogStream::Stdout),
-            (err.finish(), LogStream::Stderr),
-        ] {
-            if let Some(line) = rest {
-                tail.push(&line);
-                runner.log(step, stream, line).await;
-            }
-        }
-        Ok::<(), StepEnd>(())
-    };
-    match tokio::time::timeout(spec.timeout, stream_output).await {
+    let read = super::lines::read_output(&mut output, None, &mut tail, |stream, lines| {
+        runner.log_lines(step, stream, lines)
+    });
+    match tokio::time::timeout(spec.timeout, read).await {
         Err(_) => return Err(timed_out(spec, &tail)),
-        Ok(Err(end)) => return Err(end),
-        Ok(Ok(())) => {}
+        Ok(Err(super::lines::OutputEnd::Engine(e))) => {
+            return Err(StepEnd::Error(runner.engine.error(e).problem()));
+        }
+        Ok(Err(super::lines::OutputEnd::Quiet)) | Ok(Ok(())) => {}
     }
     let inspect = super::engine_call("inspect exec", docker.inspect_exec(&exec.id))
         .await

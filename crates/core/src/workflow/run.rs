@@ -22,7 +22,7 @@ use crate::event::{
     Event, GitInfo, JobInfo, LogStream, Outcome, RunEvent, RunId, StepInfo, StepKind, StepStatus,
     WorkflowInfo,
 };
-use crate::pipeline::lines::{LineSplitter, ReadPace, Tail};
+use crate::pipeline::lines::{OutputEnd, Tail, read_output};
 use crate::pipeline::{Events, LABEL_OWNER, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, RunHandle};
 use crate::{ErrorCode, Problem};
 
@@ -1572,35 +1572,17 @@ async fn exec_in_container(
         )));
     };
     let mut tail = Tail::new(FAILURE_LINES);
-    let mut out = LineSplitter::default();
-    let mut err = LineSplitter::default();
-    let mut pace = ReadPace::default();
-    loop {
-        let next = match tokio::time::timeout(quiet_limit, pace.next(&mut output)).await {
-            Err(_) => return Err(too_quiet(quiet_limit, &tail)),
-            Ok(next) => next,
-        };
-        let Some(chunk) = next else { break };
-        let chunk = chunk.map_err(problem)?;
-        let (lines, stream) = match &chunk {
-            bollard::container::LogOutput::StdErr { message } => {
-                (err.push(message), LogStream::Stderr)
-            }
-            other => (out.push(other.as_ref()), LogStream::Stdout),
-        };
-        for line in &lines {
-            tail.push(line);
-        }
-        emitter.lines(index, stream, lines).await;
-    }
-    for (rest, stream) in [
-        (out.finish(), LogStream::Stdout),
-        (err.finish(), LogStream::Stderr),
-    ] {
-        if let Some(line) = rest {
-            tail.push(&line);
-            emitter.lines(index, stream, vec![line]).await;
-        }
+    let read = read_output(
+        &mut output,
+        Some(quiet_limit),
+        &mut tail,
+        |stream, lines| emitter.lines(index, stream, lines),
+    )
+    .await;
+    match read {
+        Err(OutputEnd::Quiet) => return Err(too_quiet(quiet_limit, &tail)),
+        Err(OutputEnd::Engine(e)) => return Err(problem(e)),
+        Ok(()) => {}
     }
     let inspect = docker.inspect_exec(&exec.id).await.map_err(problem)?;
     let code = inspect.exit_code.unwrap_or(-1);
