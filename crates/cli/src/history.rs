@@ -72,15 +72,31 @@ pub async fn clean(project: Option<String>, caches: bool) -> Result<u8, Problem>
         );
     }
     let engine = Engine::connect().await.map_err(|e| e.problem())?;
-    let removed = slipway_core::pipeline::clean(&engine, project.as_deref())
+    // A run still going in another process (its owner alive, its history
+    // not finished) keeps its containers.
+    let history = open_history().ok();
+    let going = |run: &str, owner: Option<&str>| {
+        owner.is_some_and(slipway_core::owner::is_alive)
+            && history.as_ref().is_some_and(|h| {
+                h.find(run).ok().flatten().is_some_and(|r| {
+                    r.id.0.as_ref() == run && r.result == slipway_core::store::RunResult::Running
+                })
+            })
+    };
+    let cleaned = slipway_core::pipeline::clean(&engine, project.as_deref(), going)
         .await
         .map_err(|e| e.problem())?;
-    if removed.is_empty() {
+    if cleaned.removed.is_empty() {
         out!("nothing to clean");
-    } else {
-        for name in &removed {
-            out!("removed {name}");
-        }
+    }
+    for name in &cleaned.removed {
+        out!("removed {name}");
+    }
+    for run in &cleaned.going {
+        out!(
+            "left the containers of run {} (still going; cancel it to remove them)",
+            &run[run.len().saturating_sub(8)..]
+        );
     }
     Ok(EXIT_PASSED)
 }

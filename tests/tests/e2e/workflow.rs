@@ -418,7 +418,26 @@ fn waiting(name: &str) -> (Project, LiveRun, slipway_core::event::RunId) {
 
 #[test]
 fn ctrl_c_or_kill_9_leave_no_job_container() {
-    let (_project, mut live, run_id) = waiting("wfint");
+    let (project, mut live, run_id) = waiting("wfint");
+    // `slipway clean` leaves a run that is still going alone.
+    let name = live
+        .seen
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::RunStarted { project, .. } => Some(project.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let clean = project
+        .slipway(&["clean", "--project", &name])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&clean.stdout);
+    assert!(
+        said.contains(&format!("left the containers of run {}", run_id.short())),
+        "{said}"
+    );
+    assert_eq!(containers_of_run(&run_id).len(), 2, "{said}");
     let pid = live.child.id().to_string();
     assert!(
         Command::new("kill")

@@ -527,22 +527,44 @@ pub async fn remove_container(engine: &Engine, id: &str) -> Result<(), EngineErr
     remove(engine, id).await
 }
 
+/// What [`clean`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cleaned {
+    /// The names of the containers removed.
+    pub removed: Vec<String>,
+    /// The runs whose containers were left, as still going.
+    pub going: Vec<String>,
+}
+
 /// Removes every container Slipway created that is still there (after a
-/// crash, or with `cleanup = "never"`), optionally only one project's.
-/// Returns the names removed.
-pub async fn clean(engine: &Engine, project: Option<&str>) -> Result<Vec<String>, EngineError> {
+/// crash, or with `cleanup = "never"`), optionally only one project's,
+/// except those of the runs `going` says are still going (run id, its
+/// owner process).
+pub async fn clean(
+    engine: &Engine,
+    project: Option<&str>,
+    going: impl Fn(&str, Option<&str>) -> bool,
+) -> Result<Cleaned, EngineError> {
     let label = match project {
         Some(p) => format!("{LABEL_PROJECT}={p}"),
         None => LABEL_RUN.to_string(),
     };
     let containers = labelled(engine, label).await?;
     let mut removed = Vec::new();
+    let mut left: Vec<String> = Vec::new();
     let mut runs: Vec<String> = Vec::new();
     for c in containers {
         let Some(id) = c.id else { continue };
         let Some(run) = c.labels.as_ref().and_then(|l| l.get(LABEL_RUN)).cloned() else {
             continue;
         };
+        let owner = c.labels.as_ref().and_then(|l| l.get(LABEL_OWNER));
+        if going(&run, owner.map(String::as_str)) {
+            if !left.contains(&run) {
+                left.push(run);
+            }
+            continue;
+        }
         remove(engine, &id).await?;
         removed.push(shown_name(c.names, &id));
         if !runs.contains(&run) {
@@ -553,7 +575,10 @@ pub async fn clean(engine: &Engine, project: Option<&str>) -> Result<Vec<String>
     for run in runs {
         remove_networks_of(engine, &run).await;
     }
-    Ok(removed)
+    Ok(Cleaned {
+        removed,
+        going: left,
+    })
 }
 
 #[cfg(test)]

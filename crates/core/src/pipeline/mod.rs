@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use build::{DIRTY_SUFFIX, LABEL_COMMIT};
 pub use container::{
-    ContainerInfo, LABEL_OWNER, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean, containers, orphans,
-    remove_container, remove_networks_of, stop,
+    Cleaned, ContainerInfo, LABEL_OWNER, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, clean, containers,
+    orphans, remove_container, remove_networks_of, stop,
 };
 pub use readiness::{Attempt, ProbeTarget, ReadinessProbe};
 
