@@ -326,6 +326,27 @@ fn pipeline(dir: &Path) -> HealthCheck {
             format!("{} has no Dockerfile or slipway.toml", dir.display()),
         );
     }
+    // A CircleCI 2.x config without slipway.toml runs as a workflow.
+    if crate::workflow::config_of(dir).is_some() {
+        let branch = crate::git::branch_now(dir);
+        return match crate::workflow::preview(dir, branch) {
+            Ok(plan) => HealthCheck::new(
+                NAME,
+                Verdict::Pass,
+                format!(
+                    "CircleCI workflow {} of {}: {} job{}",
+                    plan.name,
+                    crate::workflow::CONFIG_PATH,
+                    plan.jobs.len(),
+                    if plan.jobs.len() == 1 { "" } else { "s" }
+                ),
+            ),
+            Err(e) => HealthCheck {
+                blame: Blame::Pipeline,
+                ..HealthCheck::failed(NAME, &e.problem())
+            },
+        };
+    }
     match crate::project::pipeline(dir) {
         Ok(p) => {
             let from = match &p.source {
@@ -395,5 +416,31 @@ mod tests {
         let bad = pipeline(dir.path());
         assert_eq!((bad.verdict, bad.blame), (Verdict::Fail, Blame::Pipeline));
         assert!(bad.detail.contains("slipway.toml:2"), "{}", bad.detail);
+    }
+
+    #[test]
+    fn a_circleci_workflow_is_checked_as_the_runner_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".circleci")).unwrap();
+        let config = dir.path().join(".circleci/config.yml");
+        std::fs::write(
+            &config,
+            "version: 2.1\njobs:\n  a: { docker: [{image: x}], steps: [checkout] }\n  b: { docker: [{image: x}], steps: [checkout] }\nworkflows:\n  main: { jobs: [a, { b: { requires: [a] } }] }\n",
+        )
+        .unwrap();
+        let ok = pipeline(dir.path());
+        assert_eq!(ok.verdict, Verdict::Pass, "{ok:?}");
+        assert_eq!(
+            ok.detail,
+            "CircleCI workflow main of .circleci/config.yml: 2 jobs"
+        );
+        std::fs::write(
+            &config,
+            "version: 2.1\njobs:\n  a: { docker: [{image: x}], steps: [frobnicate] }\nworkflows:\n  main: { jobs: [a] }\n",
+        )
+        .unwrap();
+        let bad = pipeline(dir.path());
+        assert_eq!((bad.verdict, bad.blame), (Verdict::Fail, Blame::Pipeline));
+        assert!(bad.detail.contains("config.yml:3"), "{}", bad.detail);
     }
 }
