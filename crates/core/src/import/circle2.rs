@@ -12,11 +12,39 @@ use super::yaml::{self, error, items, key_line, known_keys, line, mapping, text}
 use super::{CiCommand, CiConfig, CiDeploy, Note};
 use crate::config::ConfigError;
 
-use crate::workflow::config::{JOB_KEYS as JOB, TOP_KEYS as TOP};
+/// The keys of a CircleCI 2.x config's top level.
+pub(crate) const TOP_KEYS: [&str; 9] = [
+    "version",
+    "jobs",
+    "workflows",
+    "orbs",
+    "commands",
+    "executors",
+    "parameters",
+    "setup",
+    "references",
+];
+/// The keys of a CircleCI 2.x job.
+pub(crate) const JOB_KEYS: [&str; 14] = [
+    "docker",
+    "machine",
+    "macos",
+    "executor",
+    "working_directory",
+    "environment",
+    "steps",
+    "parallelism",
+    "resource_class",
+    "shell",
+    "parameters",
+    "circleci_ip_ranges",
+    "branches",
+    "description",
+];
 
 pub(crate) fn read(file: &Path, source: &str) -> Result<CiConfig, ConfigError> {
     let top = yaml::parse(file, source)?;
-    known_keys(file, &top, "the CircleCI config", &TOP)?;
+    known_keys(file, &top, "the CircleCI config", &TOP_KEYS)?;
     let version = top
         .get_node("version")
         .map(|v| text(file, v, "version").map(str::to_string))
@@ -64,7 +92,7 @@ pub(crate) fn read(file: &Path, source: &str) -> Result<CiConfig, ConfigError> {
             continue;
         };
         let job = mapping(file, job_node, &format!("jobs.{name}"))?;
-        known_keys(file, job, &format!("jobs.{name}"), &JOB)?;
+        known_keys(file, job, &format!("jobs.{name}"), &JOB_KEYS)?;
         if let Some(env) = job.get_node("environment") {
             ci.env.extend(yaml::env(file, env)?);
         }

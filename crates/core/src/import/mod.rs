@@ -9,7 +9,7 @@
 //! be mapped are listed with their line and why.
 
 mod circle1;
-mod circle2;
+pub(crate) mod circle2;
 pub mod commands;
 mod render;
 pub(crate) mod yaml;

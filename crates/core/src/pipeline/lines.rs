@@ -153,6 +153,17 @@ impl Default for ReadPace {
     }
 }
 
+/// The next line of a child's output; never, once that output ended (so a
+/// `select!` over stdout and stderr waits on the other).
+pub(crate) async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut Option<tokio::io::Lines<R>>,
+) -> Option<String> {
+    match lines {
+        Some(l) => l.next_line().await.ok().flatten(),
+        None => std::future::pending().await,
+    }
+}
+
 /// Why reading an exec's output stopped early.
 #[derive(Debug)]
 pub(crate) enum OutputEnd {

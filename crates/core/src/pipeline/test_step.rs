@@ -7,7 +7,7 @@ use std::process::Stdio;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::lines::Tail;
+use super::lines::{Tail, next_line};
 use super::{Runner, StepEnd};
 use crate::config::{StepPlace, TestSpec};
 use crate::event::LogStream;
@@ -276,14 +276,5 @@ async fn on_host(runner: &Runner, step: usize, spec: &TestSpec) -> StepOutput {
                 .unwrap_or(-1);
             Ok((code, tail.joined()))
         }
-    }
-}
-
-async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
-    lines: &mut Option<tokio::io::Lines<R>>,
-) -> Option<String> {
-    match lines {
-        Some(l) => l.next_line().await.ok().flatten(),
-        None => std::future::pending().await,
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::tree::{Spot, Y, substitute};
 use crate::config::ConfigError;
+use crate::import::circle2::{JOB_KEYS, TOP_KEYS};
 
 /// The values `<< pipeline.* >>` stands for.
 #[derive(Debug, Clone, Default)]
@@ -238,35 +239,6 @@ pub struct WorkflowPlan {
     pub notes: Vec<String>,
 }
 
-/// The keys of a CircleCI 2.x config's top level.
-pub(crate) const TOP_KEYS: [&str; 9] = [
-    "version",
-    "jobs",
-    "workflows",
-    "orbs",
-    "commands",
-    "executors",
-    "parameters",
-    "setup",
-    "references",
-];
-/// The keys of a CircleCI 2.x job.
-pub(crate) const JOB_KEYS: [&str; 14] = [
-    "docker",
-    "machine",
-    "macos",
-    "executor",
-    "working_directory",
-    "environment",
-    "steps",
-    "parallelism",
-    "resource_class",
-    "shell",
-    "parameters",
-    "circleci_ip_ranges",
-    "branches",
-    "description",
-];
 /// Keys of a workflow's job entry that are not job parameters.
 const ENTRY: [&str; 9] = [
     "requires",

@@ -22,7 +22,7 @@ use crate::event::{
     Event, GitInfo, JobInfo, LogStream, Outcome, RunEvent, RunId, StepInfo, StepKind, StepStatus,
     WorkflowInfo,
 };
-use crate::pipeline::lines::{OutputEnd, Tail, read_output};
+use crate::pipeline::lines::{OutputEnd, Tail, next_line, read_output};
 use crate::pipeline::{Events, LABEL_OWNER, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, RunHandle};
 use crate::{ErrorCode, Problem};
 
@@ -1152,18 +1152,15 @@ async fn run_step(
             };
             let command = Command { argv, env, dir };
             if *background {
-                let shared_tx = (emitter.clone(), place.place.clone());
-                let (emitter, target) = shared_tx;
+                let (emitter, target) = (emitter.clone(), place.place.clone());
                 let task = tokio::spawn(async move {
                     let _ = exec(&emitter, &target, &command, index, Duration::MAX).await;
                 });
                 place.background.push(task);
-                emitter_note(
-                    &shared.emitter,
-                    index,
-                    "runs in the background while the next steps go",
-                )
-                .await;
+                shared
+                    .emitter
+                    .line(index, "runs in the background while the next steps go")
+                    .await;
                 return Ok(None);
             }
             let (code, tail) =
@@ -1453,10 +1450,6 @@ async fn run_step(
     }
 }
 
-async fn emitter_note(emitter: &Emitter, step: usize, text: &str) {
-    emitter.line(step, text.to_string()).await;
-}
-
 fn size(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
@@ -1649,13 +1642,4 @@ async fn exec_on_host(
         .or(status.signal().map(|s| 128 + i64::from(s)))
         .unwrap_or(-1);
     Ok((code, tail.joined()))
-}
-
-async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
-    lines: &mut Option<tokio::io::Lines<R>>,
-) -> Option<String> {
-    match lines {
-        Some(l) => l.next_line().await.ok().flatten(),
-        None => std::future::pending().await,
-    }
 }
