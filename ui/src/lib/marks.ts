@@ -3,10 +3,15 @@
 
 const marks: [string, number][] = [];
 
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
 export function mark(name: string): void {
-  marks.push([name, Math.round(performance.now() * 10) / 10]);
+  marks.push([name, round(performance.now())]);
 }
 
+/** The marks, after when the page had arrived and was parsed. */
 export function startMarks(): [string, number][] {
-  return marks;
+  const page = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
+  const arrived: [string, number][] = page ? [["html", round(page.responseEnd)], ["parsed", round(page.domInteractive)]] : [];
+  return [...arrived, ...marks];
 }

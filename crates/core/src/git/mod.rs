@@ -71,18 +71,19 @@ pub async fn inspect(root: &Path) -> Result<GitInfo, GitError> {
             path: root.to_path_buf(),
         });
     }
-    let commit = run(root, &["rev-parse", "--verify", "-q", "HEAD"])
-        .await
-        .map_err(|e| match e {
-            GitError::Failed { code: Some(1), .. } => GitError::NoCommit {
-                path: root.to_path_buf(),
-            },
-            other => other,
-        })?;
-    let branch = branch(root).await;
-    let dirty = !run(root, &["status", "--porcelain", "--untracked-files=no"])
-        .await?
-        .is_empty();
+    // Each is a `git` process: asked together, the run starts sooner.
+    let (commit, branch, status) = tokio::join!(
+        run(root, &["rev-parse", "--verify", "-q", "HEAD"]),
+        branch(root),
+        run(root, &["status", "--porcelain", "--untracked-files=no"]),
+    );
+    let commit = commit.map_err(|e| match e {
+        GitError::Failed { code: Some(1), .. } => GitError::NoCommit {
+            path: root.to_path_buf(),
+        },
+        other => other,
+    })?;
+    let dirty = !status?.is_empty();
     Ok(GitInfo {
         commit,
         branch,
