@@ -114,14 +114,15 @@ def main():
         print(f"  rounds without a slow start: slipway {a:.3f} s, empty window {b:.3f} s, ratio {a / b:.2f}")
     own = {k: statistics.median(r[0] - r[2] for r in v) for k, v in results.items()}
     print(f"  page start to paint: slipway {own['slipway'] * 1000:.0f} ms, empty window {own['empty'] * 1000:.0f} ms")
-    steps = {}
-    for run in MARKS.get(APP, [])[1:]:  # the first is the warm-up round
-        for m in run:
-            name, _, ms = m.partition("=")
-            steps.setdefault(name, []).append(float(ms))
-    if steps:
-        print("  slipway's page, median ms since it started loading: "
-              + ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in steps.items()))
+    for label, binary in (("slipway's page", APP), ("the empty page", EMPTY)):
+        steps = {}
+        for run in MARKS.get(binary, [])[1:]:  # the first is the warm-up round
+            for m in run:
+                name, _, ms = m.partition("=")
+                steps.setdefault(name, []).append(float(ms))
+        if steps:
+            print(f"  {label}, median ms since it started loading: "
+                  + ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in steps.items()))
     print(f"idle PSS (app + WebKit processes): slipway {pss['slipway'] / 1024:.1f} MiB, "
           f"empty window {pss['empty'] / 1024:.1f} MiB, ratio {pss['slipway'] / pss['empty']:.2f}")
 

@@ -3,8 +3,9 @@
 //! and `SLIPWAY_PAINTED` once it has painted.
 
 #[tauri::command]
-fn painted() {
-    eprintln!("SLIPWAY_PAINTED");
+fn painted(marks: Vec<(String, f64)>) {
+    let marks: Vec<String> = marks.iter().map(|(n, ms)| format!("{n}={ms:.1}")).collect();
+    eprintln!("SLIPWAY_PAINTED {}", marks.join(" "));
 }
 
 fn main() {
