@@ -338,3 +338,53 @@ run = "wget -qO- http://db:5432/ | grep -q db-here"
     );
     assert_eq!(run.last()["outcome"]["step_name"], "service db");
 }
+
+/// How many calls named `call` the debug log shows begun before the first
+/// of them ended: all of them when they went to the engine together.
+fn begun_together(log: &str, call: &str) -> usize {
+    let started = format!("engine call started call=\"{call}\"");
+    let ended = format!("engine call ended call=\"{call}\"");
+    log.lines()
+        .take_while(|line| !line.contains(&ended))
+        .filter(|line| line.contains(&started))
+        .count()
+}
+
+#[test]
+fn services_start_together_and_go_with_the_app_together() {
+    let image = service_image();
+    let project = Project::hello("svctogether");
+    project.append_toml(&format!(
+        r#"
+[[service]]
+name = "db"
+image = "{image}:1"
+ready = {{ tcp = 5432, timeout = "30s" }}
+
+[[service]]
+name = "cache"
+image = "{image}:1"
+ready = {{ tcp = 5432, timeout = "30s" }}
+"#
+    ));
+    let run = project.run_json(&[("SLIPWAY_LOG", "slipway_core=debug")]);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(
+        begun_together(&run.stderr, "create service container"),
+        2,
+        "both services are asked for at once: {}",
+        run.stderr
+    );
+    assert_eq!(
+        begun_together(&run.stderr, "remove container"),
+        3,
+        "the services and the app are removed at once: {}",
+        run.stderr
+    );
+    assert!(containers_of_run(&run.run_id()).is_empty());
+    assert!(networks_of(&run.run_id().to_string()).is_empty());
+}

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::lines::{LineSplitter, ReadPace};
 use super::{Runner, Service, StepEnd};
 use crate::engine::{Engine, EngineError};
-use crate::event::{Event, LogStream, PublishedPort, RunEvent};
+use crate::event::{Event, LogStream, PublishedPort, RunEvent, StepStatus};
 use crate::{ErrorCode, Problem};
 
 /// Label holding the run id on every container a run creates.
@@ -388,6 +388,36 @@ pub(crate) async fn remove(engine: &Engine, id: &str) -> Result<(), EngineError>
             message,
         }) if message.contains("already in progress") => Ok(()),
         Err(e) => Err(engine.error(e)),
+    }
+}
+
+/// Removes `ids` together (each with [`remove`]); what could not be
+/// removed, a line each (its short id and why).
+pub(crate) async fn remove_all(engine: &Engine, ids: &[String]) -> Vec<String> {
+    let removals = ids.iter().map(|id| async move {
+        remove(engine, id).await.map_err(|e| {
+            tracing::warn!(container = %id, error = %e, "could not remove container");
+            format!("{}: {e}", &id[..id.len().min(12)])
+        })
+    });
+    futures_util::future::join_all(removals)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect()
+}
+
+/// A run's cleanup step as it ended: passed, or failed naming what is left.
+pub(crate) fn cleanup_end(failures: &[String]) -> (StepStatus, Option<String>) {
+    match failures.is_empty() {
+        true => (StepStatus::Passed, None),
+        false => (
+            StepStatus::Failed,
+            Some(format!(
+                "could not remove {}; run `slipway clean`",
+                failures.join("; ")
+            )),
+        ),
     }
 }
 

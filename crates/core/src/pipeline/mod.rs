@@ -698,13 +698,9 @@ impl Runner {
                 )),
             );
         }
-        let mut failures = Vec::new();
-        for id in std::mem::take(&mut self.containers) {
-            if let Err(e) = container::remove(&self.engine, &id).await {
-                tracing::warn!(container = %id, error = %e, "could not remove container");
-                failures.push(format!("{}: {e}", &id[..id.len().min(12)]));
-            }
-        }
+        // Together: the service and the app go at once, then their network.
+        let containers = std::mem::take(&mut self.containers);
+        let mut failures = container::remove_all(&self.engine, &containers).await;
         if let Some(network) = self.network.take()
             && let Err(e) = engine_call(
                 "remove network",
@@ -715,17 +711,7 @@ impl Runner {
             tracing::warn!(network = %network, error = %e, "could not remove network");
             failures.push(format!("network {network}: {e}"));
         }
-        if failures.is_empty() {
-            (StepStatus::Passed, None)
-        } else {
-            (
-                StepStatus::Failed,
-                Some(format!(
-                    "could not remove {}; run `slipway clean`",
-                    failures.join("; ")
-                )),
-            )
-        }
+        container::cleanup_end(&failures)
     }
 }
 

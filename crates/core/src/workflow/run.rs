@@ -551,27 +551,8 @@ async fn cleanup_all(shared: &Shared) -> (StepStatus, Option<String>) {
     if containers.is_empty() {
         return (StepStatus::Skipped, Some("no container to remove".into()));
     }
-    let removals = containers.iter().map(|id| async move {
-        crate::pipeline::container::remove(&shared.engine, id)
-            .await
-            .map_err(|e| format!("{}: {e}", &id[..id.len().min(12)]))
-    });
-    let failures: Vec<String> = futures_util::future::join_all(removals)
-        .await
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
-    if failures.is_empty() {
-        (StepStatus::Passed, None)
-    } else {
-        (
-            StepStatus::Failed,
-            Some(format!(
-                "could not remove {}; run `slipway clean`",
-                failures.join("; ")
-            )),
-        )
-    }
+    let failures = crate::pipeline::container::remove_all(&shared.engine, &containers).await;
+    crate::pipeline::container::cleanup_end(&failures)
 }
 
 /// A running job: where its steps run and what they share.
