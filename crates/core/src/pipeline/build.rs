@@ -382,7 +382,7 @@ async fn build_with(
         } else {
             BuilderVersion::BuilderV1
         },
-        session: buildkit.then(|| format!("slipway-{}", runner.run_id)),
+        session: buildkit.then(|| format!("slipway-{}", runner.out.run_id)),
         ..Default::default()
     };
     let docker = runner.engine.docker().clone();

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::lines::{LineSplitter, ReadPace};
 use super::{Runner, Service, StepEnd};
 use crate::engine::{Engine, EngineError};
-use crate::event::{Event, LogStream, PublishedPort, RunEvent, StepStatus};
+use crate::event::{Event, LogStream, PublishedPort, StepStatus};
 use crate::{ErrorCode, Problem};
 
 /// Label holding the run id on every container a run creates.
@@ -40,7 +40,7 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
     let name = format!(
         "slipway-{}-{}",
         runner.pipeline.project.replace('/', "-"),
-        runner.run_id.short()
+        runner.out.run_id.short()
     );
     let mut bindings: HashMap<String, Vec<PortBinding>> = HashMap::new();
     for p in &spec.ports {
@@ -122,9 +122,7 @@ pub(super) async fn start(runner: &mut Runner, step: usize) -> StepEnd {
     runner.background.push(tokio::spawn(follow_logs(
         docker.clone(),
         id.clone(),
-        runner.events.clone(),
-        runner.run_id.clone(),
-        runner.started,
+        runner.out.clone(),
         step,
     )));
 
@@ -180,7 +178,7 @@ pub async fn remove_networks_of(engine: &Engine, run: &str) {
 /// The labels of everything a run creates: its run, project, folder and owner.
 pub(super) fn run_labels(runner: &Runner) -> HashMap<String, String> {
     HashMap::from([
-        (LABEL_RUN.to_string(), runner.run_id.to_string()),
+        (LABEL_RUN.to_string(), runner.out.run_id.to_string()),
         (LABEL_PROJECT.to_string(), runner.pipeline.project.clone()),
         (
             LABEL_ROOT.to_string(),
@@ -317,9 +315,7 @@ pub(super) async fn watch_exit(
 pub(crate) async fn follow_logs(
     docker: bollard::Docker,
     id: String,
-    events: tokio::sync::mpsc::Sender<Vec<RunEvent>>,
-    run_id: crate::event::RunId,
-    started: std::time::Instant,
+    out: super::emit::EventSender,
     step: usize,
 ) {
     let options = LogsOptions {
@@ -329,22 +325,16 @@ pub(crate) async fn follow_logs(
         ..Default::default()
     };
     let mut logs = docker.logs(&id, Some(options));
-    let mut out = LineSplitter::default();
-    let mut err = LineSplitter::default();
+    let mut stdout = LineSplitter::default();
+    let mut stderr = LineSplitter::default();
     let mut pace = ReadPace::default();
     while let Some(Ok(chunk)) = pace.next(&mut logs).await {
         let lines = match &chunk {
-            bollard::container::LogOutput::StdErr { message } => err.push(message),
-            other => out.push(other.as_ref()),
+            bollard::container::LogOutput::StdErr { message } => stderr.push(message),
+            other => stdout.push(other.as_ref()),
         };
-        if lines.is_empty() {
-            continue;
-        }
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        for batch in super::log_events(&run_id, elapsed_ms, step, LogStream::Container, lines) {
-            if events.send(batch).await.is_err() {
-                return;
-            }
+        if !out.lines(step, LogStream::Container, lines).await {
+            return;
         }
     }
 }

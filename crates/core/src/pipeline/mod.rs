@@ -8,6 +8,7 @@
 
 mod build;
 pub(crate) mod container;
+pub(crate) mod emit;
 pub(crate) mod lines;
 mod readiness;
 mod reuse;
@@ -211,10 +212,7 @@ pub fn start(engine: Engine, pipeline: Pipeline, git: Option<GitInfo>) -> (RunHa
         plan: plan(&pipeline),
         engine,
         pipeline,
-        run_id: run_id.clone(),
-        started: Instant::now(),
-        events: tx,
-        cancel: cancel.clone(),
+        out: emit::EventSender::new(run_id.clone(), tx, cancel.clone()),
         containers: Vec::new(),
         service: None,
         network: None,
@@ -420,10 +418,8 @@ async fn watch_engine(
 pub(crate) struct Runner {
     engine: Engine,
     pipeline: Pipeline,
-    run_id: RunId,
-    started: Instant,
-    events: mpsc::Sender<Vec<RunEvent>>,
-    cancel: CancellationToken,
+    /// Where its events go.
+    out: emit::EventSender,
     plan: Plan,
     /// Every container this run created, removed at cleanup.
     containers: Vec<String>,
@@ -446,46 +442,24 @@ pub(crate) struct Runner {
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
-            .field("run_id", &self.run_id)
+            .field("run_id", &self.out.run_id)
             .finish_non_exhaustive()
     }
 }
 
 impl Runner {
-    fn elapsed_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
-    }
-
     /// Sends an event. When nobody listens any more, the run is cancelled.
     async fn emit(&self, event: Event) {
-        let event = RunEvent {
-            run_id: self.run_id.clone(),
-            elapsed_ms: self.elapsed_ms(),
-            event,
-        };
-        self.send(vec![event]).await;
-    }
-
-    async fn send(&self, events: Vec<RunEvent>) {
-        if self.events.send(events).await.is_err() && !self.cancel.is_cancelled() {
-            tracing::warn!(run = %self.run_id, "event receiver dropped; cancelling the run");
-            self.cancel.cancel();
-        }
+        self.out.emit(event).await;
     }
 
     async fn log(&self, step: usize, stream: crate::event::LogStream, line: String) {
-        self.emit(Event::Log { step, stream, line }).await;
+        self.out.lines(step, stream, vec![line]).await;
     }
 
     /// Sends lines that arrived together, in one hand-off.
     async fn log_lines(&self, step: usize, stream: crate::event::LogStream, lines: Vec<String>) {
-        if lines.is_empty() {
-            return;
-        }
-        let elapsed_ms = self.elapsed_ms();
-        for events in log_events(&self.run_id, elapsed_ms, step, stream, lines) {
-            self.send(events).await;
-        }
+        self.out.lines(step, stream, lines).await;
     }
 
     async fn execute(mut self, git: Option<GitInfo>) -> Outcome {
@@ -509,7 +483,7 @@ impl Runner {
         let mut outcome: Option<Outcome> = None;
         let watchdog = tokio::spawn(watch_engine(
             self.engine.clone(),
-            self.cancel.clone(),
+            self.out.cancel.clone(),
             self.lost.clone(),
         ));
         let cleanup_index = self
@@ -524,7 +498,7 @@ impl Runner {
             }
             self.emit(Event::StepStarted { step: index }).await;
             let began = Instant::now();
-            let cancel = self.cancel.clone();
+            let cancel = self.out.cancel.clone();
             let end = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => StepEnd::Cancelled,
@@ -601,7 +575,7 @@ impl Runner {
         if matches!(outcome, Outcome::Passed | Outcome::Failed { .. }) {
             self.emit(Event::Verdict {
                 outcome: outcome.clone(),
-                duration_ms: self.elapsed_ms(),
+                duration_ms: self.out.elapsed_ms(),
             })
             .await;
         }
@@ -623,7 +597,7 @@ impl Runner {
 
         self.emit(Event::RunFinished {
             outcome: outcome.clone(),
-            duration_ms: self.elapsed_ms(),
+            duration_ms: self.out.elapsed_ms(),
             image_id: self.image_id.clone(),
         })
         .await;

@@ -94,7 +94,7 @@ async fn start_all(runner: &mut Runner) -> Result<(), StepEnd> {
     let network = format!(
         "slipway-{}-{}",
         runner.pipeline.project.replace('/', "-"),
-        runner.run_id.short()
+        runner.out.run_id.short()
     );
     let labels = super::container::run_labels(runner);
     super::engine_call(
@@ -121,7 +121,7 @@ async fn start_all(runner: &mut Runner) -> Result<(), StepEnd> {
         let name = format!(
             "slipway-{}-{}-{}",
             runner.pipeline.project.replace('/', "-"),
-            runner.run_id.short(),
+            runner.out.run_id.short(),
             spec.name
         );
         async move { start_one(&docker, spec, name, &network, labels).await }
@@ -154,9 +154,7 @@ async fn start_all(runner: &mut Runner) -> Result<(), StepEnd> {
                 .push(tokio::spawn(super::container::follow_logs(
                     docker.clone(),
                     id.clone(),
-                    runner.events.clone(),
-                    runner.run_id.clone(),
-                    runner.started,
+                    runner.out.clone(),
                     *step,
                 )));
         }

@@ -19,9 +19,10 @@ use super::config::{Executor, Image, Job, JobKind, Step, When, WorkflowPlan};
 use super::files::{self, Place};
 use crate::engine::Engine;
 use crate::event::{
-    Event, GitInfo, JobInfo, LogStream, Outcome, RunEvent, RunId, StepInfo, StepKind, StepStatus,
+    Event, GitInfo, JobInfo, LogStream, Outcome, RunId, StepInfo, StepKind, StepStatus,
     WorkflowInfo,
 };
+use crate::pipeline::emit::EventSender;
 use crate::pipeline::lines::{OutputEnd, Tail, next_line, read_output};
 use crate::pipeline::{Events, LABEL_OWNER, LABEL_PROJECT, LABEL_ROOT, LABEL_RUN, RunHandle};
 use crate::{ErrorCode, Problem};
@@ -159,10 +160,7 @@ pub fn start(engine: Engine, run: WorkflowRun, git: Option<GitInfo>) -> (RunHand
         .filter(|v| v.len() >= 4)
         .collect();
     let emitter = Emitter {
-        run_id: run_id.clone(),
-        started: Instant::now(),
-        tx,
-        cancel: cancel.clone(),
+        out: EventSender::new(run_id.clone(), tx, cancel.clone()),
         masks: Arc::new(masks),
     };
     let task = tokio::spawn(execute(engine, run, git, emitter, approvals));
@@ -175,10 +173,7 @@ pub fn start(engine: Engine, run: WorkflowRun, git: Option<GitInfo>) -> (RunHand
 /// Sends a run's events.
 #[derive(Debug, Clone)]
 struct Emitter {
-    run_id: RunId,
-    started: Instant,
-    tx: mpsc::Sender<Vec<RunEvent>>,
-    cancel: CancellationToken,
+    out: EventSender,
     /// Contexts' values, hidden in what the run reports as CircleCI hides them.
     masks: Arc<Vec<String>>,
 }
@@ -193,35 +188,13 @@ impl Emitter {
             .fold(text, |t, m| t.replace(m.as_str(), "********"))
     }
 
-    fn elapsed_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
-    }
-
-    async fn send(&self, events: Vec<RunEvent>) {
-        if self.tx.send(events).await.is_err() && !self.cancel.is_cancelled() {
-            tracing::warn!(run = %self.run_id, "event receiver dropped; cancelling the run");
-            self.cancel.cancel();
-        }
-    }
-
     async fn emit(&self, event: Event) {
-        let event = RunEvent {
-            run_id: self.run_id.clone(),
-            elapsed_ms: self.elapsed_ms(),
-            event,
-        };
-        self.send(vec![event]).await;
+        self.out.emit(event).await;
     }
 
     async fn lines(&self, step: usize, stream: LogStream, lines: Vec<String>) {
-        if lines.is_empty() {
-            return;
-        }
         let lines = lines.into_iter().map(|l| self.mask(l)).collect();
-        let at = self.elapsed_ms();
-        for batch in crate::pipeline::log_events(&self.run_id, at, step, stream, lines) {
-            self.send(batch).await;
-        }
+        self.out.lines(step, stream, lines).await;
     }
 
     async fn line(&self, step: usize, line: impl Into<String>) {
@@ -303,7 +276,7 @@ async fn execute(
         })
         .await;
     let labels = HashMap::from([
-        (LABEL_RUN.to_string(), emitter.run_id.to_string()),
+        (LABEL_RUN.to_string(), emitter.out.run_id.to_string()),
         (LABEL_PROJECT.to_string(), run.project.clone()),
         (LABEL_ROOT.to_string(), run.root.display().to_string()),
         (LABEL_OWNER.to_string(), crate::owner::current()),
@@ -348,7 +321,7 @@ async fn execute(
                 states[i] = State::Done(end);
             }
         }
-        let cancelled = emitter.cancel.is_cancelled();
+        let cancelled = emitter.out.cancel.is_cancelled();
         if !cancelled {
             for i in 0..jobs.len() {
                 let ready = matches!(states[i], State::Pending)
@@ -398,7 +371,7 @@ async fn execute(
         }
         tokio::select! {
             biased;
-            _ = emitter.cancel.cancelled(), if !cancelled => {}
+            _ = emitter.out.cancel.cancelled(), if !cancelled => {}
             answer = approvals.recv(), if waiting && !cancelled => {
                 let Some((job, approved)) = answer else { continue };
                 let Some(i) = (0..jobs.len()).find(|&k| jobs[k].name == job && matches!(states[k], State::Waiting)) else {
@@ -463,7 +436,7 @@ async fn execute(
             State::Done(_) => {}
         }
     }
-    let outcome = if emitter.cancel.is_cancelled() {
+    let outcome = if emitter.out.cancel.is_cancelled() {
         Outcome::Cancelled
     } else {
         first_failure.unwrap_or(Outcome::Passed)
@@ -472,7 +445,7 @@ async fn execute(
         emitter
             .emit(Event::Verdict {
                 outcome: outcome.clone(),
-                duration_ms: emitter.elapsed_ms(),
+                duration_ms: emitter.out.elapsed_ms(),
             })
             .await;
     }
@@ -492,7 +465,7 @@ async fn execute(
     emitter
         .emit(Event::RunFinished {
             outcome: outcome.clone(),
-            duration_ms: emitter.elapsed_ms(),
+            duration_ms: emitter.out.elapsed_ms(),
             image_id: None,
         })
         .await;
@@ -579,7 +552,7 @@ async fn run_job(
     let spin_up = slots.spin_up.unwrap_or(0);
     emitter.emit(Event::StepStarted { step: spin_up }).await;
     let began = Instant::now();
-    let cancel = emitter.cancel.clone();
+    let cancel = emitter.out.cancel.clone();
     // The service steps already told, so a failure skips only the others.
     let mut told = Vec::new();
     let prepared = tokio::select! {
@@ -627,8 +600,8 @@ async fn run_job(
             When::OnSuccess => !failed,
             When::OnFail => matches!(end, JobEnd::Failed(..)),
         };
-        if !runs || emitter.cancel.is_cancelled() {
-            let why = if emitter.cancel.is_cancelled() {
+        if !runs || emitter.out.cancel.is_cancelled() {
+            let why = if emitter.out.cancel.is_cancelled() {
                 "cancelled"
             } else if failed {
                 "an earlier step failed"
@@ -752,11 +725,11 @@ fn job_env(
         ("CIRCLE_JOB".into(), name.to_string()),
         (
             "CIRCLE_WORKFLOW_ID".into(),
-            shared.emitter.run_id.to_string(),
+            shared.emitter.out.run_id.to_string(),
         ),
         (
             "CIRCLE_WORKFLOW_JOB_ID".into(),
-            format!("{}-{number}", shared.emitter.run_id.short()),
+            format!("{}-{number}", shared.emitter.out.run_id.short()),
         ),
         ("CIRCLE_BUILD_NUM".into(), number.to_string()),
         ("CIRCLE_WORKING_DIRECTORY".into(), dir.to_string()),
@@ -884,7 +857,7 @@ async fn prepare(
                 ),
                 (e, c) => (e.clone(), c.clone()),
             };
-            let short = shared.emitter.run_id.short().to_string();
+            let short = shared.emitter.out.run_id.short().to_string();
             let container_name = |part: &str| {
                 let clean: String = format!("slipway-{short}-{name}-{part}")
                     .chars()
@@ -970,9 +943,7 @@ async fn prepare(
                         background.push(tokio::spawn(crate::pipeline::container::follow_logs(
                             docker.clone(),
                             service,
-                            emitter.tx.clone(),
-                            emitter.run_id.clone(),
-                            emitter.started,
+                            emitter.out.clone(),
                             step,
                         )));
                     }
@@ -1406,7 +1377,7 @@ async fn run_step(
                 return Ok(None);
             };
             let target = dir
-                .join(shared.emitter.run_id.to_string())
+                .join(shared.emitter.out.run_id.to_string())
                 .join(name)
                 .join(destination.as_deref().unwrap_or("").trim_start_matches('/'));
             let count = files::files_of(&tar).len();
