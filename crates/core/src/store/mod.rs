@@ -684,6 +684,7 @@ impl History {
             history: self,
             seq: None,
             log: LogBuffer::default(),
+            log_written: None,
         }
     }
 
@@ -903,10 +904,13 @@ struct LogBuffer {
     /// time stay the same (they do for most lines of a busy log).
     prefix: String,
     prefix_of: Option<(usize, LogStream, u64)>,
+    /// Lines pushed so far, kept or dropped.
+    pushed: u64,
 }
 
 impl LogBuffer {
     fn push(&mut self, step: usize, stream: LogStream, elapsed_ms: u64, line: &str) {
+        self.pushed += 1;
         if self.prefix_of != Some((step, stream, elapsed_ms)) {
             let name = json_word(&stream);
             self.prefix = format!("{step}\t{name}\t{elapsed_ms}\t");
@@ -965,6 +969,8 @@ pub struct Recorder<'h> {
     history: &'h History,
     seq: Option<i64>,
     log: LogBuffer,
+    /// How many lines the log had when it was last written, if it was.
+    log_written: Option<u64>,
 }
 
 impl Recorder<'_> {
@@ -1099,22 +1105,31 @@ impl Recorder<'_> {
             Outcome::Error { problem, .. } => (None, Some(problem.message.clone())),
             Outcome::Passed | Outcome::Cancelled => (None, None),
         };
-        let gzip = self.log.compress().map_err(|e| HistoryError {
-            path: h.path.clone(),
-            message: e.to_string(),
-        })?;
+        // The log written at the verdict is written again at the end only
+        // if lines came in between (cleanup's).
+        let gzip = match self.log_written == Some(self.log.pushed) {
+            true => None,
+            false => Some(self.log.compress().map_err(|e| HistoryError {
+                path: h.path.clone(),
+                message: e.to_string(),
+            })?),
+        };
         let tx = h.conn.unchecked_transaction().map_err(|e| h.err(e))?;
         tx.execute(
             "UPDATE runs SET duration_ms = ?2, result = ?3, failed_step = ?4, message = ?5, image_id = COALESCE(?6, image_id) WHERE seq = ?1",
             params![seq, duration_ms as i64, json_word(&RunResult::from(outcome)), failed_step, message, image_id],
         )
         .map_err(|e| h.err(e))?;
-        tx.execute(
-            "INSERT OR REPLACE INTO logs (run_seq, lines, dropped, gzip) VALUES (?1, ?2, ?3, ?4)",
-            params![seq, self.log.lines() as i64, self.log.dropped as i64, gzip],
-        )
-        .map_err(|e| h.err(e))?;
-        tx.commit().map_err(|e| h.err(e))
+        if let Some(gzip) = gzip {
+            tx.execute(
+                "INSERT OR REPLACE INTO logs (run_seq, lines, dropped, gzip) VALUES (?1, ?2, ?3, ?4)",
+                params![seq, self.log.lines() as i64, self.log.dropped as i64, gzip],
+            )
+            .map_err(|e| h.err(e))?;
+        }
+        tx.commit().map_err(|e| h.err(e))?;
+        self.log_written = Some(self.log.pushed);
+        Ok(())
     }
 }
 
@@ -1405,6 +1420,58 @@ mod tests {
         assert_eq!(recorded.seq, None);
         let lost = recorded.lost.expect("says why");
         assert!(lost.to_string().contains("h.db"), "{lost}");
+    }
+
+    #[test]
+    fn the_log_is_kept_at_the_verdict_and_again_only_with_cleanups_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(&dir.path().join("h.db")).unwrap();
+        let id = RunId::new();
+        let mut rec = history.recorder();
+        let line = |step, text: &str| Event::Log {
+            step,
+            stream: LogStream::Stdout,
+            line: text.into(),
+        };
+        let texts = |seq| -> Vec<String> {
+            let (lines, _) = history.logs(seq).unwrap();
+            lines.into_iter().map(|l| l.line).collect()
+        };
+        rec.record(&ev(
+            &id,
+            Event::RunStarted {
+                project: "p".into(),
+                root: "/p".into(),
+                image: "p:latest".into(),
+                git: None,
+                engine: String::new(),
+                steps: vec![],
+                started_at_ms: 1,
+                workflow: None,
+            },
+        ))
+        .unwrap();
+        let seq = rec.seq().unwrap();
+        rec.record(&ev(&id, line(0, "tested"))).unwrap();
+        let verdict = Event::Verdict {
+            outcome: Outcome::Passed,
+            duration_ms: 5,
+        };
+        rec.record(&ev(&id, verdict)).unwrap();
+        assert_eq!(texts(seq), ["tested"], "kept at the verdict");
+
+        let finished = || Event::RunFinished {
+            outcome: Outcome::Passed,
+            duration_ms: 9,
+            image_id: None,
+        };
+        rec.record(&ev(&id, line(1, "removing"))).unwrap();
+        rec.record(&ev(&id, finished())).unwrap();
+        assert_eq!(texts(seq), ["tested", "removing"], "cleanup's lines too");
+
+        // Nothing new: what was written stays as it is.
+        rec.record(&ev(&id, finished())).unwrap();
+        assert_eq!(texts(seq), ["tested", "removing"]);
     }
 
     #[test]
