@@ -434,6 +434,31 @@ impl LiveRun {
         }
     }
 
+    /// Starts `slipway run --json` for `project` and follows it until a
+    /// log line contains `line`; the run and its id.
+    pub fn start_until_line(project: &Project, line: &str, timeout: Duration) -> (Self, RunId) {
+        let mut live = Self::start(project);
+        let started = live.wait_for("the run to start", Duration::from_secs(60), |e| {
+            matches!(e.event, Event::RunStarted { .. })
+        });
+        live.wait_for(
+            &format!("a line saying {line:?}"),
+            timeout,
+            |e| matches!(&e.event, Event::Log { line: l, .. } if l.contains(line)),
+        );
+        (live, started.run_id)
+    }
+
+    /// Sends the run's process `signal` (`INT`, `KILL`, ...), as `kill` does.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} failed");
+    }
+
     /// Reads events until one matches `pred`, or panics after `timeout`.
     pub fn wait_for(
         &mut self,

@@ -131,11 +131,7 @@ fn ctrl_c_cancels_the_cli_and_removes_the_container() {
     // The engine may list the container a moment after the step starts.
     wait_for_containers(&run_id, 1, Duration::from_secs(10));
 
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &live.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    live.signal("INT");
     assert_eq!(live.wait_exit(Duration::from_secs(60)), 130);
     let events = live.drain();
     let last = &events.last().unwrap().event;
@@ -169,11 +165,7 @@ fn a_killed_run_is_finished_by_the_next_command() {
     assert!(!note.contains("interrupted"), "{note}");
     assert_eq!(containers_of_run(&run_id).len(), 1);
 
-    let status = std::process::Command::new("kill")
-        .args(["-KILL", &live.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    live.signal("KILL");
     live.wait_exit(Duration::from_secs(30));
     assert_eq!(containers_of_run(&run_id).len(), 1, "kill -9 leaves it");
 
@@ -343,14 +335,7 @@ fn the_verdict_comes_before_cleanup_and_stays_if_the_process_dies_after_it() {
         matches!(e.event, Event::Verdict { .. })
     });
     // Stopped at once: the run is past its verdict, its cleanup not told done.
-    let signal = |name: &str| {
-        let status = std::process::Command::new("kill")
-            .args([name, &live.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    signal("-STOP");
+    live.signal("STOP");
     let Event::RunStarted { steps, .. } = &live.seen[0].event else {
         panic!("{:?}", live.seen[0])
     };
@@ -377,7 +362,7 @@ fn the_verdict_comes_before_cleanup_and_stays_if_the_process_dies_after_it() {
     let runs = history(&project);
     assert_eq!(runs[0]["result"], "passed", "{runs}");
     // ...and keeps it when the process dies during cleanup; nothing is left.
-    signal("-KILL");
+    live.signal("KILL");
     live.wait_exit(Duration::from_secs(30));
     let runs = history(&project);
     assert_eq!(runs[0]["result"], "passed", "{runs}");

@@ -7,7 +7,6 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use slipway_core::event::Event;
 use slipway_tests::{LiveRun, Project, busybox, containers_of_run};
 
 /// A service image built here (nothing can be pulled): busybox's httpd on
@@ -161,16 +160,7 @@ fn waiting_service(name: &str) -> (Project, LiveRun, slipway_core::event::RunId)
     project.append_toml(&format!(
         "[[service]]\nname = \"db\"\nimage = \"{image}:mute\"\nready = {{ tcp = 5432, timeout = \"120s\" }}\n"
     ));
-    let mut live = LiveRun::start(&project);
-    let started = live.wait_for("the run to start", Duration::from_secs(60), |e| {
-        matches!(e.event, Event::RunStarted { .. })
-    });
-    let run_id = started.run_id.clone();
-    live.wait_for(
-        "the service's output",
-        Duration::from_secs(60),
-        |e| matches!(&e.event, Event::Log { line, .. } if line.contains("warming up")),
-    );
+    let (live, run_id) = LiveRun::start_until_line(&project, "warming up", Duration::from_secs(60));
     (project, live, run_id)
 }
 
@@ -178,13 +168,7 @@ fn waiting_service(name: &str) -> (Project, LiveRun, slipway_core::event::RunId)
 fn ctrl_c_while_a_service_gets_ready_removes_it_and_its_network() {
     let (_project, mut live, run_id) = waiting_service("svcint");
     assert_eq!(networks_of(&run_id.to_string()).len(), 1);
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &live.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    live.signal("INT");
     assert_eq!(live.wait_exit(Duration::from_secs(30)), 130);
     assert!(containers_of_run(&run_id).is_empty());
     assert!(networks_of(&run_id.to_string()).is_empty());
@@ -195,13 +179,7 @@ fn a_killed_run_leaves_no_service_behind() {
     let (project, mut live, run_id) = waiting_service("svckill");
     assert_eq!(containers_of_run(&run_id).len(), 1);
     assert_eq!(networks_of(&run_id.to_string()).len(), 1);
-    assert!(
-        Command::new("kill")
-            .args(["-KILL", &live.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    live.signal("KILL");
     live.wait_exit(Duration::from_secs(30));
     // The next command finishes it: the service and its network go.
     let out = project.slipway(&["history"]).output().unwrap();

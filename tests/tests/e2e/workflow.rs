@@ -402,16 +402,8 @@ fn waiting(name: &str) -> (Project, LiveRun, slipway_core::event::RunId) {
         "      - redis-ping\n      - run: echo waiting now; sleep 300\n",
     );
     project.write(".circleci/config.yml", &config);
-    let mut live = LiveRun::start(&project);
-    let started = live.wait_for("the run to start", Duration::from_secs(60), |e| {
-        matches!(e.event, Event::RunStarted { .. })
-    });
-    live.wait_for(
-        "the job to wait",
-        Duration::from_secs(120),
-        |e| matches!(&e.event, Event::Log { line, .. } if line.contains("waiting now")),
-    );
-    let run_id = started.run_id.clone();
+    let (live, run_id) =
+        LiveRun::start_until_line(&project, "waiting now", Duration::from_secs(120));
     assert_eq!(containers_of_run(&run_id).len(), 2, "the job and its Redis");
     (project, live, run_id)
 }
@@ -438,26 +430,12 @@ fn ctrl_c_or_kill_9_leave_no_job_container() {
         "{said}"
     );
     assert_eq!(containers_of_run(&run_id).len(), 2, "{said}");
-    let pid = live.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    live.signal("INT");
     assert_eq!(live.wait_exit(Duration::from_secs(30)), 130);
     assert!(containers_of_run(&run_id).is_empty());
 
     let (project, mut live, run_id) = waiting("wfkill");
-    let pid = live.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    live.signal("KILL");
     live.wait_exit(Duration::from_secs(30));
     let out = project.slipway(&["history"]).output().unwrap();
     assert!(out.status.success());
