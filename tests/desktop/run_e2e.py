@@ -761,7 +761,11 @@ def test_a_red_pull_request_says_why_and_runs_again(h):
         wait_for("red", lambda: "failure" in (h.css("[data-testid=pr-chip]").get_attribute("class") or ""), 30)
         wait_for("Re-run failed", lambda: h.text("[data-testid=rerun-failed]") is not None, 10)
         h.css("[data-testid=pr-chip]").click()
-        wait_for("the reviews", lambda: "approved by carol" in (h.text("[data-testid=pull-reviews]") or ""), 10)
+        wait_for("the reviews", lambda: "approved" in (h.text("[data-testid=pull-reviews]") or ""), 10)
+        # Each reviewer once: in their own mark, not again in the line.
+        reviews = h.text("[data-testid=pull-reviews]")
+        assert reviews.count("carol") == 1, reviews
+        assert h.text("[data-testid=pull-reviews] .reviewer.approved") == "carol", reviews
         wait_for("the failed check", lambda: h.text("[data-testid=check-expand]") is not None, 10)
         h.css("[data-testid=check-expand]").click()
         wait_for("its failing lines", lambda: "E501 line too long" in (h.text("[data-testid=check-why]") or ""), 15)

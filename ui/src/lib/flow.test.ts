@@ -129,6 +129,10 @@ describe("reviews", () => {
     expect(reviewWord(reviewed("changes_requested", null))).toBe("changes requested");
     const waiting = reviewed("review_required", "waiting for 1 approving review");
     expect(reviewsLine(waiting.reviews!)).toBe("review required: 0 of 1 approvals; asked: carol · 2 unresolved threads");
+    // Beside each reviewer's own mark, the line leaves their names out.
+    expect(reviewsLine(reviewed("approved", null).reviews!, { names: false })).toBe("approved · 2 unresolved threads");
+    expect(reviewsLine(reviewed("changes_requested", null).reviews!, { names: false })).toBe("changes requested · 2 unresolved threads");
+    expect(reviewsLine(waiting.reviews!, { names: false })).toBe("review required: 0 of 1 approvals · 2 unresolved threads");
     const next = primaryAction(flow("feature/cities", waiting));
     expect(next.kind).toBe("arm");
     expect(next.note).toBe("#12's checks passed; waiting for 1 approving review");

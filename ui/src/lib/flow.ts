@@ -46,22 +46,26 @@ export function reviewWord(view: PullView): string | null {
   }
 }
 
-/** The reviews in one line, as `slipway pr status` says them. */
-export function reviewsLine(reviews: Reviews): string {
+/**
+ * The reviews in one line, as `slipway pr status` says them; without the
+ * reviewers' names (`names: false`) where each is shown beside it.
+ */
+export function reviewsLine(reviews: Reviews, { names = true }: { names?: boolean } = {}): string {
   const by = (state: string) => reviews.reviewers.filter((r) => r.state === state).map((r) => r.login).join(", ");
+  const named = (what: string, state: string) => (names && by(state) ? `${what} by ${by(state)}` : what);
   let line: string;
   switch (reviews.decision) {
     case "approved":
-      line = `approved by ${by("approved")}`;
+      line = named("approved", "approved");
       break;
     case "changes_requested":
-      line = `changes requested by ${by("changes_requested")}`;
+      line = named("changes requested", "changes_requested");
       break;
     case "review_required": {
       line = "review required";
       if (reviews.required > 0) line += `: ${reviews.approvals} of ${reviews.required} approvals`;
       const asked = by("requested");
-      if (asked) line += `; asked: ${asked}`;
+      if (names && asked) line += `; asked: ${asked}`;
       break;
     }
     default:
