@@ -242,14 +242,7 @@ fn a_2_1_workflow_runs_as_circleci_runs_it() {
 
     // `slipway clean --caches` empties the store: the next run installs again.
     // (Only this project's containers: other tests' runs go on meanwhile.)
-    let name = passed
-        .typed
-        .iter()
-        .find_map(|e| match &e.event {
-            Event::RunStarted { project, .. } => Some(project.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let name = project_name(&passed.typed);
     let clean = project
         .slipway(&["clean", "--caches", "--project", &name])
         .output()
@@ -394,6 +387,17 @@ fn a_registry_orb_or_a_missing_image_stops_before_the_job() {
     assert!(containers_of_run(&out.run_id()).is_empty());
 }
 
+/// The project's name as its run started: what `slipway clean --project` takes.
+fn project_name(events: &[slipway_core::event::RunEvent]) -> String {
+    events
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::RunStarted { project, .. } => Some(project.clone()),
+            _ => None,
+        })
+        .expect("the run started")
+}
+
 /// A workflow whose build job waits, started and followed until it says so.
 fn waiting(name: &str) -> (Project, LiveRun, slipway_core::event::RunId) {
     let project = project(name);
@@ -412,14 +416,7 @@ fn waiting(name: &str) -> (Project, LiveRun, slipway_core::event::RunId) {
 fn ctrl_c_or_kill_9_leave_no_job_container() {
     let (project, mut live, run_id) = waiting("wfint");
     // `slipway clean` leaves a run that is still going alone.
-    let name = live
-        .seen
-        .iter()
-        .find_map(|e| match &e.event {
-            Event::RunStarted { project, .. } => Some(project.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let name = project_name(&live.seen);
     let clean = project
         .slipway(&["clean", "--project", &name])
         .output()

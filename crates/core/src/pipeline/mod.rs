@@ -457,7 +457,7 @@ impl Runner {
         self.out.lines(step, stream, vec![line]).await;
     }
 
-    /// Sends lines that arrived together, in one hand-off.
+    /// Sends lines that arrived together, stamped with one time.
     async fn log_lines(&self, step: usize, stream: crate::event::LogStream, lines: Vec<String>) {
         self.out.lines(step, stream, lines).await;
     }

@@ -904,13 +904,10 @@ struct LogBuffer {
     /// time stay the same (they do for most lines of a busy log).
     prefix: String,
     prefix_of: Option<(usize, LogStream, u64)>,
-    /// Lines pushed so far, kept or dropped.
-    pushed: u64,
 }
 
 impl LogBuffer {
     fn push(&mut self, step: usize, stream: LogStream, elapsed_ms: u64, line: &str) {
-        self.pushed += 1;
         if self.prefix_of != Some((step, stream, elapsed_ms)) {
             let name = json_word(&stream);
             self.prefix = format!("{step}\t{name}\t{elapsed_ms}\t");
@@ -952,6 +949,11 @@ impl LogBuffer {
         self.head_lines + self.tail_lines
     }
 
+    /// Lines pushed so far, kept or dropped.
+    fn pushed(&self) -> u64 {
+        self.lines() + self.dropped
+    }
+
     fn compress(&self) -> std::io::Result<Vec<u8>> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(self.head.as_bytes())?;
@@ -969,7 +971,7 @@ pub struct Recorder<'h> {
     history: &'h History,
     seq: Option<i64>,
     log: LogBuffer,
-    /// How many lines the log had when it was last written, if it was.
+    /// How many lines had been pushed to the log when it was last written.
     log_written: Option<u64>,
 }
 
@@ -1107,7 +1109,7 @@ impl Recorder<'_> {
         };
         // The log written at the verdict is written again at the end only
         // if lines came in between (cleanup's).
-        let gzip = match self.log_written == Some(self.log.pushed) {
+        let gzip = match self.log_written == Some(self.log.pushed()) {
             true => None,
             false => Some(self.log.compress().map_err(|e| HistoryError {
                 path: h.path.clone(),
@@ -1128,7 +1130,7 @@ impl Recorder<'_> {
             .map_err(|e| h.err(e))?;
         }
         tx.commit().map_err(|e| h.err(e))?;
-        self.log_written = Some(self.log.pushed);
+        self.log_written = Some(self.log.pushed());
         Ok(())
     }
 }
